@@ -1,0 +1,1 @@
+"""Dagster orchestration of the RevOps warehouse: ingestion, dbt, quality gate, publishing."""

@@ -1,0 +1,34 @@
+"""Dagster resources: the warehouse connection every asset shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from revops.settings import Settings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The working DuckDB warehouse and the landing folder it loads from.
+
+    Empty strings mean "from the environment" (see `revops.settings`), resolved when
+    a run uses the resource, never at import time.
+    """
+
+    landing_dir: str = ""
+    warehouse_path: str = ""
+    raw_schema: str = ""
+
+    def settings(self) -> Settings:
+        return Settings.from_env().with_overrides(
+            landing_dir=Path(self.landing_dir) if self.landing_dir else None,
+            warehouse_path=Path(self.warehouse_path) if self.warehouse_path else None,
+            raw_schema=self.raw_schema or None,
+        )
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        path = self.settings().warehouse_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(path))

@@ -1,0 +1,1 @@
+"""RevOps warehouse: the raw CRM contract, the demo data generator and the command line."""

@@ -1,0 +1,62 @@
+"""Run settings: where the landing files are, where the warehouse lives, which day to describe.
+
+Every setting comes from an environment variable with a default that runs the demo
+from the repository root; command-line flags override them. Nothing is read at import
+time: call `Settings.from_env()` when a run starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_LANDING_DIR = "REVOPS_LANDING_DIR"
+ENV_WAREHOUSE_PATH = "REVOPS_WAREHOUSE_PATH"
+ENV_AS_OF_DATE = "REVOPS_AS_OF_DATE"
+ENV_RAW_SCHEMA = "REVOPS_RAW_SCHEMA"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the warehouse cannot use."""
+
+
+def parse_as_of_date(value: str | None) -> dt.date | None:
+    """`YYYY-MM-DD`, or None/empty for today (UTC)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise SettingsError(
+            f"as_of_date must be a date written YYYY-MM-DD (got {value!r})"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    warehouse_path: Path
+    as_of_date: dt.date | None = None  # None: today, in UTC, when the run starts
+    raw_schema: str = "raw"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            landing_dir=Path(env.get(ENV_LANDING_DIR) or PROJECT_ROOT / "data" / "landing"),
+            warehouse_path=Path(
+                env.get(ENV_WAREHOUSE_PATH) or PROJECT_ROOT / "data" / "warehouse" / "build.duckdb"
+            ),
+            as_of_date=parse_as_of_date(env.get(ENV_AS_OF_DATE)),
+            raw_schema=env.get(ENV_RAW_SCHEMA) or "raw",
+        )
+
+    def with_overrides(self, **changes) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def resolved_as_of_date(self) -> dt.date:
+        return self.as_of_date or dt.datetime.now(dt.timezone.utc).date()
