@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from revops.settings import Settings
+from revops.settings import Settings, parse_as_of_date
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -20,12 +20,14 @@ class WarehouseResource(dg.ConfigurableResource):
     landing_dir: str = ""
     warehouse_path: str = ""
     raw_schema: str = ""
+    as_of_date: str = ""
 
     def settings(self) -> Settings:
         return Settings.from_env().with_overrides(
             landing_dir=Path(self.landing_dir) if self.landing_dir else None,
             warehouse_path=Path(self.warehouse_path) if self.warehouse_path else None,
             raw_schema=self.raw_schema or None,
+            as_of_date=parse_as_of_date(self.as_of_date),
         )
 
     def connect(self) -> duckdb.DuckDBPyConnection:

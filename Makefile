@@ -1,0 +1,47 @@
+# The verbs people use. Every target sets itself up first: a fresh machine with only
+# Python needs nothing but `make run` or `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+MANIFEST := dbt_project/target/manifest.json
+
+export DAGSTER_HOME := $(CURDIR)
+export REVOPS_DAGSTER_STORAGE_DIR ?= $(CURDIR)/.dagster_home/storage
+export REVOPS_DAGSTER_COMPUTE_LOGS_DIR ?= $(CURDIR)/.dagster_home/logs
+export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
+
+.PHONY: setup prepare run test lint docs dagster clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo "==> creating the virtual environment and installing pinned dependencies"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+prepare: setup
+	@echo "==> preparing the dbt project (dbt deps, dbt parse -> $(MANIFEST))"
+	@$(BIN)/python -m orchestration.dbt_project
+
+## run: generate the demo CRM data (if the landing folder is empty), ingest, build, report
+run: prepare
+	$(BIN)/revops run --demo
+
+## test: the whole test suite on real DuckDB files and real dbt runs
+test: prepare
+	$(BIN)/python -m pytest
+
+## dagster: the Dagster UI on http://127.0.0.1:3000
+dagster: prepare
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+## docs: generate the dbt docs and serve them on http://127.0.0.1:8080
+docs: prepare
+	cd dbt_project && ../$(BIN)/dbt docs generate --vars '{as_of_date: null}' && ../$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/dbt_packages dbt_project/logs

@@ -1,0 +1,55 @@
+with
+
+source as (
+
+    select * from {{ source('salesforce', 'event') }}
+
+),
+
+renamed as (
+
+    select
+        cast(id as {{ dbt.type_string() }}) as event_id,
+        cast(what_id as {{ dbt.type_string() }}) as what_id,
+        cast(owner_id as {{ dbt.type_string() }}) as owner_id,
+
+        cast(subject as {{ dbt.type_string() }}) as subject,
+        cast(type as {{ dbt.type_string() }}) as event_type,
+
+        coalesce(cast(is_deleted as {{ dbt.type_boolean() }}), false) as is_deleted,
+
+        cast(start_date_time as {{ dbt.type_timestamp() }}) as started_at,
+        cast(end_date_time as {{ dbt.type_timestamp() }}) as ended_at,
+        cast(created_date as {{ dbt.type_timestamp() }}) as created_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        row_number() over (partition by event_id order by created_at desc) as row_num
+    from renamed
+    where not is_deleted
+
+),
+
+final as (
+
+    select
+        event_id,
+        what_id,
+        owner_id,
+        subject,
+        event_type,
+        started_at,
+        ended_at,
+        created_at
+    from deduplicated
+    where row_num = 1
+
+)
+
+select * from final

@@ -1,0 +1,71 @@
+with
+
+source as (
+
+    select * from {{ source('salesforce', 'opportunity_history') }}
+
+),
+
+deleted_opportunities as (
+
+    -- history of a soft-deleted deal goes with the deal
+    select cast(id as {{ dbt.type_string() }}) as opportunity_id
+    from {{ source('salesforce', 'opportunity') }}
+    where cast(is_deleted as {{ dbt.type_boolean() }})
+
+),
+
+renamed as (
+
+    select
+        cast(id as {{ dbt.type_string() }}) as opportunity_history_id,
+        cast(opportunity_id as {{ dbt.type_string() }}) as opportunity_id,
+
+        cast(stage_name as {{ dbt.type_string() }}) as stage_name,
+        cast(forecast_category as {{ dbt.type_string() }}) as forecast_category,
+
+        cast(amount as {{ dbt.type_float() }}) as amount,
+        cast(probability as {{ dbt.type_float() }}) / 100.0 as crm_probability_rate,
+
+        coalesce(cast(is_deleted as {{ dbt.type_boolean() }}), false) as is_deleted,
+
+        cast(close_date as date) as close_date,
+        cast(created_date as {{ dbt.type_timestamp() }}) as created_at,
+        cast(cast(created_date as {{ dbt.type_timestamp() }}) as date) as created_date
+
+    from source
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        row_number() over (
+            partition by opportunity_history_id order by created_at desc
+        ) as row_num
+    from renamed
+    where
+        not is_deleted
+        and opportunity_id not in (select opportunity_id from deleted_opportunities)
+
+),
+
+final as (
+
+    select
+        opportunity_history_id,
+        opportunity_id,
+        stage_name,
+        forecast_category,
+        amount,
+        crm_probability_rate,
+        close_date,
+        created_at,
+        created_date
+    from deduplicated
+    where row_num = 1
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+"""The dbt models as Dagster assets; dbt tests run with them as asset checks.
+
+Sources map onto the ingestion assets' keys (`raw/<object>`), so the asset graph shows
+the lineage landing file -> raw table -> staging -> marts. Groups follow the model
+folders (staging, intermediate, marts, reference for seeds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.dbt_project import revops_dbt_project
+from orchestration.resources import WarehouseResource
+from revops.settings import Settings
+
+
+class RevOpsDbtTranslator(DagsterDbtTranslator):
+    """Keys sources as the ingestion assets do and groups models by folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        # fqn: [project, folder, ..., model]; the top folder is the layer
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+def dbt_vars(settings: Settings) -> list[str]:
+    """The vars that tie dbt to the run's settings; as_of_date is always explicit so
+    the Python checks and the models describe the same day."""
+    variables = {
+        "raw_schema": settings.raw_schema,
+        "as_of_date": settings.resolved_as_of_date().isoformat(),
+    }
+    return ["--vars", json.dumps(variables)]
+
+
+@dbt_assets(
+    manifest=revops_dbt_project.manifest_path,
+    project=revops_dbt_project,
+    dagster_dbt_translator=RevOpsDbtTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+    ),
+)
+def revops_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Seeds, models and their tests in dependency order (`dbt build`)."""
+    settings = warehouse.settings()
+    # profiles.yml reads the warehouse path from the environment, which the dbt
+    # subprocess inherits from this run's process
+    os.environ["REVOPS_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
+    yield from dbt.cli(["build", *dbt_vars(settings)], context=context).stream()

@@ -1,0 +1,30 @@
+"""The one `DbtProject` of the warehouse, kept apart so that importing it is cheap.
+
+`prepare_manifest()` writes `dbt_project/target/manifest.json` with `dbt parse`; `make`
+calls it (through `python -m orchestration.dbt_project`) before anything imports the
+Dagster definitions, because a fresh checkout has no manifest and the dbt assets are
+built from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+revops_dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+)
+
+
+def prepare_manifest() -> Path:
+    """Run `dbt deps` and `dbt parse` so the manifest exists; return its path."""
+    revops_dbt_project.preparer.prepare(revops_dbt_project)
+    return revops_dbt_project.manifest_path
+
+
+if __name__ == "__main__":
+    print(f"dbt manifest ready: {prepare_manifest()}")

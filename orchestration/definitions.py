@@ -1,0 +1,23 @@
+"""Assembles the warehouse's Dagster definitions; the pieces live in their own modules."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.dbt_assets import revops_dbt_models
+from orchestration.dbt_project import revops_dbt_project
+from orchestration.ingestion import ingestion_assets
+from orchestration.jobs import revops_build_job
+from orchestration.resources import WarehouseResource
+
+defs = dg.Definitions(
+    assets=[*ingestion_assets, revops_dbt_models],
+    jobs=[revops_build_job],
+    resources={
+        "warehouse": WarehouseResource(),
+        "dbt": DbtCliResource(project_dir=revops_dbt_project),
+    },
+    # DuckDB has one writer: the steps of a run go one after another in one process
+    executor=dg.in_process_executor,
+)
