@@ -1,0 +1,41 @@
+{#- Engine differences, each behind adapter.dispatch so models stay one copy. -#}
+
+{#- ISO day of week: 1 = Monday ... 7 = Sunday. -#}
+{% macro iso_day_of_week(date_expr) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'revops_warehouse')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(date_expr) -%}
+    cast(extract(isodow from {{ date_expr }}) as integer)
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(date_expr) -%}
+    (((dayofweek({{ date_expr }}) + 5) % 7) + 1)
+{%- endmacro %}
+
+{#- Median of an aggregate group. -#}
+{% macro median(expr) -%}
+    {{ return(adapter.dispatch('median', 'revops_warehouse')(expr)) }}
+{%- endmacro %}
+
+{% macro default__median(expr) -%}
+    percentile_cont(0.5) within group (order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__median(expr) -%}
+    median({{ expr }})
+{%- endmacro %}
+
+{% macro spark__median(expr) -%}
+    percentile({{ expr }}, 0.5)
+{%- endmacro %}
+
+{#- A list var rendered as a SQL list of lower-cased string literals: ('a', 'b'). -#}
+{% macro sql_string_list(values) -%}
+    ({% for value in values %}'{{ value | string | lower | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- Days from start_date to end_date (end - start), for date-typed expressions. -#}
+{% macro days_between(start_date, end_date) -%}
+    {{ dbt.datediff(start_date, end_date, 'day') }}
+{%- endmacro %}

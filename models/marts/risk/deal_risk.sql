@@ -1,0 +1,248 @@
+-- One row per deal open on as_of_date: the leakage flags of DESIGN.md, the four
+-- risk components, the 0-100 risk score, its level and the reasons in words.
+
+with
+
+deals as (
+
+    select * from {{ ref('int_deals_as_of') }}
+
+),
+
+interactions as (
+
+    select * from {{ ref('int_deal_interactions_as_of') }}
+
+),
+
+typical as (
+
+    select * from {{ ref('int_stage_durations_typical') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('int_calendar_days') }}
+
+),
+
+open_deals as (
+
+    select * from deals where is_open
+
+),
+
+as_of_day as (
+
+    select business_day_index
+    from calendar
+    where calendar_date = {{ as_of_date() }}
+
+),
+
+measured as (
+
+    select
+        open_deals.*,
+        typical.typical_stage_days,
+        interactions.last_interaction_date,
+        interactions.last_interaction_type,
+        coalesce(interactions.floating_window_interaction_count, 0) as floating_window_interaction_count,
+        coalesce(interactions.optimism_window_interaction_count, 0) as optimism_window_interaction_count,
+        as_of_day.business_day_index - since_day.business_day_index
+            as business_days_since_last_interaction,
+        (
+            open_deals.next_step is not null
+            and trim(open_deals.next_step) <> ''
+            and lower(trim(open_deals.next_step)) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
+            and open_deals.next_step_date >= {{ as_of_date() }}
+        ) as has_next_step,
+        open_deals.last_history_date > {{ dbt.dateadd('day', -var('optimism_hold_days'), as_of_date()) }}
+            as has_recent_history_change
+    from open_deals
+    left join typical
+        on open_deals.stage_name = typical.stage_name
+    left join interactions
+        on open_deals.opportunity_id = interactions.opportunity_id
+    cross join as_of_day
+    left join calendar as since_day
+        on coalesce(interactions.last_interaction_date, open_deals.created_date) = since_day.calendar_date
+
+),
+
+flagged as (
+
+    select
+        *,
+        case
+            when typical_stage_days > 0 then days_in_stage / typical_stage_days
+            when days_in_stage > 0 then {{ var('stalled_multiplier') }} + 1
+            else 0
+        end as stage_time_ratio,
+        days_in_stage > {{ var('stalled_multiplier') }} * typical_stage_days as is_stalled,
+        business_days_since_last_interaction >= {{ var('inactive_business_days') }} as is_inactive,
+        close_date < {{ as_of_date() }} as is_close_date_past,
+        (
+            close_date >= {{ as_of_date() }}
+            and close_date <= {{ dbt.dateadd('day', var('closing_soon_days'), as_of_date()) }}
+            and not has_next_step
+        ) as is_closing_soon_without_next_step,
+        (
+            days_in_stage >= {{ var('floating_min_days_in_stage') }}
+            and floating_window_interaction_count = 0
+            and not has_next_step
+        ) as is_floating,
+        (
+            last_interaction_type in ('call', 'meeting')
+            and business_days_since_last_interaction >= {{ var('assumed_follow_up_business_days') }}
+            and not has_next_step
+        ) as is_assumed_follow_up,
+        (
+            not coalesce(has_recent_history_change, false)
+            and optimism_window_interaction_count = 0
+        ) as is_optimism_hold
+    from measured
+
+),
+
+scored as (
+
+    select
+        *,
+        {{ var('risk_stage_time_weight') }} * least(greatest(stage_time_ratio - 1, 0), 1)
+            as stage_time_component,
+        {{ var('risk_activity_weight') }} * least(
+            greatest(
+                business_days_since_last_interaction / {{ var('risk_activity_full_business_days') }}.0, 0
+            ),
+            1
+        ) as activity_component,
+        case when has_next_step then 0 else {{ var('risk_next_step_weight') }} end
+            as next_step_component,
+        case
+            when is_close_date_past then {{ var('risk_close_date_weight') }}
+            else least(
+                {{ var('risk_close_date_weight') }},
+                {{ var('risk_close_date_push_points') }} * close_date_push_count
+                + case
+                    when is_closing_soon_without_next_step then {{ var('risk_close_date_soon_points') }}
+                    else 0
+                end
+            )
+        end as close_date_component
+    from flagged
+
+),
+
+totalled as (
+
+    select
+        *,
+        stage_time_component + activity_component + next_step_component + close_date_component
+            as risk_score
+    from scored
+
+),
+
+final as (
+
+    select
+        {{ as_of_date() }} as as_of_date,
+        opportunity_id,
+        owner_id,
+        account_id,
+        opportunity_name,
+        stage_name,
+        cast(amount as {{ dbt.type_float() }}) as amount,
+        close_date,
+        next_step,
+        next_step_date,
+        cast(days_in_stage as integer) as days_in_stage,
+        cast(typical_stage_days as {{ dbt.type_float() }}) as typical_stage_days,
+        last_interaction_date,
+        last_interaction_type,
+        cast(business_days_since_last_interaction as integer) as business_days_since_last_interaction,
+        is_stalled,
+        is_inactive,
+        has_next_step,
+        is_close_date_past,
+        cast(close_date_push_count as integer) as close_date_push_count,
+        is_closing_soon_without_next_step,
+        is_floating,
+        is_assumed_follow_up,
+        is_optimism_hold,
+        cast(stage_time_component as {{ dbt.type_float() }}) as stage_time_component,
+        cast(activity_component as {{ dbt.type_float() }}) as activity_component,
+        cast(next_step_component as {{ dbt.type_float() }}) as next_step_component,
+        cast(close_date_component as {{ dbt.type_float() }}) as close_date_component,
+        cast(risk_score as {{ dbt.type_float() }}) as risk_score,
+        case
+            when risk_score >= {{ var('risk_high_threshold') }} then 'high'
+            when risk_score >= {{ var('risk_medium_threshold') }} then 'medium'
+            else 'low'
+        end as risk_level,
+        concat_ws(
+            '; ',
+            case
+                when is_stalled
+                    then 'Stalled: ' || cast(days_in_stage as {{ dbt.type_string() }})
+                    || ' days in ' || stage_name || ', typical is '
+                    || cast(cast(round(typical_stage_days) as integer) as {{ dbt.type_string() }})
+            end,
+            case
+                when last_interaction_date is null and is_inactive
+                    then 'No call, email or meeting logged since it was created '
+                    || cast(business_days_since_last_interaction as {{ dbt.type_string() }})
+                    || ' business days ago'
+                when is_inactive
+                    then 'No call, email or meeting for '
+                    || cast(business_days_since_last_interaction as {{ dbt.type_string() }})
+                    || ' business days'
+            end,
+            case
+                when not has_next_step and (next_step is null or trim(next_step) = '')
+                    then 'No next step'
+                when not has_next_step
+                    and lower(trim(next_step)) in {{ sql_string_list(var('vague_next_step_phrases')) }}
+                    then 'Next step "' || trim(next_step) || '" is too vague'
+                when not has_next_step and next_step_date is null
+                    then 'Next step has no date'
+                when not has_next_step
+                    then 'Next step was due ' || cast(next_step_date as {{ dbt.type_string() }})
+            end,
+            case
+                when is_close_date_past
+                    then 'Close date ' || cast(close_date as {{ dbt.type_string() }}) || ' has passed'
+            end,
+            case
+                when close_date_push_count > 0
+                    then 'Close date pushed ' || cast(close_date_push_count as {{ dbt.type_string() }})
+                    || case when close_date_push_count = 1 then ' time' else ' times' end
+            end,
+            case
+                when is_closing_soon_without_next_step
+                    then 'Closes within ' || cast({{ var('closing_soon_days') }} as {{ dbt.type_string() }})
+                    || ' days without a next step'
+            end,
+            case
+                when is_floating
+                    then 'Floating: no call, email or meeting in '
+                    || cast({{ var('floating_no_interaction_days') }} as {{ dbt.type_string() }})
+                    || ' days and no next step'
+            end,
+            case
+                when is_assumed_follow_up
+                    then 'Last ' || last_interaction_type || ' had no follow-up scheduled'
+            end,
+            case
+                when is_optimism_hold
+                    then 'Optimism hold: nothing has moved in '
+                    || cast({{ var('optimism_hold_days') }} as {{ dbt.type_string() }}) || ' days'
+            end
+        ) as risk_reasons
+    from totalled
+
+)
+
+select * from final

@@ -1,0 +1,109 @@
+"""Shared fixtures: real dbt runs on real DuckDB files, isolated per test session.
+
+Every dbt call here uses its own target and log folders (DBT_TARGET_PATH /
+DBT_LOG_PATH) and its own warehouse file, so tests never touch `data/` or the
+project's `dbt_project/target`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+# The demo data every warehouse-level test reads: small, fixed and reproducible.
+DEMO_AS_OF_DATE = dt.date(2026, 11, 23)
+DEMO_SCALE = {"reps": 12, "deals": 1500, "months": 18, "seed": 7}
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    warehouse_path: Path,
+    target_path: Path,
+    dbt_vars: dict | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """Run the dbt CLI against `warehouse_path`; fail the test with dbt's output on error."""
+    env = {
+        **os.environ,
+        "REVOPS_WAREHOUSE_PATH": str(warehouse_path),
+        "DBT_TARGET_PATH": str(target_path),
+        "DBT_LOG_PATH": str(target_path / "logs"),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    command = [str(DBT_EXECUTABLE), *args]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    process = subprocess.run(
+        command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    if check and process.returncode != 0:
+        pytest.fail(
+            f"dbt {' '.join(args)} failed (exit {process.returncode}):\n"
+            f"{process.stdout[-6000:]}\n{process.stderr[-2000:]}"
+        )
+    return process
+
+
+@dataclass(frozen=True)
+class BuiltWarehouse:
+    landing_dir: Path
+    warehouse_path: Path
+    target_path: Path
+    as_of_date: dt.date
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def scalar(self, sql: str, params: list | None = None):
+        return self.query(sql, params)[0][0]
+
+
+@pytest.fixture(scope="session")
+def demo_landing_dir(tmp_path_factory) -> Path:
+    """The demo CRM files at the test scale, generated once per session."""
+    from revops.demo_data import generate_demo_data
+
+    landing_dir = tmp_path_factory.mktemp("landing")
+    generate_demo_data(landing_dir, as_of_date=DEMO_AS_OF_DATE, **DEMO_SCALE)
+    return landing_dir
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_landing_dir, tmp_path_factory) -> BuiltWarehouse:
+    """The demo data loaded into raw and built with `dbt build` (models and tests)."""
+    from revops.crm_contract import CRM_OBJECTS
+    from revops.landing import load_landing_object
+
+    work = tmp_path_factory.mktemp("warehouse")
+    warehouse_path = work / "build.duckdb"
+    with duckdb.connect(str(warehouse_path)) as con:
+        for obj in CRM_OBJECTS.values():
+            load_landing_object(con, obj, demo_landing_dir)
+    built = BuiltWarehouse(
+        landing_dir=demo_landing_dir,
+        warehouse_path=warehouse_path,
+        target_path=work / "target",
+        as_of_date=DEMO_AS_OF_DATE,
+    )
+    run_dbt(
+        ["build"],
+        warehouse_path=warehouse_path,
+        target_path=built.target_path,
+        dbt_vars={"as_of_date": DEMO_AS_OF_DATE.isoformat()},
+    )
+    return built
