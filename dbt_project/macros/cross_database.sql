@@ -39,3 +39,16 @@
 {% macro days_between(start_date, end_date) -%}
     {{ dbt.datediff(start_date, end_date, 'day') }}
 {%- endmacro %}
+
+{#- An 8-byte float for money and rates (dbt.type_float() is a 4-byte FLOAT on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'revops_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}

@@ -48,7 +48,7 @@ final as (
         measured.median_interval_days,
         cast(
             coalesce(measured.median_interval_days, stage_map.expected_days_in_stage)
-            as {{ dbt.type_float() }}
+            as {{ type_double() }}
         ) as typical_stage_days,
         measured.median_interval_days is null as is_default_typical
     from stage_map

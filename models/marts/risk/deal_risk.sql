@@ -52,11 +52,12 @@ measured as (
         coalesce(interactions.optimism_window_interaction_count, 0) as optimism_window_interaction_count,
         as_of_day.business_day_index - since_day.business_day_index
             as business_days_since_last_interaction,
-        (
+        coalesce(
             open_deals.next_step is not null
             and trim(open_deals.next_step) <> ''
             and lower(trim(open_deals.next_step)) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
-            and open_deals.next_step_date >= {{ as_of_date() }}
+            and open_deals.next_step_date >= {{ as_of_date() }},
+            false
         ) as has_next_step,
         open_deals.last_history_date > {{ dbt.dateadd('day', -var('optimism_hold_days'), as_of_date()) }}
             as has_recent_history_change
@@ -80,23 +81,27 @@ flagged as (
             when days_in_stage > 0 then {{ var('stalled_multiplier') }} + 1
             else 0
         end as stage_time_ratio,
-        days_in_stage > {{ var('stalled_multiplier') }} * typical_stage_days as is_stalled,
-        business_days_since_last_interaction >= {{ var('inactive_business_days') }} as is_inactive,
-        close_date < {{ as_of_date() }} as is_close_date_past,
-        (
+        coalesce(days_in_stage > {{ var('stalled_multiplier') }} * typical_stage_days, false) as is_stalled,
+        coalesce(business_days_since_last_interaction >= {{ var('inactive_business_days') }}, false)
+            as is_inactive,
+        coalesce(close_date < {{ as_of_date() }}, false) as is_close_date_past,
+        coalesce(
             close_date >= {{ as_of_date() }}
             and close_date <= {{ dbt.dateadd('day', var('closing_soon_days'), as_of_date()) }}
-            and not has_next_step
+            and not has_next_step,
+            false
         ) as is_closing_soon_without_next_step,
-        (
+        coalesce(
             days_in_stage >= {{ var('floating_min_days_in_stage') }}
             and floating_window_interaction_count = 0
-            and not has_next_step
+            and not has_next_step,
+            false
         ) as is_floating,
-        (
+        coalesce(
             last_interaction_type in ('call', 'meeting')
             and business_days_since_last_interaction >= {{ var('assumed_follow_up_business_days') }}
-            and not has_next_step
+            and not has_next_step,
+            false
         ) as is_assumed_follow_up,
         (
             not coalesce(has_recent_history_change, false)
@@ -154,12 +159,12 @@ final as (
         account_id,
         opportunity_name,
         stage_name,
-        cast(amount as {{ dbt.type_float() }}) as amount,
+        cast(amount as {{ type_double() }}) as amount,
         close_date,
         next_step,
         next_step_date,
         cast(days_in_stage as integer) as days_in_stage,
-        cast(typical_stage_days as {{ dbt.type_float() }}) as typical_stage_days,
+        cast(typical_stage_days as {{ type_double() }}) as typical_stage_days,
         last_interaction_date,
         last_interaction_type,
         cast(business_days_since_last_interaction as integer) as business_days_since_last_interaction,
@@ -172,11 +177,11 @@ final as (
         is_floating,
         is_assumed_follow_up,
         is_optimism_hold,
-        cast(stage_time_component as {{ dbt.type_float() }}) as stage_time_component,
-        cast(activity_component as {{ dbt.type_float() }}) as activity_component,
-        cast(next_step_component as {{ dbt.type_float() }}) as next_step_component,
-        cast(close_date_component as {{ dbt.type_float() }}) as close_date_component,
-        cast(risk_score as {{ dbt.type_float() }}) as risk_score,
+        cast(stage_time_component as {{ type_double() }}) as stage_time_component,
+        cast(activity_component as {{ type_double() }}) as activity_component,
+        cast(next_step_component as {{ type_double() }}) as next_step_component,
+        cast(close_date_component as {{ type_double() }}) as close_date_component,
+        cast(risk_score as {{ type_double() }}) as risk_score,
         case
             when risk_score >= {{ var('risk_high_threshold') }} then 'high'
             when risk_score >= {{ var('risk_medium_threshold') }} then 'medium'

@@ -17,7 +17,7 @@ renamed as (
         cast(billing_country as {{ dbt.type_string() }}) as billing_country,
 
         cast(number_of_employees as {{ dbt.type_bigint() }}) as employee_count,
-        cast(annual_revenue as {{ dbt.type_float() }}) as annual_revenue_amount,
+        cast(annual_revenue as {{ type_double() }}) as annual_revenue_amount,
 
         cast(created_date as {{ dbt.type_timestamp() }}) as created_at
 

@@ -12,7 +12,7 @@ renamed as (
         cast(id as {{ dbt.type_string() }}) as forecasting_quota_id,
         cast(quota_owner_id as {{ dbt.type_string() }}) as owner_id,
 
-        cast(quota_amount as {{ dbt.type_float() }}) as quota_amount,
+        cast(quota_amount as {{ type_double() }}) as quota_amount,
 
         cast(start_date as date) as start_date
 

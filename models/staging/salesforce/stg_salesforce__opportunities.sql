@@ -22,9 +22,9 @@ renamed as (
         cast(trigger_event_c as {{ dbt.type_string() }}) as trigger_event,
         lower(trim(cast(technical_fit_c as {{ dbt.type_string() }}))) as technical_fit,
 
-        cast(amount as {{ dbt.type_float() }}) as amount,
+        cast(amount as {{ type_double() }}) as amount,
         -- Salesforce stores probability as a percentage (0-100); shares here are 0-1
-        cast(probability as {{ dbt.type_float() }}) / 100.0 as crm_probability_rate,
+        cast(probability as {{ type_double() }}) / 100.0 as crm_probability_rate,
 
         coalesce(cast(is_closed as {{ dbt.type_boolean() }}), false) as is_closed,
         coalesce(cast(is_won as {{ dbt.type_boolean() }}), false) as is_won,

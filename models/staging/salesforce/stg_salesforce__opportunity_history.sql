@@ -24,8 +24,8 @@ renamed as (
         cast(stage_name as {{ dbt.type_string() }}) as stage_name,
         cast(forecast_category as {{ dbt.type_string() }}) as forecast_category,
 
-        cast(amount as {{ dbt.type_float() }}) as amount,
-        cast(probability as {{ dbt.type_float() }}) / 100.0 as crm_probability_rate,
+        cast(amount as {{ type_double() }}) as amount,
+        cast(probability as {{ type_double() }}) / 100.0 as crm_probability_rate,
 
         coalesce(cast(is_deleted as {{ dbt.type_boolean() }}), false) as is_deleted,
 
