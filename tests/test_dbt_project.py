@@ -1,0 +1,43 @@
+"""The dbt project's layout: models and seeds one level up, compiled files kept inside target."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from conftest import DBT_PROJECT_DIR, PROJECT_ROOT, run_dbt
+
+
+def _project_config() -> dict:
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+
+
+def test_models_and_seeds_live_one_level_up():
+    config = _project_config()
+    assert config["model-paths"] == ["../models"]
+    assert config["seed-paths"] == ["../seeds"]
+
+
+def test_compiled_files_stay_inside_the_target_folder(tmp_path):
+    """dbt does not officially support parent model paths: `../models` must not make
+    dbt write compiled SQL next to the models or anywhere outside its target folder."""
+    target = tmp_path / "target"
+    before = {p for p in PROJECT_ROOT.rglob("*.sql") if ".venv" not in p.parts}
+    run_dbt(
+        ["compile", "--select", "staging"],
+        warehouse_path=tmp_path / "compile.duckdb",
+        target_path=target,
+        dbt_vars={"as_of_date": "2026-11-23"},
+    )
+    compiled = [p for p in target.rglob("*.sql")]
+    assert compiled, "dbt compile wrote no compiled SQL"
+    for path in compiled:
+        real = Path(os.path.realpath(path))
+        assert real.is_relative_to(target.resolve()), f"{path} resolves outside target: {real}"
+    after = {p for p in PROJECT_ROOT.rglob("*.sql") if ".venv" not in p.parts}
+    written_in_repo = {p for p in after - before if "target" not in p.relative_to(PROJECT_ROOT).parts}
+    assert not written_in_repo, f"dbt wrote SQL into the repository: {sorted(written_in_repo)}"
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(target) and p.suffix == ".sql"]
+    assert not outside
