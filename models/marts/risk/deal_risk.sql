@@ -52,13 +52,6 @@ measured as (
         coalesce(interactions.optimism_window_interaction_count, 0) as optimism_window_interaction_count,
         as_of_day.business_day_index - since_day.business_day_index
             as business_days_since_last_interaction,
-        coalesce(
-            open_deals.next_step is not null
-            and trim(open_deals.next_step) <> ''
-            and lower(trim(open_deals.next_step)) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
-            and open_deals.next_step_date >= {{ as_of_date() }},
-            false
-        ) as has_next_step,
         open_deals.last_history_date > {{ dbt.dateadd('day', -var('optimism_hold_days'), as_of_date()) }}
             as has_recent_history_change
     from open_deals
