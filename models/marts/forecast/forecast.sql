@@ -1,0 +1,165 @@
+-- Will we hit the number? One row per period (current and next month and quarter) x
+-- owner, with team and company roll-ups that add up exactly: target, closed won,
+-- committed, best case (face value and weighted), open and weighted pipeline,
+-- coverage and gap to target (DESIGN.md "Forecast buckets").
+
+with
+
+buckets as (
+
+    select * from {{ ref('int_deal_forecast_buckets') }}
+
+),
+
+owner_targets as (
+
+    select * from {{ ref('int_owner_targets') }}
+
+),
+
+forecast_periods as (
+
+    select *
+    from owner_targets
+    where period_type in ('month', 'quarter')
+
+),
+
+owner_buckets as (
+
+    select
+        period_type,
+        period_start,
+        owner_id,
+        sum(closed_won_amount) as closed_won_amount,
+        sum(committed_amount) as committed_amount,
+        sum(best_case_amount) as best_case_amount,
+        sum(best_case_weighted_amount) as best_case_weighted_amount,
+        sum(open_amount) as open_pipeline_amount,
+        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
+        sum(case when is_open then 1 else 0 end) as open_deal_count
+    from buckets
+    group by 1, 2, 3
+
+),
+
+owner_rows as (
+
+    select
+        forecast_periods.period_type,
+        forecast_periods.period_start,
+        forecast_periods.period_end,
+        forecast_periods.period_offset,
+        'owner' as rollup_level,
+        forecast_periods.owner_id,
+        forecast_periods.team,
+        coalesce(forecast_periods.target_amount, 0) as target_amount,
+        coalesce(owner_buckets.closed_won_amount, 0) as closed_won_amount,
+        coalesce(owner_buckets.committed_amount, 0) as committed_amount,
+        coalesce(owner_buckets.best_case_amount, 0) as best_case_amount,
+        coalesce(owner_buckets.best_case_weighted_amount, 0) as best_case_weighted_amount,
+        coalesce(owner_buckets.open_pipeline_amount, 0) as open_pipeline_amount,
+        coalesce(owner_buckets.weighted_pipeline_amount, 0) as weighted_pipeline_amount,
+        coalesce(owner_buckets.open_deal_count, 0) as open_deal_count
+    from forecast_periods
+    left join owner_buckets
+        on forecast_periods.period_type = owner_buckets.period_type
+        and forecast_periods.period_start = owner_buckets.period_start
+        and forecast_periods.owner_id = owner_buckets.owner_id
+
+),
+
+team_rows as (
+
+    select
+        period_type,
+        period_start,
+        period_end,
+        period_offset,
+        'team' as rollup_level,
+        cast(null as {{ dbt.type_string() }}) as owner_id,
+        team,
+        sum(target_amount) as target_amount,
+        sum(closed_won_amount) as closed_won_amount,
+        sum(committed_amount) as committed_amount,
+        sum(best_case_amount) as best_case_amount,
+        sum(best_case_weighted_amount) as best_case_weighted_amount,
+        sum(open_pipeline_amount) as open_pipeline_amount,
+        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
+        sum(open_deal_count) as open_deal_count
+    from owner_rows
+    group by 1, 2, 3, 4, 5, 6, 7
+
+),
+
+company_rows as (
+
+    select
+        period_type,
+        period_start,
+        period_end,
+        period_offset,
+        'company' as rollup_level,
+        cast(null as {{ dbt.type_string() }}) as owner_id,
+        cast(null as {{ dbt.type_string() }}) as team,
+        sum(target_amount) as target_amount,
+        sum(closed_won_amount) as closed_won_amount,
+        sum(committed_amount) as committed_amount,
+        sum(best_case_amount) as best_case_amount,
+        sum(best_case_weighted_amount) as best_case_weighted_amount,
+        sum(open_pipeline_amount) as open_pipeline_amount,
+        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
+        sum(open_deal_count) as open_deal_count
+    from owner_rows
+    group by 1, 2, 3, 4, 5, 6, 7
+
+),
+
+unioned as (
+
+    select * from owner_rows
+    union all
+    select * from team_rows
+    union all
+    select * from company_rows
+
+),
+
+final as (
+
+    select
+        {{ as_of_date() }} as as_of_date,
+        period_type,
+        period_start,
+        period_end,
+        period_offset,
+        rollup_level,
+        owner_id,
+        team,
+        cast(target_amount as {{ type_double() }}) as target_amount,
+        cast(closed_won_amount as {{ type_double() }}) as closed_won_amount,
+        cast(committed_amount as {{ type_double() }}) as committed_amount,
+        cast(best_case_amount as {{ type_double() }}) as best_case_amount,
+        cast(best_case_weighted_amount as {{ type_double() }}) as best_case_weighted_amount,
+        cast(open_pipeline_amount as {{ type_double() }}) as open_pipeline_amount,
+        cast(weighted_pipeline_amount as {{ type_double() }}) as weighted_pipeline_amount,
+        cast(closed_won_amount + committed_amount + best_case_weighted_amount as {{ type_double() }})
+            as forecast_amount,
+        cast(target_amount - closed_won_amount as {{ type_double() }}) as gap_to_target_amount,
+        cast(
+            case when target_amount > 0 then open_pipeline_amount / target_amount end
+            as {{ type_double() }}
+        ) as coverage_ratio,
+        cast(
+            case
+                when target_amount - closed_won_amount > 0
+                    then open_pipeline_amount / (target_amount - closed_won_amount)
+            end
+            as {{ type_double() }}
+        ) as remaining_coverage_ratio,
+        cast(open_deal_count as integer) as open_deal_count
+    from unioned
+
+)
+
+select * from final

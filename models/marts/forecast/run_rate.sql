@@ -1,0 +1,193 @@
+-- Are we on pace? One row per rollup (owner, team, company) x period to date (MTD, QTD,
+-- YTD): closed won against the period's target, the share of the target expected by
+-- now (elapsed business days / business days in the period), pacing and the projected
+-- finish (closed + committed + best case weighted).
+
+with
+
+buckets as (
+
+    select * from {{ ref('int_deal_forecast_buckets') }}
+
+),
+
+owner_targets as (
+
+    select * from {{ ref('int_owner_targets') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('int_calendar_days') }}
+
+),
+
+current_periods as (
+
+    select
+        *,
+        case period_type
+            when 'month' then 'MTD'
+            when 'quarter' then 'QTD'
+            when 'year' then 'YTD'
+        end as period
+    from owner_targets
+    where period_offset = 'current'
+
+),
+
+owner_buckets as (
+
+    select
+        period_type,
+        period_start,
+        owner_id,
+        sum(closed_won_amount) as closed_won_amount,
+        sum(committed_amount) as committed_amount,
+        sum(best_case_weighted_amount) as best_case_weighted_amount
+    from buckets
+    where period_offset = 'current'
+    group by 1, 2, 3
+
+),
+
+owner_rows as (
+
+    select
+        current_periods.period,
+        current_periods.period_start,
+        current_periods.period_end,
+        'owner' as rollup_level,
+        current_periods.owner_id,
+        current_periods.team,
+        coalesce(current_periods.target_amount, 0) as target_amount,
+        coalesce(owner_buckets.closed_won_amount, 0) as closed_won_amount,
+        coalesce(owner_buckets.committed_amount, 0) as committed_amount,
+        coalesce(owner_buckets.best_case_weighted_amount, 0) as best_case_weighted_amount
+    from current_periods
+    left join owner_buckets
+        on current_periods.period_type = owner_buckets.period_type
+        and current_periods.period_start = owner_buckets.period_start
+        and current_periods.owner_id = owner_buckets.owner_id
+
+),
+
+team_rows as (
+
+    select
+        period,
+        period_start,
+        period_end,
+        'team' as rollup_level,
+        cast(null as {{ dbt.type_string() }}) as owner_id,
+        team,
+        sum(target_amount) as target_amount,
+        sum(closed_won_amount) as closed_won_amount,
+        sum(committed_amount) as committed_amount,
+        sum(best_case_weighted_amount) as best_case_weighted_amount
+    from owner_rows
+    group by 1, 2, 3, 4, 5, 6
+
+),
+
+company_rows as (
+
+    select
+        period,
+        period_start,
+        period_end,
+        'company' as rollup_level,
+        cast(null as {{ dbt.type_string() }}) as owner_id,
+        cast(null as {{ dbt.type_string() }}) as team,
+        sum(target_amount) as target_amount,
+        sum(closed_won_amount) as closed_won_amount,
+        sum(committed_amount) as committed_amount,
+        sum(best_case_weighted_amount) as best_case_weighted_amount
+    from owner_rows
+    group by 1, 2, 3, 4, 5, 6
+
+),
+
+unioned as (
+
+    select * from owner_rows
+    union all
+    select * from team_rows
+    union all
+    select * from company_rows
+
+),
+
+elapsed as (
+
+    select
+        unioned.*,
+        as_of_day.business_day_index - before_start.business_day_index as elapsed_business_days,
+        period_end_day.business_day_index - before_start.business_day_index as period_business_days
+    from unioned
+    inner join calendar as before_start
+        on before_start.calendar_date = {{ dbt.dateadd('day', -1, 'unioned.period_start') }}
+    inner join calendar as period_end_day
+        on period_end_day.calendar_date = unioned.period_end
+    inner join calendar as as_of_day
+        on as_of_day.calendar_date = {{ as_of_date() }}
+
+),
+
+paced as (
+
+    select
+        *,
+        case
+            when period_business_days > 0
+                then cast(elapsed_business_days as {{ type_double() }}) / period_business_days
+        end as expected_share,
+        closed_won_amount + committed_amount + best_case_weighted_amount as projected_amount
+    from elapsed
+
+),
+
+final as (
+
+    select
+        {{ as_of_date() }} as as_of_date,
+        rollup_level,
+        owner_id,
+        team,
+        period,
+        period_start,
+        period_end,
+        cast(target_amount as {{ type_double() }}) as target_amount,
+        cast(closed_won_amount as {{ type_double() }}) as closed_won_amount,
+        cast(committed_amount as {{ type_double() }}) as committed_amount,
+        cast(best_case_weighted_amount as {{ type_double() }}) as best_case_weighted_amount,
+        cast(elapsed_business_days as integer) as elapsed_business_days,
+        cast(period_business_days as integer) as period_business_days,
+        cast(expected_share as {{ type_double() }}) as expected_share,
+        cast(
+            case
+                when target_amount * expected_share > 0
+                    then closed_won_amount / (target_amount * expected_share)
+            end
+            as {{ type_double() }}
+        ) as pacing_rate,
+        cast(projected_amount as {{ type_double() }}) as projected_amount,
+        cast(
+            case when target_amount > 0 then projected_amount / target_amount end
+            as {{ type_double() }}
+        ) as projected_attainment_rate,
+        case
+            when target_amount <= 0 then 'no_target'
+            when expected_share is null or expected_share = 0 then 'not_started'
+            when closed_won_amount / (target_amount * expected_share) >= {{ var('run_rate_on_track_pacing') }}
+                then 'on_track'
+            when closed_won_amount / (target_amount * expected_share) >= {{ var('run_rate_at_risk_pacing') }}
+                then 'at_risk'
+            else 'behind'
+        end as status
+    from paced
+
+)
+
+select * from final
