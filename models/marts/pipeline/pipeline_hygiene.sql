@@ -1,0 +1,127 @@
+-- The Monday pipeline review: on as_of_date, per owner, per team and for the company,
+-- how many open deals there are and how many break each hygiene rule. Every count is
+-- a count of deal_risk flags, so the review and the risk scores never disagree.
+-- Owner and team rows exist where deals are open; the company row always exists.
+
+with
+
+risk as (
+
+    select * from {{ ref('deal_risk') }}
+
+),
+
+reps as (
+
+    select * from {{ ref('dim_reps') }}
+
+),
+
+open_deals as (
+
+    select
+        risk.opportunity_id,
+        risk.owner_id,
+        reps.team,
+        risk.amount,
+        risk.has_next_step,
+        risk.is_close_date_past,
+        risk.is_stalled,
+        risk.is_floating,
+        risk.is_inactive
+    from risk
+    left join reps
+        on risk.owner_id = reps.owner_id
+
+),
+
+by_owner as (
+
+    select
+        cast('owner' as {{ dbt.type_string() }}) as rollup_level,
+        owner_id,
+        team,
+        count(*) as open_deal_count,
+        sum(amount) as open_amount,
+        sum(case when has_next_step then 1 else 0 end) as next_step_count,
+        sum(case when is_close_date_past then 1 else 0 end) as close_date_past_count,
+        sum(case when is_stalled then 1 else 0 end) as stalled_count,
+        sum(case when is_floating then 1 else 0 end) as floating_count,
+        sum(case when is_inactive then 1 else 0 end) as inactive_count
+    from open_deals
+    group by owner_id, team
+
+),
+
+by_team as (
+
+    select
+        cast('team' as {{ dbt.type_string() }}) as rollup_level,
+        cast(null as {{ dbt.type_string() }}) as owner_id,
+        team,
+        count(*) as open_deal_count,
+        sum(amount) as open_amount,
+        sum(case when has_next_step then 1 else 0 end) as next_step_count,
+        sum(case when is_close_date_past then 1 else 0 end) as close_date_past_count,
+        sum(case when is_stalled then 1 else 0 end) as stalled_count,
+        sum(case when is_floating then 1 else 0 end) as floating_count,
+        sum(case when is_inactive then 1 else 0 end) as inactive_count
+    from open_deals
+    group by team
+
+),
+
+company as (
+
+    -- no group by: one row even when nothing is open
+    select
+        cast('company' as {{ dbt.type_string() }}) as rollup_level,
+        cast(null as {{ dbt.type_string() }}) as owner_id,
+        cast(null as {{ dbt.type_string() }}) as team,
+        count(*) as open_deal_count,
+        sum(amount) as open_amount,
+        sum(case when has_next_step then 1 else 0 end) as next_step_count,
+        sum(case when is_close_date_past then 1 else 0 end) as close_date_past_count,
+        sum(case when is_stalled then 1 else 0 end) as stalled_count,
+        sum(case when is_floating then 1 else 0 end) as floating_count,
+        sum(case when is_inactive then 1 else 0 end) as inactive_count
+    from open_deals
+
+),
+
+rollups as (
+
+    select * from by_owner
+    union all
+    select * from by_team
+    union all
+    select * from company
+
+),
+
+final as (
+
+    select
+        {{ as_of_date() }} as as_of_date,
+        rollup_level,
+        owner_id,
+        team,
+        cast(open_deal_count as integer) as open_deal_count,
+        cast(coalesce(open_amount, 0) as {{ type_double() }}) as open_amount,
+        cast(coalesce(next_step_count, 0) as integer) as next_step_count,
+        -- share of open deals with a next step; null when nothing is open (no deals to judge)
+        cast(
+            case
+                when open_deal_count > 0 then coalesce(next_step_count, 0) * 1.0 / open_deal_count
+            end as {{ type_double() }}
+        ) as next_step_rate,
+        cast(open_deal_count - coalesce(next_step_count, 0) as integer) as no_next_step_count,
+        cast(coalesce(close_date_past_count, 0) as integer) as close_date_past_count,
+        cast(coalesce(stalled_count, 0) as integer) as stalled_count,
+        cast(coalesce(floating_count, 0) as integer) as floating_count,
+        cast(coalesce(inactive_count, 0) as integer) as inactive_count
+    from rollups
+
+)
+
+select * from final
