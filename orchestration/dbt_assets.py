@@ -5,7 +5,6 @@ the lineage landing file -> raw table -> staging -> marts. Groups follow the mod
 folders (staging, intermediate, marts, reference for seeds).
 """
 
-from __future__ import annotations
 
 import json
 import os

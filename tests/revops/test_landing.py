@@ -1,0 +1,554 @@
+"""The landing loader on real files: small hand-made CSV and Parquet files loaded into
+a real DuckDB warehouse file in tmp_path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from revops.crm_contract import CRM_OBJECTS
+from revops.landing import (
+    LandingFileError,
+    find_landing_file,
+    load_landing_folder,
+    load_landing_object,
+    normalize_column_name,
+)
+
+SAMPLE_VALUES = {
+    "VARCHAR": "x",
+    "BOOLEAN": "false",
+    "BIGINT": "120",
+    "DOUBLE": "1500.5",
+    "DATE": "2024-01-31",
+    "TIMESTAMP": "2024-01-31T10:00:00Z",
+}
+
+
+def api_name(column: str) -> str:
+    """`stage_name` -> `StageName`, `next_step_date_c` -> `Next_Step_Date__c`."""
+    if column.endswith("_c"):
+        return "_".join(p.capitalize() for p in column[:-2].split("_")) + "__c"
+    return "".join(p.capitalize() for p in column.split("_"))
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    lines = [",".join(header)] + [",".join(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def sample_rows(object_name: str, n: int = 2) -> list[list[str]]:
+    """n rows of valid values for every required column of the object."""
+    columns = CRM_OBJECTS[object_name].columns
+    return [
+        [f"{object_name}-{i}" if col == "id" else SAMPLE_VALUES[t] for col, t in columns.items()]
+        for i in range(1, n + 1)
+    ]
+
+
+def write_object(folder: Path, object_name: str, *, camel: bool = False, rows=None) -> Path:
+    header = CRM_OBJECTS[object_name].required_columns
+    stem = object_name
+    if camel:
+        header = [api_name(c) for c in header]
+        stem = api_name(object_name)
+    return write_csv(folder / f"{stem}.csv", header, sample_rows(object_name) if rows is None else rows)
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def con(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        yield connection
+
+
+def column_types(con, table: str, schema: str = "raw") -> dict[str, str]:
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return dict(rows)
+
+
+OPPORTUNITY_HEADER = CRM_OBJECTS["opportunity"].required_columns
+
+
+def opportunity_row(**values: str) -> list[str]:
+    row = dict(zip(OPPORTUNITY_HEADER, sample_rows("opportunity", 1)[0]))
+    row.update(values)
+    return [row[c] for c in OPPORTUNITY_HEADER]
+
+
+# --------------------------------------------------------------------------- names and files
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("StageName", "stage_name"),
+        ("Next_Step_Date__c", "next_step_date_c"),
+        ("IsDeleted", "is_deleted"),
+        ("ForecastCategoryName", "forecast_category_name"),
+        ("Id", "id"),
+        ("CompletedDateTime", "completed_date_time"),
+        ("QuotaOwnerId", "quota_owner_id"),
+        ("NumberOfEmployees", "number_of_employees"),
+        ("stage_name", "stage_name"),
+        ("next_step_date_c", "next_step_date_c"),
+        ("\ufeffId", "id"),
+        ("  Stage Name ", "stage_name"),
+        ("AccountID", "account_id"),
+    ],
+)
+def test_normalize_column_name(header, expected):
+    assert normalize_column_name(header) == expected
+
+
+@pytest.mark.parametrize(
+    "file_name, object_name",
+    [
+        ("opportunity.csv", "opportunity"),
+        ("Opportunity.csv", "opportunity"),
+        ("OpportunityHistory.parquet", "opportunity_history"),
+        ("ForecastingQuota.csv", "forecasting_quota"),
+        ("TASK.CSV.GZ", "task"),
+        ("opportunity_history.csv", "opportunity_history"),
+    ],
+)
+def test_find_landing_file_accepts_snake_and_camel_case_stems(landing, file_name, object_name):
+    (landing / file_name).write_text("id\n")
+    (landing / ".partial.opportunity.csv").write_text("id\n")  # hidden files are ignored
+    assert find_landing_file(landing, object_name) == landing / file_name
+
+
+def test_find_landing_file_does_not_confuse_opportunity_and_its_history(landing):
+    (landing / "opportunity_history.csv").write_text("id\n")
+    with pytest.raises(LandingFileError, match="No landing file for opportunity in"):
+        find_landing_file(landing, "opportunity")
+
+
+def test_missing_landing_file_names_the_folder_and_what_was_expected(landing):
+    (landing / "account.csv").write_text("id\n")
+    with pytest.raises(LandingFileError) as info:
+        find_landing_file(landing, "opportunity")
+    message = str(info.value)
+    assert str(landing) in message
+    assert "opportunity.csv" in message and "opportunity.parquet" in message
+    assert "account.csv" in message  # what the folder does have
+
+
+def test_two_candidate_files_are_ambiguous(landing):
+    (landing / "opportunity.csv").write_text("id\n")
+    (landing / "Opportunity.parquet").write_bytes(b"")
+    with pytest.raises(LandingFileError, match="More than one landing file for opportunity"):
+        find_landing_file(landing, "opportunity")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@pytest.mark.parametrize("camel", [False, True], ids=["snake_case", "CamelCase"])
+def test_every_object_loads_with_its_declared_types(landing, con, camel):
+    for name in CRM_OBJECTS:
+        write_object(landing, name, camel=camel)
+
+    results = load_landing_folder(con, landing)
+
+    assert [r.object_name for r in results] == list(CRM_OBJECTS)
+    for obj in CRM_OBJECTS.values():
+        expected = {**obj.columns, "_source_file": "VARCHAR", "_source_row": "BIGINT", "_loaded_at": "TIMESTAMP"}
+        assert column_types(con, obj.name) == expected
+        assert con.execute(f'select count(*) from raw."{obj.name}"').fetchone()[0] == 2
+    # `user` is a reserved word in some engines: the table is quoted, and there
+    assert con.execute('select id from raw."user" order by id').fetchall() == [("user-1",), ("user-2",)]
+
+
+def test_values_are_typed(landing, con):
+    write_csv(
+        landing / "account.csv",
+        CRM_OBJECTS["account"].required_columns,
+        [
+            ["001A", "Acme", "Software", "250", "1250000.75", "US", "005A", "2024-01-05T10:00:00Z"],
+            ["001B", "Beta", "", "1500.0", "-3", "", "005A", "2024-01-05"],
+        ],
+    )
+    load_landing_object(con, "account", landing)
+    rows = con.execute(
+        "select id, industry, number_of_employees, annual_revenue, billing_country, created_date "
+        "from raw.account order by id"
+    ).fetchall()
+    assert rows == [
+        ("001A", "Software", 250, 1250000.75, "US", dt.datetime(2024, 1, 5, 10, 0)),
+        ("001B", None, 1500, -3.0, None, dt.datetime(2024, 1, 5, 0, 0)),  # empty -> NULL
+    ]
+
+
+def test_booleans_accept_true_false_1_0_in_any_case(landing, con):
+    rows = [
+        opportunity_row(id="o1", is_closed="true", is_won="FALSE", is_deleted="0"),
+        opportunity_row(id="o2", is_closed="True", is_won="1", is_deleted=""),
+    ]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    load_landing_object(con, "opportunity", landing)
+    assert con.execute(
+        "select id, is_closed, is_won, is_deleted from raw.opportunity order by id"
+    ).fetchall() == [("o1", True, False, False), ("o2", True, True, None)]
+
+
+def test_timestamps_with_z_or_offset_are_stored_in_utc(landing, con):
+    rows = [
+        opportunity_row(id="o1", created_date="2024-03-10T10:00:00Z", close_date="2024-03-31"),
+        opportunity_row(id="o2", created_date="2024-03-10T10:00:00+02:00", close_date="2024-03-31T23:30:00-05:00"),
+        opportunity_row(id="o3", created_date="2024-03-10 23:30:00-0500", close_date="2024-03-31T10:00:00Z"),
+        opportunity_row(id="o4", created_date="2024-03-10T10:00:00", close_date="2024-03-31"),
+        opportunity_row(id="o5", created_date="2024-03-10T10:00:00.250Z", close_date=""),
+    ]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    # a session time zone other than UTC must not change what a timestamp means
+    con.execute("set TimeZone = 'America/New_York'")
+
+    load_landing_object(con, "opportunity", landing)
+
+    assert con.execute("select id, created_date, close_date from raw.opportunity order by id").fetchall() == [
+        ("o1", dt.datetime(2024, 3, 10, 10, 0), dt.date(2024, 3, 31)),
+        ("o2", dt.datetime(2024, 3, 10, 8, 0), dt.date(2024, 4, 1)),  # the UTC date
+        ("o3", dt.datetime(2024, 3, 11, 4, 30), dt.date(2024, 3, 31)),
+        ("o4", dt.datetime(2024, 3, 10, 10, 0), dt.date(2024, 3, 31)),  # no offset: UTC
+        ("o5", dt.datetime(2024, 3, 10, 10, 0, 0, 250000), None),
+    ]
+    assert con.execute("select current_setting('TimeZone')").fetchone()[0] == "America/New_York"
+
+
+def test_extra_columns_are_kept_as_text_after_the_declared_ones(landing, con):
+    header = [api_name(c) for c in OPPORTUNITY_HEADER] + ["Region__c", "Partner Score"]
+    write_csv(landing / "Opportunity.csv", header, [opportunity_row() + ["EMEA", "42"]])
+
+    result = load_landing_object(con, "opportunity", landing)
+
+    assert result.extra_columns == ["region_c", "partner_score"]
+    types = column_types(con, "opportunity")
+    assert list(types)[-5:] == ["region_c", "partner_score", "_source_file", "_source_row", "_loaded_at"]
+    assert types["region_c"] == types["partner_score"] == "VARCHAR"
+    assert con.execute("select region_c, partner_score from raw.opportunity").fetchone() == ("EMEA", "42")
+
+
+def test_header_columns_in_any_order_load_in_contract_order(landing, con):
+    header = list(reversed(CRM_OBJECTS["forecasting_quota"].required_columns))
+    write_csv(landing / "forecasting_quota.csv", header, [["250000", "2024-01-01", "005A", "q1"]])
+    load_landing_object(con, "forecasting_quota", landing)
+    assert con.execute(
+        "select id, quota_owner_id, start_date, quota_amount from raw.forecasting_quota"
+    ).fetchone() == ("q1", "005A", dt.date(2024, 1, 1), 250000.0)
+    assert list(column_types(con, "forecasting_quota"))[:4] == CRM_OBJECTS["forecasting_quota"].required_columns
+
+
+def test_each_row_records_its_file_line_and_load_time(landing, con):
+    rows = sample_rows("forecasting_quota", 3)
+    rows[1][0] = '"q,2"'  # a quoted comma stays one value
+    write_csv(landing / "ForecastingQuota.csv", CRM_OBJECTS["forecasting_quota"].required_columns, rows)
+    loaded_at = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+
+    result = load_landing_object(con, "forecasting_quota", landing, loaded_at=loaded_at)
+
+    assert result.row_count == 3
+    assert result.table == "raw.forecasting_quota"
+    assert result.source_file == landing / "ForecastingQuota.csv"
+    assert con.execute(
+        "select id, _source_file, _source_row, _loaded_at from raw.forecasting_quota order by _source_row"
+    ).fetchall() == [
+        ("forecasting_quota-1", "ForecastingQuota.csv", 2, dt.datetime(2024, 5, 1, 10, 0)),
+        ("q,2", "ForecastingQuota.csv", 3, dt.datetime(2024, 5, 1, 10, 0)),
+        ("forecasting_quota-3", "ForecastingQuota.csv", 4, dt.datetime(2024, 5, 1, 10, 0)),
+    ]
+
+
+def test_gzipped_csv_loads(landing, con):
+    text = "id,quota_owner_id,start_date,quota_amount\nq1,005A,2024-01-01,1000\n"
+    (landing / "forecasting_quota.csv.gz").write_bytes(gzip.compress(text.encode()))
+    assert load_landing_object(con, "forecasting_quota", landing).row_count == 1
+
+
+def test_a_rerun_of_the_same_files_gives_the_same_rows(landing, con):
+    write_object(landing, "opportunity")
+    load_landing_object(con, "opportunity", landing)
+    first = con.execute("select * exclude (_loaded_at) from raw.opportunity order by id").fetchall()
+
+    load_landing_object(con, "opportunity", landing)
+
+    assert con.execute("select * exclude (_loaded_at) from raw.opportunity order by id").fetchall() == first
+    assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == 2
+    assert con.execute("select count(*) from raw._load_log").fetchone()[0] == 1
+
+
+def test_load_log_records_the_file_and_the_previous_count(landing, con):
+    path = write_object(landing, "forecasting_quota", rows=sample_rows("forecasting_quota", 3))
+    load_landing_object(con, "forecasting_quota", landing, loaded_at=dt.datetime(2024, 5, 1))
+    load_landing_object(con, "forecasting_quota", landing, loaded_at=dt.datetime(2024, 5, 2))  # same file
+    write_object(landing, "forecasting_quota", rows=sample_rows("forecasting_quota", 1))
+    load_landing_object(con, "forecasting_quota", landing, loaded_at=dt.datetime(2024, 5, 3))
+
+    log = con.execute(
+        'select "object", source_file, file_size_bytes, file_modified_at, file_fingerprint, '
+        "row_count, loaded_at, previous_row_count, previous_loaded_at from raw._load_log"
+    ).fetchall()
+    assert len(log) == 1
+    obj, source_file, size, modified, fingerprint, rows, loaded_at, previous_rows, previous_at = log[0]
+    assert (obj, source_file, size, rows) == ("forecasting_quota", "forecasting_quota.csv", path.stat().st_size, 1)
+    assert modified == dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).replace(tzinfo=None)
+    assert len(fingerprint) == 64
+    assert loaded_at == dt.datetime(2024, 5, 3)
+    # the previous load of a *different* file: re-running one file does not hide a drop
+    assert (previous_rows, previous_at) == (3, dt.datetime(2024, 5, 2))
+
+
+def test_header_only_file_loads_zero_rows(landing, con):
+    write_csv(landing / "lead.csv", CRM_OBJECTS["lead"].required_columns, [])
+    result = load_landing_object(con, "lead", landing)
+    assert result.row_count == 0
+    assert column_types(con, "lead")["created_date"] == "TIMESTAMP"
+
+
+def test_utf8_text_with_bom_and_crlf_line_ends_loads(landing, con):
+    text = "\ufeffId,QuotaOwnerId,StartDate,QuotaAmount\r\nq1,Zoë Müller,2024-01-01,1000\r\n"
+    (landing / "forecasting_quota.csv").write_bytes(text.encode("utf-8"))
+    load_landing_object(con, "forecasting_quota", landing)
+    assert con.execute("select id, quota_owner_id from raw.forecasting_quota").fetchall() == [("q1", "Zoë Müller")]
+
+
+# --------------------------------------------------------------------------- parquet
+
+
+def test_parquet_with_native_types_loads(landing, con):
+    table = pa.table(
+        {
+            "Id": ["q1", "q2"],
+            "QuotaOwnerId": ["005A", "005B"],
+            "StartDate": pa.array([dt.date(2024, 1, 1), dt.date(2024, 2, 1)], pa.date32()),
+            "QuotaAmount": pa.array([1000, 2500], pa.int32()),  # widened to DOUBLE
+            "Region__c": pa.array([1, None], pa.int64()),  # extra: kept as text
+        }
+    )
+    pq.write_table(table, landing / "ForecastingQuota.parquet")
+
+    result = load_landing_object(con, "forecasting_quota", landing)
+
+    assert result.extra_columns == ["region_c"]
+    assert column_types(con, "forecasting_quota")["quota_amount"] == "DOUBLE"
+    assert con.execute(
+        "select id, start_date, quota_amount, region_c, _source_file, _source_row "
+        "from raw.forecasting_quota order by id"
+    ).fetchall() == [
+        ("q1", dt.date(2024, 1, 1), 1000.0, "1", "ForecastingQuota.parquet", 1),
+        ("q2", dt.date(2024, 2, 1), 2500.0, None, "ForecastingQuota.parquet", 2),
+    ]
+
+
+def test_parquet_timestamps_are_stored_in_utc(landing, con):
+    columns = CRM_OBJECTS["event"].columns
+    data = {c: pa.array(["x"]) for c in columns}
+    data["is_deleted"] = pa.array([False])
+    # aware timestamps are converted to UTC; text is parsed as in CSV; naive means UTC
+    data["start_date_time"] = pa.array(
+        [dt.datetime(2024, 3, 10, 10, 0, tzinfo=dt.timezone.utc)], pa.timestamp("us", tz="Europe/Paris")
+    )
+    data["end_date_time"] = pa.array(["2024-03-10T11:00:00+01:00"])
+    data["created_date"] = pa.array([dt.datetime(2024, 3, 1, 9, 0)], pa.timestamp("ns"))
+    pq.write_table(pa.table(data), landing / "event.parquet")
+
+    load_landing_object(con, "event", landing)
+
+    assert con.execute("select start_date_time, end_date_time, created_date from raw.event").fetchone() == (
+        dt.datetime(2024, 3, 10, 10, 0),
+        dt.datetime(2024, 3, 10, 10, 0),
+        dt.datetime(2024, 3, 1, 9, 0),
+    )
+    assert column_types(con, "event")["start_date_time"] == "TIMESTAMP"
+
+
+def test_parquet_bad_text_value_names_the_row(landing, con):
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["q1", "q2"],
+                "quota_owner_id": ["005A", "005B"],
+                "start_date": ["2024-01-01", "January"],
+                "quota_amount": [1.0, 2.0],
+            }
+        ),
+        landing / "forecasting_quota.parquet",
+    )
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    assert "column start_date" in str(info.value)
+    assert "row 2: 'January'" in str(info.value)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_column_error_names_the_file_the_column_and_what_was_found(landing, con):
+    header = [c for c in OPPORTUNITY_HEADER if c not in ("stage_name", "next_step_date_c")]
+    write_csv(landing / "opportunity.csv", header, [])
+
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "opportunity", landing)
+
+    error = info.value
+    message = str(error)
+    assert str(landing / "opportunity.csv") in message
+    assert "missing the required columns stage_name, next_step_date_c" in message
+    assert "Columns found: id, account_id" in message
+    assert error.columns == ["stage_name", "next_step_date_c"]
+    assert error.file == landing / "opportunity.csv"
+
+
+def test_uncastable_values_name_file_column_line_and_value(landing, con):
+    rows = [
+        opportunity_row(id="o1"),
+        opportunity_row(id="o2", amount='"12,5"'),
+        opportunity_row(id="o3", amount="n/a", close_date="31/12/2024"),
+        opportunity_row(id="o4", is_won="yes"),
+    ]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "opportunity", landing)
+
+    error = info.value
+    message = str(error)
+    assert str(landing / "opportunity.csv") in message
+    # every failing column, in one error, with line numbers (header = line 1)
+    assert "column amount should be a number" in message
+    assert "line 3: '12,5', line 4: 'n/a'" in message
+    assert "column close_date should be a date written YYYY-MM-DD" in message
+    assert "line 4: '31/12/2024'" in message
+    assert "column is_won should be true or false" in message
+    assert "line 5: 'yes'" in message
+    assert error.columns == ["amount", "close_date", "is_won"]
+    assert error.row_count == 3
+    assert {"column": "amount", "line": 3, "value": "12,5"} in error.examples
+    assert "\n" not in message
+
+
+def test_uncastable_value_error_shows_at_most_five_examples_and_the_full_count(landing, con):
+    rows = [opportunity_row(id=f"o{i}", probability=f"{i}%") for i in range(8)]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "opportunity", landing)
+    [problem] = info.value.problems
+    assert problem.bad_row_count == 8
+    assert [e.line for e in problem.examples] == [2, 3, 4, 5, 6]
+    assert "8 rows are not (first five)" in str(info.value)
+
+
+def test_fractional_whole_number_is_an_error(landing, con):
+    row = dict(zip(CRM_OBJECTS["account"].required_columns, sample_rows("account", 1)[0]))
+    row["number_of_employees"] = "12.5"
+    write_csv(landing / "account.csv", list(row), [list(row.values())])
+    with pytest.raises(LandingFileError, match="column number_of_employees should be a whole number"):
+        load_landing_object(con, "account", landing)
+
+
+def test_empty_file_is_an_error_that_says_what_was_expected(landing, con):
+    (landing / "forecasting_quota.csv").write_bytes(b"")
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    message = str(info.value)
+    assert str(landing / "forecasting_quota.csv") in message
+    assert "the file is empty" in message
+    assert "expected a header row with columns id, quota_owner_id, start_date, quota_amount" in message
+
+
+def test_non_utf8_file_is_an_error(landing, con):
+    text = "id,quota_owner_id,start_date,quota_amount\nq1,Zo\xeb,2024-01-01,1000\n"
+    (landing / "forecasting_quota.csv").write_bytes(text.encode("latin-1"))
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    message = str(info.value)
+    assert str(landing / "forecasting_quota.csv") in message
+    assert "not UTF-8" in message
+    assert info.value.line == 2
+
+
+def test_truncated_file_is_an_error_naming_the_line(landing, con):
+    text = "id,quota_owner_id,start_date,quota_amount\nq1,005A,2024-01-01,1000\nq2,005A,2024-0"
+    (landing / "forecasting_quota.csv").write_text(text)
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    message = str(info.value)
+    assert str(landing / "forecasting_quota.csv") in message
+    assert "line 3" in message and "3 values where the header has 4 columns" in message
+    assert info.value.line == 3
+
+
+def test_row_with_too_many_values_is_an_error(landing, con):
+    text = "id,quota_owner_id,start_date,quota_amount\nq1,005A,2024-01-01,1,000\n"
+    (landing / "forecasting_quota.csv").write_text(text)
+    with pytest.raises(LandingFileError, match="line 2 .* has 5 values where the header has 4 columns"):
+        load_landing_object(con, "forecasting_quota", landing)
+
+
+def test_unterminated_quote_is_an_error(landing, con):
+    text = 'id,quota_owner_id,start_date,quota_amount\nq1,"005A,2024-01-01,1000\nq2,005B,2024-01-01,5\n'
+    (landing / "forecasting_quota.csv").write_text(text)
+    with pytest.raises(LandingFileError, match="line 2 .*unterminated quote"):
+        load_landing_object(con, "forecasting_quota", landing)
+
+
+def test_headers_that_mean_the_same_column_are_an_error(landing, con):
+    write_csv(landing / "forecasting_quota.csv", ["Id", "id", "quota_owner_id", "start_date", "quota_amount"], [])
+    with pytest.raises(LandingFileError, match="'Id' and 'id' both mean id"):
+        load_landing_object(con, "forecasting_quota", landing)
+
+
+def test_unreadable_parquet_is_an_error(landing, con):
+    (landing / "forecasting_quota.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(LandingFileError, match="not a readable Parquet file"):
+        load_landing_object(con, "forecasting_quota", landing)
+
+
+@pytest.mark.parametrize(
+    "bad_file",
+    [
+        "id,quota_owner_id,start_date,quota_amount\nq9,005A,2024-01-01,lots\n",  # bad value
+        "id,quota_owner_id,start_date,quota_amount\nq9,005A\n",  # ragged
+        "id,quota_owner_id,start_date\nq9,005A,2024-01-01\n",  # missing column
+    ],
+    ids=["bad-value", "ragged", "missing-column"],
+)
+def test_a_failed_load_leaves_the_previous_table_and_log_untouched(landing, con, bad_file):
+    write_object(landing, "forecasting_quota")
+    load_landing_object(con, "forecasting_quota", landing)
+    before = con.execute("select * from raw.forecasting_quota order by id").fetchall()
+    log_before = con.execute("select * from raw._load_log").fetchall()
+
+    (landing / "forecasting_quota.csv").write_text(bad_file)
+    with pytest.raises(LandingFileError):
+        load_landing_object(con, "forecasting_quota", landing)
+
+    assert con.execute("select * from raw.forecasting_quota order by id").fetchall() == before
+    assert con.execute("select * from raw._load_log").fetchall() == log_before
+    # the connection is usable afterwards (no transaction left open)
+    write_object(landing, "forecasting_quota", rows=sample_rows("forecasting_quota", 3))
+    assert load_landing_object(con, "forecasting_quota", landing).row_count == 3
+
+
+def test_load_into_another_schema(landing, con):
+    write_object(landing, "user")
+    result = load_landing_object(con, "user", landing, raw_schema="salesforce raw")
+    assert result.table == "salesforce raw.user"
+    assert con.execute('select count(*) from "salesforce raw"."user"').fetchone()[0] == 2
