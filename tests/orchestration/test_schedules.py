@@ -1,0 +1,71 @@
+"""The daily schedule and the landing-folder sensor, evaluated as Dagster would."""
+
+import datetime as dt
+import os
+
+import dagster as dg
+
+from orchestration.jobs import revops_build_job
+from orchestration.schedules import build_daily_schedule, build_landing_sensor
+
+
+def _evaluate(sensor, cursor):
+    with dg.build_sensor_context(cursor=cursor) as context:
+        result = sensor.evaluate_tick(context)
+    return result
+
+
+def test_sensor_fires_on_a_new_file_and_not_on_an_unchanged_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVOPS_LANDING_DIR", str(tmp_path))
+    sensor = build_landing_sensor(revops_build_job)
+
+    empty = _evaluate(sensor, None)
+    assert not empty.run_requests and "no landing files" in empty.skip_message
+
+    (tmp_path / "opportunity.csv").write_text("id\n1\n")
+    first = _evaluate(sensor, None)
+    assert len(first.run_requests) == 1
+    cursor = first.cursor
+
+    unchanged = _evaluate(sensor, cursor)
+    assert not unchanged.run_requests and "unchanged" in unchanged.skip_message
+
+    (tmp_path / "lead.csv").write_text("id\n1\n")
+    added = _evaluate(sensor, cursor)
+    assert len(added.run_requests) == 1
+    assert added.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_sensor_fires_when_a_file_changes_and_ignores_hidden_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVOPS_LANDING_DIR", str(tmp_path))
+    sensor = build_landing_sensor(revops_build_job)
+    path = tmp_path / "opportunity.csv"
+    path.write_text("id\n1\n")
+    cursor = _evaluate(sensor, None).cursor
+
+    (tmp_path / ".opportunity.csv.tmp").write_text("partial")
+    assert not _evaluate(sensor, cursor).run_requests
+
+    path.write_text("id\n1\n2\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+    assert len(_evaluate(sensor, cursor).run_requests) == 1
+
+
+def test_daily_schedule_defaults_to_six_and_takes_its_time_from_settings(monkeypatch):
+    monkeypatch.delenv("REVOPS_SCHEDULE_CRON", raising=False)
+    monkeypatch.delenv("REVOPS_SCHEDULE_TIMEZONE", raising=False)
+    schedule = build_daily_schedule(revops_build_job)
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "UTC"
+
+    monkeypatch.setenv("REVOPS_SCHEDULE_CRON", "30 5 * * 1-5")
+    monkeypatch.setenv("REVOPS_SCHEDULE_TIMEZONE", "America/New_York")
+    weekdays = build_daily_schedule(revops_build_job)
+    assert weekdays.cron_schedule == "30 5 * * 1-5"
+    assert weekdays.execution_timezone == "America/New_York"
+
+    with dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 23, 5, 30, tzinfo=dt.timezone.utc)
+    ) as context:
+        result = weekdays.evaluate_tick(context)
+    assert len(result.run_requests) == 1
