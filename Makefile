@@ -12,7 +12,7 @@ export REVOPS_DAGSTER_STORAGE_DIR ?= $(CURDIR)/.dagster_home/storage
 export REVOPS_DAGSTER_COMPUTE_LOGS_DIR ?= $(CURDIR)/.dagster_home/logs
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: setup prepare run test lint docs dagster clean
+.PHONY: setup prepare run test lint docs dagster bench clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,11 @@ run: prepare
 ## test: the whole test suite on real DuckDB files and real dbt runs
 test: prepare
 	$(BIN)/python -m pytest
+
+## bench: the pipeline benchmark at tiers S (5k deals) and M (100k); TIERS="L" for 1M deals
+TIERS ?= S M
+bench: prepare
+	$(BIN)/python -m bench.run_bench --tiers $(TIERS)
 
 ## dagster: the Dagster UI on http://127.0.0.1:3000
 dagster: prepare

@@ -1,0 +1,311 @@
+"""Benchmark the whole pipeline - generate, ingest, gate, dbt build, publish - at a tier.
+
+    python -m bench.run_bench --tiers S M        # what `make bench` runs
+    python -m bench.run_bench --tiers L          # 1M deals, ~30M activities (long)
+
+For each tier it runs, in a fresh work folder:
+1. the demo generator (Parquet), as its own process;
+2. the full pipeline (`revops run`) as its own process, sampling the memory of the
+   whole process tree (dbt runs as a child of Dagster) every 0.2 s; each Dagster step's
+   start and end come from the run's event log, so the report gives seconds and peak
+   memory per step;
+3. the floor: the compiled SQL of every dbt model executed directly, in dependency
+   order, in one DuckDB connection on the same raw data (no dbt, no Dagster, no checks);
+4. an incremental daily run: the pipeline again for as_of_date + 1 on the built
+   warehouse (fct_deal_snapshots adds one day; the rest rebuilds).
+It writes `bench-results/report.md` (the table the README quotes) and `report.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = PROJECT_ROOT / "bench-results"
+AS_OF_DATE = dt.date(2026, 11, 23)
+
+TIERS = {
+    "S": {"deals": 5_000, "reps": 20, "months": 24},
+    "M": {"deals": 100_000, "reps": 200, "months": 24},
+    "L": {"deals": 1_000_000, "reps": 1_000, "months": 24},
+}
+
+
+@dataclass
+class StepFigure:
+    step: str
+    seconds: float
+    peak_memory_mb: float
+    rows: int | None = None
+
+    @property
+    def rows_per_second(self) -> float | None:
+        return self.rows / self.seconds if self.rows and self.seconds else None
+
+
+@dataclass
+class TierResult:
+    tier: str
+    deals: int
+    activities: int
+    steps: list[StepFigure] = field(default_factory=list)
+    pipeline_seconds: float = 0.0
+    floor_seconds: float = 0.0
+    incremental_seconds: float = 0.0
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (from /proc)."""
+    total_kb = 0
+    pending = [pid]
+    seen = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+                        break
+            children_path = Path(f"/proc/{current}/task/{current}/children")
+            if children_path.exists():
+                pending.extend(int(c) for c in children_path.read_text().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total_kb / 1024
+
+
+def run_sampled(command: list[str], env: dict[str, str], log_path: Path) -> tuple[float, list[tuple[float, float]]]:
+    """Run a command, sampling its process tree's memory; return (seconds, samples)."""
+    samples: list[tuple[float, float]] = []
+    started = time.time()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                samples.append((time.time(), _tree_rss_mb(process.pid)))
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = process.wait()
+        done.set()
+        sampler.join()
+    if code != 0:
+        tail = log_path.read_text()[-3000:]
+        raise SystemExit(f"benchmark step failed: {' '.join(command)}\n{tail}")
+    return time.time() - started, samples
+
+
+def _peak(samples: list[tuple[float, float]], start: float, end: float) -> float:
+    inside = [mb for at, mb in samples if start <= at <= end]
+    return max(inside) if inside else 0.0
+
+
+def _step_windows(storage_dir: Path, env: dict[str, str]) -> list[tuple[str, float, float]]:
+    """(step key, start, end) of every step of the newest run in the bench's Dagster instance."""
+    code = (
+        "import json, dagster as dg\n"
+        "with dg.DagsterInstance.get() as instance:\n"
+        "    run = instance.get_runs(limit=1)[0]\n"
+        "    stats = instance.get_run_step_stats(run.run_id)\n"
+        "    print(json.dumps([(s.step_key, s.start_time, s.end_time) for s in stats]))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    ).stdout
+    return [tuple(item) for item in json.loads(output.strip().splitlines()[-1])]
+
+
+def _group(step_key: str) -> str:
+    if step_key.startswith("raw__") or "ingest" in step_key:
+        return "ingest"
+    if "quality" in step_key or "check" in step_key or "gate" in step_key:
+        return "gate"
+    if "dbt" in step_key:
+        return "dbt build (models + tests)"
+    if "publish" in step_key:
+        return "publish"
+    return step_key
+
+
+def floor_seconds(warehouse_path: Path, target_path: Path, work: Path) -> float:
+    """Run the compiled SQL of every model in one DuckDB connection, in DAG order."""
+    # dagster-dbt gives each invocation its own folder under DBT_TARGET_PATH
+    invocation = max(target_path.rglob("run_results.json"), key=lambda p: p.stat().st_mtime).parent
+    manifest = json.loads((invocation / "manifest.json").read_text())
+    results = json.loads((invocation / "run_results.json").read_text())
+    compiled = {
+        r["unique_id"]: r.get("compiled_code")
+        for r in results["results"]
+        if r["unique_id"].startswith("model.") and r.get("compiled_code")
+    }
+    nodes = manifest["nodes"]
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(node_id: str) -> None:
+        if node_id in order or node_id not in compiled or node_id in visiting:
+            return
+        visiting.add(node_id)
+        for parent in nodes[node_id]["depends_on"]["nodes"]:
+            visit(parent)
+        order.append(node_id)
+
+    for node_id in compiled:
+        visit(node_id)
+
+    # the floor starts from the same raw tables, seeds and snapshot as dbt did
+    floor_path = work / "floor" / warehouse_path.name
+    floor_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(warehouse_path, floor_path)
+    with duckdb.connect(str(floor_path)) as con:
+        for node_id in order:
+            node = nodes[node_id]
+            con.execute(f'drop table if exists "{node["schema"]}"."{node["alias"]}"')
+            con.execute(f'drop view if exists "{node["schema"]}"."{node["alias"]}"')
+        started = time.time()
+        for node_id in order:
+            node = nodes[node_id]
+            con.execute(f'create schema if not exists "{node["schema"]}"')
+            con.execute(
+                f'create table "{node["schema"]}"."{node["alias"]}" as {compiled[node_id]}'
+            )
+        return time.time() - started
+
+
+def bench_tier(tier: str, keep: bool) -> TierResult:
+    scale = TIERS[tier]
+    work = RESULTS_DIR / f"work-{tier}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    landing, serve, storage = work / "landing", work / "serve", work / "dagster"
+    warehouse = work / "warehouse" / "build.duckdb"
+    target = work / "dbt-target"
+    env = {
+        **os.environ,
+        "REVOPS_LANDING_DIR": str(landing),
+        "REVOPS_WAREHOUSE_PATH": str(warehouse),
+        "REVOPS_SERVE_DIR": str(serve),
+        "REVOPS_AS_OF_DATE": AS_OF_DATE.isoformat(),
+        "DAGSTER_HOME": str(PROJECT_ROOT),
+        "REVOPS_DAGSTER_STORAGE_DIR": str(storage),
+        "REVOPS_DAGSTER_COMPUTE_LOGS_DIR": str(storage / "logs"),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(work / "dbt-logs"),
+        "REVOPS_DUCKDB_MEMORY_LIMIT": os.environ.get("REVOPS_DUCKDB_MEMORY_LIMIT", "6GB"),
+        "REVOPS_ALERT_WEBHOOK_URL": "",
+    }
+    revops = str(Path(sys.executable).parent / "revops")
+    print(f"[{tier}] generating {scale['deals']:,} deals", flush=True)
+    seconds, samples = run_sampled(
+        [sys.executable, "-m", "revops.demo_data", "--out", str(landing), "--deals", str(scale["deals"]),
+         "--reps", str(scale["reps"]), "--months", str(scale["months"]), "--as-of", AS_OF_DATE.isoformat(),
+         "--format", "parquet"],
+        env, work / "generate.log",
+    )
+    with duckdb.connect() as con:
+        counts = {
+            name: con.execute(f"select count(*) from read_parquet('{landing / name}.parquet')").fetchone()[0]
+            for name in ["opportunity", "opportunity_history", "task", "event", "lead"]
+        }
+    result = TierResult(tier, scale["deals"], counts["task"] + counts["event"], row_counts=counts)
+    total_rows = sum(counts.values())
+    result.steps.append(StepFigure("generate", seconds, max((mb for _, mb in samples), default=0), total_rows))
+
+    print(f"[{tier}] full pipeline: ingest, gate, dbt build, publish", flush=True)
+    seconds, samples = run_sampled([revops, "run"], env, work / "pipeline.log")
+    result.pipeline_seconds = seconds
+    grouped: dict[str, list[tuple[float, float]]] = {}
+    for step_key, start, end in _step_windows(storage, env):
+        if start and end:
+            grouped.setdefault(_group(step_key), []).append((start, end))
+    for name, windows in grouped.items():
+        step_seconds = sum(end - start for start, end in windows)
+        peak = max(_peak(samples, start, end) for start, end in windows)
+        rows = total_rows if name == "ingest" else None
+        result.steps.append(StepFigure(name, step_seconds, peak, rows))
+    accounted = sum(step.seconds for step in result.steps if step.step != "generate")
+    result.steps.append(
+        StepFigure("start-up and orchestration", max(seconds - accounted, 0.0), max((mb for _, mb in samples), default=0))
+    )
+
+    print(f"[{tier}] floor: compiled SQL straight into DuckDB", flush=True)
+    result.floor_seconds = floor_seconds(warehouse, target, work)
+
+    print(f"[{tier}] incremental daily run (as_of_date + 1)", flush=True)
+    env_next = {**env, "REVOPS_AS_OF_DATE": (AS_OF_DATE + dt.timedelta(days=1)).isoformat()}
+    result.incremental_seconds, _ = run_sampled([revops, "run"], env_next, work / "incremental.log")
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def render(results: list[TierResult]) -> str:
+    lines = [
+        f"Benchmark of {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
+        f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}. As of {AS_OF_DATE}.",
+        "",
+    ]
+    for result in results:
+        pipeline = result.pipeline_seconds
+        lines += [
+            f"### Tier {result.tier}: {result.deals:,} deals, {result.activities:,} activities",
+            "",
+            "| step | seconds | share of pipeline | peak memory (MB) | rows/s |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for step in result.steps:
+            share = "" if step.step == "generate" else f"{step.seconds / pipeline:.0%}"
+            rate = f"{step.rows_per_second:,.0f}" if step.rows_per_second else ""
+            lines.append(f"| {step.step} | {step.seconds:.1f} | {share} | {step.peak_memory_mb:,.0f} | {rate} |")
+        lines += [
+            "",
+            f"- full pipeline: **{pipeline:.1f} s**; floor (compiled model SQL in one DuckDB "
+            f"connection, no dbt, no Dagster, no checks): {result.floor_seconds:.1f} s; "
+            f"ratio {pipeline / result.floor_seconds:.1f}x",
+            f"- incremental daily run (as_of_date + 1 on the built warehouse): "
+            f"{result.incremental_seconds:.1f} s, {result.incremental_seconds / pipeline:.0%} of the full run",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiers", nargs="+", default=["S", "M"], choices=sorted(TIERS))
+    parser.add_argument("--keep", action="store_true", help="keep the work folders")
+    args = parser.parse_args(argv)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    results = [bench_tier(tier, args.keep) for tier in args.tiers]
+    report = render(results)
+    (RESULTS_DIR / "report.md").write_text(report)
+    (RESULTS_DIR / "report.json").write_text(
+        json.dumps([{**asdict(r), "steps": [asdict(s) for s in r.steps]} for r in results], indent=2)
+    )
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
