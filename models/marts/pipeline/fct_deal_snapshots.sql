@@ -88,12 +88,14 @@ final as (
 
     select
         snapshot_date,
-        opportunity_id,
-        owner_id,
-        account_id,
-        stage_name,
+        -- varchar as the contract says: on PostgreSQL a text column would not match the
+        -- contract-built table, and the incremental run would report a schema change
+        cast(opportunity_id as varchar) as opportunity_id,
+        cast(owner_id as varchar) as owner_id,
+        cast(account_id as varchar) as account_id,
+        cast(stage_name as varchar) as stage_name,
         cast(stage_order as integer) as stage_order,
-        forecast_category,
+        cast(forecast_category as varchar) as forecast_category,
         cast(amount as {{ type_double() }}) as amount,
         close_date,
         coalesce(close_date < snapshot_date, false) as is_close_date_past,

@@ -1,0 +1,222 @@
+"""Put the raw tables where dbt builds: DuckDB (the default) or PostgreSQL.
+
+The landing loader (`revops.landing`) always reads, validates and types the files in
+DuckDB: that is the one validation path, whatever the warehouse. When the warehouse
+is PostgreSQL (`REVOPS_WAREHOUSE=postgres`), `copy_raw_to_postgres` then copies each
+typed raw table into PostgreSQL, same names, same columns, same types, so the dbt
+project reads identical sources on either engine.
+
+Each table goes through a CSV file that DuckDB writes (`COPY ... TO`) and PostgreSQL
+reads (`COPY ... FROM STDIN`), replaced in one transaction per table: readers see the
+previous table or the new one, never half of it. Doubles are written in their
+shortest round-trip form, so they arrive bit for bit; an empty string is written
+quoted and NULL as nothing, so the two stay apart.
+
+DuckDB's own postgres extension is not used: it is downloaded at run time, and the
+machines this runs on reach PyPI only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# DuckDB column type -> PostgreSQL column type. DECIMAL(p,s) and one-level lists of
+# these are handled in `postgres_type`.
+POSTGRES_TYPES = {
+    "VARCHAR": "text",
+    "BOOLEAN": "boolean",
+    "TINYINT": "smallint",
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "HUGEINT": "numeric(39, 0)",
+    "UTINYINT": "smallint",
+    "USMALLINT": "integer",
+    "UINTEGER": "bigint",
+    "UBIGINT": "numeric(20, 0)",
+    "FLOAT": "real",
+    "DOUBLE": "double precision",
+    "DATE": "date",
+    "TIME": "time",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP_S": "timestamp",
+    "TIMESTAMP_MS": "timestamp",
+    "TIMESTAMP_NS": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "UUID": "uuid",
+    "JSON": "jsonb",
+}
+
+
+class UnsupportedColumnType(ValueError):
+    """A raw column whose DuckDB type has no PostgreSQL counterpart here."""
+
+
+@dataclass(frozen=True)
+class CopiedTable:
+    """One raw table copied: `table` is `<raw_schema>.<name>` in PostgreSQL."""
+
+    table: str
+    row_count: int
+    seconds: float
+
+
+def postgres_type(duckdb_type: str) -> str:
+    """The PostgreSQL type a DuckDB column type is copied as (`VARCHAR` -> `text`,
+    `DOUBLE` -> `double precision`, `VARCHAR[]` -> `text[]`, `DECIMAL(18,2)` ->
+    `numeric(18,2)`); UnsupportedColumnType for anything else (structs, maps, blobs)."""
+    name = duckdb_type.strip().upper()
+    if name.endswith("[]"):
+        element = name[:-2]
+        if element.endswith("[]"):
+            raise UnsupportedColumnType(f"nested list type {duckdb_type}")
+        return postgres_type(element) + "[]"
+    decimal = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", name)
+    if decimal:
+        return f"numeric({decimal.group(1)}, {decimal.group(2)})"
+    try:
+        return POSTGRES_TYPES[name]
+    except KeyError:
+        raise UnsupportedColumnType(f"no PostgreSQL type for DuckDB type {duckdb_type}") from None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _csv_expression(column: str, duckdb_type: str) -> str:
+    """What DuckDB writes to the CSV for a column: the value itself, except lists,
+    which become PostgreSQL array literals ({"a","b",NULL})."""
+    quoted = _quote(column)
+    if not duckdb_type.strip().endswith("[]"):
+        return quoted
+    element = (
+        "coalesce('\"' || replace(replace(cast(v as varchar), '\\', '\\\\'), '\"', '\\\"') "
+        "|| '\"', 'NULL')"
+    )
+    return (
+        f"case when {quoted} is not null then "
+        f"'{{' || array_to_string(list_transform({quoted}, lambda v: {element}), ',') || '}}' end "
+        f"as {quoted}"
+    )
+
+
+def raw_table_names(duckdb_con: duckdb.DuckDBPyConnection, raw_schema: str = "raw") -> list[str]:
+    """The base tables of `raw_schema` in DuckDB, by name."""
+    rows = duckdb_con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+        [raw_schema],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def copy_raw_to_postgres(
+    duckdb_con: duckdb.DuckDBPyConnection,
+    pg_dsn: str,
+    raw_schema: str = "raw",
+    *,
+    tables: Iterable[str] | None = None,
+) -> list[CopiedTable]:
+    """Copy every table of DuckDB's `raw_schema` (or only `tables`) into the same
+    schema of the PostgreSQL database at `pg_dsn` (a libpq connection string or URI).
+
+    Each table is dropped, created with the same column names and the types of
+    `postgres_type`, filled with COPY and analyzed, in one transaction: a failure
+    leaves the previous PostgreSQL table as it was. Run it after the DuckDB loader.
+    """
+    import psycopg2  # only the PostgreSQL warehouse needs it
+
+    names = list(tables) if tables is not None else raw_table_names(duckdb_con, raw_schema)
+    copied = []
+    pg = psycopg2.connect(pg_dsn)
+    try:
+        pg.set_client_encoding("UTF8")
+        with tempfile.TemporaryDirectory(prefix="revops-pg-copy-") as scratch:
+            for name in names:
+                copied.append(
+                    _copy_table(duckdb_con, pg, raw_schema, name, Path(scratch) / "table.csv")
+                )
+    finally:
+        pg.close()
+    return copied
+
+
+def _copy_table(duckdb_con, pg, raw_schema: str, name: str, csv_path: Path) -> CopiedTable:
+    started = time.monotonic()
+    columns = duckdb_con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [raw_schema, name],
+    ).fetchall()
+    if not columns:
+        raise ValueError(f"DuckDB has no table {raw_schema}.{name} to copy")
+    try:
+        definitions = [f"{_quote(col)} {postgres_type(kind)}" for col, kind in columns]
+    except UnsupportedColumnType as exc:
+        raise UnsupportedColumnType(f"cannot copy {raw_schema}.{name} to PostgreSQL: {exc}") from None
+
+    source = f"{_quote(raw_schema)}.{_quote(name)}"
+    select = ", ".join(_csv_expression(col, kind) for col, kind in columns)
+    duckdb_con.execute(
+        f"copy (select {select} from {source}) to {_sql_string(str(csv_path))} "
+        "(format csv, header false)"
+    )
+    expected_rows = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
+
+    column_list = ", ".join(_quote(col) for col, _ in columns)
+    with pg:  # one transaction: commit on success, roll back on any error
+        with pg.cursor() as cur:
+            cur.execute(f"create schema if not exists {_quote(raw_schema)}")
+            cur.execute(f"drop table if exists {source}")
+            cur.execute(f"create table {source} ({', '.join(definitions)})")
+            with open(csv_path, "rb") as data:
+                cur.copy_expert(
+                    f"copy {source} ({column_list}) from stdin with (format csv, header false)",
+                    data,
+                    size=1 << 20,
+                )
+            row_count = cur.rowcount
+            if row_count != expected_rows:
+                raise RuntimeError(
+                    f"copying {raw_schema}.{name} to PostgreSQL wrote {row_count} rows, "
+                    f"DuckDB has {expected_rows}"
+                )
+            cur.execute(f"analyze {source}")
+    os.remove(csv_path)
+    return CopiedTable(
+        table=f"{raw_schema}.{name}",
+        row_count=int(row_count),
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def postgres_dsn_from_env(environ: dict[str, str] | None = None) -> str:
+    """The libpq connection string of the `postgres` dbt target, from the same
+    variables `dbt_project/profiles.yml` reads (REVOPS_PG_HOST, _PORT, _USER,
+    _PASSWORD, _DATABASE) with the same defaults."""
+    env = os.environ if environ is None else environ
+    parts = {
+        "host": env.get("REVOPS_PG_HOST", "127.0.0.1"),
+        "port": env.get("REVOPS_PG_PORT", "5432"),
+        "user": env.get("REVOPS_PG_USER", "postgres"),
+        "password": env.get("REVOPS_PG_PASSWORD", ""),
+        "dbname": env.get("REVOPS_PG_DATABASE", "revops"),
+    }
+    return " ".join(
+        f"{key}='{value.replace(chr(92), chr(92) * 2).replace(chr(39), chr(92) + chr(39))}'"
+        for key, value in parts.items()
+        if value != ""
+    )

@@ -1,0 +1,406 @@
+"""The same dbt project on PostgreSQL: same raw data in, same marts out.
+
+A real PostgreSQL server is started for the session (initdb into a temporary folder,
+127.0.0.1 on a free port; as the `postgres` user when the tests run as root, since
+PostgreSQL refuses to run as root) and always stopped at the end. The demo raw tables
+that `demo_warehouse` loaded into DuckDB are copied over with
+`revops.warehouse_targets.copy_raw_to_postgres`, `dbt build --target postgres` runs
+with the same as_of_date (then the incremental model and the snapshot once more, as a
+daily run would), and every mart of `models/marts` is compared with DuckDB's, row by
+row on its grain.
+
+Skipped only when the PostgreSQL server binaries are not installed
+(`apt-get install postgresql`); CI installs them, so there it always runs.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import math
+import os
+import pwd
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import PROJECT_ROOT, run_dbt
+
+PG_USER = "postgres"  # the database superuser initdb creates (-U)
+PG_DATABASE = "revops"
+MART_NAMES = sorted(path.stem for path in (PROJECT_ROOT / "models" / "marts").rglob("*.sql"))
+# Doubles may differ in the last bits between engines (summation order); 1e-9 relative
+# is far below anything a report shows. abs_tol only matters for values that should be 0.
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+
+
+# --------------------------------------------------------------------------- server
+
+
+def _postgres_bin_dir() -> Path | None:
+    """The newest installed PostgreSQL server's bin folder (Debian keeps each major
+    version in /usr/lib/postgresql/<major>/bin), else where initdb is on PATH."""
+    versions = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
+    versions = [bin_dir for bin_dir in versions if bin_dir.parent.name.isdigit()]
+    if versions:
+        return max(versions, key=lambda bin_dir: int(bin_dir.parent.name))
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+
+    def dsn(self, database: str = "postgres") -> str:
+        return f"host={self.host} port={self.port} user={self.user} dbname={database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of its own on 127.0.0.1, stopped and deleted at the end."""
+    bin_dir = _postgres_bin_dir()
+    if bin_dir is None or not (bin_dir / "pg_ctl").exists():
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed; "
+            "install them with `apt-get install postgresql` to run the PostgreSQL tests"
+        )
+    missing = [m for m in ("psycopg2", "dbt.adapters.postgres") if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.fail(
+            f"PostgreSQL is installed but {', '.join(missing)} is not importable: "
+            "pip install dbt-postgres (see constraints.txt for the pinned version)"
+        )
+
+    # Not under pytest's basetemp: that folder is private to the test user, and the
+    # server may have to run as another one.
+    base = Path(tempfile.mkdtemp(prefix="revops-pg-"))
+    data_dir = base / "data"
+    data_dir.mkdir()
+    log_file = data_dir / "server.log"
+
+    as_root = os.geteuid() == 0
+    if as_root:  # PostgreSQL refuses to run as root: run it as `postgres`
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(base, ignore_errors=True)
+            pytest.fail("running as root and there is no `postgres` user to run PostgreSQL as")
+        base.chmod(0o755)
+        os.chown(data_dir, account.pw_uid, account.pw_gid)
+
+    def as_server_user(command: list[str]) -> list[str]:
+        if not as_root:
+            return command
+        if shutil.which("runuser"):
+            return ["runuser", "-u", "postgres", "--", *command]
+        return ["su", "-s", "/bin/sh", "postgres", "-c", shlex.join(command)]
+
+    def run(command: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(as_server_user(command), cwd=base, capture_output=True, text=True)
+
+    def server_log() -> str:
+        try:
+            return log_file.read_text()[-3000:]
+        except OSError:
+            return "(no server log)"
+
+    started = False
+    try:
+        init = run([
+            str(bin_dir / "initdb"), "-D", str(data_dir), "-U", PG_USER, "--auth=trust",
+            "-E", "UTF8", "--no-locale", "--no-sync",
+        ])
+        if init.returncode != 0:
+            pytest.fail(f"initdb failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}")
+        for _attempt in range(3):  # a free port can be taken between probe and start
+            port = _free_port()
+            options = (
+                f"-h 127.0.0.1 -p {port} -k {shlex.quote(str(data_dir))} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            start = run([
+                str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-o", options,
+                "-l", str(log_file), "-w", "-t", "60", "start",
+            ])
+            started = True  # pg_ctl may have left a server behind even when it failed
+            if start.returncode == 0:
+                break
+        else:
+            pytest.fail(f"PostgreSQL did not start:\n{start.stdout}\n{start.stderr}\n{server_log()}")
+        yield PostgresServer(host="127.0.0.1", port=port, user=PG_USER)
+    finally:
+        if started:
+            run([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+def _run_results(target_path: Path) -> list[dict]:
+    return json.loads((target_path / "run_results.json").read_text())["results"]
+
+
+@dataclass(frozen=True)
+class PostgresWarehouse:
+    server: PostgresServer
+    database: str
+    target_path: Path
+    copied: list
+    run_results: tuple[list[dict], list[dict]]  # the full build's, the incremental rerun's
+
+    @property
+    def dsn(self) -> str:
+        return self.server.dsn(self.database)
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        import psycopg2
+
+        with psycopg2.connect(self.dsn) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return [c.name for c in cur.description], cur.fetchall()
+
+
+def _create_database(server: PostgresServer, name: str) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(server.dsn("postgres"))
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute(f'create database "{name}"')
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_warehouse(postgres_server, demo_warehouse, tmp_path_factory) -> PostgresWarehouse:
+    """The demo raw data copied from `demo_warehouse`, built with dbt on PostgreSQL."""
+    from revops.warehouse_targets import copy_raw_to_postgres
+
+    _create_database(postgres_server, PG_DATABASE)
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
+        copied = copy_raw_to_postgres(con, postgres_server.dsn(PG_DATABASE), raw_schema="raw")
+
+    target_path = tmp_path_factory.mktemp("postgres") / "target"
+    dbt_vars = {"as_of_date": demo_warehouse.as_of_date.isoformat()}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("REVOPS_PG_HOST", postgres_server.host)
+        env.setenv("REVOPS_PG_PORT", str(postgres_server.port))
+        env.setenv("REVOPS_PG_USER", postgres_server.user)
+        env.setenv("REVOPS_PG_PASSWORD", "")
+        env.setenv("REVOPS_PG_DATABASE", PG_DATABASE)
+        env.setenv("REVOPS_DBT_THREADS", "4")
+        common = {"warehouse_path": demo_warehouse.warehouse_path, "target_path": target_path}
+        run_dbt(["build", "--target", "postgres"], dbt_vars=dbt_vars, **common)
+        full_build = _run_results(target_path)
+        # A second, incremental run, as the daily schedule makes: the incremental model
+        # must see no schema change and the snapshot must take its new rows.
+        run_dbt(
+            ["build", "--target", "postgres", "--select", "fct_deal_snapshots", "opportunity_state_snapshot"],
+            dbt_vars=dbt_vars,
+            **common,
+        )
+        rerun = _run_results(target_path)
+    return PostgresWarehouse(postgres_server, PG_DATABASE, target_path, copied, (full_build, rerun))
+
+
+# --------------------------------------------------------------------------- copying
+
+
+def test_raw_tables_arrive_with_the_same_columns_types_and_rows(postgres_warehouse, demo_warehouse):
+    from revops.warehouse_targets import postgres_type
+
+    duck_columns = demo_warehouse.query(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'raw' order by table_name, ordinal_position"
+    )
+    _, pg_columns = postgres_warehouse.query(
+        "select table_name, column_name, "
+        "case when data_type = 'ARRAY' then format_type(a.atttypid, a.atttypmod) else data_type end "
+        "from information_schema.columns c "
+        "join pg_attribute a on a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass "
+        "and a.attname = c.column_name "
+        "where table_schema = 'raw' order by table_name, ordinal_position"
+    )
+    pg_names = {"timestamp": "timestamp without time zone", "text[]": "text[]"}
+    expected = [(t, c, pg_names.get(postgres_type(k), postgres_type(k))) for t, c, k in duck_columns]
+    assert pg_columns == expected
+
+    for copied in postgres_warehouse.copied:
+        schema, table = copied.table.split(".")
+        duck_count = demo_warehouse.scalar(f'select count(*) from "{schema}"."{table}"')
+        _, [(pg_count,)] = postgres_warehouse.query(f'select count(*) from "{schema}"."{table}"')
+        assert copied.row_count == duck_count == pg_count > 0, copied.table
+
+
+def test_copy_keeps_awkward_values_exactly(postgres_warehouse):
+    from revops.warehouse_targets import copy_raw_to_postgres
+
+    con = duckdb.connect()
+    con.execute("create schema roundtrip")
+    con.execute(
+        """
+        create table roundtrip.awkward as
+        select * from (values
+            (1, '', 0.1::double + 0.2::double, timestamp '2026-01-31 23:59:59.123456',
+             date '1999-12-31', true, ['a', 'b"c', null, 'd\\e', '']::varchar[]),
+            (2, null, 5e-324::double, null, null, null, null),
+            (3, 'quote " comma , newline' || chr(10) || 'return' || chr(13) || 'end', 1.7976931348623157e308::double,
+             timestamp '1970-01-01 00:00:00', date '2040-12-31', false, []::varchar[]),
+            (9223372036854775807, ' padded ', -0.0::double, timestamp '2026-11-23 00:00:00.000001',
+             date '2026-11-23', false, ['NULL']::varchar[]),
+            (5, 'héllo ✓ 日本', 1234567.891011::double, null, null, true, [null]::varchar[]),
+            (6, '\\N', null, null, null, null, null)
+        ) as t(id, label, amount, happened_at, happened_date, is_flag, tags)
+        """
+    )
+    con.execute("alter table roundtrip.awkward alter id type bigint")
+    copied = copy_raw_to_postgres(con, postgres_warehouse.dsn, raw_schema="roundtrip")
+    assert [(c.table, c.row_count) for c in copied] == [("roundtrip.awkward", 6)]
+
+    duck_rows = con.execute("select * from roundtrip.awkward order by id").fetchall()
+    _, pg_rows = postgres_warehouse.query("select * from roundtrip.awkward order by id")
+    assert pg_rows == duck_rows
+    # bit for bit, and the sign of zero too
+    assert [repr(r[2]) for r in pg_rows] == [repr(r[2]) for r in duck_rows]
+
+
+# --------------------------------------------------------------------------- dbt
+
+
+def test_dbt_build_ran_every_node_on_postgres(postgres_warehouse):
+    # A failing node fails the fixture's run (run_dbt checks the exit code); this
+    # guards the other way round: the full build really ran the unit tests and data
+    # tests, and the incremental rerun took the incremental path without errors.
+    full, rerun = postgres_warehouse.run_results
+    kinds = {r["unique_id"].split(".")[0] for r in full}
+    assert {"seed", "model", "test", "unit_test", "snapshot"} <= kinds
+    assert all(r["status"] in {"success", "pass"} for r in full + rerun)
+    assert {r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))} == {
+        "fct_deal_snapshots",
+        "opportunity_state_snapshot",
+    }
+
+
+def _mart_grains(target_path: Path) -> dict[str, tuple[str, str, list[str]]]:
+    """Mart name -> (schema, table, grain columns), the grain read from the mart's
+    `unique` or `revops_unique_combination` test in the manifest."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    marts = {
+        node["unique_id"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "/models/marts/" in "/" + node["original_file_path"]
+    }
+    grains: dict[str, list[str]] = {}
+    for node in manifest["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        attached = node.get("attached_node")
+        if node["resource_type"] != "test" or attached not in marts:
+            continue
+        if meta.get("name") == "unique":
+            grains.setdefault(attached, [meta["kwargs"]["column_name"]])
+        elif meta.get("name") == "revops_unique_combination":
+            grains[attached] = list(meta["kwargs"]["columns"])
+    return {
+        node["name"]: (node["schema"], node["alias"], grains.get(uid, []))
+        for uid, node in marts.items()
+    }
+
+
+def _sort_key(row: tuple, positions: list[int]) -> tuple:
+    return tuple((0,) if row[i] is None else (1, row[i]) for i in positions)
+
+
+def _same_value(duck, pg) -> bool:
+    if duck is None or pg is None:
+        return duck is None and pg is None
+    if isinstance(duck, float) or isinstance(pg, float):
+        if isinstance(duck, bool) or isinstance(pg, bool):
+            return False
+        if math.isnan(duck) or math.isnan(pg):
+            return math.isnan(duck) and math.isnan(pg)
+        return math.isclose(duck, pg, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    return type(duck) is type(pg) and duck == pg
+
+
+@pytest.mark.parametrize("mart", MART_NAMES)
+def test_mart_matches_duckdb(mart, postgres_warehouse, demo_warehouse):
+    grains = _mart_grains(postgres_warehouse.target_path)
+    assert mart in grains, f"{mart} is not a model of models/marts in the manifest"
+    schema, table, grain = grains[mart]
+    assert grain, f"{mart} declares no grain (a `unique` or `revops_unique_combination` test)"
+
+    sql = f'select * from "{schema}"."{table}"'
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
+        result = con.execute(sql)
+        duck_columns = [c[0] for c in result.description]
+        duck_rows = result.fetchall()
+    pg_columns, pg_rows = postgres_warehouse.query(sql)
+    assert pg_columns == duck_columns
+
+    positions = [duck_columns.index(column) for column in grain]
+    duck_rows.sort(key=lambda row: _sort_key(row, positions))
+    pg_rows.sort(key=lambda row: _sort_key(row, positions))
+    duck_count, pg_count = len(duck_rows), len(pg_rows)
+    assert pg_count == duck_count, f"{mart}: {duck_count} rows on DuckDB, {pg_count} on PostgreSQL"
+    duck_keys = [tuple(row[i] for i in positions) for row in duck_rows]
+    pg_keys = [tuple(row[i] for i in positions) for row in pg_rows]
+    assert pg_keys == duck_keys, (
+        f"{mart}: keys only in DuckDB {sorted(set(duck_keys) - set(pg_keys), key=str)[:5]}, "
+        f"only in PostgreSQL {sorted(set(pg_keys) - set(duck_keys), key=str)[:5]}"
+    )
+
+    differences = [
+        f"{dict(zip(grain, key))} {column}: duckdb {duck!r}, postgres {pg!r}"
+        for key, duck_row, pg_row in zip(duck_keys, duck_rows, pg_rows)
+        for column, duck, pg in zip(duck_columns, duck_row, pg_row)
+        if not _same_value(duck, pg)
+    ]
+    assert not differences, f"{mart}: {len(differences)} values differ, e.g.\n" + "\n".join(differences[:10])
+    assert duck_rows, f"{mart} is empty on the demo data: nothing was compared"
+
+
+# --------------------------------------------------------------------------- no server
+
+
+def test_postgres_types_of_duckdb_types():
+    from revops.warehouse_targets import UnsupportedColumnType, postgres_type
+
+    assert postgres_type("VARCHAR") == "text"
+    assert postgres_type("DOUBLE") == "double precision"
+    assert postgres_type("BIGINT") == "bigint"
+    assert postgres_type("TIMESTAMP") == "timestamp"
+    assert postgres_type("DECIMAL(18,2)") == "numeric(18, 2)"
+    assert postgres_type("VARCHAR[]") == "text[]"
+    with pytest.raises(UnsupportedColumnType):
+        postgres_type("STRUCT(a INTEGER)")
+    with pytest.raises(UnsupportedColumnType):
+        postgres_type("VARCHAR[][]")
+
+
+def test_connection_string_comes_from_the_dbt_profile_variables():
+    from revops.warehouse_targets import postgres_dsn_from_env
+
+    assert postgres_dsn_from_env({}) == "host='127.0.0.1' port='5432' user='postgres' dbname='revops'"
+    assert postgres_dsn_from_env(
+        {"REVOPS_PG_HOST": "db.internal", "REVOPS_PG_PASSWORD": "it's", "REVOPS_PG_DATABASE": "crm"}
+    ) == "host='db.internal' port='5432' user='postgres' password='it\\'s' dbname='crm'"
