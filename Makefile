@@ -12,7 +12,7 @@ export REVOPS_DAGSTER_STORAGE_DIR ?= $(CURDIR)/.dagster_home/storage
 export REVOPS_DAGSTER_COMPUTE_LOGS_DIR ?= $(CURDIR)/.dagster_home/logs
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: setup prepare run test lint docs dagster bench clean
+.PHONY: setup prepare run test lint docs dashboard dagster bench clean
 
 setup: $(STAMP)
 
@@ -46,7 +46,11 @@ dagster: prepare
 
 ## docs: generate the dbt docs and serve them on http://127.0.0.1:8080
 docs: prepare
-	cd dbt_project && ../$(BIN)/dbt docs generate --vars '{as_of_date: null}' && ../$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080
+	$(BIN)/revops docs
+
+## dashboard: the dashboard on http://127.0.0.1:8501, reading the published marts
+dashboard: prepare
+	$(BIN)/revops dashboard
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/dbt_packages dbt_project/logs

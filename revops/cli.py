@@ -1,7 +1,11 @@
 """`revops`: the warehouse from the command line.
 
     revops run [--demo] [--as-of YYYY-MM-DD] [--landing-dir DIR] [--warehouse FILE]
+    revops backfill --from YYYY-MM-DD --to YYYY-MM-DD   (resumable)
+    revops status                                     (last publishes, checks, alerts)
     revops demo-data [--deals N ...]
+    revops dashboard [--port 8501]
+    revops docs [--port 8080]
 
 Errors are one readable paragraph and a non-zero exit code, never a traceback.
 """
@@ -9,7 +13,10 @@ Errors are one readable paragraph and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +44,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         landing_dir=Path(args.landing_dir).resolve() if args.landing_dir else None,
         warehouse_path=Path(args.warehouse).resolve() if args.warehouse else None,
         as_of_date=parse_as_of_date(args.as_of),
+        serve_dir=Path(args.serve_dir).resolve() if getattr(args, "serve_dir", None) else None,
     )
 
 
@@ -78,7 +86,101 @@ def command_run(args: argparse.Namespace) -> int:
         )
     from revops.pipeline import run_pipeline
 
-    return run_pipeline(settings)
+    code = run_pipeline(settings)
+    if code == 0:
+        print("\n==> open the dashboard: make dashboard   (or .venv/bin/revops dashboard)")
+    return code
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    if end < start:
+        raise CommandError(f"--to {end} is before --from {start}")
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def command_backfill(args: argparse.Namespace) -> int:
+    """Build day by day, oldest first; a state file beside the warehouse records the days
+    done, so a second call with the same range carries on where the first stopped."""
+    from revops.pipeline import run_pipeline
+
+    start, end = parse_as_of_date(args.start), parse_as_of_date(args.end)
+    if start is None or end is None:
+        raise CommandError("backfill needs --from and --to, each a date written YYYY-MM-DD")
+    days = _days(start, end)
+    settings = _settings_from(args)
+    state_path = settings.warehouse_path.parent / f"backfill-{start}-{end}.json"
+    done = set(json.loads(state_path.read_text())) if state_path.exists() else set()
+    todo = [day for day in days if day.isoformat() not in done]
+    if done:
+        print(f"==> resuming the backfill: {len(days) - len(todo)} of {len(days)} days already built")
+    for number, day in enumerate(todo, start=len(days) - len(todo) + 1):
+        print(f"\n==> backfill day {number}/{len(days)}: {day}", flush=True)
+        code = run_pipeline(settings.with_overrides(as_of_date=day))
+        if code != 0:
+            raise CommandError(
+                f"the backfill stopped at {day} ({number - 1} of {len(days)} days done). Fix the "
+                f"cause above and run the same command again to carry on from {day}."
+            )
+        done.add(day.isoformat())
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        state_path.write_text(json.dumps(sorted(done)))
+    print(f"\n==> backfill complete: {len(days)} days from {start} to {end}")
+    return 0
+
+
+def command_status(args: argparse.Namespace) -> int:
+    from revops.publish import read_alerts, read_publish_log, served_path
+
+    settings = _settings_from(args)
+    served = served_path(settings.serve_dir)
+    log = read_publish_log(settings.serve_dir, limit=args.limit)
+    if not log:
+        print(f"Nothing has been published to {served} yet: run `make run`.")
+        return 1
+    print(f"Served warehouse: {served}")
+    for row in log:
+        print(
+            f"  {row['published_at']:%Y-%m-%d %H:%M}Z  as_of {row['as_of_date']}  run {str(row['run_id'])[:8]}  "
+            f"{row.get('mart_count', '?')} marts  {row.get('checks_passed', '?')} checks passed, "
+            f"{row.get('checks_warned', 0)} warnings"
+        )
+    alerts = [a for a in read_alerts(settings.serve_dir) if a["created_at"] > log[0]["published_at"]]
+    if alerts:
+        print(f"\n{len(alerts)} alert(s) since the last publish - the last run failed its gate:")
+        for alert in alerts[-5:]:
+            print(f"  {alert['created_at']:%Y-%m-%d %H:%M}Z  {alert.get('message') or alert}")
+        return 1
+    age = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - log[0]["published_at"]
+    if age > dt.timedelta(days=1):
+        print(f"\nThe served marts are {age.days} day(s) old: has the daily build run?")
+    return 0
+
+
+def command_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.launcher import run_dashboard
+
+    settings = _settings_from(args)
+    print(f"==> dashboard on http://{args.host}:{args.port} (reading {settings.serve_dir}; Ctrl-C stops it)")
+    return run_dashboard(port=args.port, host=args.host, serve_dir=settings.serve_dir)
+
+
+def command_docs(args: argparse.Namespace) -> int:
+    dbt = Path(sys.executable).parent / "dbt"
+    project = PROJECT_ROOT / "dbt_project"
+    settings = _settings_from(args)
+    env = {**os.environ, "REVOPS_WAREHOUSE_PATH": str(settings.warehouse_path.resolve())}
+    as_of = json.dumps({"as_of_date": settings.resolved_as_of_date().isoformat()})
+    generated = subprocess.run(
+        [str(dbt), "docs", "generate", "--profiles-dir", str(project), "--vars", as_of], cwd=project, env=env
+    )
+    if generated.returncode != 0:
+        raise CommandError("dbt docs generate failed (see above); has `make run` built the warehouse?")
+    print(f"==> dbt docs on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    return subprocess.run(
+        [str(dbt), "docs", "serve", "--profiles-dir", str(project), "--host", args.host, "--port", str(args.port),
+         "--no-browser"],
+        cwd=project, env=env,
+    ).returncode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--landing-dir", help="folder of CRM files (env REVOPS_LANDING_DIR)")
         p.add_argument("--warehouse", help="working DuckDB file (env REVOPS_WAREHOUSE_PATH)")
+        p.add_argument("--serve-dir", help="where BI reads the published marts (env REVOPS_SERVE_DIR)")
         p.add_argument("--as-of", help="the day the marts describe, YYYY-MM-DD (env REVOPS_AS_OF_DATE; default today)")
 
     def demo_options(p: argparse.ArgumentParser) -> None:
@@ -102,6 +205,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--demo", action="store_true", help="generate demo CRM data if the landing folder is empty")
     demo_options(run)
     run.set_defaults(func=command_run)
+
+    backfill = sub.add_parser("backfill", help="build every day of a range, resumably")
+    common(backfill)
+    backfill.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
+    backfill.set_defaults(func=command_backfill)
+
+    status = sub.add_parser("status", help="the last publishes, their checks and any alerts since")
+    common(status)
+    status.add_argument("--limit", type=int, default=5)
+    status.set_defaults(func=command_status)
+
+    dashboard = sub.add_parser("dashboard", help="serve the dashboard (Streamlit)")
+    common(dashboard)
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8501)
+    dashboard.set_defaults(func=command_dashboard)
+
+    docs = sub.add_parser("docs", help="generate and serve the dbt docs")
+    common(docs)
+    docs.add_argument("--host", default="127.0.0.1")
+    docs.add_argument("--port", type=int, default=8080)
+    docs.set_defaults(func=command_docs)
 
     demo = sub.add_parser("demo-data", help="write deterministic demo CRM files")
     common(demo)
