@@ -1,0 +1,256 @@
+"""Forecast: will we hit the number this month and quarter, and how good were our past calls.
+
+Reads forecast (buckets, coverage and weighted pipeline for the current and next month
+and quarter, per owner, team and company), forecast_accuracy (the forecast taken on the
+first day of each closed period against what closed), revops_health (the healthy
+variance band) and dim_reps.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import formatting as fmt
+from dashboard import page_kit as kit
+from dashboard.served import ServedWarehouse
+
+TABLES = ("marts.forecast", "marts.forecast_accuracy", "marts.revops_health", "marts.dim_reps")
+DEFAULT_VARIANCE_BAND = 0.15  # DESIGN.md's healthy band, when revops_health does not carry it
+COVERAGE_BAND = "healthy 2.5–3x"
+BUCKETS = {
+    "closed_won_amount": "Closed won",
+    "committed_amount": "Committed",
+    "best_case_weighted_amount": "Best case (weighted)",
+}
+BUCKET_COLORS = ["#1f4e79", "#2e86c1", "#aed6f1"]
+
+
+def fetch(db: ServedWarehouse) -> kit.Frames:
+    return {
+        "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
+        "forecast": db.frame("select * from marts.forecast"),
+        "accuracy": db.frame("select * from marts.forecast_accuracy order by period_start"),
+        "band": db.frame(
+            "select healthy_min, healthy_max from marts.revops_health "
+            "where metric = 'forecast_variance' and rollup_level = 'company'"
+        ),
+    }
+
+
+def period_title(period_type: str, offset: str, start: object) -> str:
+    which = "This" if offset == "current" else "Next"
+    return f"{which} {period_type} ({fmt.period_label(period_type, start)})"
+
+
+def ordered_periods(rows: pd.DataFrame) -> pd.DataFrame:
+    order = {("month", "current"): 0, ("month", "next"): 1, ("quarter", "current"): 2, ("quarter", "next"): 3}
+    rows = rows.assign(_order=[order.get((t, o), 9) for t, o in zip(rows["period_type"], rows["period_offset"])])
+    return rows.sort_values(["_order", "period_start"]).drop(columns="_order")
+
+
+def bucket_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Buckets as rows, periods as columns, every value already written for people."""
+    columns = {}
+    for row in rows.itertuples():
+        best = f"{fmt.money(row.best_case_weighted_amount)} of {fmt.money(row.best_case_amount)}"
+        columns[fmt.period_label(row.period_type, row.period_start)] = [
+            fmt.money(row.target_amount) if row.target_amount else "no target",
+            fmt.money(row.closed_won_amount),
+            fmt.money(row.committed_amount),
+            best,
+            fmt.money(row.forecast_amount),
+            fmt.money(row.weighted_pipeline_amount),
+            f"{fmt.money(row.open_pipeline_amount)} in {fmt.count(row.open_deal_count)} deals",
+            fmt.ratio(row.coverage_ratio),
+            fmt.ratio(row.remaining_coverage_ratio),
+            fmt.money(row.gap_to_target_amount),
+        ]
+    index = [
+        "Target",
+        "Closed won",
+        "Committed",
+        "Best case (40% of face value)",
+        "Forecast (closed + committed + best case)",
+        "Weighted pipeline (calibrated probabilities)",
+        "Open pipeline",
+        f"Coverage ({COVERAGE_BAND})",
+        "Coverage of what is left to win",
+        "Gap to target (negative: beaten)",
+    ]
+    return pd.DataFrame(columns, index=index)
+
+
+def forecast_chart(rows: pd.DataFrame) -> alt.LayerChart:
+    frame = rows.assign(period=[fmt.period_label(r.period_type, r.period_start) for r in rows.itertuples()])
+    order = list(frame["period"])
+    stacked = frame.melt(id_vars=["period"], value_vars=list(BUCKETS), var_name="bucket", value_name="amount")
+    stacked["bucket"] = stacked["bucket"].map(BUCKETS)
+    stacked["bucket_order"] = stacked["bucket"].map({v: i for i, v in enumerate(BUCKETS.values())})
+    bars = (
+        alt.Chart(stacked)
+        .mark_bar(size=46)
+        .encode(
+            x=alt.X("period:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("sum(amount):Q", axis=kit.money_axis("Amount"), stack="zero"),
+            color=alt.Color("bucket:N", scale=alt.Scale(domain=list(BUCKETS.values()), range=BUCKET_COLORS), title=None),
+            order=alt.Order("bucket_order:Q"),
+            tooltip=["period:N", "bucket:N", alt.Tooltip("amount:Q", format="$,.0f")],
+        )
+    )
+    targets = frame[frame["target_amount"] > 0]
+    target = (
+        alt.Chart(targets)
+        .mark_tick(color="black", thickness=3, size=60)
+        .encode(x=alt.X("period:N", sort=order), y="target_amount:Q",
+                tooltip=["period:N", alt.Tooltip("target_amount:Q", title="Target", format="$,.0f")])
+    )
+    weighted = (
+        alt.Chart(frame)
+        .mark_point(shape="diamond", size=120, filled=True, color="#e67e22")
+        .encode(x=alt.X("period:N", sort=order), y="weighted_pipeline_amount:Q",
+                tooltip=["period:N", alt.Tooltip("weighted_pipeline_amount:Q", title="Weighted pipeline", format="$,.0f")])
+    )
+    return (bars + target + weighted).properties(
+        height=300, title="Forecast buckets vs target (black tick) and weighted pipeline (orange diamond)"
+    )
+
+
+def accuracy_rows(accuracy: pd.DataFrame, level: str, value: str | None, reps: pd.DataFrame) -> pd.DataFrame:
+    """Company, one rep, or a team as the sum of its reps (forecasts and actuals both add up)."""
+    if level == "company":
+        return accuracy[accuracy["rollup_level"] == "company"]
+    if level == "owner":
+        return accuracy[(accuracy["rollup_level"] == "owner") & (accuracy["owner_id"] == value)]
+    members = set(reps.loc[reps["team"] == value, "owner_id"])
+    owners = accuracy[(accuracy["rollup_level"] == "owner") & accuracy["owner_id"].isin(members)]
+    if owners.empty:
+        return owners
+    summed = owners.groupby(["period_type", "period_start", "period_end"], as_index=False).agg(
+        forecast_amount=("forecast_amount", "sum"),
+        actual_amount=("actual_amount", "sum"),
+        forecast_basis=("forecast_basis", "first"),
+    )
+    actual = summed["actual_amount"].where(summed["actual_amount"] != 0)
+    summed["variance_rate"] = (summed["forecast_amount"] - actual) / actual
+    return summed
+
+
+def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.LayerChart]:
+    amounts = rows.melt(id_vars=["period_start"], value_vars=["forecast_amount", "actual_amount"],
+                        var_name="series", value_name="amount")
+    amounts["series"] = amounts["series"].map({"forecast_amount": "Forecast on day 1", "actual_amount": "Closed won"})
+    lines = (
+        alt.Chart(amounts, title="Forecast on the first day vs what closed")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period_start:T", title=None),
+            y=alt.Y("amount:Q", axis=kit.money_axis("Amount")),
+            color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#2e86c1", "#1e8449"])),
+            tooltip=[alt.Tooltip("period_start:T", title="Period"), "series:N", alt.Tooltip("amount:Q", format="$,.0f")],
+        )
+        .properties(height=280)
+    )
+    variance = rows.dropna(subset=["variance_rate"]).assign(
+        within=lambda f: f["variance_rate"].abs() <= band + 1e-12
+    )
+    variance["within"] = variance["within"].map({True: f"Within ±{band:.0%}", False: f"Outside ±{band:.0%}"})
+    bars = (
+        alt.Chart(variance, title="Forecast variance ((forecast − actual) ÷ actual)")
+        .mark_bar()
+        .encode(
+            x=alt.X("period_start:T", title=None),
+            y=alt.Y("variance_rate:Q", axis=kit.share_axis("Variance")),
+            color=alt.Color("within:N", title=None,
+                            scale=alt.Scale(domain=[f"Within ±{band:.0%}", f"Outside ±{band:.0%}"], range=["#2e9d5b", "#d64541"])),
+            tooltip=[alt.Tooltip("period_start:T", title="Period"), alt.Tooltip("variance_rate:Q", format="+.1%")],
+        )
+    )
+    rules = alt.Chart(pd.DataFrame({"edge": [-band, band]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="edge:Q")
+    return lines, (bars + rules).properties(height=280)
+
+
+def render() -> None:
+    frames = kit.load(fetch, TABLES)
+    if frames is None:
+        kit.page_header("Forecast", "Will we hit the number?")
+        return
+    reps, forecast, accuracy, band_rows = frames["reps"], frames["forecast"], frames["accuracy"], frames["band"]
+    as_of = forecast["as_of_date"].iloc[0] if not forecast.empty else None
+    kit.page_header("Forecast", "Will we hit the month and the quarter, and how good were our calls?", as_of)
+
+    owners = forecast.loc[forecast["rollup_level"] == "owner", "owner_id"].dropna().unique()
+    teams = forecast.loc[forecast["rollup_level"] == "team", "team"].dropna().unique()
+    level, value, label = kit.scope_picker(reps, owners, teams, key="forecast")
+
+    rows = ordered_periods(kit.rows_for_scope(forecast, level, value))
+    st.subheader(f"Forecast for {label}")
+    if rows.empty:
+        kit.empty(f"No deals and no target for {label} in the current or next month or quarter.")
+    else:
+        for col, row in zip(st.columns(len(rows)), rows.itertuples()):
+            has_target = not fmt.is_missing(row.target_amount) and row.target_amount > 0
+            col.metric(
+                period_title(row.period_type, row.period_offset, row.period_start),
+                fmt.money(row.forecast_amount),
+                delta=f"{fmt.signed_share(row.forecast_amount / row.target_amount - 1, 0)} vs target"
+                if has_target else None,
+                help=kit.md(
+                    "Forecast = closed won + committed + best case at 40%. Target "
+                    + (fmt.money(row.target_amount) if has_target else "not set")
+                ),
+                border=True,
+            )
+        coverage_bits = []
+        for row in rows.itertuples():
+            coverage_bits.append(
+                f"{fmt.period_label(row.period_type, row.period_start)}: coverage **{fmt.ratio(row.coverage_ratio)}**, "
+                f"weighted pipeline **{kit.md(fmt.money(row.weighted_pipeline_amount))}**"
+            )
+        st.markdown(" · ".join(coverage_bits) + f" ({COVERAGE_BAND})")
+        kit.chart(forecast_chart(rows))
+        st.table(bucket_table(rows))
+
+    st.subheader("Forecast accuracy")
+    period_type = st.radio("Periods", ["month", "quarter"], horizontal=True, key="forecast_accuracy_period",
+                           format_func=lambda p: {"month": "Months", "quarter": "Quarters"}[p])
+    band = DEFAULT_VARIANCE_BAND
+    if not band_rows.empty and not fmt.is_missing(band_rows["healthy_max"].iloc[0]):
+        band = float(band_rows["healthy_max"].iloc[0])
+    history = accuracy_rows(accuracy, level, value, reps)
+    history = history[history["period_type"] == period_type].sort_values("period_start")
+    history = history[(history["forecast_amount"].fillna(0) != 0) | (history["actual_amount"].fillna(0) != 0)]
+    if history.empty:
+        kit.empty(f"No closed {period_type}s with a forecast or a win for {label} yet.")
+        return
+    scored = history.dropna(subset=["variance_rate"])
+    within = int((scored["variance_rate"].abs() <= band + 1e-12).sum())
+    latest = history.iloc[-1]
+    st.markdown(
+        f"Within ±{band:.0%} in **{within} of {len(scored)}** closed {period_type}s. "
+        f"Latest, {fmt.period_label(period_type, latest.period_start)}: forecast "
+        f"**{kit.md(fmt.money(latest.forecast_amount))}** vs closed won **{kit.md(fmt.money(latest.actual_amount))}**, "
+        f"variance **{fmt.signed_share(latest.variance_rate)}**."
+    )
+    lines, variance = accuracy_charts(history, band)
+    left, right = st.columns(2)
+    with left:
+        kit.chart(lines)
+    with right:
+        if scored.empty:
+            kit.empty("Nothing was won in these periods, so there is no variance to show.")
+        else:
+            kit.chart(variance)
+    if "forecast_basis" in history and history["forecast_basis"].nunique() > 0:
+        captured = history[history["forecast_basis"] == "captured_next_steps"]
+        if captured.empty:
+            st.caption(
+                "Every forecast here comes from the CRM's forecast-category history (Commit → committed, "
+                "Best Case → best case): next steps are captured from the project's first run on."
+            )
+        else:
+            st.caption(
+                f"Forecasts from {fmt.period_label(period_type, captured['period_start'].min())} on use the captured "
+                "next steps; earlier ones the CRM's forecast-category history."
+            )

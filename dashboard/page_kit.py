@@ -1,0 +1,194 @@
+"""What every page shares: loading its data from the served file, empty states, rep names.
+
+A page declares the tables it reads and a `fetch(db) -> {name: DataFrame}` function;
+`load` opens the served file read-only, checks the tables, runs `fetch` and closes the
+file before the page draws anything. Results are cached on the file's stamp (inode,
+mtime, size): a widget click re-draws from memory, and the first load after a publish
+reads the new file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import formatting as fmt
+from dashboard import served
+
+Frames = dict[str, pd.DataFrame]
+Fetch = Callable[[served.ServedWarehouse], Frames]
+
+ALL_TEAMS = "All teams"
+ALL_REPS = "All reps"
+STATUS_COLORS = {"green": "green", "yellow": "orange", "red": "red", "info": "gray", "unknown": "gray"}
+RISK_LEVEL_COLORS = {"low": "#2e9d5b", "medium": "#f0a30a", "high": "#d64541"}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _load_cached(key: str, path: str, stamp: served.FileStamp, tables: tuple[str, ...], _fetch: Fetch) -> Frames:
+    with served.open_served(Path(path)) as db:
+        if db is None:  # replaced by nothing between the stamp and the open: not cached
+            raise FileNotFoundError(path)
+        db.require(*tables)
+        return _fetch(db)
+
+
+def load(fetch: Fetch, tables: Sequence[str]) -> Frames | None:
+    """The page's frames, or None after drawing the empty state that says why."""
+    path = served.served_path()
+    stamp = served.file_stamp(path)
+    if stamp is None:
+        no_warehouse(path)
+        return None
+    key = f"{fetch.__module__}.{fetch.__qualname__}"
+    try:
+        return _load_cached(key, str(path), stamp, tuple(tables), fetch)
+    except FileNotFoundError:
+        no_warehouse(path)
+    except served.MissingMartsError as error:
+        st.info(
+            f"The served warehouse has no {', '.join(f'`{t}`' for t in error.missing)} yet: "
+            "nothing was published since the marts were added, or every run so far failed "
+            "(see **Data health**). Run `make run` to publish them.",
+            icon=":material/hourglass_empty:",
+        )
+    except served.ServedFileError as error:
+        st.warning(f"The served warehouse cannot be read: {md(error)}", icon=":material/warning:")
+    return None
+
+
+def no_warehouse(path: Path) -> None:
+    st.info(
+        f"No published warehouse yet — run `make run`.\n\n"
+        f"The dashboard reads {code(path)} (set `REVOPS_SERVE_DIR` to read another folder); "
+        "it appears after the first build whose checks all pass.",
+        icon=":material/database_off:",
+    )
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>#|$~:])")
+
+
+def md(text: object) -> str:
+    """Text (a deal name, a reason, a money amount) made literal for st.markdown.
+
+    Streamlit's Markdown reads `$...$` as LaTeX and `:name:` as an icon, so two money
+    amounts on a line would render as a formula without this.
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
+def code(text: object) -> str:
+    """Text shown as inline code: literal already inside backticks, so only backticks go."""
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def empty(message: str) -> None:
+    """An empty panel that says why it is empty."""
+    st.info(message, icon=":material/info:")
+
+
+def page_header(title: str, question: str, as_of: object = None) -> None:
+    st.title(title)
+    caption = question
+    if as_of is not None and not fmt.is_missing(as_of):
+        caption += f" · as of **{fmt.weekday_date(as_of)}**"
+    st.caption(caption)
+
+
+# --------------------------------------------------------------------------- reps and teams
+
+
+def rep_names(reps: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(reps["owner_id"], reps["name"]))
+
+
+def name_of(names: dict[str, str], owner_id: object) -> str:
+    if fmt.is_missing(owner_id):
+        return "Unassigned"
+    return names.get(owner_id, str(owner_id))
+
+
+def with_rep_names(frame: pd.DataFrame, reps: pd.DataFrame, column: str = "rep") -> pd.DataFrame:
+    names = rep_names(reps)
+    out = frame.copy()
+    out[column] = [name_of(names, owner_id) for owner_id in out["owner_id"]]
+    return out
+
+
+def team_and_rep_filter(reps: pd.DataFrame, owner_ids: Sequence[str], *, key: str) -> tuple[str | None, str | None]:
+    """Two selectboxes: a team (or all) and one of its reps (or all) among `owner_ids`."""
+    known = reps[reps["owner_id"].isin(list(owner_ids))]
+    teams = sorted(t for t in known["team"].dropna().unique())
+    left, right = st.columns(2)
+    team = left.selectbox("Team", [ALL_TEAMS, *teams], key=f"{key}_team")
+    candidates = known if team == ALL_TEAMS else known[known["team"] == team]
+    candidates = candidates.sort_values("name")
+    options = [ALL_REPS, *candidates["owner_id"]]
+    names = rep_names(reps)
+    owner = right.selectbox(
+        "Rep",
+        options,
+        key=f"{key}_owner_{team}",
+        format_func=lambda value: value if value == ALL_REPS else name_of(names, value),
+    )
+    return (None if team == ALL_TEAMS else team), (None if owner == ALL_REPS else owner)
+
+
+def scope_picker(reps: pd.DataFrame, owner_ids: Sequence[str], teams: Sequence[str], *, key: str) -> tuple[str, str | None, str]:
+    """Company, a team or a rep: returns (rollup_level, team or owner_id, label)."""
+    names = rep_names(reps)
+    level = st.radio("Show", ["Company", "Team", "Rep"], horizontal=True, key=f"{key}_level")
+    if level == "Team":
+        options = sorted(t for t in teams if not fmt.is_missing(t))
+        if not options:
+            return "team", None, "no team"
+        team = st.selectbox("Team", options, key=f"{key}_team")
+        return "team", team, team
+    if level == "Rep":
+        known = reps[reps["owner_id"].isin(list(owner_ids))].sort_values("name")
+        if known.empty:
+            return "owner", None, "no rep"
+        owner = st.selectbox(
+            "Rep", list(known["owner_id"]), key=f"{key}_owner", format_func=lambda o: name_of(names, o)
+        )
+        return "owner", owner, name_of(names, owner)
+    return "company", None, "the company"
+
+
+def rows_for_scope(frame: pd.DataFrame, level: str, value: str | None) -> pd.DataFrame:
+    rows = frame[frame["rollup_level"] == level]
+    if level == "team":
+        rows = rows[rows["team"] == value]
+    elif level == "owner":
+        rows = rows[rows["owner_id"] == value]
+    return rows
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def money_axis(title: str | None = None) -> alt.Axis:
+    """$5M, $250k, $0 on an axis (d3's SI prefixes; G for billions is written B)."""
+    return alt.Axis(
+        title=title,
+        labelExpr="datum.value == 0 ? '$0' : replace(format(datum.value, '$~s'), 'G', 'B')",
+    )
+
+
+def share_axis(title: str | None = None) -> alt.Axis:
+    return alt.Axis(format=".0%", title=title)
+
+
+def chart(spec: alt.TopLevelMixin) -> None:
+    st.altair_chart(spec, width="stretch")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,336 @@
+"""Pipeline Health Panel: which deals are drifting, why, and is the pipeline getting cleaner.
+
+Reads deal_risk (open deals with their flags and reasons), pipeline_hygiene (today's
+counts per owner, team and company), pipeline_hygiene_weekly (the trend), revops_health
+(the six health metrics) and dim_reps (names and teams).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import formatting as fmt
+from dashboard import page_kit as kit
+from dashboard.served import ServedWarehouse
+
+TABLES = (
+    "marts.deal_risk",
+    "marts.pipeline_hygiene",
+    "marts.pipeline_hygiene_weekly",
+    "marts.revops_health",
+    "marts.dim_reps",
+)
+TREND_WEEKS = 26
+RISK_LEVELS = ["low", "medium", "high"]
+
+# revops_health metric -> (label, how its value reads)
+HEALTH_METRICS = {
+    "pipeline_coverage": ("Pipeline coverage", "ratio"),
+    "next_step_share": ("Deals with a next step", "share"),
+    "win_rate_week_over_week_change": ("Win rate, week over week", "signed_share"),
+    "forecast_variance": ("Forecast variance", "signed_share"),
+    "time_in_stage_vs_baseline": ("Time in stage vs baseline", "ratio"),
+    "icp_share_of_pipeline": ("ICP share of pipeline", "share"),
+}
+
+
+def fetch(db: ServedWarehouse) -> kit.Frames:
+    return {
+        "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
+        "risk": db.frame(
+            """
+            select as_of_date, opportunity_id, owner_id, opportunity_name, stage_name, amount,
+                close_date, next_step, next_step_date, days_in_stage, typical_stage_days,
+                last_interaction_date, last_interaction_type, business_days_since_last_interaction,
+                is_stalled, is_inactive, has_next_step, is_close_date_past, close_date_push_count,
+                risk_score, risk_level, risk_reasons
+            from marts.deal_risk
+            """
+        ),
+        "hygiene": db.frame("select * from marts.pipeline_hygiene"),
+        "weekly": db.frame("select * from marts.pipeline_hygiene_weekly order by week_start"),
+        "health": db.frame("select * from marts.revops_health"),
+    }
+
+
+def health_value(metric: str, value: object) -> str:
+    kind = HEALTH_METRICS.get(metric, ("", "share"))[1]
+    return {"ratio": fmt.ratio, "share": fmt.share, "signed_share": fmt.signed_share}[kind](value)
+
+
+def healthy_band(metric: str, low: object, high: object) -> str:
+    def text(value: object) -> str:
+        return health_value(metric, value)
+
+    if not fmt.is_missing(low) and not fmt.is_missing(high):
+        return f"healthy {text(low)} to {text(high)}"
+    if not fmt.is_missing(low):
+        return f"healthy at {text(low)} or more"
+    if not fmt.is_missing(high):
+        return f"healthy at {text(high)} or less"
+    return ""
+
+
+# --------------------------------------------------------------------------- why each deal is listed
+
+
+def stalled_why(deal: Any) -> str:
+    return (
+        f"{fmt.count(deal.days_in_stage)} days in {deal.stage_name}; "
+        f"typical is {fmt.count(round(deal.typical_stage_days))}"
+    )
+
+
+def inactive_why(deal: Any) -> str:
+    since = f"No call, email or meeting for {fmt.count(deal.business_days_since_last_interaction)} business days"
+    if fmt.is_missing(deal.last_interaction_date):
+        return since + " (none logged since it was created)"
+    kind = "" if fmt.is_missing(deal.last_interaction_type) else f"{str(deal.last_interaction_type).lower()} "
+    return since + f" (last {kind}on {fmt.date(deal.last_interaction_date)})"
+
+
+def no_next_step_why(deal: Any, as_of: object) -> str:
+    step = "" if fmt.is_missing(deal.next_step) else str(deal.next_step).strip()
+    if not step:
+        return "No next step"
+    if fmt.is_missing(deal.next_step_date):
+        return f'"{step}" has no date'
+    if fmt.as_date(deal.next_step_date) < fmt.as_date(as_of):
+        return f'"{step}" was due {fmt.date(deal.next_step_date)}'
+    return f'"{step}" is too vague to count'
+
+
+def past_close_why(deal: Any, as_of: object) -> str:
+    late = (fmt.as_date(as_of) - fmt.as_date(deal.close_date)).days
+    text = f"Close date {fmt.date(deal.close_date)} passed {fmt.days(late)} ago"
+    pushes = 0 if fmt.is_missing(deal.close_date_push_count) else int(deal.close_date_push_count)
+    if pushes:
+        text += f"; pushed {pushes} time" + ("" if pushes == 1 else "s")
+    return text
+
+
+DEAL_LISTS = {
+    "Stalled": ("is_stalled", lambda deal, as_of: stalled_why(deal), "stalled deals"),
+    "Inactive": ("is_inactive", lambda deal, as_of: inactive_why(deal), "inactive deals"),
+    "No next step": ("has_next_step", no_next_step_why, "deals without a next step"),
+    "Past close date": ("is_close_date_past", past_close_why, "deals past their close date"),
+}
+
+
+def deal_list(risk: pd.DataFrame, flag: str, why, as_of: object) -> pd.DataFrame:
+    mask = ~risk[flag].astype(bool) if flag == "has_next_step" else risk[flag].astype(bool)
+    deals = risk[mask].sort_values(["amount", "risk_score"], ascending=False)
+    return pd.DataFrame(
+        {
+            "Deal": deals["opportunity_name"],
+            "Rep": deals["rep"],
+            "Stage": deals["stage_name"],
+            "Amount": deals["amount"],
+            "Why": [why(deal, as_of) for deal in deals.itertuples()],
+            "Risk score": deals["risk_score"],
+            "Close date": [fmt.as_date(d) for d in deals["close_date"]],
+            "All reasons": deals["risk_reasons"],
+        }
+    )
+
+
+DEAL_LIST_COLUMNS = {
+    "Amount": st.column_config.NumberColumn(format="dollar", step=1),
+    "Risk score": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f"),
+    "Close date": st.column_config.DateColumn(format="MMM D, YYYY"),
+    "Why": st.column_config.TextColumn(width="large"),
+    "All reasons": st.column_config.TextColumn(width="large"),
+}
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def risk_distribution_chart(risk: pd.DataFrame) -> alt.Chart:
+    scale = alt.Scale(domain=RISK_LEVELS, range=[kit.RISK_LEVEL_COLORS[level] for level in RISK_LEVELS])
+    frame = risk.assign(score_bucket=(risk["risk_score"].clip(0, 99.999) // 10 * 10).astype(int))
+    return (
+        alt.Chart(frame, title="Open deals by risk score")
+        .mark_bar()
+        .encode(
+            x=alt.X("score_bucket:O", title="Risk score (0 = healthy, 100 = drifting)", axis=alt.Axis(labelAngle=0),
+                    scale=alt.Scale(domain=list(range(0, 100, 10)))),
+            y=alt.Y("count():Q", title="Deals"),
+            color=alt.Color("risk_level:N", scale=scale, title="Risk level", sort=RISK_LEVELS),
+            tooltip=[alt.Tooltip("risk_level:N", title="Level"), alt.Tooltip("count():Q", title="Deals"),
+                     alt.Tooltip("sum(amount):Q", title="Amount", format="$,.0f")],
+        )
+        .properties(height=260)
+    )
+
+
+def risk_amount_chart(risk: pd.DataFrame) -> alt.Chart:
+    scale = alt.Scale(domain=RISK_LEVELS, range=[kit.RISK_LEVEL_COLORS[level] for level in RISK_LEVELS])
+    by_level = risk.groupby("risk_level", as_index=False).agg(amount=("amount", "sum"), deals=("amount", "size"))
+    return (
+        alt.Chart(by_level, title="Open pipeline by risk level")
+        .mark_bar()
+        .encode(
+            x=alt.X("risk_level:N", sort=RISK_LEVELS, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("amount:Q", axis=kit.money_axis("Amount")),
+            color=alt.Color("risk_level:N", scale=scale, legend=None),
+            tooltip=[alt.Tooltip("risk_level:N", title="Level"), alt.Tooltip("deals:Q", title="Deals"),
+                     alt.Tooltip("amount:Q", title="Amount", format="$,.0f")],
+        )
+        .properties(height=260)
+    )
+
+
+def hygiene_trend_charts(weekly: pd.DataFrame) -> tuple[alt.Chart, alt.Chart | None]:
+    counts = weekly.melt(
+        id_vars=["week_start"],
+        value_vars=["stalled_count", "inactive_count", "close_date_past_count", "no_next_step_count"],
+        var_name="problem",
+        value_name="deals",
+    ).dropna(subset=["deals"])
+    counts["problem"] = counts["problem"].map(
+        {
+            "stalled_count": "Stalled",
+            "inactive_count": "Inactive",
+            "close_date_past_count": "Past close date",
+            "no_next_step_count": "No next step",
+        }
+    )
+    count_chart = (
+        alt.Chart(counts, title="Deals with each problem, by week")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week_start:T", title="Week of"),
+            y=alt.Y("deals:Q", title="Deals"),
+            color=alt.Color("problem:N", title=None),
+            tooltip=[alt.Tooltip("week_start:T", title="Week of"), "problem:N", "deals:Q"],
+        )
+        .properties(height=280)
+    )
+    captured = weekly.dropna(subset=["next_step_rate"])
+    if captured.empty:
+        return count_chart, None
+    rate_chart = (
+        alt.Chart(captured, title="Share of open deals with a next step")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week_start:T", title="Week of"),
+            y=alt.Y("next_step_rate:Q", axis=kit.share_axis("Next step on"), scale=alt.Scale(domain=[0, 1])),
+            tooltip=[alt.Tooltip("week_start:T", title="Week of"),
+                     alt.Tooltip("next_step_rate:Q", title="Next step on", format=".1%")],
+        )
+        .properties(height=280)
+    )
+    goal = alt.Chart(pd.DataFrame({"goal": [0.9]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="goal:Q")
+    return count_chart, rate_chart + goal
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def render() -> None:
+    frames = kit.load(fetch, TABLES)
+    if frames is None:
+        kit.page_header("Pipeline Health", "Which deals are drifting, and why?")
+        return
+    reps, risk, hygiene, weekly, health = (
+        frames[k] for k in ("reps", "risk", "hygiene", "weekly", "health")
+    )
+    as_of = risk["as_of_date"].iloc[0] if not risk.empty else (hygiene["as_of_date"].iloc[0] if not hygiene.empty else None)
+    kit.page_header("Pipeline Health", "Which deals are drifting, and why? The Monday 15-minute review.", as_of)
+
+    risk = kit.with_rep_names(risk, reps)
+    team_of = dict(zip(reps["owner_id"], reps["team"]))
+    risk["team"] = [team_of.get(o) for o in risk["owner_id"]]
+    owners = sorted(set(risk["owner_id"]) | set(hygiene.loc[hygiene["rollup_level"] == "owner", "owner_id"].dropna()))
+    team, owner = kit.team_and_rep_filter(reps, owners, key="health")
+
+    names = kit.rep_names(reps)
+    if owner:
+        scope_label, level, value = kit.name_of(names, owner), "owner", owner
+        deals = risk[risk["owner_id"] == owner]
+    elif team:
+        scope_label, level, value = team, "team", team
+        deals = risk[risk["team"] == team]
+    else:
+        scope_label, level, value = "the company", "company", None
+        deals = risk
+
+    summary = kit.rows_for_scope(hygiene, level, value)
+    if summary.empty or deals.empty:
+        kit.empty(f"No open deals for {scope_label} on this day: nothing to review.")
+        return
+    row = summary.iloc[0]
+    high = deals[deals["risk_level"] == "high"]
+
+    cols = st.columns(4)
+    cols[0].metric("Open deals", fmt.count(row.open_deal_count), border=True)
+    cols[1].metric("Open pipeline", fmt.money(row.open_amount), border=True)
+    cols[2].metric("High risk", fmt.count(len(high)), help=kit.md(f"{fmt.money(high['amount'].sum())} of open pipeline"),
+                   border=True)
+    cols[3].metric("Next step on", fmt.share(row.next_step_rate, 1), help="Goal: more than 90% of open deals", border=True)
+    st.markdown(
+        f"**{fmt.count(len(high))} high-risk deals worth {kit.md(fmt.money(high['amount'].sum()))}** "
+        f"of {kit.md(fmt.money(row.open_amount))} open pipeline for {kit.md(scope_label)}: "
+        f"{fmt.count(row.stalled_count)} stalled, {fmt.count(row.inactive_count)} inactive, "
+        f"{fmt.count(row.no_next_step_count)} without a next step, "
+        f"{fmt.count(row.close_date_past_count)} past their close date."
+    )
+
+    health_rows = health[health["rollup_level"] == "company"] if level == "company" else health[
+        (health["rollup_level"] == "team") & (health["team"] == (team or (team_of.get(owner) if owner else None)))
+    ]
+    health_rows = health_rows[health_rows["metric"].isin(HEALTH_METRICS)]
+    if not health_rows.empty:
+        whose = "company" if level == "company" else f"team {team or team_of.get(owner)}"
+        with st.expander(f"Revenue-engine health ({whose})", expanded=True):
+            cells = st.columns(len(health_rows))
+            for cell, metric in zip(cells, health_rows.itertuples()):
+                label = HEALTH_METRICS[metric.metric][0]
+                color = kit.STATUS_COLORS.get(metric.status, "gray")
+                cell.markdown(
+                    f"**{label}**  \n:{color}[**{kit.md(health_value(metric.metric, metric.value))}**]  \n"
+                    f":gray[{kit.md(healthy_band(metric.metric, metric.healthy_min, metric.healthy_max))}]"
+                )
+
+    left, right = st.columns(2)
+    with left:
+        kit.chart(risk_distribution_chart(deals))
+    with right:
+        kit.chart(risk_amount_chart(deals))
+
+    st.subheader("Deals to review")
+    tabs_spec = []
+    for title, (flag, why, noun) in DEAL_LISTS.items():
+        listed = deal_list(deals, flag, why, as_of)
+        tabs_spec.append((f"{title} ({len(listed)})", listed, noun))
+    for tab, (_, listed, noun) in zip(st.tabs([t for t, _, _ in tabs_spec]), tabs_spec):
+        with tab:
+            if listed.empty:
+                kit.empty(f"No {noun} for {scope_label}.")
+            else:
+                st.dataframe(listed, hide_index=True, column_config=DEAL_LIST_COLUMNS, width="stretch")
+
+    st.subheader("Hygiene trend")
+    trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start").tail(TREND_WEEKS)
+    if trend.empty:
+        kit.empty(f"No weekly history for {scope_label} yet.")
+        return
+    count_chart, rate_chart = hygiene_trend_charts(trend)
+    left, right = st.columns(2)
+    with left:
+        kit.chart(count_chart)
+    with right:
+        if rate_chart is None:
+            kit.empty(
+                "Next steps are not in the CRM's history: the weekly next-step share starts on "
+                "the first day the project captured the deals, so there is none in these weeks yet."
+            )
+        else:
+            kit.chart(rate_chart)
+            first = trend.dropna(subset=["next_step_rate"])["week_start"].min()
+            st.caption(f"Next steps are captured from the week of {fmt.date(first)} on; earlier weeks cannot say.")

@@ -1,0 +1,152 @@
+"""Plan My Day: a rep's ranked actions for today, why each is there, and what is at stake.
+
+Reads daily_action_list (block 1: act today; block 2: prepare this week; ranked by
+revenue at stake) and dim_reps. The chosen rep is kept in the address (`?rep=<owner_id>`)
+so a rep can bookmark their own list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import formatting as fmt
+from dashboard import page_kit as kit
+from dashboard.served import ServedWarehouse
+
+TABLES = ("marts.daily_action_list", "marts.dim_reps")
+BLOCKS = {
+    1: (
+        "Act today",
+        "Deals closing within 7 days without a next step, overdue follow-ups and new inbound leads.",
+        "Nothing to act on today: no deal closes this week without a next step, no follow-up is overdue and no inbound lead came in.",
+    ),
+    2: (
+        "Prepare this week",
+        "Late-stage deals whose next step is due by Sunday.",
+        "No late-stage deal has a next step due this week.",
+    ),
+}
+ACTION_LABELS = {
+    "closing_without_next_step": "Closing soon, no next step",
+    "overdue_follow_up": "Overdue follow-up",
+    "new_inbound_lead": "New inbound lead",
+    "late_stage_next_step": "Late-stage next step",
+}
+
+
+def fetch(db: ServedWarehouse) -> kit.Frames:
+    return {
+        "reps": db.frame("select owner_id, name, team, title, is_active, is_manager from marts.dim_reps"),
+        "actions": db.frame("select * from marts.daily_action_list order by owner_id, rank"),
+        "as_of": db.frame(
+            "select max(as_of_date) as as_of_date from marts.daily_action_list"
+            + (" union all select max(as_of_date) from main.publish_log" if "main.publish_log" in db.tables() else "")
+        ),
+    }
+
+
+def action_detail(action: Any) -> str:
+    """The line under an action: stage, amount x probability, dates."""
+    if fmt.is_missing(action.opportunity_id):
+        return "New lead, valued at the average open deal × the first stage's win probability"
+    parts = []
+    if not fmt.is_missing(action.stage_name):
+        parts.append(str(action.stage_name))
+    if not fmt.is_missing(action.amount):
+        detail = fmt.money(action.amount)
+        if not fmt.is_missing(action.probability):
+            detail += f" × {fmt.share(action.probability)} win probability"
+        parts.append(detail)
+    if not fmt.is_missing(action.close_date):
+        parts.append(f"closes {fmt.date(action.close_date)}")
+    if not fmt.is_missing(action.next_step_date):
+        parts.append(f"next step {fmt.date(action.next_step_date)}")
+    return " · ".join(parts)
+
+
+def rep_options(reps: pd.DataFrame, actions: pd.DataFrame) -> list[str]:
+    """Active reps first by name; inactive reps only when they still have actions."""
+    with_actions = set(actions["owner_id"])
+    listed = reps[reps["is_active"].fillna(False).astype(bool) | reps["owner_id"].isin(with_actions)]
+    return list(listed.sort_values("name")["owner_id"])
+
+
+def render() -> None:
+    frames = kit.load(fetch, TABLES)
+    if frames is None:
+        kit.page_header("Plan My Day", "What should I do first this morning?")
+        return
+    reps, actions = frames["reps"], frames["actions"]
+    as_of = frames["as_of"]["as_of_date"].dropna()
+    as_of = as_of.iloc[0] if not as_of.empty else None
+    kit.page_header("Plan My Day", "What should I do first this morning?", as_of)
+
+    options = rep_options(reps, actions)
+    if not options:
+        kit.empty("No reps in the served warehouse (marts.dim_reps is empty).")
+        return
+    names = kit.rep_names(reps)
+    counts = actions.groupby("owner_id").size().to_dict()
+    if st.session_state.get("plan_rep") not in options:  # a new visit: the address, else the first rep with actions
+        wanted = st.query_params.get("rep")
+        st.session_state["plan_rep"] = wanted if wanted in options else next(
+            (o for o in options if counts.get(o)), options[0]
+        )
+    owner = st.selectbox(
+        "Rep",
+        options,
+        key="plan_rep",
+        format_func=lambda o: f"{kit.name_of(names, o)} — {counts.get(o, 0)} action" + ("" if counts.get(o, 0) == 1 else "s"),
+    )
+    if st.query_params.get("rep") != owner:
+        st.query_params["rep"] = owner  # bookmarkable: ?rep=<owner_id>
+    name = kit.name_of(names, owner)
+    mine = actions[actions["owner_id"] == owner].sort_values(["priority_block", "rank"])
+
+    if mine.empty:
+        kit.empty(
+            f"No actions for {name} today: no deal closes within 7 days without a next step, "
+            "no follow-up is overdue, no new inbound lead came in and no late-stage next step "
+            "is due this week."
+        )
+        return
+
+    cols = st.columns(3)
+    cols[0].metric("Actions today", fmt.count(len(mine)), border=True)
+    for col, block in zip(cols[1:], BLOCKS):
+        in_block = mine[mine["priority_block"] == block]
+        col.metric(
+            {1: "At stake today", 2: "At stake this week"}[block],
+            fmt.money(in_block["revenue_at_stake_amount"].sum()),
+            help=f"{len(in_block)} actions; revenue at stake = amount × the deal's win probability",
+            border=True,
+        )
+    top = mine.iloc[0]
+    st.markdown(
+        f"**Start with:** {kit.md(top.action)} — **{kit.md(fmt.money(top.revenue_at_stake_amount))}** at stake. "
+        f"Why: {kit.md(top.reason)}"
+    )
+
+    for block, (title, explanation, none_text) in BLOCKS.items():
+        in_block = mine[mine["priority_block"] == block]
+        st.subheader(f"{block} · {title}")
+        st.caption(explanation)
+        if in_block.empty:
+            kit.empty(none_text)
+            continue
+        for action in in_block.itertuples():
+            with st.container(border=True):
+                left, right = st.columns([5, 1], vertical_alignment="center")
+                left.markdown(
+                    f"**#{action.rank} · {kit.md(action.action)}**  \n"
+                    f":gray-badge[{kit.md(ACTION_LABELS.get(action.action_type, action.action_type))}] "
+                    f"Why: {kit.md(action.reason)}  \n"
+                    f":gray[{kit.md(action_detail(action))}]"
+                )
+                right.markdown(
+                    f"**{kit.md(fmt.money(action.revenue_at_stake_amount))}**  \n:gray[at stake]",
+                    text_alignment="right",
+                )

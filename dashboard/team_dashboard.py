@@ -1,0 +1,271 @@
+"""Team Dashboard: where performance diverges, by rep and by deal type.
+
+Reads rep_scorecards (one row per rep and quarter: win rates overall, inbound/outbound,
+ICP/non-ICP with counts, median cycle vs the team's, ICP share of pipeline, next-step
+rate, attainment) and dim_reps.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import formatting as fmt
+from dashboard import page_kit as kit
+from dashboard.served import ServedWarehouse
+
+TABLES = ("marts.rep_scorecards", "marts.dim_reps")
+ICP_SHARE_GOAL = 0.7  # DESIGN.md: ICP share of pipeline > 70%
+
+
+def fetch(db: ServedWarehouse) -> kit.Frames:
+    return {
+        "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
+        "scorecards": db.frame("select * from marts.rep_scorecards"),
+    }
+
+
+def rate_of(won: float, closed: float) -> float | None:
+    return won / closed if closed else None
+
+
+def team_summary(cards: pd.DataFrame) -> dict[str, float | None]:
+    """Rates of the selection recomputed from counts and amounts (not averages of rates)."""
+    inbound_won = (cards["inbound_win_rate"].fillna(0) * cards["inbound_closed_count"]).sum()
+    outbound_won = (cards["outbound_win_rate"].fillna(0) * cards["outbound_closed_count"]).sum()
+    icp_won = (cards["icp_win_rate"].fillna(0) * cards["icp_closed_count"]).sum()
+    non_icp_won = (cards["non_icp_win_rate"].fillna(0) * cards["non_icp_closed_count"]).sum()
+    target = cards["target_amount"].fillna(0).sum()
+    return {
+        "won": float(cards["won_count"].sum()),
+        "closed": float(cards["closed_count"].sum()),
+        "win_rate": rate_of(cards["won_count"].sum(), cards["closed_count"].sum()),
+        "inbound_win_rate": rate_of(inbound_won, cards["inbound_closed_count"].sum()),
+        "outbound_win_rate": rate_of(outbound_won, cards["outbound_closed_count"].sum()),
+        "icp_win_rate": rate_of(icp_won, cards["icp_closed_count"].sum()),
+        "non_icp_win_rate": rate_of(non_icp_won, cards["non_icp_closed_count"].sum()),
+        "closed_won_amount": float(cards["closed_won_amount"].fillna(0).sum()),
+        "target_amount": float(target),
+        "attainment_rate": (cards["closed_won_amount"].fillna(0).sum() / target) if target else None,
+    }
+
+
+def _bar(frame: pd.DataFrame, field: str, title: str, tooltip: list, goal: float | None = None,
+         goal_label: str = "") -> alt.LayerChart | alt.Chart:
+    data = frame.dropna(subset=[field])
+    bars = (
+        alt.Chart(data, title=title)
+        .mark_bar(color="#2e86c1")
+        .encode(
+            x=alt.X(f"{field}:Q", axis=kit.share_axis(None)),
+            y=alt.Y("rep:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
+            tooltip=tooltip,
+        )
+        .properties(height=max(160, 24 * len(data)))
+    )
+    if goal is None:
+        return bars
+    rule = (
+        alt.Chart(pd.DataFrame({"goal": [goal], "label": [goal_label]}))
+        .mark_rule(color="black", strokeDash=[4, 4])
+        .encode(x="goal:Q", tooltip=["label:N"])
+    )
+    return bars + rule
+
+
+def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str) -> alt.Chart:
+    counts = {"inbound_win_rate": "inbound_closed_count", "outbound_win_rate": "outbound_closed_count",
+              "icp_win_rate": "icp_closed_count", "non_icp_win_rate": "non_icp_closed_count"}
+    long = []
+    for field, label in fields.items():
+        part = frame[["rep", field, counts[field]]].rename(columns={field: "win_rate", counts[field]: "closed"})
+        part["kind"] = label
+        long.append(part)
+    data = pd.concat(long).dropna(subset=["win_rate"])
+    return (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("win_rate:Q", axis=kit.share_axis(None)),
+            y=alt.Y("rep:N", title=None, axis=alt.Axis(labelOverlap=False)),
+            yOffset="kind:N",
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(fields.values()), range=["#2e86c1", "#f0a30a"])),
+            tooltip=["rep:N", "kind:N", alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
+                     alt.Tooltip("closed:Q", title="Closed deals")],
+        )
+        .properties(height=max(180, 30 * frame["rep"].nunique()))
+    )
+
+
+def cycle_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    data = frame.dropna(subset=["median_cycle_days"])
+    bars = (
+        alt.Chart(data, title="Median sales cycle (won deals) vs the rep's team")
+        .mark_bar(color="#5dade2")
+        .encode(
+            x=alt.X("median_cycle_days:Q", title="Days"),
+            y=alt.Y("rep:N", sort="x", title=None, axis=alt.Axis(labelOverlap=False)),
+            tooltip=["rep:N", "team:N", alt.Tooltip("median_cycle_days:Q", title="Rep median days"),
+                     alt.Tooltip("team_median_cycle_days:Q", title="Team median days")],
+        )
+    )
+    ticks = (
+        alt.Chart(data)
+        .mark_tick(color="black", thickness=2, size=18)
+        .encode(x="team_median_cycle_days:Q", y=alt.Y("rep:N", sort="x"),
+                tooltip=["team:N", alt.Tooltip("team_median_cycle_days:Q", title="Team median days")])
+    )
+    return (bars + ticks).properties(height=max(160, 24 * len(data)))
+
+
+SCORECARD_COLUMNS = {
+    "Win rate": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Inbound win rate": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Outbound win rate": st.column_config.NumberColumn(format="percent", step=0.01),
+    "ICP win rate": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Non-ICP win rate": st.column_config.NumberColumn(format="percent", step=0.01),
+    "ICP share of pipeline": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Next step on": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Target": st.column_config.NumberColumn(format="dollar", step=1),
+    "Closed won": st.column_config.NumberColumn(format="dollar", step=1),
+    "Attainment": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1.5),
+}
+
+
+def scorecard_table(cards: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Rep": cards["rep"],
+            "Team": cards["team"],
+            "Closed": cards["closed_count"],
+            "Won": cards["won_count"],
+            "Win rate": cards["win_rate"],
+            "Inbound win rate": cards["inbound_win_rate"],
+            "Outbound win rate": cards["outbound_win_rate"],
+            "ICP win rate": cards["icp_win_rate"],
+            "Non-ICP win rate": cards["non_icp_win_rate"],
+            "Median cycle (days)": cards["median_cycle_days"],
+            "Team median cycle (days)": cards["team_median_cycle_days"],
+            "ICP share of pipeline": cards["icp_pipeline_share_rate"],
+            "Next step on": cards["next_step_rate"],
+            "High-risk deals": cards["high_risk_deal_count"],
+            "Target": cards["target_amount"],
+            "Closed won": cards["closed_won_amount"],
+            "Attainment": cards["attainment_rate"],
+        }
+    ).sort_values("Attainment", ascending=False, na_position="last")
+
+
+def render() -> None:
+    frames = kit.load(fetch, TABLES)
+    if frames is None:
+        kit.page_header("Team Dashboard", "Where does performance diverge?")
+        return
+    reps, scorecards = frames["reps"], frames["scorecards"]
+    if scorecards.empty:
+        kit.page_header("Team Dashboard", "Where does performance diverge?")
+        kit.empty("The rep_scorecards mart is empty: no rep closed a deal or had a target in the scored quarters.")
+        return
+    kit.page_header("Team Dashboard", "Where does performance diverge, by rep and by deal type?",
+                    scorecards["as_of_date"].iloc[0])
+
+    quarters = sorted(scorecards["quarter_start"].dropna().unique(), reverse=True)
+    left, right = st.columns(2)
+    quarter = left.selectbox(
+        "Quarter", quarters, key="team_quarter",
+        format_func=lambda q: fmt.period_label("quarter", q) + (" (to date)" if q == quarters[0] else ""),
+    )
+    teams = sorted(scorecards["team"].dropna().unique())
+    team = right.selectbox("Team", [kit.ALL_TEAMS, *teams], key="team_team")
+
+    cards = scorecards[scorecards["quarter_start"] == quarter]
+    if team != kit.ALL_TEAMS:
+        cards = cards[cards["team"] == team]
+    who = "the company" if team == kit.ALL_TEAMS else f"team {team}"
+    if cards.empty:
+        kit.empty(f"No scorecards for {who} in {fmt.period_label('quarter', quarter)}: no rep closed a deal or had a target.")
+        return
+    cards = kit.with_rep_names(cards, reps)
+    summary = team_summary(cards)
+
+    cols = st.columns(4)
+    cols[0].metric("Win rate", fmt.share(summary["win_rate"]),
+                   help=f"{fmt.count(summary['won'])} won of {fmt.count(summary['closed'])} closed", border=True)
+    cols[1].metric("Attainment", fmt.share(summary["attainment_rate"]),
+                   help=kit.md(f"{fmt.money(summary['closed_won_amount'])} won of {fmt.money(summary['target_amount'])} target"),
+                   border=True)
+    cols[2].metric("Inbound vs outbound",
+                   f"{fmt.share(summary['inbound_win_rate'])} / {fmt.share(summary['outbound_win_rate'])}", border=True)
+    cols[3].metric("ICP vs non-ICP",
+                   f"{fmt.share(summary['icp_win_rate'])} / {fmt.share(summary['non_icp_win_rate'])}", border=True)
+
+    callouts = []
+    ranked = cards.dropna(subset=["win_rate"]).sort_values(["win_rate", "closed_count"], ascending=False)
+    if not ranked.empty:
+        best = ranked.iloc[0]
+        callouts.append(
+            f"Highest win rate: **{kit.md(best.rep)}** {fmt.share(best.win_rate)} "
+            f"({fmt.count(best.won_count)} of {fmt.count(best.closed_count)})"
+        )
+    attained = cards.dropna(subset=["attainment_rate"]).sort_values("attainment_rate", ascending=False)
+    if not attained.empty:
+        top = attained.iloc[0]
+        callouts.append(
+            f"Top attainment: **{kit.md(top.rep)}** {fmt.share(top.attainment_rate)} "
+            f"({kit.md(fmt.money(top.closed_won_amount))} of {kit.md(fmt.money(top.target_amount))})"
+        )
+    if callouts:
+        st.markdown(" · ".join(callouts))
+    st.caption(
+        f"{fmt.period_label('quarter', quarter)} for {kit.md(who)}: {kit.md(fmt.money(summary['closed_won_amount']))} won "
+        f"of {kit.md(fmt.money(summary['target_amount']))} target."
+    )
+
+    win_tooltip = ["rep:N", alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
+                   alt.Tooltip("won_count:Q", title="Won"), alt.Tooltip("closed_count:Q", title="Closed")]
+    left, right = st.columns(2)
+    with left:
+        if cards["win_rate"].notna().any():
+            kit.chart(_bar(cards, "win_rate", "Win rate by rep", win_tooltip, summary["win_rate"], "Selection's win rate"))
+        else:
+            kit.empty("No rep closed a deal this quarter, so there is no win rate yet.")
+    with right:
+        attainment_tooltip = ["rep:N", alt.Tooltip("attainment_rate:Q", format=".0%", title="Attainment"),
+                              alt.Tooltip("closed_won_amount:Q", format="$,.0f", title="Closed won"),
+                              alt.Tooltip("target_amount:Q", format="$,.0f", title="Target")]
+        if cards["attainment_rate"].notna().any():
+            kit.chart(_bar(cards, "attainment_rate", "Attainment by rep", attainment_tooltip, 1.0, "100% of target"))
+        else:
+            kit.empty("No rep has a target this quarter, so there is no attainment to show.")
+
+    left, right = st.columns(2)
+    with left:
+        if cards[["inbound_win_rate", "outbound_win_rate"]].notna().any().any():
+            kit.chart(paired_chart(cards, {"inbound_win_rate": "Inbound", "outbound_win_rate": "Outbound"},
+                                   "Win rate, inbound vs outbound"))
+        else:
+            kit.empty("No closed deals to split into inbound and outbound.")
+    with right:
+        if cards[["icp_win_rate", "non_icp_win_rate"]].notna().any().any():
+            kit.chart(paired_chart(cards, {"icp_win_rate": "ICP", "non_icp_win_rate": "Non-ICP"},
+                                   "Win rate, ICP vs non-ICP deals"))
+        else:
+            kit.empty("No closed deals to split into ICP and non-ICP.")
+
+    left, right = st.columns(2)
+    with left:
+        if cards["median_cycle_days"].notna().any():
+            kit.chart(cycle_chart(cards))
+        else:
+            kit.empty("No won deals this quarter, so there is no sales cycle to compare.")
+    with right:
+        share_tooltip = ["rep:N", alt.Tooltip("icp_pipeline_share_rate:Q", format=".0%", title="ICP share")]
+        if cards["icp_pipeline_share_rate"].notna().any():
+            kit.chart(_bar(cards, "icp_pipeline_share_rate", "ICP share of open pipeline (goal > 70%)",
+                           share_tooltip, ICP_SHARE_GOAL, "Goal: 70%"))
+        else:
+            kit.empty("No open pipeline at the quarter's end, so there is no ICP share.")
+
+    st.subheader("Scorecards")
+    st.dataframe(scorecard_table(cards), hide_index=True, column_config=SCORECARD_COLUMNS, width="stretch")

@@ -1,0 +1,125 @@
+"""Every filter and scope of every page, clicked through Streamlit's AppTest (no browser).
+
+The browser tests check what people see on first load; these check that no choice a
+user can make (a team, a rep, a quarter, another period) breaks a page or empties it
+without saying why.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import dashboard_harness
+
+streamlit = pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+SCRIPT = """
+import sys
+sys.path.insert(0, {repository!r})
+from dashboard import {module}
+{module}.render()
+"""
+
+
+@pytest.fixture(scope="module")
+def serve_dir(demo_warehouse, tmp_path_factory):
+    serve = tmp_path_factory.mktemp("interactions_serve")
+    dashboard_harness.publish_demo(demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date)
+    return serve
+
+
+@pytest.fixture
+def page(serve_dir, monkeypatch):
+    monkeypatch.setenv("REVOPS_SERVE_DIR", str(serve_dir))
+
+    def run(module: str) -> AppTest:
+        app = AppTest.from_string(
+            SCRIPT.format(repository=str(dashboard_harness.REPOSITORY), module=module), default_timeout=60
+        )
+        app.run()
+        assert_clean(app)
+        return app
+
+    return run
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+def choose(app: AppTest, widget, value) -> None:
+    widget.set_value(value)
+    app.run()
+    assert_clean(app)
+
+
+def choose_index(app: AppTest, widget, index: int) -> None:
+    """Selectboxes with a format_func: AppTest lists their labels, so pick by position."""
+    widget.select_index(index)
+    app.run()
+    assert_clean(app)
+
+
+def test_pipeline_health_for_every_team_and_a_rep(page):
+    app = page("pipeline_health")
+    team_box = app.selectbox(key="health_team")
+    for team in team_box.options[1:]:
+        choose(app, app.selectbox(key="health_team"), team)
+        assert any("open pipeline for" in m.value for m in app.markdown), team
+        owner_box = next(box for box in app.selectbox if box.key and box.key.startswith("health_owner_"))
+        if len(owner_box.options) > 1:
+            choose_index(app, owner_box, 1)
+            assert any("open pipeline for" in m.value for m in app.markdown) or app.info
+
+
+@pytest.mark.parametrize("module,key", [("run_rate_hud", "hud"), ("forecast", "forecast")])
+def test_company_team_and_rep_scopes(page, module, key):
+    app = page(module)
+    for level in ("Team", "Rep"):
+        choose(app, app.radio(key=f"{key}_level"), level)
+        box_key = f"{key}_team" if level == "Team" else f"{key}_owner"
+        for index in range(min(3, len(app.selectbox(key=box_key).options))):
+            choose_index(app, app.selectbox(key=box_key), index)
+            assert app.metric or app.info
+
+
+def test_forecast_accuracy_by_quarter(page):
+    app = page("forecast")
+    choose(app, app.radio(key="forecast_accuracy_period"), "quarter")
+    assert any("closed quarters" in m.value for m in app.markdown)
+
+
+def test_run_rate_breakdown_periods(page):
+    app = page("run_rate_hud")
+    for period in ("MTD", "YTD"):
+        choose(app, app.radio(key="hud_breakdown_period"), period)
+
+
+def test_team_dashboard_every_quarter_and_team(page):
+    app = page("team_dashboard")
+    for index in range(len(app.selectbox(key="team_quarter").options)):
+        choose_index(app, app.selectbox(key="team_quarter"), index)
+    for team in app.selectbox(key="team_team").options[1:]:
+        choose(app, app.selectbox(key="team_team"), team)
+        assert app.metric
+
+
+def test_plan_my_day_every_rep(serve_dir, monkeypatch):
+    """Each rep through the address (?rep=<owner_id>), as a bookmarked list opens."""
+    monkeypatch.setenv("REVOPS_SERVE_DIR", str(serve_dir))
+    reps = dashboard_harness.read_served(serve_dir, "select owner_id, name from marts.dim_reps where is_active")
+    script = SCRIPT.format(repository=str(dashboard_harness.REPOSITORY), module="plan_my_day")
+    for owner_id, name in reps:
+        app = AppTest.from_string(script, default_timeout=60)
+        app.query_params["rep"] = owner_id
+        app.run()
+        assert_clean(app)
+        assert app.selectbox(key="plan_rep").value == owner_id
+        assert app.metric or any(f"No actions for {name} today" in i.value for i in app.info), name
+
+
+def test_data_health(page):
+    app = page("data_health")
+    assert any("Fresh" in s.value for s in app.success)

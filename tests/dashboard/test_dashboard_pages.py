@@ -1,0 +1,313 @@
+"""Every dashboard page in a real headless Chromium, against a real served warehouse.
+
+The demo warehouse (tests/conftest.py, built once per session with dbt) is published
+with `revops.publish` into a temporary serve folder; Streamlit serves the dashboard on a
+free 127.0.0.1 port in its own process group; selenium drives Debian's chromium. For each
+page: it loads, shows the headline figures read here from the marts (formatted as the
+dashboard formats them), names reps rather than ids, and shows no Streamlit error box.
+A screenshot of each page goes to test-artifacts/dashboard/ and docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from dashboard_harness import (
+    browser_missing,
+    error_boxes,
+    listening_addresses,
+    open_page,
+    publish_demo,
+    read_served,
+    save_screenshot,
+    selected_option,
+    start_browser,
+    start_dashboard,
+    stop_browser,
+)
+
+pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or "")
+
+
+@pytest.fixture(scope="module")
+def serve_dir(demo_warehouse, tmp_path_factory):
+    serve = tmp_path_factory.mktemp("dashboard_serve")
+    publish_demo(demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date)
+    return serve
+
+
+@pytest.fixture(scope="module")
+def server(serve_dir, tmp_path_factory):
+    server = start_dashboard(serve_dir, tmp_path_factory.mktemp("dashboard_logs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = start_browser()
+    yield driver
+    stop_browser(driver)
+
+
+@pytest.fixture(scope="module")
+def rep_ids(serve_dir) -> dict[str, str]:
+    return dict(read_served(serve_dir, "select owner_id, name from marts.dim_reps"))
+
+
+def fmt():
+    from dashboard import formatting
+
+    return formatting
+
+
+def assert_healthy_page(driver, text: str, rep_ids: dict[str, str], server) -> None:
+    assert not error_boxes(driver), f"Streamlit error boxes: {error_boxes(driver)}"
+    shown_ids = [owner_id for owner_id in rep_ids if owner_id in text]
+    assert not shown_ids, f"rep ids instead of names on the page: {shown_ids}"
+    assert "Traceback" not in server.log(), server.log()[-4000:]
+
+
+def test_the_server_listens_on_loopback_only(server):
+    assert listening_addresses(server.port) == {"127.0.0.1"}
+
+
+def test_pipeline_health(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    deals, amount, rate, stalled, past = read_served(
+        serve_dir,
+        "select open_deal_count, open_amount, next_step_rate, stalled_count, close_date_past_count "
+        "from marts.pipeline_hygiene where rollup_level = 'company'",
+    )[0]
+    high, high_amount = read_served(
+        serve_dir, "select count(*), sum(amount) from marts.deal_risk where risk_level = 'high'"
+    )[0]
+    text = open_page(browser, f"{server.url}/")
+    save_screenshot(browser, "pipeline-health")
+    assert "Pipeline Health" in text
+    for expected in (f.count(deals), f.money(amount), f.share(rate, 1), f.count(high), f.money(high_amount)):
+        assert expected in text, f"{expected!r} not on the page"
+    assert f"Stalled ({stalled})" in text and f"Past close date ({past})" in text
+    assert "Hygiene trend" in text and "Revenue-engine health" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_plan_my_day_for_the_busiest_rep(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    owner_id, actions = read_served(
+        serve_dir,
+        "select owner_id, count(*) from marts.daily_action_list group by 1 order by 2 desc, 1 limit 1",
+    )[0]
+    top_action, top_at_stake = read_served(
+        serve_dir,
+        "select action, revenue_at_stake_amount from marts.daily_action_list "
+        "where owner_id = ? order by priority_block, rank limit 1",
+        [owner_id],
+    )[0]
+    today_at_stake = read_served(
+        serve_dir,
+        "select sum(revenue_at_stake_amount) from marts.daily_action_list where owner_id = ? and priority_block = 1",
+        [owner_id],
+    )[0][0]
+    text = open_page(browser, f"{server.url}/plan-my-day?rep={owner_id}")
+    save_screenshot(browser, "plan-my-day")
+    assert f"{rep_ids[owner_id]} — {actions} actions" in selected_option(browser)
+    assert f.count(actions) in text
+    assert f"#1 · {top_action}" in text
+    assert f.money(top_at_stake) in text and f.money(today_at_stake) in text
+    assert "Act today" in text and "Prepare this week" in text and "Why:" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_plan_my_day_says_why_a_rep_has_nothing(server, browser, serve_dir, rep_ids):
+    idle = read_served(
+        serve_dir,
+        "select owner_id, name from marts.dim_reps where is_active "
+        "and owner_id not in (select owner_id from marts.daily_action_list) order by name limit 1",
+    )
+    if not idle:
+        pytest.skip("every active rep has actions in this demo")
+    owner_id, name = idle[0]
+    text = open_page(browser, f"{server.url}/plan-my-day?rep={owner_id}")
+    assert f"No actions for {name} today" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_run_rate_hud(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    rows = read_served(
+        serve_dir,
+        "select period, closed_won_amount, target_amount, pacing_rate, projected_amount "
+        "from marts.run_rate where rollup_level = 'company' order by period",
+    )
+    text = open_page(browser, f"{server.url}/run-rate")
+    save_screenshot(browser, "run-rate-hud")
+    for period, closed, target, pacing, projected in rows:
+        label = {"MTD": "Month to date", "QTD": "Quarter to date", "YTD": "Year to date"}[period]
+        assert label in text
+        for expected in (f.money(closed), f"Target {f.money(target)}", f"Pacing {f.share(pacing)}",
+                         f"projected {f.money(projected)}"):
+            assert expected in text, f"{period}: {expected!r} not on the page"
+    assert "Who is on pace" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_forecast(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    rows = read_served(
+        serve_dir,
+        "select period_type, period_start, forecast_amount, coverage_ratio, weighted_pipeline_amount, "
+        "committed_amount from marts.forecast where rollup_level = 'company'",
+    )
+    within, scored = read_served(
+        serve_dir,
+        "select count(*) filter (where is_within_healthy_band), count(variance_rate) from marts.forecast_accuracy "
+        "where rollup_level = 'company' and period_type = 'month'",
+    )[0]
+    text = open_page(browser, f"{server.url}/forecast")
+    save_screenshot(browser, "forecast")
+    for period_type, start, forecast, coverage, weighted, committed in rows:
+        label = f.period_label(period_type, start)
+        assert f"{label}: coverage {f.ratio(coverage)}, weighted pipeline {f.money(weighted)}" in text
+        for expected in (f.money(forecast), f.money(committed)):
+            assert expected in text, f"{label}: {expected!r} not on the page"
+    assert f"Within ±15% in {within} of {scored} closed months" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_team_dashboard(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    won, closed, won_amount, target = read_served(
+        serve_dir,
+        "select sum(won_count), sum(closed_count), sum(closed_won_amount), sum(target_amount) "
+        "from marts.rep_scorecards where quarter_start = (select max(quarter_start) from marts.rep_scorecards)",
+    )[0]
+    top_rep, top_attainment = read_served(
+        serve_dir,
+        "select r.name, s.attainment_rate from marts.rep_scorecards s join marts.dim_reps r using (owner_id) "
+        "where s.quarter_start = (select max(quarter_start) from marts.rep_scorecards) "
+        "and s.attainment_rate is not null order by s.attainment_rate desc limit 1",
+    )[0]
+    text = open_page(browser, f"{server.url}/team")
+    save_screenshot(browser, "team-dashboard")
+    assert f.share(won / closed) in text
+    assert f.share(won_amount / target) in text
+    assert f"Top attainment: {top_rep} {f.share(top_attainment)}" in text
+    assert f"{f.money(won_amount)} won of {f.money(target)} target" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_data_health(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    publish_id, checks_passed, counts = read_served(
+        serve_dir,
+        "select publish_id, checks_passed, mart_row_counts from main.publish_log order by published_at desc limit 1",
+    )[0]
+    text = open_page(browser, f"{server.url}/data-health")
+    save_screenshot(browser, "data-health")
+    assert "Fresh: published" in text and f"{f.plural(checks_passed, 'check')} passed" in text
+    assert publish_id in text
+    assert f.count(len(json.loads(counts))) in text  # marts published
+    assert "No alerts recorded" in text
+    assert "make docs" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+# --------------------------------------------------------------------------- the served file's life
+
+
+def test_an_empty_serve_folder_then_marts_published_days_ago(browser, demo_warehouse, tmp_path):
+    """No served file: every page says so. Then marts three days old: Data health says so."""
+    import duckdb
+    from revops.publish import served_path
+
+    serve = tmp_path / "serve"
+    server = start_dashboard(serve, tmp_path)
+    try:
+        for path in ("/", "/plan-my-day", "/data-health"):
+            text = open_page(browser, f"{server.url}{path}")
+            assert "No published warehouse yet — run make run" in text, text
+            assert not error_boxes(browser)
+        assert not serve.exists(), "the dashboard must never write to the serve folder"
+
+        publish_demo(demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date)
+        with duckdb.connect(str(served_path(serve))) as con:  # as if the last publish was 3 days ago
+            con.execute("update main.publish_log set published_at = published_at - interval 3 day")
+        text = open_page(browser, f"{server.url}/data-health")
+        assert "The served marts are 3 days old" in text, text
+        assert "Fresh: published" not in text
+        text = open_page(browser, f"{server.url}/")
+        assert "Open deals" in text and not error_boxes(browser)
+    finally:
+        server.stop()
+
+
+def test_a_loaded_page_never_blocks_a_publish_and_the_next_load_sees_it(browser, demo_warehouse, tmp_path):
+    """Publish, load a page, publish again while the page is open, reload: the new publish shows.
+
+    Then a failed run records its alert: the Data health page says the last run failed.
+    """
+    from dashboard import served
+    from revops.alerting import Alert
+    from revops.publish import record_alerts
+
+    serve = tmp_path / "serve"
+    first = publish_demo(demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date, run_id="aaaa1111" + "0" * 24)
+    server = start_dashboard(serve, tmp_path)
+    try:
+        text = open_page(browser, f"{server.url}/data-health")
+        assert first.publish_id in text
+        # the page is loaded and stays open in the browser; the server holds no handle on the file
+        assert not [p for p in server.open_files() if p.endswith("revops.duckdb")], server.open_files()
+
+        # a reader in the middle of a page load: hold the served file open while publishing
+        with served.open_served(served.served_path(serve)) as reader:
+            result = {}
+            publisher = threading.Thread(
+                target=lambda: result.update(
+                    second=publish_demo(
+                        demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date, run_id="bbbb2222" + "0" * 24
+                    )
+                )
+            )
+            started = time.monotonic()
+            publisher.start()
+            publisher.join(timeout=60)
+            assert not publisher.is_alive(), "the publish was blocked by an open reader"
+            assert time.monotonic() - started < 60
+            # the reader keeps its consistent (old) view
+            assert reader.rows("select count(*) from main.publish_log")[0][0] == 1
+        second = result["second"]
+
+        text = open_page(browser, f"{server.url}/data-health")
+        assert second.publish_id in text and "bbbb2222" in text
+        assert "Fresh: published" in text
+
+        record_alerts(
+            serve,
+            [
+                Alert(
+                    kind="gate_failure",
+                    severity="blocking",
+                    title="raw.opportunity: amounts_not_negative failed",
+                    message="3 rows have a negative amount",
+                    run_id="cccc3333",
+                    table_name="opportunity",
+                    check_name="amounts_not_negative",
+                    failing_row_count=3,
+                ).as_row()
+            ],
+        )
+        text = open_page(browser, f"{server.url}/data-health")
+        assert "The last run failed" in text
+        assert "raw.opportunity: amounts_not_negative failed" in text
+        assert "Fresh: published" not in text
+        # the other pages keep showing the last good marts
+        text = open_page(browser, f"{server.url}/")
+        assert "Open deals" in text and not error_boxes(browser)
+    finally:
+        server.stop()
