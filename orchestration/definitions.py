@@ -5,18 +5,24 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.alerts import AlertingResource
 from orchestration.dbt_assets import revops_dbt_models
 from orchestration.dbt_project import revops_dbt_project
 from orchestration.ingestion import ingestion_assets
 from orchestration.jobs import revops_build_job
+from orchestration.publishing import ServingResource, published_marts
+from orchestration.quality_checks import quality_checks
 from orchestration.resources import WarehouseResource
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, revops_dbt_models],
+    assets=[*ingestion_assets, revops_dbt_models, published_marts],
+    asset_checks=quality_checks,
     jobs=[revops_build_job],
     resources={
         "warehouse": WarehouseResource(),
         "dbt": DbtCliResource(project_dir=revops_dbt_project),
+        "serving": ServingResource(),
+        "alerting": AlertingResource(),
     },
     # DuckDB has one writer: the steps of a run go one after another in one process
     executor=dg.in_process_executor,

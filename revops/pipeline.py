@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -20,7 +22,8 @@ def _resource_config(settings: Settings) -> dict:
                     "raw_schema": settings.raw_schema,
                     "as_of_date": settings.resolved_as_of_date().isoformat(),
                 }
-            }
+            },
+            "serving": {"config": {"serve_dir": str(settings.serve_dir.resolve())}},
         }
     }
 
@@ -61,8 +64,77 @@ def warehouse_summary(warehouse_path) -> list[tuple[str, str, int]]:
         ]
 
 
-def run_pipeline(settings: Settings) -> int:
-    """Materialize every asset; print what was built or why it stopped. Returns the exit code."""
+@dataclass
+class GateSummary:
+    """The check evaluations of a run, by layer: raw gate, dbt tests, mart gate."""
+
+    passed: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, list[str]] = field(default_factory=dict)  # blocking failures
+    warned: dict[str, list[str]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = []
+        for layer in ("raw gate", "dbt tests", "mart gate"):
+            total = self.passed.get(layer, 0) + len(self.failed.get(layer, [])) + len(self.warned.get(layer, []))
+            if not total:
+                out.append(f"    {layer:<10} not run")
+                continue
+            out.append(
+                f"    {layer:<10} {self.passed.get(layer, 0):>4} passed, {len(self.failed.get(layer, [])):>3} "
+                f"blocking failures, {len(self.warned.get(layer, [])):>3} warnings"
+            )
+            for message in self.failed.get(layer, []):
+                out.append(f"      ✗ {message}")
+            for message in self.warned.get(layer, []):
+                out.append(f"      ! {message}")
+        return out
+
+
+def gate_summary(evaluations: Iterable) -> GateSummary:
+    from dagster import AssetCheckSeverity
+
+    from revops.quality import load_suites
+
+    mart_checks = {(t, c.name) for t, s in load_suites("marts").items() for c in s.checks()}
+    summary = GateSummary()
+    for evaluation in evaluations:
+        path = evaluation.asset_key.path
+        if path[0] == "raw":
+            layer = "raw gate"
+        elif (path[-1], evaluation.check_name) in mart_checks:
+            layer = "mart gate"
+        else:
+            layer = "dbt tests"
+        name = f"{'/'.join(path)}:{evaluation.check_name}"
+        if evaluation.passed:
+            summary.passed[layer] = summary.passed.get(layer, 0) + 1
+        elif evaluation.severity == AssetCheckSeverity.ERROR:
+            summary.failed.setdefault(layer, []).append(evaluation.description or f"{name} failed")
+        else:
+            summary.warned.setdefault(layer, []).append(evaluation.description or f"{name} warned")
+    return summary
+
+
+def _print_publish_log(settings: Settings, file=sys.stdout) -> None:
+    from revops.publish import read_publish_log, served_path
+
+    log = read_publish_log(settings.serve_dir, limit=3)
+    if not log:
+        print(f"    nothing has been published to {served_path(settings.serve_dir)} yet", file=file)
+        return
+    print(f"    served: {served_path(settings.serve_dir)} (read-only for BI) and {settings.serve_dir / 'parquet' / 'current'}/", file=file)
+    for row in log:
+        print(
+            f"    {row['published_at']:%Y-%m-%d %H:%M:%S}Z  as_of {row['as_of_date']}  run {row['run_id'][:8]}  "
+            f"{row['mart_count']} marts  {row['checks_passed']} checks passed, {row['checks_warned']} warnings",
+            file=file,
+        )
+
+
+def run_pipeline(settings: Settings, *, instance=None) -> int:
+    """Materialize every asset; print the gate, what was published or why it stopped.
+
+    Returns the exit code. `instance`: a Dagster instance (default: DAGSTER_HOME's)."""
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -71,25 +143,54 @@ def run_pipeline(settings: Settings) -> int:
     print(
         f"==> building the warehouse for as_of_date {as_of}\n"
         f"    landing folder: {settings.landing_dir}\n"
-        f"    warehouse:      {settings.warehouse_path}",
+        f"    warehouse:      {settings.warehouse_path}\n"
+        f"    serving folder: {settings.serve_dir}",
         flush=True,
     )
     started = time.monotonic()
     job = defs.resolve_job_def("revops_build")
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() if instance is None else _borrowed(instance) as active:
         result = job.execute_in_process(
-            run_config=_resource_config(settings), instance=instance, raise_on_error=False
+            run_config=_resource_config(settings), instance=active, raise_on_error=False
         )
     seconds = time.monotonic() - started
+    summary = gate_summary(result.get_asset_check_evaluations())
     if not result.success:
         print(f"\nThe build stopped after {seconds:.0f} s (run {result.run_id}):", file=sys.stderr)
         for message in failure_messages(result) or ["the run failed; see the Dagster UI"]:
             print(f"  - {message}", file=sys.stderr)
+        print("\n==> quality gate", file=sys.stderr)
+        for line in summary.lines():
+            print(line, file=sys.stderr)
+        print(
+            "\n==> nothing was published: BI keeps reading the last good marts; the alert is in "
+            "main.alerts of the served file (and on the webhook when REVOPS_ALERT_WEBHOOK_URL is set)",
+            file=sys.stderr,
+        )
+        _print_publish_log(settings, file=sys.stderr)
         return 1
 
     print(f"\n==> built in {seconds:.1f} s (run {result.run_id})")
     print(f"    warehouse: {settings.warehouse_path.resolve()}")
     for schema, name, rows in warehouse_summary(settings.warehouse_path):
         print(f"    {schema}.{name:<40} {rows:>12,} rows")
+    print("\n==> quality gate")
+    for line in summary.lines():
+        print(line)
+    print("\n==> published")
+    _print_publish_log(settings)
     print("    open the Dagster UI with `make dagster` to see the asset graph and checks")
     return 0
+
+
+class _borrowed:
+    """Use a caller's instance without closing it."""
+
+    def __init__(self, instance):
+        self.instance = instance
+
+    def __enter__(self):
+        return self.instance
+
+    def __exit__(self, *exc):
+        return False

@@ -18,6 +18,7 @@ ENV_LANDING_DIR = "REVOPS_LANDING_DIR"
 ENV_WAREHOUSE_PATH = "REVOPS_WAREHOUSE_PATH"
 ENV_AS_OF_DATE = "REVOPS_AS_OF_DATE"
 ENV_RAW_SCHEMA = "REVOPS_RAW_SCHEMA"
+ENV_SERVE_DIR = "REVOPS_SERVE_DIR"
 
 
 class SettingsError(ValueError):
@@ -42,6 +43,8 @@ class Settings:
     warehouse_path: Path
     as_of_date: dt.date | None = None  # None: today, in UTC, when the run starts
     raw_schema: str = "raw"
+    # where BI reads the published marts: revops.duckdb (opened read-only) and parquet/
+    serve_dir: Path = PROJECT_ROOT / "data" / "serve"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -53,6 +56,7 @@ class Settings:
             ),
             as_of_date=parse_as_of_date(env.get(ENV_AS_OF_DATE)),
             raw_schema=env.get(ENV_RAW_SCHEMA) or "raw",
+            serve_dir=Path(env.get(ENV_SERVE_DIR) or PROJECT_ROOT / "data" / "serve"),
         )
 
     def with_overrides(self, **changes) -> Settings:

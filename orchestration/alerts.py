@@ -1,0 +1,207 @@
+"""Alerts from Dagster runs: every failed step of the build raises one.
+
+`alert_on_failure` is a failure hook on the build job: whichever layer stopped the run
+(a landing file the loader refused, a blocking raw or mart check, a failing dbt test,
+publishing itself), it collects what failed in that step, posts one Slack message to
+the webhook (REVOPS_ALERT_WEBHOOK_URL; none set: recorded only) and adds one row per
+failed check to the served file's `main.alerts` (see `revops.publish.record_alerts`:
+the served marts stay those of the last good publish). In the Dagster UI the same
+failure shows as the failed asset check and the failed step, with the message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dagster as dg
+from dagster import DagsterEventType
+
+from revops.alerting import (
+    Delivery,
+    GateFailure,
+    gate_failure_alerts,
+    post_to_webhook,
+    webhook_url_from_env,
+)
+from revops.publish import record_alerts
+
+
+class AlertingResource(dg.ConfigurableResource):
+    """Where alerts go. Empty: the REVOPS_ALERT_WEBHOOK_URL environment variable, read
+    when an alert is sent (never at import time)."""
+
+    webhook_url: str = ""
+    timeout_seconds: float = 10
+
+    def url(self) -> str:
+        return self.webhook_url or webhook_url_from_env()
+
+    def send(self, payload: dict[str, Any]) -> Delivery:
+        return post_to_webhook(payload, self.url(), timeout=self.timeout_seconds)
+
+
+# --------------------------------------------------------------------------- what a run did
+
+
+def run_check_records(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str | None, Any]]:
+    """(step key, AssetCheckEvaluation) of every check evaluated in the run."""
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    out = []
+    for record in records:
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        if event is not None:
+            out.append((entry.step_key, event.event_specific_data))
+    return out
+
+
+def run_materialized_keys(instance: dg.DagsterInstance, run_id: str) -> set[dg.AssetKey]:
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    return {r.event_log_entry.dagster_event.asset_key for r in records if r.event_log_entry.dagster_event}
+
+
+def _metadata_value(metadata, key: str, default=None):
+    value = metadata.get(key)
+    if value is None:
+        return default
+    return getattr(value, "value", value)
+
+
+def _table_of(evaluation) -> str:
+    """The gate's checks say their table; a dbt test is named by its model's asset."""
+    table = _metadata_value(evaluation.metadata, "table")
+    if table:
+        return str(table)
+    path = evaluation.asset_key.path
+    return ".".join(path) if path[0] == "raw" else path[-1]
+
+
+def failure_of_evaluation(evaluation) -> GateFailure:
+    metadata = evaluation.metadata
+    rows = _metadata_value(metadata, "failing_rows")
+    if rows is None:  # dagster-dbt: the failing rows of a dbt test
+        rows = _metadata_value(metadata, "dagster_dbt/failed_row_count")
+    examples = _metadata_value(metadata, "examples", []) or []
+    if isinstance(examples, str):
+        examples = json.loads(examples)
+    message = evaluation.description or (
+        f"{_table_of(evaluation)}: check {evaluation.check_name} failed"
+        + (f" - {int(rows):,} failing rows" if rows not in (None, -1) else "")
+    )
+    return GateFailure(
+        table_name=_table_of(evaluation),
+        check_name=evaluation.check_name,
+        message=message,
+        failing_row_count=int(rows) if rows not in (None, -1) else None,
+        examples=tuple(examples),
+        severity="blocking",
+    )
+
+
+STAGES = {
+    "raw_quality_gate": "the raw data quality gate",
+    "mart_quality_gate": "the mart quality gate",
+    "published_marts": "publishing",
+}
+
+
+def stage_of(step_key: str | None) -> str:
+    if not step_key:
+        return "an unknown step"
+    if step_key in STAGES:
+        return STAGES[step_key]
+    if "dbt" in step_key:
+        return "the dbt build (models and tests)"
+    if step_key.startswith("raw"):
+        return f"loading the landing files ({step_key})"
+    return step_key
+
+
+def _exception_text(exception: BaseException | None) -> str:
+    if exception is None:
+        return "the step failed"
+    description = getattr(exception, "description", None)
+    return str(description or exception).strip() or type(exception).__name__
+
+
+def _table_of_step(step_key: str | None) -> str | None:
+    """Ingestion steps are keyed raw__<object>."""
+    if step_key and step_key.startswith("raw__"):
+        return "raw." + step_key.removeprefix("raw__")
+    return None
+
+
+def _failure_metadata(exception: BaseException | None) -> dict[str, Any]:
+    metadata = getattr(exception, "metadata", None) or {}
+    return {k: getattr(v, "value", v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+
+
+def _loader_examples(metadata: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The loader's examples ({column, line, value}) as alert examples ({value, source})."""
+    file = str(metadata.get("file") or "")
+    name = file.rsplit("/", 1)[-1]
+    examples = metadata.get("examples") or []
+    if isinstance(examples, str):
+        examples = json.loads(examples)
+    return tuple(
+        {
+            "value": e.get("value"),
+            "source": f"{name} line {e.get('line')}" + (f", column {e['column']}" if e.get("column") else ""),
+        }
+        for e in examples[:5]
+        if isinstance(e, dict)
+    )
+
+
+def step_failures(instance, run_id: str, step_key: str | None, exception: BaseException | None) -> list[GateFailure]:
+    """What failed in one step: its failed ERROR checks, else the step's own error (for
+    the loader: its file, columns, bad row count and examples from the failure metadata)."""
+    failures = [
+        failure_of_evaluation(evaluation)
+        for key, evaluation in run_check_records(instance, run_id)
+        if key == step_key
+        and not evaluation.passed
+        and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    if failures:
+        return failures
+    metadata = _failure_metadata(exception)
+    loading = stage_of(step_key).startswith("loading")
+    rows = metadata.get("bad_row_count")
+    table = f"raw.{metadata['object']}" if metadata.get("object") else _table_of_step(step_key)
+    return [
+        GateFailure(
+            table_name=table,
+            check_name="landing_file_loads" if loading else (step_key or "build"),
+            message=_exception_text(exception),
+            failing_row_count=int(rows) if isinstance(rows, (int, float)) else None,
+            examples=_loader_examples(metadata) if loading else (),
+        )
+    ]
+
+
+@dg.failure_hook(required_resource_keys={"warehouse", "serving", "alerting"})
+def alert_on_failure(context: dg.HookContext) -> None:
+    """Alert on a failed step: Slack webhook, a row per failure in `main.alerts`, the log."""
+    try:
+        settings = context.resources.warehouse.settings()
+        failures = step_failures(context.instance, context.run_id, context.step_key, context.op_exception)
+        alerts, payload = gate_failure_alerts(
+            failures,
+            run_id=context.run_id,
+            as_of_date=settings.resolved_as_of_date(),
+            stage=stage_of(context.step_key),
+        )
+        delivery = context.resources.alerting.send(payload)
+        served = record_alerts(context.resources.serving.serve_dir_path(), [a.as_row() for a in alerts])
+        context.log.error(
+            f"alert raised for {len(failures)} failure(s) in {context.step_key}: webhook {delivery.detail}; "
+            f"recorded in {served} (main.alerts)"
+        )
+    except Exception as error:  # an alert that cannot be sent must not hide the failure
+        context.log.error(f"the failure alert could not be raised: {type(error).__name__}: {error}")
