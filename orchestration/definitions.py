@@ -13,11 +13,14 @@ from orchestration.jobs import revops_build_job
 from orchestration.publishing import ServingResource, published_marts
 from orchestration.quality_checks import quality_checks
 from orchestration.resources import WarehouseResource
+from orchestration.schedules import build_daily_schedule, build_landing_sensor
 
 defs = dg.Definitions(
     assets=[*ingestion_assets, revops_dbt_models, published_marts],
     asset_checks=quality_checks,
     jobs=[revops_build_job],
+    schedules=[build_daily_schedule(revops_build_job)],
+    sensors=[build_landing_sensor(revops_build_job)],
     resources={
         "warehouse": WarehouseResource(),
         "dbt": DbtCliResource(project_dir=revops_dbt_project),
