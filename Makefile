@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 MANIFEST := dbt_project/target/manifest.json
 
 export DAGSTER_HOME := $(CURDIR)
+# dbt and the other tools of the virtual environment, for dagster-dbt's subprocesses
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export REVOPS_DAGSTER_STORAGE_DIR ?= $(CURDIR)/.dagster_home/storage
 export REVOPS_DAGSTER_COMPUTE_LOGS_DIR ?= $(CURDIR)/.dagster_home/logs
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project

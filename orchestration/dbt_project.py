@@ -8,11 +8,15 @@ built from it.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# the dbt of this Python environment, whether or not its bin folder is on PATH
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 revops_dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
@@ -22,6 +26,8 @@ revops_dbt_project = DbtProject(
 
 def prepare_manifest() -> Path:
     """Run `dbt deps` and `dbt parse` so the manifest exists; return its path."""
+    # the preparer calls `dbt` from PATH
+    os.environ["PATH"] = f"{Path(DBT_EXECUTABLE).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     revops_dbt_project.preparer.prepare(revops_dbt_project)
     return revops_dbt_project.manifest_path
 

@@ -7,7 +7,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.alerts import AlertingResource
 from orchestration.dbt_assets import revops_dbt_models
-from orchestration.dbt_project import revops_dbt_project
+from orchestration.dbt_project import DBT_EXECUTABLE, revops_dbt_project
 from orchestration.ingestion import ingestion_assets
 from orchestration.jobs import revops_build_job
 from orchestration.publishing import ServingResource, published_marts
@@ -23,7 +23,7 @@ defs = dg.Definitions(
     sensors=[build_landing_sensor(revops_build_job)],
     resources={
         "warehouse": WarehouseResource(),
-        "dbt": DbtCliResource(project_dir=revops_dbt_project),
+        "dbt": DbtCliResource(project_dir=revops_dbt_project, dbt_executable=DBT_EXECUTABLE),
         "serving": ServingResource(),
         "alerting": AlertingResource(),
     },
