@@ -142,8 +142,7 @@ final as (
         cast(best_case_amount as {{ type_double() }}) as best_case_amount,
         cast(best_case_weighted_amount as {{ type_double() }}) as best_case_weighted_amount,
         cast(open_pipeline_amount as {{ type_double() }}) as open_pipeline_amount,
-        -- rounded to cents: a parallel sum of fractions differs in the last bits run to run
-        cast(round(cast(weighted_pipeline_amount as {{ dbt.type_numeric() }}), 2) as {{ type_double() }}) as weighted_pipeline_amount,
+        cast(weighted_pipeline_amount as {{ type_double() }}) as weighted_pipeline_amount,
         cast(closed_won_amount + committed_amount + best_case_weighted_amount as {{ type_double() }})
             as forecast_amount,
         cast(target_amount - closed_won_amount as {{ type_double() }}) as gap_to_target_amount,
