@@ -294,7 +294,12 @@ def test_dbt_build_ran_every_node_on_postgres(postgres_warehouse):
     full, rerun = postgres_warehouse.run_results
     kinds = {r["unique_id"].split(".")[0] for r in full}
     assert {"seed", "model", "test", "unit_test", "snapshot"} <= kinds
-    assert all(r["status"] in {"success", "pass"} for r in full + rerun)
+    not_passed = [
+        (r["unique_id"], r["status"])
+        for r in full + rerun
+        if r["status"] not in {"success", "pass"} and not r["unique_id"].startswith("exposure.")
+    ]
+    assert not not_passed, not_passed
     assert {r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))} == {
         "fct_deal_snapshots",
         "opportunity_state_snapshot",
