@@ -179,10 +179,18 @@ def floor_seconds(warehouse_path: Path, target_path: Path, work: Path) -> float:
     floor_path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(warehouse_path, floor_path)
     with duckdb.connect(str(floor_path)) as con:
-        for node_id in order:
+        existing = dict(
+            ((schema, name), kind)
+            for schema, name, kind in con.execute(
+                "select table_schema, table_name, table_type from information_schema.tables"
+            ).fetchall()
+        )
+        for node_id in reversed(order):
             node = nodes[node_id]
-            con.execute(f'drop table if exists "{node["schema"]}"."{node["alias"]}"')
-            con.execute(f'drop view if exists "{node["schema"]}"."{node["alias"]}"')
+            kind = existing.get((node["schema"], node["alias"]))
+            if kind:
+                what = "view" if kind == "VIEW" else "table"
+                con.execute(f'drop {what} "{node["schema"]}"."{node["alias"]}"')
         started = time.time()
         for node_id in order:
             node = nodes[node_id]
