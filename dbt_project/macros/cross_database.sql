@@ -52,3 +52,21 @@
 {% macro spark__type_double() -%}
     double
 {%- endmacro %}
+
+{#- DESIGN.md's "has next step" on a day: next_step not blank, not a vague phrase
+    (var vague_next_step_phrases, case-insensitive, whole text) and dated that day or
+    later. False, never null. The one definition every model uses. -#}
+{% macro has_next_step(next_step, next_step_date, on_date) -%}
+    coalesce(
+        {{ next_step }} is not null
+        and trim({{ next_step }}) <> ''
+        and lower(trim({{ next_step }})) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
+        and {{ next_step_date }} >= {{ on_date }},
+        false
+    )
+{%- endmacro %}
+
+{#- A list var rendered as a SQL list of string literals, case kept: ('A', 'B'). -#}
+{% macro sql_literal_list(values) -%}
+    ({% for value in values %}'{{ value | string | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}

@@ -137,13 +137,7 @@ final as (
         stage_map.default_probability,
         not coalesce(stage_map.is_closed, false) as is_open,
         -- a next step: not blank, not a vague phrase, and dated today or later
-        coalesce(
-            joined.next_step is not null
-            and trim(joined.next_step) <> ''
-            and lower(trim(joined.next_step)) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
-            and joined.next_step_date >= {{ as_of_date() }},
-            false
-        ) as has_next_step,
+        {{ has_next_step('joined.next_step', 'joined.next_step_date', as_of_date()) }} as has_next_step,
         {{ days_between('joined.stage_entered_date', as_of_date()) }} as days_in_stage
     from joined
     left join stage_map

@@ -122,9 +122,7 @@ lead_actions as (
     cross join previous_business_day
     where
         not leads.is_converted
-        and leads.lead_source in (
-            {% for source in var('inbound_lead_sources') %}'{{ source }}'{% if not loop.last %}, {% endif %}{% endfor %}
-        )
+        and leads.lead_source in {{ sql_literal_list(var('inbound_lead_sources')) }}
         and leads.created_date >= previous_business_day.calendar_date
         and leads.created_date <= {{ as_of_date() }}
 

@@ -87,9 +87,7 @@ closed_deals as (
         deals.is_won_stage as is_won,
         coalesce(deals.amount, 0) as amount,
         coalesce(icp.is_icp, false) as is_icp,
-        deals.lead_source in (
-            {% for source in var('inbound_lead_sources') %}'{{ source }}'{% if not loop.last %}, {% endif %}{% endfor %}
-        ) as is_inbound,
+        deals.lead_source in {{ sql_literal_list(var('inbound_lead_sources')) }} as is_inbound,
         {{ days_between('deals.created_date', 'deals.close_date') }} as cycle_days
     from deals
     inner join quarter_bounds

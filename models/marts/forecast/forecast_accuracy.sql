@@ -150,10 +150,7 @@ bucketed as (
         case
             when is_rules_basis then
                 close_date >= period_start
-                and next_step is not null
-                and trim(next_step) <> ''
-                and lower(trim(next_step)) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
-                and next_step_date >= period_start
+                and {{ has_next_step('next_step', 'next_step_date', 'period_start') }}
                 and next_step_date <= {{ dbt.dateadd('day', var('committed_next_step_days'), 'period_start') }}
             else forecast_category = 'Commit'
         end as is_committed,

@@ -187,11 +187,11 @@ with_next_steps as (
         first_capture.first_captured_date is not null
         and with_interactions.snapshot_date >= first_capture.first_captured_date as is_next_step_captured,
         opportunity_states.opportunity_id is not null
-        and opportunity_states.next_step is not null
-        and trim(opportunity_states.next_step) <> ''
-        and lower(trim(opportunity_states.next_step)) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
-        and coalesce(opportunity_states.next_step_date >= with_interactions.snapshot_date, false)
-            as has_captured_next_step
+        and {{ has_next_step(
+            'opportunity_states.next_step',
+            'opportunity_states.next_step_date',
+            'with_interactions.snapshot_date'
+        ) }} as has_captured_next_step
     from with_interactions
     cross join first_capture
     left join opportunity_states
