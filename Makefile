@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SPARK_STAMP := $(VENV)/.spark-installed-stamp
 MANIFEST := dbt_project/target/manifest.json
 
 export DAGSTER_HOME := $(CURDIR)
@@ -14,7 +15,7 @@ export REVOPS_DAGSTER_STORAGE_DIR ?= $(CURDIR)/.dagster_home/storage
 export REVOPS_DAGSTER_COMPUTE_LOGS_DIR ?= $(CURDIR)/.dagster_home/logs
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: setup prepare run test lint docs dashboard dagster bench clean
+.PHONY: setup prepare run test test-spark lint docs dashboard dagster bench clean
 
 setup: $(STAMP)
 
@@ -25,6 +26,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $@
 
+# pyspark (~470 MB) only for the tests and for running on Spark
+$(SPARK_STAMP): $(STAMP)
+	@echo "==> installing the Spark extra (dbt-spark session mode, pyspark)"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	@touch $@
+
 prepare: setup
 	@echo "==> preparing the dbt project (dbt deps, dbt parse -> $(MANIFEST))"
 	@$(BIN)/python -m orchestration.dbt_project
@@ -33,9 +40,14 @@ prepare: setup
 run: prepare
 	$(BIN)/revops run --demo
 
-## test: the whole test suite on real DuckDB files and real dbt runs
-test: prepare
+## test: the whole test suite on real DuckDB files and real dbt runs (PostgreSQL and
+## Spark too, when their server binaries / Java are installed)
+test: prepare $(SPARK_STAMP)
 	$(BIN)/python -m pytest
+
+## test-spark: only the Spark portability tests (Java 17+ needed)
+test-spark: prepare $(SPARK_STAMP)
+	$(BIN)/python -m pytest tests/portability/test_spark.py
 
 ## bench: the pipeline benchmark at tiers S (5k deals) and M (100k); TIERS="L" for 1M deals
 TIERS ?= S M

@@ -1,8 +1,8 @@
-"""Put the raw tables where dbt builds: DuckDB (the default) or PostgreSQL.
+"""Put the raw tables where dbt builds: DuckDB (the default), PostgreSQL or Spark.
 
 The landing loader (`revops.landing`) always reads, validates and types the files in
 DuckDB: that is the one validation path, whatever the warehouse. When the warehouse
-is PostgreSQL (`REVOPS_WAREHOUSE=postgres`), `copy_raw_to_postgres` then copies each
+is PostgreSQL (the `postgres` dbt target), `copy_raw_to_postgres` then copies each
 typed raw table into PostgreSQL, same names, same columns, same types, so the dbt
 project reads identical sources on either engine.
 
@@ -11,6 +11,10 @@ reads (`COPY ... FROM STDIN`), replaced in one transaction per table: readers se
 previous table or the new one, never half of it. Doubles are written in their
 shortest round-trip form, so they arrive bit for bit; an empty string is written
 quoted and NULL as nothing, so the two stay apart.
+
+When the warehouse is Spark (the `spark` dbt target, session mode), `copy_raw_to_spark`
+writes each typed raw table to Parquet and Spark saves it as a table of the same name
+in its local metastore.
 
 DuckDB's own postgres extension is not used: it is downloaded at run time, and the
 machines this runs on reach PyPI only.
@@ -220,3 +224,44 @@ def postgres_dsn_from_env(environ: dict[str, str] | None = None) -> str:
         for key, value in parts.items()
         if value != ""
     )
+
+
+# --------------------------------------------------------------------------- Spark
+
+
+def copy_raw_to_spark(
+    duckdb_con: duckdb.DuckDBPyConnection,
+    raw_schema: str = "raw",
+    *,
+    tables: Iterable[str] | None = None,
+    environ: dict[str, str] | None = None,
+) -> list[CopiedTable]:
+    """Copy every table of DuckDB's `raw_schema` (or only `tables`) into the same
+    database of the Spark metastore the `spark` dbt target opens, as Parquet tables.
+
+    DuckDB writes each table to Parquet; a child process (`revops.spark_io load`) reads
+    them with Spark and replaces the tables, with the same column names and types
+    (VARCHAR as string, DOUBLE as double, DATE as date, TIMESTAMP as timestamp). It is
+    a child process because the local Derby metastore takes one process at a time and
+    stays locked while a JVM that opened it lives: dbt opens it next.
+    """
+    from revops import spark_io
+
+    names = list(tables) if tables is not None else raw_table_names(duckdb_con, raw_schema)
+    expected = {}
+    with tempfile.TemporaryDirectory(prefix="revops-spark-copy-") as scratch:
+        for name in names:
+            source = f"{_quote(raw_schema)}.{_quote(name)}"
+            parquet = Path(scratch) / f"{name}.parquet"
+            duckdb_con.execute(f"copy (select * from {source}) to {_sql_string(str(parquet))} (format parquet)")
+            expected[name] = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
+        loaded = spark_io.run("load", scratch, raw_schema, *names, environ=environ)
+    copied = []
+    for name in names:
+        row_count, seconds = loaded[name]["rows"], loaded[name]["seconds"]
+        if row_count != expected[name]:
+            raise RuntimeError(
+                f"copying {raw_schema}.{name} to Spark wrote {row_count} rows, DuckDB has {expected[name]}"
+            )
+        copied.append(CopiedTable(f"{raw_schema}.{name}", int(row_count), seconds))
+    return copied

@@ -32,7 +32,7 @@
 
 {#- A list var rendered as a SQL list of lower-cased string literals: ('a', 'b'). -#}
 {% macro sql_string_list(values) -%}
-    ({% for value in values %}'{{ value | string | lower | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    ({% for value in values %}'{{ dbt.escape_single_quotes(value | string | lower) }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
 
 {#- Days from start_date to end_date (end - start), for date-typed expressions. -#}
@@ -53,6 +53,19 @@
     double
 {%- endmacro %}
 
+{#- A text column type the contracts' `varchar` matches: Spark has no unsized varchar. -#}
+{% macro type_varchar() -%}
+    {{ return(adapter.dispatch('type_varchar', 'revops_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__type_varchar() -%}
+    varchar
+{%- endmacro %}
+
+{% macro spark__type_varchar() -%}
+    string
+{%- endmacro %}
+
 {#- DESIGN.md's "has next step" on a day: next_step not blank, not a vague phrase
     (var vague_next_step_phrases, case-insensitive, whole text) and dated that day or
     later. False, never null. The one definition every model uses. -#}
@@ -68,5 +81,59 @@
 
 {#- A list var rendered as a SQL list of string literals, case kept: ('A', 'B'). -#}
 {% macro sql_literal_list(values) -%}
-    ({% for value in values %}'{{ value | string | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    ({% for value in values %}'{{ dbt.escape_single_quotes(value | string) }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- How an incremental model replaces whole days: delete+insert on the unique key where
+    the engine can delete rows; on Spark (Parquet, no DELETE) the table is partitioned
+    by the day and insert_overwrite replaces the partitions a run writes. -#}
+{% macro replace_days_strategy() -%}
+    {{ return(adapter.dispatch('replace_days_strategy', 'revops_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__replace_days_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__replace_days_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{% macro replace_days_partition_by(day_column) -%}
+    {{ return(adapter.dispatch('replace_days_partition_by', 'revops_warehouse')(day_column)) }}
+{%- endmacro %}
+
+{% macro default__replace_days_partition_by(day_column) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro spark__replace_days_partition_by(day_column) -%}
+    {{ return([day_column]) }}
+{%- endmacro %}
+
+{#- The statement that removes the rows of `relation` dated after `last_day`. On Spark,
+    the day partitions after it are dropped (its DROP PARTITION takes equalities only). -#}
+{% macro delete_days_after(relation, day_column, last_day) -%}
+    {{ return(adapter.dispatch('delete_days_after', 'revops_warehouse')(relation, day_column, last_day)) }}
+{%- endmacro %}
+
+{% macro default__delete_days_after(relation, day_column, last_day) -%}
+    delete from {{ relation }} where {{ day_column }} > {{ last_day }}
+{%- endmacro %}
+
+{% macro spark__delete_days_after(relation, day_column, last_day) -%}
+    {%- set days = [] -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select distinct cast(" ~ day_column ~ " as string) from " ~ relation
+            ~ " where " ~ day_column ~ " > " ~ last_day
+        ) -%}
+        {%- set days = found.columns[0].values() -%}
+    {%- endif -%}
+    {%- if days | length > 0 -%}
+        alter table {{ relation }} drop if exists
+        {% for day in days %}partition ({{ day_column }} = '{{ day }}'){{ ', ' if not loop.last }}{% endfor %}
+    {%- else -%}
+        select 0 as days_dropped
+    {%- endif -%}
 {%- endmacro %}

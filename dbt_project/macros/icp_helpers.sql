@@ -5,7 +5,7 @@
 {% macro icp_band_label(expr, bands) -%}
     case
         {%- for band in bands | reverse %}
-        when {{ expr }} >= {{ band['min'] }} then '{{ band['label'] | replace("'", "''") }}'
+        when {{ expr }} >= {{ band['min'] }} then '{{ dbt.escape_single_quotes(band['label']) }}'
         {%- endfor %}
         else 'unknown'
     end

@@ -18,7 +18,6 @@ from __future__ import annotations
 import glob
 import importlib.util
 import json
-import math
 import os
 import pwd
 import shlex
@@ -32,15 +31,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PROJECT_ROOT, run_dbt
+from conftest import run_dbt
+from mart_comparison import MART_NAMES, assert_same_mart, mart_grains
 
 PG_USER = "postgres"  # the database superuser initdb creates (-U)
 PG_DATABASE = "revops"
-MART_NAMES = sorted(path.stem for path in (PROJECT_ROOT / "models" / "marts").rglob("*.sql"))
-# Doubles may differ in the last bits between engines (summation order); 1e-9 relative
-# is far below anything a report shows. abs_tol only matters for values that should be 0.
-REL_TOL = 1e-9
-ABS_TOL = 1e-12
 
 
 # --------------------------------------------------------------------------- server
@@ -306,82 +301,16 @@ def test_dbt_build_ran_every_node_on_postgres(postgres_warehouse):
     }
 
 
-def _mart_grains(target_path: Path) -> dict[str, tuple[str, str, list[str]]]:
-    """Mart name -> (schema, table, grain columns), the grain read from the mart's
-    `unique` or `revops_unique_combination` test in the manifest."""
-    manifest = json.loads((target_path / "manifest.json").read_text())
-    marts = {
-        node["unique_id"]: node
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and "/models/marts/" in "/" + node["original_file_path"]
-    }
-    grains: dict[str, list[str]] = {}
-    for node in manifest["nodes"].values():
-        meta = node.get("test_metadata") or {}
-        attached = node.get("attached_node")
-        if node["resource_type"] != "test" or attached not in marts:
-            continue
-        if meta.get("name") == "unique":
-            grains.setdefault(attached, [meta["kwargs"]["column_name"]])
-        elif meta.get("name") == "revops_unique_combination":
-            grains[attached] = list(meta["kwargs"]["columns"])
-    return {
-        node["name"]: (node["schema"], node["alias"], grains.get(uid, []))
-        for uid, node in marts.items()
-    }
-
-
-def _sort_key(row: tuple, positions: list[int]) -> tuple:
-    return tuple((0,) if row[i] is None else (1, row[i]) for i in positions)
-
-
-def _same_value(duck, pg) -> bool:
-    if duck is None or pg is None:
-        return duck is None and pg is None
-    if isinstance(duck, float) or isinstance(pg, float):
-        if isinstance(duck, bool) or isinstance(pg, bool):
-            return False
-        if math.isnan(duck) or math.isnan(pg):
-            return math.isnan(duck) and math.isnan(pg)
-        return math.isclose(duck, pg, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-    return type(duck) is type(pg) and duck == pg
-
-
 @pytest.mark.parametrize("mart", MART_NAMES)
 def test_mart_matches_duckdb(mart, postgres_warehouse, demo_warehouse):
-    grains = _mart_grains(postgres_warehouse.target_path)
+    grains = mart_grains(postgres_warehouse.target_path)
     assert mart in grains, f"{mart} is not a model of models/marts in the manifest"
     schema, table, grain = grains[mart]
-    assert grain, f"{mart} declares no grain (a `unique` or `revops_unique_combination` test)"
-
     sql = f'select * from "{schema}"."{table}"'
     with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
         result = con.execute(sql)
-        duck_columns = [c[0] for c in result.description]
-        duck_rows = result.fetchall()
-    pg_columns, pg_rows = postgres_warehouse.query(sql)
-    assert pg_columns == duck_columns
-
-    positions = [duck_columns.index(column) for column in grain]
-    duck_rows.sort(key=lambda row: _sort_key(row, positions))
-    pg_rows.sort(key=lambda row: _sort_key(row, positions))
-    duck_count, pg_count = len(duck_rows), len(pg_rows)
-    assert pg_count == duck_count, f"{mart}: {duck_count} rows on DuckDB, {pg_count} on PostgreSQL"
-    duck_keys = [tuple(row[i] for i in positions) for row in duck_rows]
-    pg_keys = [tuple(row[i] for i in positions) for row in pg_rows]
-    assert pg_keys == duck_keys, (
-        f"{mart}: keys only in DuckDB {sorted(set(duck_keys) - set(pg_keys), key=str)[:5]}, "
-        f"only in PostgreSQL {sorted(set(pg_keys) - set(duck_keys), key=str)[:5]}"
-    )
-
-    differences = [
-        f"{dict(zip(grain, key))} {column}: duckdb {duck!r}, postgres {pg!r}"
-        for key, duck_row, pg_row in zip(duck_keys, duck_rows, pg_rows)
-        for column, duck, pg in zip(duck_columns, duck_row, pg_row)
-        if not _same_value(duck, pg)
-    ]
-    assert not differences, f"{mart}: {len(differences)} values differ, e.g.\n" + "\n".join(differences[:10])
-    assert duck_rows, f"{mart} is empty on the demo data: nothing was compared"
+        duck = ([c[0] for c in result.description], result.fetchall())
+    assert_same_mart(mart, grain, duck, postgres_warehouse.query(sql), "PostgreSQL")
 
 
 # --------------------------------------------------------------------------- no server

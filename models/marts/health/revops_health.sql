@@ -72,7 +72,7 @@ next_step_share as (
 
     select
         'next_step_share' as metric,
-        avg(case when has_next_step then 1.0 else 0.0 end) as metric_value
+        avg(cast(case when has_next_step then 1 else 0 end as {{ type_double() }})) as metric_value
     from risk
 
 ),

@@ -1,10 +1,11 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=replace_days_strategy(),
+        partition_by=replace_days_partition_by('snapshot_date'),
         unique_key='snapshot_date',
         on_schema_change='fail',
-        post_hook="delete from {{ this }} where snapshot_date > {{ as_of_date() }}"
+        post_hook="{{ delete_days_after(this, 'snapshot_date', as_of_date()) }}"
     )
 }}
 
@@ -90,12 +91,12 @@ final as (
         snapshot_date,
         -- varchar as the contract says: on PostgreSQL a text column would not match the
         -- contract-built table, and the incremental run would report a schema change
-        cast(opportunity_id as varchar) as opportunity_id,
-        cast(owner_id as varchar) as owner_id,
-        cast(account_id as varchar) as account_id,
-        cast(stage_name as varchar) as stage_name,
+        cast(opportunity_id as {{ type_varchar() }}) as opportunity_id,
+        cast(owner_id as {{ type_varchar() }}) as owner_id,
+        cast(account_id as {{ type_varchar() }}) as account_id,
+        cast(stage_name as {{ type_varchar() }}) as stage_name,
         cast(stage_order as integer) as stage_order,
-        cast(forecast_category as varchar) as forecast_category,
+        cast(forecast_category as {{ type_varchar() }}) as forecast_category,
         cast(amount as {{ type_double() }}) as amount,
         close_date,
         coalesce(close_date < snapshot_date, false) as is_close_date_past,

@@ -1,0 +1,103 @@
+"""Comparing a mart built on another engine with DuckDB's, row by row on its grain.
+
+Shared by the PostgreSQL and Spark portability tests: the grain of each mart is read
+from its `unique` or `revops_unique_combination` test in the manifest, both sides are
+sorted on it, and every value must match (doubles to 1e-9 relative: summation order
+differs between engines; everything else exactly, type included).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from conftest import PROJECT_ROOT
+
+MART_NAMES = sorted(path.stem for path in (PROJECT_ROOT / "models" / "marts").rglob("*.sql"))
+REL_TOL = 1e-9
+ABS_TOL = 1e-12  # only matters for values that should be 0
+
+
+def mart_grains(target_path: Path) -> dict[str, tuple[str, str, list[str]]]:
+    """Mart name -> (schema, table, grain columns) from the manifest in `target_path`."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    marts = {
+        node["unique_id"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "/models/marts/" in "/" + node["original_file_path"]
+    }
+    grains: dict[str, list[str]] = {}
+    for node in manifest["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        attached = node.get("attached_node")
+        if node["resource_type"] != "test" or attached not in marts:
+            continue
+        if meta.get("name") == "unique":
+            grains.setdefault(attached, [meta["kwargs"]["column_name"]])
+        elif meta.get("name") == "revops_unique_combination":
+            grains[attached] = list(meta["kwargs"]["columns"])
+    return {
+        node["name"]: (node["schema"], node["alias"], grains.get(uid, []))
+        for uid, node in marts.items()
+    }
+
+
+def _sort_key(row: tuple, positions: list[int]) -> tuple:
+    return tuple((0,) if row[i] is None else (1, row[i]) for i in positions)
+
+
+def same_value(duck, other) -> bool:
+    if duck is None or other is None:
+        return duck is None and other is None
+    if isinstance(duck, float) or isinstance(other, float):
+        if isinstance(duck, bool) or isinstance(other, bool):
+            return False
+        if math.isnan(duck) or math.isnan(other):
+            return math.isnan(duck) and math.isnan(other)
+        return math.isclose(duck, other, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    return type(duck) is type(other) and duck == other
+
+
+def assert_same_mart(
+    mart: str,
+    grain: list[str],
+    duck: tuple[list[str], list[tuple]],
+    other: tuple[list[str], list[tuple]],
+    engine: str,
+    *,
+    column_order_matters: bool = True,
+) -> None:
+    """Fail with the first differences unless `other` (columns, rows) equals `duck`.
+    With column_order_matters False, `other`'s columns are matched by name (Spark puts
+    partition columns last)."""
+    duck_columns, duck_rows = duck[0], list(duck[1])
+    other_columns, other_rows = other[0], list(other[1])
+    assert grain, f"{mart} declares no grain (a `unique` or `revops_unique_combination` test)"
+    if column_order_matters:
+        assert other_columns == duck_columns, f"{mart}: columns differ on {engine}"
+    else:
+        assert sorted(other_columns) == sorted(duck_columns), f"{mart}: columns differ on {engine}"
+        order = [other_columns.index(column) for column in duck_columns]
+        other_rows = [tuple(row[i] for i in order) for row in other_rows]
+
+    positions = [duck_columns.index(column) for column in grain]
+    duck_rows.sort(key=lambda row: _sort_key(row, positions))
+    other_rows.sort(key=lambda row: _sort_key(row, positions))
+    assert len(other_rows) == len(duck_rows), (
+        f"{mart}: {len(duck_rows)} rows on DuckDB, {len(other_rows)} on {engine}"
+    )
+    duck_keys = [tuple(row[i] for i in positions) for row in duck_rows]
+    other_keys = [tuple(row[i] for i in positions) for row in other_rows]
+    assert other_keys == duck_keys, (
+        f"{mart}: keys only in DuckDB {sorted(set(duck_keys) - set(other_keys), key=str)[:5]}, "
+        f"only in {engine} {sorted(set(other_keys) - set(duck_keys), key=str)[:5]}"
+    )
+    differences = [
+        f"{dict(zip(grain, key))} {column}: duckdb {d!r}, {engine} {o!r}"
+        for key, duck_row, other_row in zip(duck_keys, duck_rows, other_rows)
+        for column, d, o in zip(duck_columns, duck_row, other_row)
+        if not same_value(d, o)
+    ]
+    assert not differences, f"{mart}: {len(differences)} values differ, e.g.\n" + "\n".join(differences[:10])
+    assert duck_rows, f"{mart} is empty on the demo data: nothing was compared"

@@ -1,0 +1,227 @@
+"""The same dbt project on Spark: same raw data in, same marts out.
+
+dbt-spark's session mode runs pyspark inside dbt's own process, with a local Hive
+metastore (Derby) and warehouse folder in a temporary REVOPS_SPARK_DIR: the way the
+project runs on a distributed engine, on one machine. The demo raw tables that
+`demo_warehouse` loaded into DuckDB are copied over with
+`revops.warehouse_targets.copy_raw_to_spark`, `dbt build --target spark` runs with
+the same as_of_date (then the incremental model and the snapshot once more, as a daily
+run would), and every mart of `models/marts` is compared with DuckDB's, row by row on
+its grain. A second day then changes one deal and deletes another in raw, and the
+snapshot (which Spark without Delta Lake takes through the project's own
+materialization, `dbt_project/macros/spark.sql`) must version them as dbt does.
+
+Skipped only when no Java runtime is installed (`apt-get install openjdk-17-jre-headless`);
+CI installs it, so there it always runs. `make test-spark` runs this file alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import run_dbt
+from mart_comparison import MART_NAMES, assert_same_mart, mart_grains
+
+NEXT_DAY = dt.date(2026, 11, 24)
+
+
+def _run_results(target_path: Path) -> list[dict]:
+    return json.loads((target_path / "run_results.json").read_text())["results"]
+
+
+def _export(tables: list[str], folder: Path, environ: dict[str, str]) -> dict[str, tuple[list[str], list[tuple]]]:
+    """Each Spark table as (columns, rows): Spark writes it to Parquet in a child
+    process (`revops.spark_io export`), DuckDB reads it back."""
+    from revops import spark_io
+
+    spark_io.run("export", folder, *tables, environ=environ)
+    tables_read = {}
+    with duckdb.connect() as con:
+        for table in tables:
+            result = con.execute(f"select * from read_parquet('{folder / table}/*.parquet')")
+            tables_read[table] = ([c[0] for c in result.description], result.fetchall())
+    return tables_read
+
+
+@dataclass(frozen=True)
+class SparkWarehouse:
+    spark_dir: Path
+    target_path: Path
+    copied: list
+    run_results: tuple[list[dict], list[dict]]  # the full build's, the incremental rerun's
+    marts: dict[str, tuple[list[str], list[tuple]]]  # as built for as_of_date
+    raw_columns: dict[str, list[list[str]]]  # raw table -> [[column, Spark type]]
+    snapshot_day_one: tuple[list[str], list[tuple]]
+    snapshot_day_two: tuple[list[str], list[tuple]]
+    changed_deal: str
+    deleted_deal: str
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
+    """The demo raw data copied from `demo_warehouse`, built with dbt on local Spark,
+    then a second day of snapshot."""
+    if shutil.which("java") is None:
+        pytest.skip(
+            "no Java runtime: install one (`apt-get install openjdk-17-jre-headless`) "
+            "to run the Spark tests"
+        )
+    missing = [m for m in ("pyspark", "dbt.adapters.spark") if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.fail(
+            f"Java is installed but {', '.join(missing)} is not importable: "
+            "pip install -e '.[spark]' (make test does)"
+        )
+    from revops import spark_io
+    from revops.warehouse_targets import copy_raw_to_spark
+
+    work = tmp_path_factory.mktemp("spark")
+    spark_dir = work / "spark"
+    target_path = work / "target"
+    environ = {"REVOPS_SPARK_DIR": str(spark_dir)}
+    as_of = demo_warehouse.as_of_date.isoformat()
+    common = {"warehouse_path": demo_warehouse.warehouse_path, "target_path": target_path}
+
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
+        copied = copy_raw_to_spark(con, raw_schema="raw", environ=environ)
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("REVOPS_SPARK_DIR", str(spark_dir))
+        run_dbt(["build", "--target", "spark"], dbt_vars={"as_of_date": as_of}, **common)
+        full_build = _run_results(target_path)
+        run_dbt(
+            ["build", "--target", "spark", "--select", "fct_deal_snapshots", "opportunity_state_snapshot"],
+            dbt_vars={"as_of_date": as_of},
+            **common,
+        )
+        rerun = _run_results(target_path)
+
+        grains = mart_grains(target_path)
+        tables = {f"{schema}.{table}": name for name, (schema, table, _) in grains.items()}
+        exported = _export([*tables, "snapshots.opportunity_state_snapshot"], work / "day_one", environ)
+        marts = {name: exported[table] for table, name in tables.items()}
+        snapshot_day_one = exported["snapshots.opportunity_state_snapshot"]
+        raw_columns = {
+            table: described["columns"]
+            for table, described in spark_io.run(
+                "export", work / "raw", *(c.table for c in copied), environ=environ
+            ).items()
+        }
+
+        # Day two: one deal gets a new next step, another disappears from the CRM.
+        with duckdb.connect() as con:
+            con.execute(f"attach '{demo_warehouse.warehouse_path}' as demo (read_only)")
+            con.execute("create schema raw")
+            con.execute("create table raw.opportunity as select * from demo.raw.opportunity order by id")
+            changed, deleted = [
+                row[0]
+                for row in con.execute(
+                    "select id from raw.opportunity where not is_closed order by id limit 2"
+                ).fetchall()
+            ]
+            con.execute(
+                "update raw.opportunity set next_step = 'Security review with their CISO' where id = ?",
+                [changed],
+            )
+            con.execute("delete from raw.opportunity where id = ?", [deleted])
+            copy_raw_to_spark(con, raw_schema="raw", tables=["opportunity"], environ=environ)
+        run_dbt(
+            ["build", "--target", "spark", "--select", "+opportunity_state_snapshot", "--indirect-selection", "cautious"],
+            dbt_vars={"as_of_date": NEXT_DAY.isoformat()},
+            **common,
+        )
+        snapshot_day_two = _export(["snapshots.opportunity_state_snapshot"], work / "day_two", environ)[
+            "snapshots.opportunity_state_snapshot"
+        ]
+
+    return SparkWarehouse(
+        spark_dir, target_path, copied, (full_build, rerun), marts, raw_columns,
+        snapshot_day_one, snapshot_day_two, changed, deleted,
+    )
+
+
+def test_raw_tables_arrive_with_every_row_and_column(spark_warehouse, demo_warehouse):
+    for copied in spark_warehouse.copied:
+        schema, table = copied.table.split(".")
+        duck_columns = [
+            name
+            for (name,) in demo_warehouse.query(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            )
+        ]
+        assert [name for name, _ in spark_warehouse.raw_columns[copied.table]] == duck_columns
+        assert copied.row_count == demo_warehouse.scalar(f'select count(*) from "{schema}"."{table}"') > 0
+    opportunity_types = dict(spark_warehouse.raw_columns["raw.opportunity"])
+    assert opportunity_types["amount"] == "double"
+    assert opportunity_types["close_date"] == "date"
+    assert opportunity_types["is_closed"] == "boolean"
+
+
+def test_dbt_build_ran_every_node_on_spark(spark_warehouse):
+    full, rerun = spark_warehouse.run_results
+    kinds = {r["unique_id"].split(".")[0] for r in full}
+    assert {"seed", "model", "test", "unit_test", "snapshot"} <= kinds
+    not_passed = [
+        (r["unique_id"], r["status"])
+        for r in full + rerun
+        if r["status"] not in {"success", "pass"} and not r["unique_id"].startswith("exposure.")
+    ]
+    assert not not_passed, not_passed
+    assert {r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))} == {
+        "fct_deal_snapshots",
+        "opportunity_state_snapshot",
+    }
+
+
+@pytest.mark.parametrize("mart", MART_NAMES)
+def test_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
+    grains = mart_grains(spark_warehouse.target_path)
+    assert mart in grains, f"{mart} is not a model of models/marts in the manifest"
+    schema, table, grain = grains[mart]
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
+        result = con.execute(f'select * from "{schema}"."{table}"')
+        duck = ([c[0] for c in result.description], result.fetchall())
+    # Spark stores a partition column (fct_deal_snapshots' snapshot_date) last
+    assert_same_mart(mart, grain, duck, spark_warehouse.marts[mart], "Spark", column_order_matters=False)
+
+
+def _versions(snapshot: tuple[list[str], list[tuple]], deal: str) -> list[dict]:
+    columns, rows = snapshot
+    found = [dict(zip(columns, row)) for row in rows if row[columns.index("opportunity_id")] == deal]
+    return sorted(found, key=lambda version: version["dbt_valid_from"])
+
+
+def test_snapshot_versions_a_changed_and_a_deleted_deal_on_spark(spark_warehouse):
+    day_one, day_two = spark_warehouse.snapshot_day_one, spark_warehouse.snapshot_day_two
+    as_of = dt.datetime(2026, 11, 23)
+    next_day = dt.datetime.combine(NEXT_DAY, dt.time())
+
+    # day one: one current version per deal, valid from the first run's as_of_date
+    ids = [row[day_one[0].index("opportunity_id")] for row in day_one[1]]
+    assert len(ids) == len(set(ids)) > 0
+    assert {row[day_one[0].index("dbt_valid_from")] for row in day_one[1]} == {as_of}
+    assert {row[day_one[0].index("dbt_valid_to")] for row in day_one[1]} == {None}
+
+    # day two: the changed deal has its old version closed and a new one open ...
+    changed = _versions(day_two, spark_warehouse.changed_deal)
+    assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in changed] == [(as_of, next_day), (next_day, None)]
+    assert changed[1]["next_step"] == "Security review with their CISO"
+    assert changed[0]["next_step"] != changed[1]["next_step"]
+    # ... the deleted deal's version is closed (hard_deletes: invalidate) ...
+    deleted = _versions(day_two, spark_warehouse.deleted_deal)
+    assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in deleted] == [(as_of, next_day)]
+    # ... and every other deal keeps its one open version, untouched
+    assert len(day_two[1]) == len(day_one[1]) + 1
+    untouched = set(ids) - {spark_warehouse.changed_deal, spark_warehouse.deleted_deal}
+    for deal in sorted(untouched)[:50]:
+        assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in _versions(day_two, deal)] == [(as_of, None)]
