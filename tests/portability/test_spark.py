@@ -217,9 +217,11 @@ def test_snapshot_versions_a_changed_and_a_deleted_deal_on_spark(spark_warehouse
     assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in changed] == [(as_of, next_day), (next_day, None)]
     assert changed[1]["next_step"] == "Security review with their CISO"
     assert changed[0]["next_step"] != changed[1]["next_step"]
-    # ... the deleted deal's version is closed (hard_deletes: invalidate) ...
+    # ... the deleted deal's version is closed (hard_deletes: invalidate; dbt stamps a
+    # deletion with the clock time of the run, on every engine) ...
     deleted = _versions(day_two, spark_warehouse.deleted_deal)
-    assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in deleted] == [(as_of, next_day)]
+    assert len(deleted) == 1 and deleted[0]["dbt_valid_from"] == as_of
+    assert deleted[0]["dbt_valid_to"] is not None and deleted[0]["dbt_valid_to"] > as_of
     # ... and every other deal keeps its one open version, untouched
     assert len(day_two[1]) == len(day_one[1]) + 1
     untouched = set(ids) - {spark_warehouse.changed_deal, spark_warehouse.deleted_deal}
