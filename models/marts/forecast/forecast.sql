@@ -69,59 +69,25 @@ owner_rows as (
 
 ),
 
-team_rows as (
-
-    select
-        period_type,
-        period_start,
-        period_end,
-        period_offset,
-        'team' as rollup_level,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        team,
-        sum(target_amount) as target_amount,
-        sum(closed_won_amount) as closed_won_amount,
-        sum(committed_amount) as committed_amount,
-        sum(best_case_amount) as best_case_amount,
-        sum(best_case_weighted_amount) as best_case_weighted_amount,
-        sum(open_pipeline_amount) as open_pipeline_amount,
-        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
-        sum(open_deal_count) as open_deal_count
-    from owner_rows
-    group by 1, 2, 3, 4, 5, 6, 7
-
-),
-
-company_rows as (
-
-    select
-        period_type,
-        period_start,
-        period_end,
-        period_offset,
-        'company' as rollup_level,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        cast(null as {{ dbt.type_string() }}) as team,
-        sum(target_amount) as target_amount,
-        sum(closed_won_amount) as closed_won_amount,
-        sum(committed_amount) as committed_amount,
-        sum(best_case_amount) as best_case_amount,
-        sum(best_case_weighted_amount) as best_case_weighted_amount,
-        sum(open_pipeline_amount) as open_pipeline_amount,
-        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
-        sum(open_deal_count) as open_deal_count
-    from owner_rows
-    group by 1, 2, 3, 4, 5, 6, 7
-
-),
-
 unioned as (
 
     select * from owner_rows
     union all
-    select * from team_rows
-    union all
-    select * from company_rows
+    {{ owner_team_company_rollup(
+        'owner_rows',
+        dimensions=['period_type', 'period_start', 'period_end', 'period_offset'],
+        measures=[
+            'target_amount',
+            'closed_won_amount',
+            'committed_amount',
+            'best_case_amount',
+            'best_case_weighted_amount',
+            'open_pipeline_amount',
+            'weighted_pipeline_amount',
+            'open_deal_count',
+        ],
+        levels=['team', 'company'],
+    ) }}
 
 ),
 

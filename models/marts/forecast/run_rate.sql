@@ -73,49 +73,16 @@ owner_rows as (
 
 ),
 
-team_rows as (
-
-    select
-        period,
-        period_start,
-        period_end,
-        'team' as rollup_level,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        team,
-        sum(target_amount) as target_amount,
-        sum(closed_won_amount) as closed_won_amount,
-        sum(committed_amount) as committed_amount,
-        sum(best_case_weighted_amount) as best_case_weighted_amount
-    from owner_rows
-    group by 1, 2, 3, 4, 5, 6
-
-),
-
-company_rows as (
-
-    select
-        period,
-        period_start,
-        period_end,
-        'company' as rollup_level,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        cast(null as {{ dbt.type_string() }}) as team,
-        sum(target_amount) as target_amount,
-        sum(closed_won_amount) as closed_won_amount,
-        sum(committed_amount) as committed_amount,
-        sum(best_case_weighted_amount) as best_case_weighted_amount
-    from owner_rows
-    group by 1, 2, 3, 4, 5, 6
-
-),
-
 unioned as (
 
     select * from owner_rows
     union all
-    select * from team_rows
-    union all
-    select * from company_rows
+    {{ owner_team_company_rollup(
+        'owner_rows',
+        dimensions=['period', 'period_start', 'period_end'],
+        measures=['target_amount', 'closed_won_amount', 'committed_amount', 'best_case_weighted_amount'],
+        levels=['team', 'company'],
+    ) }}
 
 ),
 

@@ -35,67 +35,21 @@ open_deals as (
 
 ),
 
-by_owner as (
-
-    select
-        cast('owner' as {{ dbt.type_string() }}) as rollup_level,
-        owner_id,
-        team,
-        count(*) as open_deal_count,
-        sum(amount) as open_amount,
-        sum(case when has_next_step then 1 else 0 end) as next_step_count,
-        sum(case when is_close_date_past then 1 else 0 end) as close_date_past_count,
-        sum(case when is_stalled then 1 else 0 end) as stalled_count,
-        sum(case when is_floating then 1 else 0 end) as floating_count,
-        sum(case when is_inactive then 1 else 0 end) as inactive_count
-    from open_deals
-    group by owner_id, team
-
-),
-
-by_team as (
-
-    select
-        cast('team' as {{ dbt.type_string() }}) as rollup_level,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        team,
-        count(*) as open_deal_count,
-        sum(amount) as open_amount,
-        sum(case when has_next_step then 1 else 0 end) as next_step_count,
-        sum(case when is_close_date_past then 1 else 0 end) as close_date_past_count,
-        sum(case when is_stalled then 1 else 0 end) as stalled_count,
-        sum(case when is_floating then 1 else 0 end) as floating_count,
-        sum(case when is_inactive then 1 else 0 end) as inactive_count
-    from open_deals
-    group by team
-
-),
-
-company as (
-
-    -- no group by: one row even when nothing is open
-    select
-        cast('company' as {{ dbt.type_string() }}) as rollup_level,
-        cast(null as {{ dbt.type_string() }}) as owner_id,
-        cast(null as {{ dbt.type_string() }}) as team,
-        count(*) as open_deal_count,
-        sum(amount) as open_amount,
-        sum(case when has_next_step then 1 else 0 end) as next_step_count,
-        sum(case when is_close_date_past then 1 else 0 end) as close_date_past_count,
-        sum(case when is_stalled then 1 else 0 end) as stalled_count,
-        sum(case when is_floating then 1 else 0 end) as floating_count,
-        sum(case when is_inactive then 1 else 0 end) as inactive_count
-    from open_deals
-
-),
-
 rollups as (
 
-    select * from by_owner
-    union all
-    select * from by_team
-    union all
-    select * from company
+    -- the company row has no group by: it exists even when nothing is open
+    {{ owner_team_company_rollup(
+        'open_deals',
+        measures={
+            'open_deal_count': 'count(*)',
+            'open_amount': 'sum(amount)',
+            'next_step_count': 'sum(case when has_next_step then 1 else 0 end)',
+            'close_date_past_count': 'sum(case when is_close_date_past then 1 else 0 end)',
+            'stalled_count': 'sum(case when is_stalled then 1 else 0 end)',
+            'floating_count': 'sum(case when is_floating then 1 else 0 end)',
+            'inactive_count': 'sum(case when is_inactive then 1 else 0 end)',
+        },
+    ) }}
 
 ),
 
