@@ -3,6 +3,12 @@
 Sources map onto the ingestion assets' keys (`raw/<object>`), so the asset graph shows
 the lineage landing file -> raw table -> staging -> marts. Groups follow the model
 folders (staging, intermediate, marts, reference for seeds).
+
+The warehouse dbt builds in is a setting, REVOPS_DBT_TARGET (`duckdb`, the default,
+`postgres` or `spark`; profiles.yml reads the same variable). Ingestion and the raw gate
+always work in the DuckDB build file; on another target this asset first copies the
+gated raw tables there, then `dbt build` runs there, then the marts are copied back
+into the build file, where the mart gate and the publisher read them as on DuckDB.
 """
 
 
@@ -17,6 +23,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.dbt_project import revops_dbt_project
 from orchestration.resources import WarehouseResource
 from revops.settings import Settings
+from revops.warehouse_targets import copy_raw_to_target, dbt_target, pull_tables_from_target
 
 
 class RevOpsDbtTranslator(DagsterDbtTranslator):
@@ -57,7 +64,39 @@ def revops_dbt_models(
 ):
     """Seeds, models and their tests in dependency order (`dbt build`)."""
     settings = warehouse.settings()
-    # profiles.yml reads the warehouse path from the environment, which the dbt
-    # subprocess inherits from this run's process
+    # profiles.yml reads the warehouse path and target from the environment, which the
+    # dbt subprocess inherits from this run's process
     os.environ["REVOPS_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
-    yield from dbt.cli(["build", *dbt_vars(settings)], context=context).stream()
+    target = dbt_target()
+    if target != "duckdb":
+        with warehouse.connect() as con:
+            copied = copy_raw_to_target(con, target, settings.raw_schema)
+        context.log.info(
+            f"copied {len(copied)} raw tables to {target}: "
+            + ", ".join(f"{c.table} ({c.row_count:,} rows, {c.seconds:.1f}s)" for c in copied)
+        )
+    yield from dbt.cli(["build", "--target", target, *dbt_vars(settings)], context=context).stream()
+    if target != "duckdb":
+        marts = {
+            f"{node['schema']}.{node['alias']}": list(node["columns"])
+            for node in revops_dbt_project_manifest()["nodes"].values()
+            if node["resource_type"] == "model"
+            and (
+                node["original_file_path"].startswith("../models/marts/")
+                or node["name"] in MODELS_READ_BY_PUBLISHING
+            )
+        }
+        with warehouse.connect() as con:
+            pulled = pull_tables_from_target(con, target, marts)
+        context.log.info(
+            f"copied {len(pulled)} tables from {target} into the build file for the gate and publishing: "
+            + ", ".join(f"{p.table} ({p.row_count:,} rows)" for p in pulled)
+        )
+
+
+# models outside marts/ that publishing reads (the hygiene digest's managers)
+MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
+
+
+def revops_dbt_project_manifest() -> dict:
+    return json.loads(revops_dbt_project.manifest_path.read_text())

@@ -265,3 +265,131 @@ def copy_raw_to_spark(
             )
         copied.append(CopiedTable(f"{raw_schema}.{name}", int(row_count), seconds))
     return copied
+
+
+# --------------------------------------------------------------------------- the setting
+
+ENV_DBT_TARGET = "REVOPS_DBT_TARGET"
+TARGETS = ("duckdb", "postgres", "spark")
+
+
+def dbt_target(environ: dict[str, str] | None = None) -> str:
+    """The warehouse dbt builds in: REVOPS_DBT_TARGET, one of the outputs of
+    `dbt_project/profiles.yml` (`duckdb`, the default, `postgres` or `spark`)."""
+    env = os.environ if environ is None else environ
+    target = (env.get(ENV_DBT_TARGET) or "duckdb").strip()
+    if target not in TARGETS:
+        raise ValueError(
+            f"{ENV_DBT_TARGET}={target!r} is not a warehouse this project builds in: "
+            f"expected one of {', '.join(TARGETS)}"
+        )
+    return target
+
+
+def copy_raw_to_target(
+    duckdb_con: duckdb.DuckDBPyConnection, target: str, raw_schema: str = "raw"
+) -> list[CopiedTable]:
+    """Copy the typed raw tables from the DuckDB build file into `target`'s warehouse
+    (nothing to do for `duckdb`, where they already are)."""
+    if target == "duckdb":
+        return []
+    if target == "postgres":
+        return copy_raw_to_postgres(duckdb_con, postgres_dsn_from_env(), raw_schema)
+    if target == "spark":
+        return copy_raw_to_spark(duckdb_con, raw_schema)
+    raise ValueError(f"no raw copy for warehouse {target!r}")
+
+
+def pull_tables_from_target(
+    duckdb_con: duckdb.DuckDBPyConnection, target: str, tables: dict[str, list[str]]
+) -> list[CopiedTable]:
+    """Copy `tables` (`schema.table` -> the order of its columns; any others follow) that
+    dbt built in `target` into the same schema of the DuckDB build file, replacing what
+    is there: the quality gate and the publisher then read the marts where they always
+    do, whatever engine built them. (Spark stores partition columns last; the column
+    list puts them back where the model declares them.)"""
+    names = list(tables)
+    if target == "duckdb" or not names:
+        return []
+    pulled = []
+    with tempfile.TemporaryDirectory(prefix="revops-pull-") as scratch:
+        if target == "spark":
+            from revops import spark_io
+
+            spark_io.run("export", scratch, *names)
+            sources = {name: f"read_parquet({_sql_string(str(Path(scratch) / name))} || '/*.parquet')" for name in names}
+        elif target == "postgres":
+            sources = _postgres_tables_as_parquet(names, Path(scratch))
+        else:
+            raise ValueError(f"no pull from warehouse {target!r}")
+        for name in names:
+            started = time.monotonic()
+            schema, table = name.split(".", 1)
+            duckdb_con.execute(f"create schema if not exists {_quote(schema)}")
+            actual = [row[0] for row in duckdb_con.execute(f"describe select * from {sources[name]}").fetchall()]
+            ordered = [c for c in tables[name] if c in actual] + [c for c in actual if c not in tables[name]]
+            columns = ", ".join(_quote(column) for column in ordered)
+            duckdb_con.execute(
+                f"create or replace table {_quote(schema)}.{_quote(table)} as select {columns} from {sources[name]}"
+            )
+            rows = duckdb_con.execute(f"select count(*) from {_quote(schema)}.{_quote(table)}").fetchone()[0]
+            pulled.append(CopiedTable(name, int(rows), round(time.monotonic() - started, 3)))
+    return pulled
+
+
+# PostgreSQL type OID -> the Arrow type its column arrives as in DuckDB; others as text
+_PG_OID_ARROW = {
+    16: "bool_", 20: "int64", 21: "int16", 23: "int32", 700: "float32", 701: "float64",
+    1700: "float64", 1082: "date32", 1114: "timestamp_us", 1184: "timestamp_us_utc",
+}
+
+
+def _arrow_type(oid: int):
+    import pyarrow as pa
+
+    name = _PG_OID_ARROW.get(oid, "string")
+    if name == "timestamp_us":
+        return pa.timestamp("us")
+    if name == "timestamp_us_utc":
+        return pa.timestamp("us", tz="UTC")
+    return getattr(pa, name)()
+
+
+def _arrow_value(value, oid: int):
+    if value is None:
+        return None
+    if _PG_OID_ARROW.get(oid) == "float64" and not isinstance(value, float):
+        return float(value)  # numeric -> double, as the marts' contracts declare
+    if oid not in _PG_OID_ARROW:
+        return str(value)
+    return value
+
+
+def _postgres_tables_as_parquet(names: list[str], scratch: Path) -> dict[str, str]:
+    """Each PostgreSQL table read with psycopg2 into Arrow (types from the cursor's
+    description), written to Parquet: DuckDB's source expression per table."""
+    import psycopg2  # only the PostgreSQL warehouse needs it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sources = {}
+    pg = psycopg2.connect(postgres_dsn_from_env())
+    try:
+        with pg.cursor() as cur:
+            for name in names:
+                schema, table = name.split(".", 1)
+                cur.execute(f"select * from {_quote(schema)}.{_quote(table)}")
+                rows = cur.fetchall()
+                arrow = pa.table({
+                    column.name: pa.array(
+                        [_arrow_value(row[i], column.type_code) for row in rows],
+                        type=_arrow_type(column.type_code),
+                    )
+                    for i, column in enumerate(cur.description)
+                })
+                path = scratch / f"{name}.parquet"
+                pq.write_table(arrow, path)
+                sources[name] = f"read_parquet({_sql_string(str(path))})"
+    finally:
+        pg.close()
+    return sources

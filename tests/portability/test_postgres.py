@@ -313,6 +313,69 @@ def test_mart_matches_duckdb(mart, postgres_warehouse, demo_warehouse):
     assert_same_mart(mart, grain, duck, postgres_warehouse.query(sql), "PostgreSQL")
 
 
+# --------------------------------------------------------------------------- the pipeline
+
+
+def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_marts(
+    postgres_server, demo_landing_dir, demo_warehouse, tmp_path, monkeypatch
+):
+    """REVOPS_DBT_TARGET=postgres: the same pipeline (`revops run`) loads and gates the
+    files in DuckDB, copies the raw tables to PostgreSQL, runs dbt there, and the marts
+    it publishes equal the ones dbt built on DuckDB from the same files."""
+    import dagster as dg
+
+    from revops.pipeline import run_pipeline
+    from revops.publish import open_served
+    from revops.settings import Settings
+
+    database = "revops_pipeline"
+    _create_database(postgres_server, database)
+    for key, value in {
+        "REVOPS_DBT_TARGET": "postgres",
+        "REVOPS_PG_HOST": postgres_server.host,
+        "REVOPS_PG_PORT": str(postgres_server.port),
+        "REVOPS_PG_USER": postgres_server.user,
+        "REVOPS_PG_PASSWORD": "",
+        "REVOPS_PG_DATABASE": database,
+        "REVOPS_ALERT_WEBHOOK_URL": "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(
+        landing_dir=demo_landing_dir,
+        warehouse_path=tmp_path / "build.duckdb",
+        as_of_date=demo_warehouse.as_of_date,
+        serve_dir=tmp_path / "serve",
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_pipeline(settings, instance=instance) == 0
+
+    # dbt built in PostgreSQL ...
+    import psycopg2
+
+    with psycopg2.connect(postgres_server.dsn(database)) as con, con.cursor() as cur:
+        cur.execute("select count(*) from marts.deal_risk")
+        assert cur.fetchone()[0] > 0
+    # ... and what BI reads is what DuckDB builds from the same files
+    grains = mart_grains(demo_warehouse.target_path)
+    with open_served(settings.serve_dir) as served, duckdb.connect(
+        str(demo_warehouse.warehouse_path), read_only=True
+    ) as duck:
+        published = {r[0] for r in served.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()}
+        assert published == set(MART_NAMES)
+        for mart in MART_NAMES:
+            schema, table, grain = grains[mart]
+            sql = f'select * from "{schema}"."{table}"'
+            expected, actual = duck.execute(sql), served.execute(sql)
+            assert_same_mart(
+                mart, grain,
+                ([c[0] for c in expected.description], expected.fetchall()),
+                ([c[0] for c in actual.description], actual.fetchall()),
+                "PostgreSQL via the pipeline",
+            )
+
+
 # --------------------------------------------------------------------------- no server
 
 

@@ -227,3 +227,22 @@ def test_snapshot_versions_a_changed_and_a_deleted_deal_on_spark(spark_warehouse
     untouched = set(ids) - {spark_warehouse.changed_deal, spark_warehouse.deleted_deal}
     for deal in sorted(untouched)[:50]:
         assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in _versions(day_two, deal)] == [(as_of, None)]
+
+
+def test_marts_pulled_back_from_spark_keep_the_declared_column_order(spark_warehouse, demo_warehouse, monkeypatch):
+    # What the pipeline does after `dbt build` on Spark (REVOPS_DBT_TARGET=spark): the
+    # marts come back into the DuckDB build file for the gate and the publisher.
+    from revops.warehouse_targets import pull_tables_from_target
+
+    monkeypatch.setenv("REVOPS_SPARK_DIR", str(spark_warehouse.spark_dir))
+    sql = "select * from marts.fct_deal_snapshots"
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
+        result = con.execute(sql)
+        duck = ([c[0] for c in result.description], result.fetchall())
+    with duckdb.connect() as con:
+        pulled = pull_tables_from_target(con, "spark", {"marts.fct_deal_snapshots": duck[0]})
+        result = con.execute(sql)
+        spark = ([c[0] for c in result.description], result.fetchall())
+    assert [(p.table, p.row_count) for p in pulled] == [("marts.fct_deal_snapshots", len(duck[1]))]
+    grain = mart_grains(spark_warehouse.target_path)["fct_deal_snapshots"][2]
+    assert_same_mart("fct_deal_snapshots", grain, duck, spark, "Spark")  # columns in order too
