@@ -20,7 +20,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.dbt_project import revops_dbt_project
+from orchestration.dbt_project import prune_invocation_dirs, revops_dbt_project
 from orchestration.resources import WarehouseResource
 from revops.settings import Settings
 from revops.warehouse_targets import copy_raw_to_target, dbt_target, pull_tables_from_target
@@ -75,7 +75,9 @@ def revops_dbt_models(
             f"copied {len(copied)} raw tables to {target}: "
             + ", ".join(f"{c.table} ({c.row_count:,} rows, {c.seconds:.1f}s)" for c in copied)
         )
-    yield from dbt.cli(["build", "--target", target, *dbt_vars(settings)], context=context).stream()
+    invocation = dbt.cli(["build", "--target", target, *dbt_vars(settings)], context=context)
+    yield from invocation.stream()
+    prune_invocation_dirs(invocation.target_path.parent)
     if target != "duckdb":
         marts = {
             f"{node['schema']}.{node['alias']}": list(node["columns"])

@@ -9,6 +9,7 @@ built from it.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,3 +35,22 @@ def prepare_manifest() -> Path:
 
 if __name__ == "__main__":
     print(f"dbt manifest ready: {prepare_manifest()}")
+
+
+# dagster-dbt gives every `dbt build` its own folder under the target path
+# (`revops_dbt_models-<run>-<invocation>`, ~10 MB each at demo scale)
+INVOCATION_DIR_PREFIX = "revops_dbt_models-"
+KEEP_INVOCATION_DIRS = 5
+
+
+def prune_invocation_dirs(target_dir: Path, keep: int = KEEP_INVOCATION_DIRS) -> list[Path]:
+    """Delete all but the `keep` newest dagster-dbt invocation folders of `target_dir`
+    (newest by modification time); the ones deleted."""
+    folders = sorted(
+        (p for p in target_dir.glob(f"{INVOCATION_DIR_PREFIX}*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folders[keep:]
