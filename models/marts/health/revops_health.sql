@@ -200,23 +200,28 @@ health_rows as (
 
 ),
 
+{#- Values are compared with the band edges to within 1e-9, so a value that is on an edge
+    in decimal (a 2-point drop: 0.48 - 0.50 = -0.020000000000000018 in binary floating
+    point) falls on the side the band's inclusive or strict edge says. -#}
+{%- set eps = '1e-9' %}
+
 statused as (
 
     select
         *,
         case
             when metric_value is null then 'unknown'
-            when metric = 'pipeline_coverage' and metric_value >= healthy_min and metric_value <= healthy_max then 'green'
-            when metric = 'pipeline_coverage' and metric_value >= healthy_min * (1 - {{ var('health_yellow_margin_rate') }}) then 'yellow'
-            when metric in ('next_step_share', 'icp_share_of_pipeline') and metric_value > healthy_min then 'green'
+            when metric = 'pipeline_coverage' and metric_value >= healthy_min - {{ eps }} and metric_value <= healthy_max + {{ eps }} then 'green'
+            when metric = 'pipeline_coverage' and metric_value >= healthy_min * (1 - {{ var('health_yellow_margin_rate') }}) - {{ eps }} then 'yellow'
+            when metric in ('next_step_share', 'icp_share_of_pipeline') and metric_value > healthy_min + {{ eps }} then 'green'
             when metric in ('next_step_share', 'icp_share_of_pipeline')
-                and metric_value > healthy_min * (1 - {{ var('health_yellow_margin_rate') }}) then 'yellow'
-            when metric = 'win_rate_week_over_week_change' and metric_value >= healthy_min then 'green'
-            when metric = 'win_rate_week_over_week_change' and metric_value >= 2 * healthy_min then 'yellow'
-            when metric = 'forecast_variance' and abs(metric_value) <= healthy_max then 'green'
-            when metric = 'forecast_variance' and abs(metric_value) <= {{ var('forecast_variance_yellow_rate') }} then 'yellow'
-            when metric = 'time_in_stage_vs_baseline' and metric_value <= healthy_max then 'green'
-            when metric = 'time_in_stage_vs_baseline' and metric_value <= healthy_max * (1 + {{ var('health_yellow_margin_rate') }}) then 'yellow'
+                and metric_value > healthy_min * (1 - {{ var('health_yellow_margin_rate') }}) + {{ eps }} then 'yellow'
+            when metric = 'win_rate_week_over_week_change' and metric_value >= healthy_min - {{ eps }} then 'green'
+            when metric = 'win_rate_week_over_week_change' and metric_value >= 2 * healthy_min - {{ eps }} then 'yellow'
+            when metric = 'forecast_variance' and abs(metric_value) <= healthy_max + {{ eps }} then 'green'
+            when metric = 'forecast_variance' and abs(metric_value) <= {{ var('forecast_variance_yellow_rate') }} + {{ eps }} then 'yellow'
+            when metric = 'time_in_stage_vs_baseline' and metric_value <= healthy_max + {{ eps }} then 'green'
+            when metric = 'time_in_stage_vs_baseline' and metric_value <= healthy_max * (1 + {{ var('health_yellow_margin_rate') }}) + {{ eps }} then 'yellow'
             else 'red'
         end as status
     from health_rows
