@@ -121,7 +121,7 @@ class GateSettings:
     freshness_days: int = 3  # the newest record no older than as_of_date - N days
     close_date_years_ahead: int = 5
     earliest_plausible_date: dt.date = dt.date(2000, 1, 1)
-    memory_limit: str = "512MB"  # DuckDB's limit while the gate runs (it spills beyond)
+    memory_limit: str = "2GB"  # DuckDB's limit while the gate runs (it spills beyond)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GateSettings:
