@@ -60,9 +60,11 @@ users as (
 
 coverage as (
 
+    -- one row even when forecast has no company row for the quarter: the metric is then
+    -- unknown rather than missing
     select
         'pipeline_coverage' as metric,
-        coverage_ratio as metric_value
+        max(coverage_ratio) as metric_value
     from forecast
     where rollup_level = 'company' and period_type = 'quarter' and period_offset = 'current'
 
