@@ -49,6 +49,10 @@ test: prepare $(SPARK_STAMP)
 test-spark: prepare $(SPARK_STAMP)
 	$(BIN)/python -m pytest tests/portability/test_spark.py
 
+## lint: sqlfluff on the models and the singular dbt tests (rules in .sqlfluff)
+lint: prepare
+	$(BIN)/sqlfluff lint models dbt_project/tests
+
 ## bench: the pipeline benchmark at tiers S (5k deals) and M (100k); TIERS="L" for 1M deals
 TIERS ?= S M
 bench: prepare
