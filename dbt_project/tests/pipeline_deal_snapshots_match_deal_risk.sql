@@ -45,5 +45,6 @@ where
     or risk.owner_id <> day_snapshots.owner_id
     or risk.stage_name <> day_snapshots.stage_name
     or coalesce(risk.amount, -1) <> coalesce(day_snapshots.amount, -1)
-    or coalesce(risk.close_date, cast('1900-01-01' as date)) <> coalesce(day_snapshots.close_date, cast('1900-01-01' as date))
+    or coalesce(risk.close_date, cast('1900-01-01' as date))
+    <> coalesce(day_snapshots.close_date, cast('1900-01-01' as date))
     or risk.days_in_stage <> day_snapshots.days_in_stage

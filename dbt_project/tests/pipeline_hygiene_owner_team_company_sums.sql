@@ -34,51 +34,52 @@ weekly as (
 
 {% for source_name in ['daily', 'weekly'] %}
 
-{{ source_name }}_checked as (
+    {{ source_name }}_checked as (
 
-    select
-        '{{ source_name }}' as rollup_source,
-        parent.period_date,
-        parent.rollup_level,
-        parent.team
-    from {{ source_name }} as parent
-    left join (
         select
-            period_date,
-            'team' as rollup_level,
-            team,
-            {% for measure in measures %}
-                sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
-            {% endfor %}
-        from {{ source_name }}
-        where rollup_level = 'owner'
-        group by period_date, team
-        union all
-        select
-            period_date,
-            'company' as rollup_level,
-            cast(null as {{ dbt.type_string() }}) as team,
-            {% for measure in measures %}
-                sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
-            {% endfor %}
-        from {{ source_name }}
-        where rollup_level = 'team'
-        group by period_date
-    ) as parts
-        on parent.period_date = parts.period_date
-        and parent.rollup_level = parts.rollup_level
-        and (parent.team = parts.team or (parent.team is null and parts.team is null))
-    where
-        parent.rollup_level in ('team', 'company')
-        and (
-            {% for measure in measures %}
-                abs(coalesce(parent.{{ measure }}, 0) - coalesce(parts.{{ measure }}, 0))
-                > 0.000001 * greatest(1, abs(coalesce(parent.{{ measure }}, 0)))
-                {% if not loop.last %}or{% endif %}
-            {% endfor %}
-        )
+            '{{ source_name }}' as rollup_source,
+            parent.period_date,
+            parent.rollup_level,
+            parent.team
+        from {{ source_name }} as parent
+        -- the parts are summed per source_name inside the loop: a CTE each would double it
+        left join ( -- noqa: ST05
+            select
+                period_date,
+                'team' as rollup_level,
+                team,
+                {% for measure in measures %}
+                    sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
+                {% endfor %}
+            from {{ source_name }}
+            where rollup_level = 'owner'
+            group by period_date, team
+            union all
+            select
+                period_date,
+                'company' as rollup_level,
+                cast(null as {{ dbt.type_string() }}) as team,
+                {% for measure in measures %}
+                    sum({{ measure }}) as {{ measure }}{% if not loop.last %},{% endif %}
+                {% endfor %}
+            from {{ source_name }}
+            where rollup_level = 'team'
+            group by period_date
+        ) as parts
+            on parent.period_date = parts.period_date
+                and parent.rollup_level = parts.rollup_level
+                and (parent.team = parts.team or (parent.team is null and parts.team is null))
+        where
+            parent.rollup_level in ('team', 'company')
+            and (
+                {% for measure in measures %}
+                    abs(coalesce(parent.{{ measure }}, 0) - coalesce(parts.{{ measure }}, 0))
+                    > 0.000001 * greatest(1, abs(coalesce(parent.{{ measure }}, 0)))
+                    {% if not loop.last %}or{% endif %}
+                {% endfor %}
+            )
 
-){% if not loop.last %},{% endif %}
+    ){% if not loop.last %},{% endif %}
 
 {% endfor %}
 

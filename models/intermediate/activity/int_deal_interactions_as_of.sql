@@ -39,13 +39,15 @@ windows as (
         sum(
             case
                 when interaction_date > {{ dbt.dateadd('day', -var('floating_no_interaction_days'), as_of_date()) }}
-                    then 1 else 0
+                    then 1
+                else 0
             end
         ) as floating_window_interaction_count,
         sum(
             case
                 when interaction_date > {{ dbt.dateadd('day', -var('optimism_hold_days'), as_of_date()) }}
-                    then 1 else 0
+                    then 1
+                else 0
             end
         ) as optimism_window_interaction_count
     from known
@@ -65,7 +67,7 @@ final as (
     from windows
     inner join ranked
         on windows.opportunity_id = ranked.opportunity_id
-        and ranked.recency = 1
+            and ranked.recency = 1
 
 )
 

@@ -42,7 +42,7 @@ deal_periods as (
     from deals
     inner join periods
         on deals.close_date >= periods.period_start
-        and deals.close_date <= periods.period_end
+            and deals.close_date <= periods.period_end
     left join probabilities
         on deals.opportunity_id = probabilities.opportunity_id
     where

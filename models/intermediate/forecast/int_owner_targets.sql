@@ -37,7 +37,7 @@ period_quotas as (
     from quotas
     inner join periods
         on quotas.start_date >= periods.period_start
-        and quotas.start_date <= periods.period_end
+            and quotas.start_date <= periods.period_end
     group by 1, 2, 3
 
 ),
@@ -63,11 +63,11 @@ final as (
     from owners
     inner join periods
         on owners.period_type = periods.period_type
-        and owners.period_start = periods.period_start
+            and owners.period_start = periods.period_start
     left join period_quotas
         on owners.period_type = period_quotas.period_type
-        and owners.period_start = period_quotas.period_start
-        and owners.owner_id = period_quotas.owner_id
+            and owners.period_start = period_quotas.period_start
+            and owners.owner_id = period_quotas.owner_id
     left join users
         on owners.owner_id = users.user_id
 

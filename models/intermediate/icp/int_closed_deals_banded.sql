@@ -40,7 +40,9 @@ closed_in_window as (
         on deals.opportunity_id = icp.opportunity_id
     where
         coalesce(deals.is_closed_stage, false)
-        and deals.close_date > cast({{ dbt.dateadd('month', -1 * var('icp_discovery_window_months'), as_of_date()) }} as date)
+        and deals.close_date > cast(
+            {{ dbt.dateadd('month', -1 * var('icp_discovery_window_months'), as_of_date()) }} as date
+        )
         and deals.close_date <= {{ as_of_date() }}
 
 ),

@@ -29,7 +29,9 @@ closed_in_window as (
         on deals.opportunity_id = icp.opportunity_id
     where
         coalesce(deals.is_closed_stage, false)
-        and deals.close_date > cast({{ dbt.dateadd('day', -1 * var('icp_win_rate_window_days'), as_of_date()) }} as date)
+        and deals.close_date > cast(
+            {{ dbt.dateadd('day', -1 * var('icp_win_rate_window_days'), as_of_date()) }} as date
+        )
         and deals.close_date <= {{ as_of_date() }}
 
 ),

@@ -43,7 +43,7 @@ latest_history as (
         select
             history.*,
             row_number() over (
-                partition by opportunity_id order by history_sequence desc
+                partition by history.opportunity_id order by history.history_sequence desc
             ) as recency
         from history
     ) as ranked

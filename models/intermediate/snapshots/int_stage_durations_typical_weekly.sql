@@ -43,7 +43,7 @@ week_end_days as (
             iso_day_of_week = 7
             or calendar_date = {{ as_of_date() }}
         )
-        and calendar_date >= (select min(exited_date) from interval_lengths)
+        and calendar_date >= (select min(interval_lengths.exited_date) from interval_lengths)
 
 ),
 
@@ -57,7 +57,7 @@ in_window as (
     from week_end_days
     inner join interval_lengths
         on interval_lengths.exited_date <= week_end_days.measured_date
-        and interval_lengths.exited_date > {{ dbt.dateadd(
+            and interval_lengths.exited_date > {{ dbt.dateadd(
             'day', -var('typical_duration_window_days'), 'week_end_days.measured_date'
         ) }}
     group by 1, 2, 3

@@ -92,7 +92,7 @@ closed_deals as (
     from deals
     inner join quarter_bounds
         on deals.close_date >= quarter_bounds.quarter_start
-        and deals.close_date <= quarter_bounds.measured_on_date
+            and deals.close_date <= quarter_bounds.measured_on_date
     left join icp
         on deals.opportunity_id = icp.opportunity_id
     where deals.is_closed_stage
@@ -184,7 +184,7 @@ quarter_targets as (
     from quarter_bounds
     inner join quotas
         on quotas.start_date >= quarter_bounds.quarter_start
-        and quotas.start_date <= quarter_bounds.quarter_end
+            and quotas.start_date <= quarter_bounds.quarter_end
     group by 1, 2
 
 ),
@@ -212,62 +212,73 @@ final as (
         cast(coalesce(owner_closed.closed_count, 0) - coalesce(owner_closed.won_count, 0) as integer)
             as lost_count,
         cast(
-            case when owner_closed.closed_count > 0
-                then cast(owner_closed.won_count as {{ type_double() }}) / owner_closed.closed_count
+            case
+                when owner_closed.closed_count > 0
+                    then cast(owner_closed.won_count as {{ type_double() }}) / owner_closed.closed_count
             end as {{ type_double() }}
         ) as win_rate,
         cast(
-            case when owner_closed.closed_amount > 0
-                then owner_closed.won_amount / owner_closed.closed_amount
+            case
+                when owner_closed.closed_amount > 0
+                    then owner_closed.won_amount / owner_closed.closed_amount
             end as {{ type_double() }}
         ) as win_rate_by_amount,
         cast(coalesce(owner_closed.inbound_closed_count, 0) as integer) as inbound_closed_count,
         cast(
-            case when owner_closed.inbound_closed_count > 0
-                then cast(owner_closed.inbound_won_count as {{ type_double() }}) / owner_closed.inbound_closed_count
+            case
+                when owner_closed.inbound_closed_count > 0
+                    then cast(owner_closed.inbound_won_count as {{ type_double() }}) / owner_closed.inbound_closed_count
             end as {{ type_double() }}
         ) as inbound_win_rate,
         cast(coalesce(owner_closed.outbound_closed_count, 0) as integer) as outbound_closed_count,
         cast(
-            case when owner_closed.outbound_closed_count > 0
-                then cast(owner_closed.outbound_won_count as {{ type_double() }}) / owner_closed.outbound_closed_count
+            case
+                when owner_closed.outbound_closed_count > 0
+                    then cast(owner_closed.outbound_won_count as {{ type_double() }})
+                    / owner_closed.outbound_closed_count
             end as {{ type_double() }}
         ) as outbound_win_rate,
         cast(coalesce(owner_closed.icp_closed_count, 0) as integer) as icp_closed_count,
         cast(
-            case when owner_closed.icp_closed_count > 0
-                then cast(owner_closed.icp_won_count as {{ type_double() }}) / owner_closed.icp_closed_count
+            case
+                when owner_closed.icp_closed_count > 0
+                    then cast(owner_closed.icp_won_count as {{ type_double() }}) / owner_closed.icp_closed_count
             end as {{ type_double() }}
         ) as icp_win_rate,
         cast(coalesce(owner_closed.non_icp_closed_count, 0) as integer) as non_icp_closed_count,
         cast(
-            case when owner_closed.non_icp_closed_count > 0
-                then cast(owner_closed.non_icp_won_count as {{ type_double() }}) / owner_closed.non_icp_closed_count
+            case
+                when owner_closed.non_icp_closed_count > 0
+                    then cast(owner_closed.non_icp_won_count as {{ type_double() }}) / owner_closed.non_icp_closed_count
             end as {{ type_double() }}
         ) as non_icp_win_rate,
         cast(owner_cycle.median_cycle_days as {{ type_double() }}) as median_cycle_days,
         cast(team_cycle.team_median_cycle_days as {{ type_double() }}) as team_median_cycle_days,
         cast(
-            case when quarter_pipeline.open_amount > 0
-                then quarter_pipeline.icp_open_amount / quarter_pipeline.open_amount
+            case
+                when quarter_pipeline.open_amount > 0
+                    then quarter_pipeline.icp_open_amount / quarter_pipeline.open_amount
             end as {{ type_double() }}
         ) as icp_pipeline_share_rate,
         -- hygiene is only known for today: filled on the current quarter's row
         cast(
-            case when quarter_bounds.measured_on_date = {{ as_of_date() }} and current_hygiene.open_deal_count > 0
-                then cast(current_hygiene.next_step_count as {{ type_double() }}) / current_hygiene.open_deal_count
+            case
+                when quarter_bounds.measured_on_date = {{ as_of_date() }} and current_hygiene.open_deal_count > 0
+                    then cast(current_hygiene.next_step_count as {{ type_double() }}) / current_hygiene.open_deal_count
             end as {{ type_double() }}
         ) as next_step_rate,
         cast(
-            case when quarter_bounds.measured_on_date = {{ as_of_date() }}
-                then coalesce(current_hygiene.high_risk_count, 0)
+            case
+                when quarter_bounds.measured_on_date = {{ as_of_date() }}
+                    then coalesce(current_hygiene.high_risk_count, 0)
             end as integer
         ) as high_risk_deal_count,
         cast(quarter_targets.target_amount as {{ type_double() }}) as target_amount,
         cast(coalesce(owner_closed.won_amount, 0) as {{ type_double() }}) as closed_won_amount,
         cast(
-            case when quarter_targets.target_amount > 0
-                then coalesce(owner_closed.won_amount, 0) / quarter_targets.target_amount
+            case
+                when quarter_targets.target_amount > 0
+                    then coalesce(owner_closed.won_amount, 0) / quarter_targets.target_amount
             end as {{ type_double() }}
         ) as attainment_rate
     from owner_quarters
@@ -277,21 +288,21 @@ final as (
         on owner_quarters.owner_id = users.user_id
     left join owner_closed
         on owner_quarters.quarter_start = owner_closed.quarter_start
-        and owner_quarters.owner_id = owner_closed.owner_id
+            and owner_quarters.owner_id = owner_closed.owner_id
     left join owner_cycle
         on owner_quarters.quarter_start = owner_cycle.quarter_start
-        and owner_quarters.owner_id = owner_cycle.owner_id
+            and owner_quarters.owner_id = owner_cycle.owner_id
     left join team_cycle
         on owner_quarters.quarter_start = team_cycle.quarter_start
-        and coalesce(users.team, 'Unassigned') = team_cycle.team
+            and coalesce(users.team, 'Unassigned') = team_cycle.team
     left join quarter_pipeline
         on owner_quarters.quarter_start = quarter_pipeline.quarter_start
-        and owner_quarters.owner_id = quarter_pipeline.owner_id
+            and owner_quarters.owner_id = quarter_pipeline.owner_id
     left join current_hygiene
         on owner_quarters.owner_id = current_hygiene.owner_id
     left join quarter_targets
         on owner_quarters.quarter_start = quarter_targets.quarter_start
-        and owner_quarters.owner_id = quarter_targets.owner_id
+            and owner_quarters.owner_id = quarter_targets.owner_id
 
 )
 

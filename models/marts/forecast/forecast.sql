@@ -64,8 +64,8 @@ owner_rows as (
     from forecast_periods
     left join owner_buckets
         on forecast_periods.period_type = owner_buckets.period_type
-        and forecast_periods.period_start = owner_buckets.period_start
-        and forecast_periods.owner_id = owner_buckets.owner_id
+            and forecast_periods.period_start = owner_buckets.period_start
+            and forecast_periods.owner_id = owner_buckets.owner_id
 
 ),
 

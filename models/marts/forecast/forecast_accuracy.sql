@@ -130,16 +130,16 @@ opening_pipeline as (
     from closed_periods
     inner join snapshots
         on snapshots.snapshot_date = closed_periods.period_start
-        and snapshots.close_date >= closed_periods.period_start
-        and snapshots.close_date <= closed_periods.period_end
+            and snapshots.close_date >= closed_periods.period_start
+            and snapshots.close_date <= closed_periods.period_end
     cross join first_capture
     left join captured_next_steps
         on snapshots.opportunity_id = captured_next_steps.opportunity_id
-        and closed_periods.period_start >= captured_next_steps.valid_from_date
-        and (
-            closed_periods.period_start < captured_next_steps.valid_to_date
-            or captured_next_steps.valid_to_date is null
-        )
+            and closed_periods.period_start >= captured_next_steps.valid_from_date
+            and (
+                closed_periods.period_start < captured_next_steps.valid_to_date
+                or captured_next_steps.valid_to_date is null
+            )
 
 ),
 
@@ -148,8 +148,8 @@ bucketed as (
     select
         *,
         case
-            when is_rules_basis then
-                close_date >= period_start
+            when is_rules_basis
+                then close_date >= period_start
                 and {{ has_next_step('next_step', 'next_step_date', 'period_start') }}
                 and next_step_date <= {{ dbt.dateadd('day', var('committed_next_step_days'), 'period_start') }}
             else forecast_category = 'Commit'
@@ -193,7 +193,7 @@ won_deals as (
     from deals
     left join won_history
         on deals.opportunity_id = won_history.opportunity_id
-        and won_history.stage_name = deals.stage_name
+            and won_history.stage_name = deals.stage_name
     where deals.is_won_stage
     group by 1, 2, 3, 4
 
@@ -217,7 +217,7 @@ outcomes as (
     from closed_periods
     inner join won_deals
         on won_deals.close_date >= closed_periods.period_start
-        and won_deals.close_date <= closed_periods.period_end
+            and won_deals.close_date <= closed_periods.period_end
     group by 1, 2, 3
 
 ),
@@ -245,15 +245,15 @@ owner_rows as (
     from owner_periods
     inner join closed_periods
         on owner_periods.period_type = closed_periods.period_type
-        and owner_periods.period_start = closed_periods.period_start
+            and owner_periods.period_start = closed_periods.period_start
     left join opening_buckets
         on owner_periods.period_type = opening_buckets.period_type
-        and owner_periods.period_start = opening_buckets.period_start
-        and owner_periods.owner_id = opening_buckets.owner_id
+            and owner_periods.period_start = opening_buckets.period_start
+            and owner_periods.owner_id = opening_buckets.owner_id
     left join outcomes
         on owner_periods.period_type = outcomes.period_type
-        and owner_periods.period_start = outcomes.period_start
-        and owner_periods.owner_id = outcomes.owner_id
+            and owner_periods.period_start = outcomes.period_start
+            and owner_periods.owner_id = outcomes.owner_id
 
 ),
 
@@ -292,8 +292,8 @@ with_basis as (
                 then 'captured_next_steps'
             else 'forecast_category_history'
         end as forecast_basis,
-        closed_won_at_start_amount + committed_amount
-        + best_case_amount * {{ var('best_case_weight') }} as forecast_amount
+        unioned.closed_won_at_start_amount + unioned.committed_amount
+        + unioned.best_case_amount * {{ var('best_case_weight') }} as forecast_amount
     from unioned
     cross join first_capture
 

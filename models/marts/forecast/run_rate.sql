@@ -68,8 +68,8 @@ owner_rows as (
     from current_periods
     left join owner_buckets
         on current_periods.period_type = owner_buckets.period_type
-        and current_periods.period_start = owner_buckets.period_start
-        and current_periods.owner_id = owner_buckets.owner_id
+            and current_periods.period_start = owner_buckets.period_start
+            and current_periods.owner_id = owner_buckets.owner_id
 
 ),
 

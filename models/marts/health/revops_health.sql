@@ -83,14 +83,38 @@ closed_windows as (
 
     -- win rate over the trailing window, as of today and as of a week ago
     select
-        sum(case when close_date > {{ dbt.dateadd('day', -var('win_rate_trend_window_days'), as_of_date()) }}
-            and close_date <= {{ as_of_date() }} and is_won_stage then 1 else 0 end) as won_now,
-        sum(case when close_date > {{ dbt.dateadd('day', -var('win_rate_trend_window_days'), as_of_date()) }}
-            and close_date <= {{ as_of_date() }} then 1 else 0 end) as closed_now,
-        sum(case when close_date > {{ dbt.dateadd('day', -(var('win_rate_trend_window_days') + 7), as_of_date()) }}
-            and close_date <= {{ dbt.dateadd('day', -7, as_of_date()) }} and is_won_stage then 1 else 0 end) as won_before,
-        sum(case when close_date > {{ dbt.dateadd('day', -(var('win_rate_trend_window_days') + 7), as_of_date()) }}
-            and close_date <= {{ dbt.dateadd('day', -7, as_of_date()) }} then 1 else 0 end) as closed_before
+        sum(
+            case
+                when close_date > {{ dbt.dateadd('day', -var('win_rate_trend_window_days'), as_of_date()) }}
+                    and close_date <= {{ as_of_date() }} and is_won_stage
+                    then 1
+                else 0
+            end
+        ) as won_now,
+        sum(
+            case
+                when close_date > {{ dbt.dateadd('day', -var('win_rate_trend_window_days'), as_of_date()) }}
+                    and close_date <= {{ as_of_date() }}
+                    then 1
+                else 0
+            end
+        ) as closed_now,
+        sum(
+            case
+                when close_date > {{ dbt.dateadd('day', -(var('win_rate_trend_window_days') + 7), as_of_date()) }}
+                    and close_date <= {{ dbt.dateadd('day', -7, as_of_date()) }} and is_won_stage
+                    then 1
+                else 0
+            end
+        ) as won_before,
+        sum(
+            case
+                when close_date > {{ dbt.dateadd('day', -(var('win_rate_trend_window_days') + 7), as_of_date()) }}
+                    and close_date <= {{ dbt.dateadd('day', -7, as_of_date()) }}
+                    then 1
+                else 0
+            end
+        ) as closed_before
     from deals
     where is_closed_stage
 
@@ -111,6 +135,8 @@ win_rate_trend as (
 
 latest_variance as (
 
+    -- the inner select reads forecast_accuracy again, uncorrelated (sqlfluff sees a reused alias)
+    -- noqa: disable=AL04,RF02
     select
         'forecast_variance' as metric,
         max(variance_rate) as metric_value
@@ -122,6 +148,7 @@ latest_variance as (
             select max(period_start) from forecast_accuracy
             where rollup_level = 'company' and period_type = 'month'
         )
+        -- noqa: enable=all
 
 ),
 
@@ -171,11 +198,16 @@ icp_share as (
 health_metrics as (
 
     select * from coverage
-    union all select * from next_step_share
-    union all select * from win_rate_trend
-    union all select * from latest_variance
-    union all select * from time_in_stage
-    union all select * from icp_share
+    union all
+    select * from next_step_share
+    union all
+    select * from win_rate_trend
+    union all
+    select * from latest_variance
+    union all
+    select * from time_in_stage
+    union all
+    select * from icp_share
 
 ),
 
@@ -213,17 +245,26 @@ statused as (
         *,
         case
             when metric_value is null then 'unknown'
-            when metric = 'pipeline_coverage' and metric_value >= healthy_min - {{ eps }} and metric_value <= healthy_max + {{ eps }} then 'green'
-            when metric = 'pipeline_coverage' and metric_value >= healthy_min * (1 - {{ var('health_yellow_margin_rate') }}) - {{ eps }} then 'yellow'
-            when metric in ('next_step_share', 'icp_share_of_pipeline') and metric_value > healthy_min + {{ eps }} then 'green'
+            when metric = 'pipeline_coverage' and metric_value >= healthy_min - {{ eps }}
+                and metric_value <= healthy_max + {{ eps }}
+                then 'green'
+            when metric = 'pipeline_coverage'
+                and metric_value >= healthy_min * (1 - {{ var('health_yellow_margin_rate') }}) - {{ eps }}
+                then 'yellow'
+            when metric in ('next_step_share', 'icp_share_of_pipeline') and metric_value > healthy_min + {{ eps }}
+                then 'green'
             when metric in ('next_step_share', 'icp_share_of_pipeline')
                 and metric_value > healthy_min * (1 - {{ var('health_yellow_margin_rate') }}) + {{ eps }} then 'yellow'
             when metric = 'win_rate_week_over_week_change' and metric_value >= healthy_min - {{ eps }} then 'green'
             when metric = 'win_rate_week_over_week_change' and metric_value >= 2 * healthy_min - {{ eps }} then 'yellow'
             when metric = 'forecast_variance' and abs(metric_value) <= healthy_max + {{ eps }} then 'green'
-            when metric = 'forecast_variance' and abs(metric_value) <= {{ var('forecast_variance_yellow_rate') }} + {{ eps }} then 'yellow'
+            when metric = 'forecast_variance'
+                and abs(metric_value) <= {{ var('forecast_variance_yellow_rate') }} + {{ eps }}
+                then 'yellow'
             when metric = 'time_in_stage_vs_baseline' and metric_value <= healthy_max + {{ eps }} then 'green'
-            when metric = 'time_in_stage_vs_baseline' and metric_value <= healthy_max * (1 + {{ var('health_yellow_margin_rate') }}) + {{ eps }} then 'yellow'
+            when metric = 'time_in_stage_vs_baseline'
+                and metric_value <= healthy_max * (1 + {{ var('health_yellow_margin_rate') }}) + {{ eps }}
+                then 'yellow'
             else 'red'
         end as status
     from health_rows
@@ -314,12 +355,14 @@ team_inputs as (
 
 scoped_inputs as (
 
-    select 'team' as rollup_level, team, open_deal_count, closed_count, won_count,
+    select
+        'team' as rollup_level, team, open_deal_count, closed_count, won_count,
         won_amount_for_average, cycle_days_for_average, won_amount, won_account_count,
         lead_count, converted_count
     from team_inputs
     union all
-    select 'company', cast(null as {{ dbt.type_string() }}), sum(open_deal_count), sum(closed_count),
+    select
+        'company', cast(null as {{ dbt.type_string() }}), sum(open_deal_count), sum(closed_count),
         sum(won_count), sum(won_amount_for_average), sum(cycle_days_for_average), sum(won_amount),
         sum(won_account_count), sum(lead_count), sum(converted_count)
     from team_inputs

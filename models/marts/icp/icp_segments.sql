@@ -109,7 +109,7 @@ final as (
         cast(
             row_number() over (
                 partition by segment_type
-                order by win_rate desc, deal_count desc, segment_value
+                order by win_rate desc, deal_count desc, segment_value asc
             ) as integer
         ) as rank
     from rated

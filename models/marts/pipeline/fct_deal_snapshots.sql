@@ -81,7 +81,7 @@ expanded as (
     from open_states
     inner join days
         on days.calendar_date >= open_states.open_from_date
-        and days.calendar_date <= open_states.open_until_date
+            and days.calendar_date <= open_states.open_until_date
 
 ),
 

@@ -37,7 +37,7 @@ open_deals as (
 
 rollups as (
 
-    -- the company row has no group by: it exists even when nothing is open
+-- the company row has no group by: it exists even when nothing is open
     {{ owner_team_company_rollup(
         'open_deals',
         measures={

@@ -125,7 +125,7 @@ weekly_deals as (
         on snapshots.owner_id = reps.owner_id
     left join typical_weekly
         on snapshots.snapshot_date = typical_weekly.measured_date
-        and snapshots.stage_name = typical_weekly.stage_name
+            and snapshots.stage_name = typical_weekly.stage_name
     left join stage_map
         on snapshots.stage_name = stage_map.stage_name
 
@@ -175,8 +175,8 @@ with_interactions as (
     from weekly_deals
     left join last_interactions
         on weekly_deals.opportunity_id = last_interactions.opportunity_id
-        and weekly_deals.week_start = last_interactions.week_start
-        and last_interactions.row_kind = 1
+            and weekly_deals.week_start = last_interactions.week_start
+            and last_interactions.row_kind = 1
 
 ),
 
@@ -196,11 +196,11 @@ with_next_steps as (
     cross join first_capture
     left join opportunity_states
         on with_interactions.opportunity_id = opportunity_states.opportunity_id
-        and cast(opportunity_states.dbt_valid_from as date) <= with_interactions.snapshot_date
-        and (
-            opportunity_states.dbt_valid_to is null
-            or cast(opportunity_states.dbt_valid_to as date) > with_interactions.snapshot_date
-        )
+            and cast(opportunity_states.dbt_valid_from as date) <= with_interactions.snapshot_date
+            and (
+                opportunity_states.dbt_valid_to is null
+                or cast(opportunity_states.dbt_valid_to as date) > with_interactions.snapshot_date
+            )
 
 ),
 

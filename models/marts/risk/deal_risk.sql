@@ -29,7 +29,8 @@ calendar as (
 
 open_deals as (
 
-    select * from deals where is_open
+    select * from deals
+    where is_open
 
 ),
 
@@ -121,13 +122,13 @@ scored as (
         case
             when is_close_date_past then {{ var('risk_close_date_weight') }}
             else least(
-                {{ var('risk_close_date_weight') }},
-                {{ var('risk_close_date_push_points') }} * close_date_push_count
-                + case
-                    when is_closing_soon_without_next_step then {{ var('risk_close_date_soon_points') }}
-                    else 0
-                end
-            )
+                    {{ var('risk_close_date_weight') }},
+                    {{ var('risk_close_date_push_points') }} * close_date_push_count
+                    + case
+                        when is_closing_soon_without_next_step then {{ var('risk_close_date_soon_points') }}
+                        else 0
+                    end
+                )
         end as close_date_component
     from flagged
 

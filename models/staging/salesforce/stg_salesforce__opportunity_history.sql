@@ -47,7 +47,7 @@ deduplicated as (
     from renamed
     where
         not is_deleted
-        and opportunity_id not in (select opportunity_id from deleted_opportunities)
+        and opportunity_id not in (select deleted_opportunities.opportunity_id from deleted_opportunities)
 
 ),
 
