@@ -155,9 +155,17 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
         )
     seconds = time.monotonic() - started
     summary = gate_summary(result.get_asset_check_evaluations())
-    if not result.success:
+    messages = failure_messages(result)
+    if result.success and not _published_in(result):
+        # every step that ran succeeded, yet publishing was skipped (an upstream step did
+        # not produce what it depends on): that is a failed build, not a quiet success
+        messages = [
+            "published_marts did not run: a step before it finished without producing every "
+            "asset or check it declares (see the run's STEP_SKIPPED events in the Dagster UI)"
+        ]
+    if not result.success or messages:
         print(f"\nThe build stopped after {seconds:.0f} s (run {result.run_id}):", file=sys.stderr)
-        for message in failure_messages(result) or ["the run failed; see the Dagster UI"]:
+        for message in messages or ["the run failed; see the Dagster UI"]:
             print(f"  - {message}", file=sys.stderr)
         print("\n==> quality gate", file=sys.stderr)
         for line in summary.lines():
@@ -181,6 +189,14 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
     _print_publish_log(settings)
     print("    open the Dagster UI with `make dagster` to see the asset graph and checks")
     return 0
+
+
+def _published_in(result) -> bool:
+    """Whether the run materialized `published_marts`."""
+    return any(
+        event.is_step_materialization and event.asset_key is not None and event.asset_key.path == ["published_marts"]
+        for event in result.all_events
+    )
 
 
 class _borrowed:

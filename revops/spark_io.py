@@ -51,6 +51,7 @@ def spark_settings_from_env(environ: dict[str, str] | None = None) -> dict[str, 
         "spark.sql.shuffle.partitions": env.get("REVOPS_SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.ansi.enabled": "false",  # as dbt-spark's session mode sets it
     }
 

@@ -2,12 +2,12 @@
 
 dbt-spark's session mode runs pyspark inside dbt's own process, with a local Hive
 metastore (Derby) and warehouse folder in a temporary REVOPS_SPARK_DIR: the way the
-project runs on a distributed engine, on one machine. The demo raw tables that
-`demo_warehouse` loaded into DuckDB are copied over with
-`revops.warehouse_targets.copy_raw_to_spark`, `dbt build --target spark` runs with
-the same as_of_date (then the incremental model and the snapshot once more, as a daily
-run would), and every mart of `models/marts` is compared with DuckDB's, row by row on
-its grain. A second day then changes one deal and deletes another in raw, and the
+project runs on a distributed engine, on one machine. The whole pipeline runs with
+REVOPS_DBT_TARGET=spark on the demo files `demo_warehouse` was built from: it loads and
+gates them in DuckDB, copies the raw tables to Spark, runs `dbt build` there and
+publishes the marts it pulls back. Then the incremental model and the snapshot run once
+more, as a daily run would, and every mart of `models/marts`, as Spark holds it and as
+the pipeline published it, is compared with DuckDB's, row by row on its grain. A second day then changes one deal and deletes another in raw, and the
 snapshot (which Spark without Delta Lake takes through the project's own
 materialization, `dbt_project/macros/spark.sql`) must version them as dbt does.
 
@@ -55,10 +55,10 @@ def _export(tables: list[str], folder: Path, environ: dict[str, str]) -> dict[st
 class SparkWarehouse:
     spark_dir: Path
     target_path: Path
-    copied: list
+    serve_dir: Path
     run_results: tuple[list[dict], list[dict]]  # the full build's, the incremental rerun's
     marts: dict[str, tuple[list[str], list[tuple]]]  # as built for as_of_date
-    raw_columns: dict[str, list[list[str]]]  # raw table -> [[column, Spark type]]
+    raw_tables: dict[str, dict]  # raw table -> {"rows": n, "columns": [[column, Spark type]]}
     snapshot_day_one: tuple[list[str], list[tuple]]
     snapshot_day_two: tuple[list[str], list[tuple]]
     changed_deal: str
@@ -67,7 +67,7 @@ class SparkWarehouse:
 
 @pytest.fixture(scope="session")
 def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
-    """The demo raw data copied from `demo_warehouse`, built with dbt on local Spark,
+    """The demo files of `demo_warehouse` through the pipeline with dbt on local Spark,
     then a second day of snapshot."""
     if shutil.which("java") is None:
         pytest.skip(
@@ -80,7 +80,11 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
             f"Java is installed but {', '.join(missing)} is not importable: "
             "pip install -e '.[spark]' (make test does)"
         )
+    import dagster as dg
+
     from revops import spark_io
+    from revops.pipeline import run_pipeline
+    from revops.settings import Settings
     from revops.warehouse_targets import copy_raw_to_spark
 
     work = tmp_path_factory.mktemp("spark")
@@ -90,13 +94,25 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
     as_of = demo_warehouse.as_of_date.isoformat()
     common = {"warehouse_path": demo_warehouse.warehouse_path, "target_path": target_path}
 
-    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
-        copied = copy_raw_to_spark(con, raw_schema="raw", environ=environ)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("REVOPS_SPARK_DIR", str(spark_dir))
+        env.setenv("REVOPS_DBT_TARGET", "spark")
+        env.setenv("REVOPS_ALERT_WEBHOOK_URL", "")
+        env.setenv("DBT_TARGET_PATH", str(work / "pipeline-target"))
+        settings = Settings(
+            landing_dir=demo_warehouse.landing_dir,
+            warehouse_path=work / "build.duckdb",
+            as_of_date=demo_warehouse.as_of_date,
+            serve_dir=work / "serve",
+        )
+        with dg.DagsterInstance.ephemeral() as instance:
+            if run_pipeline(settings, instance=instance) != 0:
+                pytest.fail("the pipeline with REVOPS_DBT_TARGET=spark failed: see its output above")
+    invocation = max((work / "pipeline-target").rglob("run_results.json"), key=lambda p: p.stat().st_mtime)
+    full_build = _run_results(invocation.parent)
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("REVOPS_SPARK_DIR", str(spark_dir))
-        run_dbt(["build", "--target", "spark"], dbt_vars={"as_of_date": as_of}, **common)
-        full_build = _run_results(target_path)
         run_dbt(
             ["build", "--target", "spark", "--select", "fct_deal_snapshots", "opportunity_state_snapshot"],
             dbt_vars={"as_of_date": as_of},
@@ -109,12 +125,10 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
         exported = _export([*tables, "snapshots.opportunity_state_snapshot"], work / "day_one", environ)
         marts = {name: exported[table] for table, name in tables.items()}
         snapshot_day_one = exported["snapshots.opportunity_state_snapshot"]
-        raw_columns = {
-            table: described["columns"]
-            for table, described in spark_io.run(
-                "export", work / "raw", *(c.table for c in copied), environ=environ
-            ).items()
-        }
+        raw_names = [name for (name,) in demo_warehouse.query(
+            "select table_name from information_schema.tables where table_schema = 'raw'"
+        )]
+        raw_tables = spark_io.run("export", work / "raw", *(f"raw.{name}" for name in raw_names), environ=environ)
 
         # Day two: one deal gets a new next step, another disappears from the CRM.
         with duckdb.connect() as con:
@@ -143,25 +157,26 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
         ]
 
     return SparkWarehouse(
-        spark_dir, target_path, copied, (full_build, rerun), marts, raw_columns,
+        spark_dir, target_path, work / "serve", (full_build, rerun), marts, raw_tables,
         snapshot_day_one, snapshot_day_two, changed, deleted,
     )
 
 
 def test_raw_tables_arrive_with_every_row_and_column(spark_warehouse, demo_warehouse):
-    for copied in spark_warehouse.copied:
-        schema, table = copied.table.split(".")
+    assert set(spark_warehouse.raw_tables) >= {"raw.opportunity", "raw.opportunity_history", "raw.task"}
+    for name, described in spark_warehouse.raw_tables.items():
+        schema, table = name.split(".")
         duck_columns = [
-            name
-            for (name,) in demo_warehouse.query(
+            column
+            for (column,) in demo_warehouse.query(
                 "select column_name from information_schema.columns "
                 "where table_schema = ? and table_name = ? order by ordinal_position",
                 [schema, table],
             )
         ]
-        assert [name for name, _ in spark_warehouse.raw_columns[copied.table]] == duck_columns
-        assert copied.row_count == demo_warehouse.scalar(f'select count(*) from "{schema}"."{table}"') > 0
-    opportunity_types = dict(spark_warehouse.raw_columns["raw.opportunity"])
+        assert [column for column, _ in described["columns"]] == duck_columns, name
+        assert described["rows"] == demo_warehouse.scalar(f'select count(*) from "{schema}"."{table}"') > 0, name
+    opportunity_types = dict(spark_warehouse.raw_tables["raw.opportunity"]["columns"])
     assert opportunity_types["amount"] == "double"
     assert opportunity_types["close_date"] == "date"
     assert opportunity_types["is_closed"] == "boolean"
@@ -193,6 +208,23 @@ def test_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
         duck = ([c[0] for c in result.description], result.fetchall())
     # Spark stores a partition column (fct_deal_snapshots' snapshot_date) last
     assert_same_mart(mart, grain, duck, spark_warehouse.marts[mart], "Spark", column_order_matters=False)
+
+
+@pytest.mark.parametrize("mart", MART_NAMES)
+def test_published_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
+    # what BI reads after the pipeline ran on Spark: columns in the declared order too
+    from revops.publish import open_served
+
+    schema, table, grain = mart_grains(spark_warehouse.target_path)[mart]
+    sql = f'select * from "{schema}"."{table}"'
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
+        result = con.execute(sql)
+        duck = ([c[0] for c in result.description], result.fetchall())
+    with open_served(spark_warehouse.serve_dir) as served:
+        assert served is not None, "the pipeline published nothing"
+        result = served.execute(sql)
+        published = ([c[0] for c in result.description], result.fetchall())
+    assert_same_mart(mart, grain, duck, published, "Spark via the pipeline")
 
 
 def _versions(snapshot: tuple[list[str], list[tuple]], deal: str) -> list[dict]:
@@ -227,22 +259,3 @@ def test_snapshot_versions_a_changed_and_a_deleted_deal_on_spark(spark_warehouse
     untouched = set(ids) - {spark_warehouse.changed_deal, spark_warehouse.deleted_deal}
     for deal in sorted(untouched)[:50]:
         assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in _versions(day_two, deal)] == [(as_of, None)]
-
-
-def test_marts_pulled_back_from_spark_keep_the_declared_column_order(spark_warehouse, demo_warehouse, monkeypatch):
-    # What the pipeline does after `dbt build` on Spark (REVOPS_DBT_TARGET=spark): the
-    # marts come back into the DuckDB build file for the gate and the publisher.
-    from revops.warehouse_targets import pull_tables_from_target
-
-    monkeypatch.setenv("REVOPS_SPARK_DIR", str(spark_warehouse.spark_dir))
-    sql = "select * from marts.fct_deal_snapshots"
-    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
-        result = con.execute(sql)
-        duck = ([c[0] for c in result.description], result.fetchall())
-    with duckdb.connect() as con:
-        pulled = pull_tables_from_target(con, "spark", {"marts.fct_deal_snapshots": duck[0]})
-        result = con.execute(sql)
-        spark = ([c[0] for c in result.description], result.fetchall())
-    assert [(p.table, p.row_count) for p in pulled] == [("marts.fct_deal_snapshots", len(duck[1]))]
-    grain = mart_grains(spark_warehouse.target_path)["fct_deal_snapshots"][2]
-    assert_same_mart("fct_deal_snapshots", grain, duck, spark, "Spark")  # columns in order too
