@@ -81,7 +81,7 @@ def revops_dbt_models(
     if target != "duckdb":
         marts = {
             f"{node['schema']}.{node['alias']}": list(node["columns"])
-            for node in revops_dbt_project_manifest()["nodes"].values()
+            for node in invocation.manifest["nodes"].values()
             if node["resource_type"] == "model"
             and (
                 node["original_file_path"].startswith("../models/marts/")
@@ -98,7 +98,3 @@ def revops_dbt_models(
 
 # models outside marts/ that publishing reads (the hygiene digest's managers)
 MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
-
-
-def revops_dbt_project_manifest() -> dict:
-    return json.loads(revops_dbt_project.manifest_path.read_text())
