@@ -137,7 +137,9 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
     Returns the exit code. `instance`: a Dagster instance (default: DAGSTER_HOME's)."""
     import dagster as dg
 
+    from orchestration.alerts import run_materialized_keys
     from orchestration.definitions import defs
+    from orchestration.publishing import PUBLISHED_KEY
 
     as_of = settings.resolved_as_of_date()
     print(
@@ -153,10 +155,11 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
         result = job.execute_in_process(
             run_config=_resource_config(settings), instance=active, raise_on_error=False
         )
+        published = PUBLISHED_KEY in run_materialized_keys(active, result.run_id)
     seconds = time.monotonic() - started
     summary = gate_summary(result.get_asset_check_evaluations())
     messages = failure_messages(result)
-    if result.success and not _published_in(result):
+    if result.success and not published:
         # every step that ran succeeded, yet publishing was skipped (an upstream step did
         # not produce what it depends on): that is a failed build, not a quiet success
         messages = [
@@ -189,14 +192,6 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
     _print_publish_log(settings)
     print("    open the Dagster UI with `make dagster` to see the asset graph and checks")
     return 0
-
-
-def _published_in(result) -> bool:
-    """Whether the run materialized `published_marts`."""
-    return any(
-        event.is_step_materialization and event.asset_key is not None and event.asset_key.path == ["published_marts"]
-        for event in result.all_events
-    )
 
 
 class _borrowed:
