@@ -87,8 +87,14 @@ def _session():
     return spark
 
 
-def _columns(frame) -> list[list[str]]:
-    return [[field.name, field.dataType.simpleString()] for field in frame.schema.fields]
+def _described(frame, started: float) -> dict:
+    """What a step reports of a table: its rows, the seconds since `started`, and its
+    columns with their Spark types."""
+    return {
+        "rows": frame.count(),
+        "seconds": round(time.monotonic() - started, 3),
+        "columns": [[field.name, field.dataType.simpleString()] for field in frame.schema.fields],
+    }
 
 
 def load(folder: Path, database: str, tables: list[str]) -> dict:
@@ -105,12 +111,7 @@ def load(folder: Path, database: str, tables: list[str]) -> dict:
             spark.read.parquet(str(staged)).write.mode("overwrite").format("parquet").saveAsTable(
                 f"`{database}`.`{table}`"
             )
-            frame = spark.table(f"`{database}`.`{table}`")
-            result[table] = {
-                "rows": frame.count(),
-                "seconds": round(time.monotonic() - started, 3),
-                "columns": _columns(frame),
-            }
+            result[table] = _described(spark.table(f"`{database}`.`{table}`"), started)
     finally:
         spark.stop()
     return result
@@ -124,11 +125,7 @@ def export(folder: Path, tables: list[str]) -> dict:
             started = time.monotonic()
             frame = spark.table(table)
             frame.write.mode("overwrite").parquet(str(folder / table))
-            result[table] = {
-                "rows": frame.count(),
-                "seconds": round(time.monotonic() - started, 3),
-                "columns": _columns(frame),
-            }
+            result[table] = _described(frame, started)
     finally:
         spark.stop()
     return result

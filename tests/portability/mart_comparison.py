@@ -43,6 +43,31 @@ def mart_grains(target_path: Path) -> dict[str, tuple[str, str, list[str]]]:
     }
 
 
+def table_rows(con, sql: str) -> tuple[list[str], list[tuple]]:
+    """(columns, rows) of `sql` on a DuckDB connection."""
+    result = con.execute(sql)
+    return [c[0] for c in result.description], result.fetchall()
+
+
+def assert_build_ran_every_node(full: list[dict], rerun: list[dict]) -> None:
+    """The full build's and the incremental rerun's run_results: a failing node fails
+    the fixture's run already; this guards the other way round, that the full build
+    really ran seeds, models, snapshots, data tests and unit tests, and that the rerun
+    took the incremental path of exactly the incremental model and the snapshot."""
+    kinds = {r["unique_id"].split(".")[0] for r in full}
+    assert {"seed", "model", "test", "unit_test", "snapshot"} <= kinds
+    not_passed = [
+        (r["unique_id"], r["status"])
+        for r in full + rerun
+        if r["status"] not in {"success", "pass"} and not r["unique_id"].startswith("exposure.")
+    ]
+    assert not not_passed, not_passed
+    assert {r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))} == {
+        "fct_deal_snapshots",
+        "opportunity_state_snapshot",
+    }
+
+
 def _sort_key(row: tuple, positions: list[int]) -> tuple:
     return tuple((0,) if row[i] is None else (1, row[i]) for i in positions)
 

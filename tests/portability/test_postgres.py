@@ -32,7 +32,7 @@ import duckdb
 import pytest
 
 from conftest import run_dbt
-from mart_comparison import MART_NAMES, assert_same_mart, mart_grains
+from mart_comparison import MART_NAMES, assert_build_ran_every_node, assert_same_mart, mart_grains, table_rows
 
 PG_USER = "postgres"  # the database superuser initdb creates (-U)
 PG_DATABASE = "revops"
@@ -283,22 +283,7 @@ def test_copy_keeps_awkward_values_exactly(postgres_warehouse):
 
 
 def test_dbt_build_ran_every_node_on_postgres(postgres_warehouse):
-    # A failing node fails the fixture's run (run_dbt checks the exit code); this
-    # guards the other way round: the full build really ran the unit tests and data
-    # tests, and the incremental rerun took the incremental path without errors.
-    full, rerun = postgres_warehouse.run_results
-    kinds = {r["unique_id"].split(".")[0] for r in full}
-    assert {"seed", "model", "test", "unit_test", "snapshot"} <= kinds
-    not_passed = [
-        (r["unique_id"], r["status"])
-        for r in full + rerun
-        if r["status"] not in {"success", "pass"} and not r["unique_id"].startswith("exposure.")
-    ]
-    assert not not_passed, not_passed
-    assert {r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))} == {
-        "fct_deal_snapshots",
-        "opportunity_state_snapshot",
-    }
+    assert_build_ran_every_node(*postgres_warehouse.run_results)
 
 
 @pytest.mark.parametrize("mart", MART_NAMES)
@@ -308,8 +293,7 @@ def test_mart_matches_duckdb(mart, postgres_warehouse, demo_warehouse):
     schema, table, grain = grains[mart]
     sql = f'select * from "{schema}"."{table}"'
     with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
-        result = con.execute(sql)
-        duck = ([c[0] for c in result.description], result.fetchall())
+        duck = table_rows(con, sql)
     assert_same_mart(mart, grain, duck, postgres_warehouse.query(sql), "PostgreSQL")
 
 
@@ -367,12 +351,8 @@ def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_
         for mart in MART_NAMES:
             schema, table, grain = grains[mart]
             sql = f'select * from "{schema}"."{table}"'
-            expected, actual = duck.execute(sql), served.execute(sql)
             assert_same_mart(
-                mart, grain,
-                ([c[0] for c in expected.description], expected.fetchall()),
-                ([c[0] for c in actual.description], actual.fetchall()),
-                "PostgreSQL via the pipeline",
+                mart, grain, table_rows(duck, sql), table_rows(served, sql), "PostgreSQL via the pipeline"
             )
 
 

@@ -28,7 +28,7 @@ import duckdb
 import pytest
 
 from conftest import run_dbt
-from mart_comparison import MART_NAMES, assert_same_mart, mart_grains
+from mart_comparison import MART_NAMES, assert_build_ran_every_node, assert_same_mart, mart_grains, table_rows
 
 NEXT_DAY = dt.date(2026, 11, 24)
 
@@ -46,8 +46,7 @@ def _export(tables: list[str], folder: Path, environ: dict[str, str]) -> dict[st
     tables_read = {}
     with duckdb.connect() as con:
         for table in tables:
-            result = con.execute(f"select * from read_parquet('{folder / table}/*.parquet')")
-            tables_read[table] = ([c[0] for c in result.description], result.fetchall())
+            tables_read[table] = table_rows(con, f"select * from read_parquet('{folder / table}/*.parquet')")
     return tables_read
 
 
@@ -183,19 +182,7 @@ def test_raw_tables_arrive_with_every_row_and_column(spark_warehouse, demo_wareh
 
 
 def test_dbt_build_ran_every_node_on_spark(spark_warehouse):
-    full, rerun = spark_warehouse.run_results
-    kinds = {r["unique_id"].split(".")[0] for r in full}
-    assert {"seed", "model", "test", "unit_test", "snapshot"} <= kinds
-    not_passed = [
-        (r["unique_id"], r["status"])
-        for r in full + rerun
-        if r["status"] not in {"success", "pass"} and not r["unique_id"].startswith("exposure.")
-    ]
-    assert not not_passed, not_passed
-    assert {r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))} == {
-        "fct_deal_snapshots",
-        "opportunity_state_snapshot",
-    }
+    assert_build_ran_every_node(*spark_warehouse.run_results)
 
 
 @pytest.mark.parametrize("mart", MART_NAMES)
@@ -204,8 +191,7 @@ def test_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
     assert mart in grains, f"{mart} is not a model of models/marts in the manifest"
     schema, table, grain = grains[mart]
     with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
-        result = con.execute(f'select * from "{schema}"."{table}"')
-        duck = ([c[0] for c in result.description], result.fetchall())
+        duck = table_rows(con, f'select * from "{schema}"."{table}"')
     # Spark stores a partition column (fct_deal_snapshots' snapshot_date) last
     assert_same_mart(mart, grain, duck, spark_warehouse.marts[mart], "Spark", column_order_matters=False)
 
@@ -218,12 +204,10 @@ def test_published_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
     schema, table, grain = mart_grains(spark_warehouse.target_path)[mart]
     sql = f'select * from "{schema}"."{table}"'
     with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
-        result = con.execute(sql)
-        duck = ([c[0] for c in result.description], result.fetchall())
+        duck = table_rows(con, sql)
     with open_served(spark_warehouse.serve_dir) as served:
         assert served is not None, "the pipeline published nothing"
-        result = served.execute(sql)
-        published = ([c[0] for c in result.description], result.fetchall())
+        published = table_rows(served, sql)
     assert_same_mart(mart, grain, duck, published, "Spark via the pipeline")
 
 
