@@ -1,9 +1,11 @@
-"""Ingestion: one asset per CRM object, loading its landing file into `raw.<object>`.
+"""Ingestion: the configured CRM source conformed into `raw.<object>`, one asset per object.
 
-The loading itself is `revops.landing` (plain Python and DuckDB); these assets run it
-with the warehouse resource and report what happened. A file that cannot be loaded
-fails its asset with the loader's readable message as the failure description, so
-the UI and the run summary show the reason rather than a traceback.
+The work is `revops.sources` (plain Python and DuckDB): the landing folder, a Fivetran
+Salesforce schema or Fivetran's HubSpot schema becomes the contract's raw tables and
+`raw._source_coverage`. One step materializes every `raw/<object>` asset (a HubSpot deal needs
+several source tables, and one connection is cheaper than eight). A source that cannot be read
+fails the step with the readable message as the failure description, so the UI and the run
+summary show the reason rather than a traceback.
 
 No `from __future__ import annotations` here: Dagster reads the asset function's
 annotations (context, resources) at definition time.
@@ -13,12 +15,14 @@ import dagster as dg
 
 from orchestration.resources import WarehouseResource
 from revops.crm_contract import CRM_OBJECTS, CrmObject
-from revops.landing import LandingFileError, load_landing_object
+from revops.landing import LandingFileError
+from revops.sources import MappingError, SourceError, ingest_source
 
 
-def _failure_metadata(error: LandingFileError) -> dict:
+def _failure_metadata(error: Exception) -> dict:
     metadata = {}
-    for key, value in error.metadata().items():
+    raw = error.metadata() if isinstance(error, LandingFileError) else {}
+    for key, value in raw.items():
         if isinstance(value, (list, dict)):
             metadata[key] = dg.MetadataValue.json(value)
         elif isinstance(value, int):
@@ -28,57 +32,72 @@ def _failure_metadata(error: LandingFileError) -> dict:
     return metadata
 
 
-def _column_schema(obj: CrmObject, extra_columns: list[str]) -> dg.TableSchema:
-    columns = [dg.TableColumn(name, type_name) for name, type_name in obj.columns.items()]
+def _column_schema(obj: CrmObject, extra_columns: list[str], tracked: dict[str, bool]) -> dg.TableSchema:
+    columns = [
+        dg.TableColumn(
+            name, type_name, description=None if tracked.get(name, True) else "not tracked by the source: all NULL"
+        )
+        for name, type_name in obj.columns.items()
+    ]
     columns += [dg.TableColumn(name, "VARCHAR", description="extra column of the file") for name in extra_columns]
     columns += [
-        dg.TableColumn("_source_file", "VARCHAR", description="landing file the row came from"),
-        dg.TableColumn("_source_row", "BIGINT", description="line in that file (row number for Parquet)"),
+        dg.TableColumn("_source_file", "VARCHAR", description="file or source table the row came from"),
+        dg.TableColumn("_source_row", "BIGINT", description="line in that file (row number for Parquet and tables)"),
         dg.TableColumn("_loaded_at", "TIMESTAMP", description="when the load ran (UTC)"),
     ]
     return dg.TableSchema(columns=columns)
 
 
-def build_ingestion_asset(obj: CrmObject) -> dg.AssetsDefinition:
-    """The asset loading `obj`'s landing file into `raw.<obj.name>`."""
+def _raw_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", name])
 
-    @dg.asset(
-        name=obj.name,
-        key_prefix=["raw"],
-        group_name="ingestion",
-        kinds={"duckdb"},
-        description=f"{obj.description} Loaded from the landing file {obj.name}.csv or .parquet.",
-        metadata={"required_columns": dg.MetadataValue.json(obj.required_columns)},
-    )
-    def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        settings = warehouse.settings()
-        context.log.info(f"loading {obj.name} from {settings.landing_dir} into {settings.raw_schema}.{obj.name}")
-        with warehouse.connect() as con:
-            try:
-                result = load_landing_object(
-                    con, obj, settings.landing_dir, raw_schema=settings.raw_schema
-                )
-            except LandingFileError as error:
-                context.log.error(str(error))
-                raise dg.Failure(description=str(error), metadata=_failure_metadata(error)) from None
-        context.log.info(
-            f"loaded {result.row_count:,} rows from {result.source_file.name} into {result.table} "
-            f"in {result.seconds:.1f}s"
-            + (f"; extra columns kept: {', '.join(result.extra_columns)}" if result.extra_columns else "")
+
+@dg.multi_asset(
+    name="ingest_crm_source",
+    group_name="ingestion",
+    specs=[
+        dg.AssetSpec(
+            _raw_key(obj.name),
+            description=(
+                f"{obj.description} From the configured source (REVOPS_SOURCE: the landing file "
+                f"{obj.name}.csv or .parquet, or a connector's table), in the contract's columns and types."
+            ),
+            kinds={"duckdb"},
+            metadata={"contract_columns": dg.MetadataValue.json(obj.required_columns)},
         )
-        return dg.MaterializeResult(
+        for obj in CRM_OBJECTS.values()
+    ],
+)
+def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings()
+    config = settings.source_config()
+    context.log.info(f"ingesting {config.kind} from {config.location} into {settings.raw_schema}")
+    with warehouse.connect() as con:
+        try:
+            report = ingest_source(con, config, raw_schema=settings.raw_schema, progress=context.log.info)
+        except (LandingFileError, SourceError, MappingError) as error:
+            context.log.error(str(error))
+            raise dg.Failure(description=str(error), metadata=_failure_metadata(error)) from None
+    for notice in report.notices:
+        context.log.warning(f"not tracked: {notice}")
+    for load in report.loads:
+        obj = CRM_OBJECTS[load.object_name]
+        tracked = {r.column_name: r.is_tracked for r in report.coverage if r.object_name == obj.name}
+        yield dg.MaterializeResult(
+            asset_key=_raw_key(obj.name),
             metadata={
-                "row_count": dg.MetadataValue.int(result.row_count),
-                "dagster/row_count": dg.MetadataValue.int(result.row_count),
-                "source_file": dg.MetadataValue.path(str(result.source_file)),
-                "extra_columns": dg.MetadataValue.json(result.extra_columns),
-                "seconds": dg.MetadataValue.float(result.seconds),
-                "table": dg.MetadataValue.text(result.table),
-                "dagster/column_schema": _column_schema(obj, result.extra_columns),
-            }
+                "row_count": dg.MetadataValue.int(load.row_count),
+                "dagster/row_count": dg.MetadataValue.int(load.row_count),
+                "source": dg.MetadataValue.text(config.kind),
+                "source_file": dg.MetadataValue.text(load.source or "(not in the source)"),
+                "is_present": dg.MetadataValue.bool(load.is_present),
+                "not_tracked": dg.MetadataValue.json(sorted(c for c, t in tracked.items() if not t)),
+                "extra_columns": dg.MetadataValue.json(load.extra_columns),
+                "seconds": dg.MetadataValue.float(load.seconds),
+                "table": dg.MetadataValue.text(load.table),
+                "dagster/column_schema": _column_schema(obj, load.extra_columns, tracked),
+            },
         )
 
-    return _load
 
-
-ingestion_assets: list[dg.AssetsDefinition] = [build_ingestion_asset(obj) for obj in CRM_OBJECTS.values()]
+ingestion_assets: list[dg.AssetsDefinition] = [ingest_crm_source]

@@ -21,9 +21,17 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse_path: str = ""
     raw_schema: str = ""
     as_of_date: str = ""
+    source: str = ""
+    source_database: str = ""
+    source_schema: str = ""
+    source_mapping: str = ""
 
     def settings(self) -> Settings:
         return Settings.from_env().with_overrides(
+            source=self.source or None,
+            source_database=Path(self.source_database) if self.source_database else None,
+            source_schema=self.source_schema or None,
+            source_mapping=Path(self.source_mapping) if self.source_mapping else None,
             landing_dir=Path(self.landing_dir) if self.landing_dir else None,
             warehouse_path=Path(self.warehouse_path) if self.warehouse_path else None,
             raw_schema=self.raw_schema or None,

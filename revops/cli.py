@@ -41,6 +41,10 @@ def _instance_environment() -> None:
 
 def _settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env().with_overrides(
+        source=getattr(args, "source", None),
+        source_database=Path(args.source_database).resolve() if getattr(args, "source_database", None) else None,
+        source_schema=getattr(args, "source_schema", None),
+        source_mapping=Path(args.mapping).resolve() if getattr(args, "mapping", None) else None,
         landing_dir=Path(args.landing_dir).resolve() if args.landing_dir else None,
         warehouse_path=Path(args.warehouse).resolve() if args.warehouse else None,
         as_of_date=parse_as_of_date(args.as_of),
@@ -53,29 +57,68 @@ def _has_landing_files(landing_dir: Path) -> bool:
 
 
 def command_demo_data(args: argparse.Namespace) -> int:
+    import tempfile
+
     from revops.demo_data import generate_demo_data
+    from revops.sources.demo_shapes import ShapeError, parse_without
 
     settings = _settings_from(args)
-    out = Path(args.out).resolve() if args.out else settings.landing_dir
+    shape = getattr(args, "shape", None) or "salesforce_files"
+    try:
+        without = parse_without(getattr(args, "without", None))
+    except ShapeError as exc:
+        raise CommandError(str(exc)) from None
+    if shape == "salesforce_files":
+        out = Path(args.out).resolve() if args.out else settings.landing_dir
+    else:
+        out = Path(args.out).resolve() if args.out else PROJECT_ROOT / "data" / "sources" / f"{shape}.duckdb"
     started = time.monotonic()
-    counts = generate_demo_data(
-        out,
-        reps=args.reps,
-        deals=args.deals,
-        months=args.months,
-        as_of_date=settings.as_of_date,
-        seed=args.seed,
-        file_format=args.format,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
-    )
+    with tempfile.TemporaryDirectory(prefix="revops-demo-") as scratch:
+        direct = shape == "salesforce_files" and not without
+        folder = out if direct else Path(scratch) / "landing"
+        counts = generate_demo_data(
+            folder,
+            reps=args.reps,
+            deals=args.deals,
+            months=args.months,
+            as_of_date=settings.as_of_date,
+            seed=args.seed,
+            file_format=args.format if direct else "parquet",
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        if shape == "salesforce_files" and without:
+            from revops.sources.demo_shapes import write_landing_without
+
+            counts = write_landing_without(folder, out, without)
+        elif shape == "fivetran_salesforce":
+            from revops.sources.demo_shapes import write_fivetran_salesforce
+
+            counts = write_fivetran_salesforce(folder, out, without, history_mode=args.history_mode)
+        elif shape == "hubspot":
+            from revops.sources.hubspot_demo import write_hubspot_demo
+
+            if without:
+                from revops.sources.demo_shapes import write_landing_without
+
+                trimmed = Path(scratch) / "trimmed"
+                write_landing_without(folder, trimmed, without)
+                folder = trimmed
+            counts = write_hubspot_demo(folder, out)
     rows = ", ".join(f"{name} {count:,}" for name, count in counts.items())
-    print(f"Demo CRM data written to {out} in {time.monotonic() - started:.1f} s: {rows}")
+    left_out = f" without {', '.join(without)}" if without else ""
+    print(f"Demo CRM data ({shape}{left_out}) written to {out} in {time.monotonic() - started:.1f} s: {rows}")
+    if shape != "salesforce_files":
+        print(
+            f"Build from it with:\n    REVOPS_SOURCE={shape} REVOPS_SOURCE_DATABASE={out} revops run"
+        )
     return 0
 
 
 def command_run(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
-    if args.demo and not _has_landing_files(settings.landing_dir):
+    if settings.source != "salesforce_files":
+        pass  # a connector's schema: nothing to check here, ingestion names what is missing
+    elif args.demo and not _has_landing_files(settings.landing_dir):
         print(f"==> no landing files in {settings.landing_dir}: generating the demo CRM data")
         args.out = None
         command_demo_data(args)
@@ -192,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--warehouse", help="working DuckDB file (env REVOPS_WAREHOUSE_PATH)")
         p.add_argument("--serve-dir", help="where BI reads the published marts (env REVOPS_SERVE_DIR)")
         p.add_argument("--as-of", help="the day the marts describe, YYYY-MM-DD (env REVOPS_AS_OF_DATE; default today)")
+        p.add_argument(
+            "--source", choices=["salesforce_files", "fivetran_salesforce", "hubspot"],
+            help="where the CRM data comes from (env REVOPS_SOURCE; default salesforce_files: the landing folder)",
+        )
+        p.add_argument("--source-database", help="DuckDB file holding a connector's schema (env REVOPS_SOURCE_DATABASE)")
+        p.add_argument("--source-schema", help="the connector's schema (env REVOPS_SOURCE_SCHEMA; default salesforce / hubspot)")
+        p.add_argument("--mapping", help="field mapping file (env REVOPS_SOURCE_MAPPING; default mappings/<source>.yml)")
 
     def demo_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--deals", type=int, default=5000, help="number of deals (default 5000)")
@@ -231,7 +281,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo-data", help="write deterministic demo CRM files")
     common(demo)
-    demo.add_argument("--out", help="output folder (default: the landing folder)")
+    demo.add_argument(
+        "--out",
+        help="output folder (salesforce_files; default: the landing folder) or DuckDB file (connector shapes; "
+        "default data/sources/<shape>.duckdb)",
+    )
+    demo.add_argument(
+        "--shape", choices=["salesforce_files", "fivetran_salesforce", "hubspot"], default="salesforce_files",
+        help="write the data as a landing folder (default), a Fivetran Salesforce schema or Fivetran's HubSpot schema",
+    )
+    demo.add_argument(
+        "--without",
+        help="leave parts out, comma-separated: activities, tasks, events, leads, quotas, history, accounts, "
+        "next_step, next_step_date, icp_fields, custom_fields, forecast_category, probability, account_ids",
+    )
+    demo.add_argument(
+        "--history-mode", action="store_true",
+        help="fivetran_salesforce: stage history as History Mode versions (salesforce_history.opportunity) "
+        "instead of an opportunity_history table",
+    )
     demo_options(demo)
     demo.set_defaults(func=command_demo_data)
     return parser

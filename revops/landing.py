@@ -33,6 +33,8 @@ from pathlib import Path
 import duckdb
 
 from revops.crm_contract import BOOLEAN, CRM_OBJECTS, DATE, DOUBLE, INTEGER, TIMESTAMP, VARCHAR, CrmObject
+from revops.sources.coverage import present_object_columns, required_columns
+from revops.sources.mapping import MappingError, ObjectMapping
 
 LANDING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LOAD_LOG_TABLE = "_load_log"
@@ -150,6 +152,9 @@ class LoadResult:
     row_count: int
     extra_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # contract column -> the file's column that fed it ("opportunity.csv: Next_Meeting__c"),
+    # None when the file has no column for it (not tracked)
+    mapped_from: dict[str, str | None] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- names
@@ -197,9 +202,13 @@ def _expected_names(name: str) -> str:
     return f"{name}.csv, {name}.csv.gz or {name}.parquet"
 
 
-def find_landing_file(landing_dir: Path | str, obj: CrmObject | str) -> Path:
+def find_landing_file(
+    landing_dir: Path | str, obj: CrmObject | str, *, stem: str | None = None, required: bool = True
+) -> Path | None:
     """The one landing file of `obj`: `<object>.csv`, `.csv.gz` or `.parquet`, with a
-    snake_case or CamelCase stem, any letter case (`ForecastingQuota.CSV`)."""
+    snake_case or CamelCase stem, any letter case (`ForecastingQuota.CSV`). `stem` names
+    the file when the mapping gives it another name; `required=False` returns None when
+    there is no such file (an optional object the CRM export does not have)."""
     crm = _crm_object(obj)
     folder = Path(landing_dir)
     if not folder.is_dir():
@@ -210,8 +219,10 @@ def find_landing_file(landing_dir: Path | str, obj: CrmObject | str) -> Path:
             object_name=crm.name,
         )
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    wanted = crm.name.replace("_", "")
+    wanted = re.sub(r"[^a-z0-9]", "", (stem or crm.name).lower())
     candidates = [p for p in files if _landing_stem(p) == wanted]
+    if not candidates and not required:
+        return None
     if not candidates:
         present = ", ".join(p.name for p in files[:20]) or "no files at all"
         if len(files) > 20:
@@ -240,8 +251,12 @@ def _camel(name: str) -> str:
 # --------------------------------------------------------------------------- headers
 
 
-def _normalize_headers(path: Path, headers: Sequence[str], crm: CrmObject) -> list[str]:
-    """Normalized names of the file's columns; duplicates and missing columns are errors."""
+def _normalize_headers(
+    path: Path, headers: Sequence[str], crm: CrmObject, mapping: ObjectMapping | None = None
+) -> tuple[list[str], dict[str, str | None]]:
+    """Normalized names of the file's columns, with the mapping's source columns renamed
+    to the contract columns they feed; and, per contract column, the header that fed it
+    (None: not tracked). Duplicate names and a missing minimum column are errors."""
     names = []
     for position, header in enumerate(headers, start=1):
         names.append(normalize_column_name(header) or f"unnamed_{position}")
@@ -260,18 +275,46 @@ def _normalize_headers(path: Path, headers: Sequence[str], crm: CrmObject) -> li
             object_name=crm.name,
             columns=[c.split(" both mean ")[1] for c in clashes],
         )
-    missing = [c for c in crm.required_columns if c not in seen]
+    mapping = ObjectMapping(  # the mapping names file columns as written or in snake_case
+        crm.name,
+        mapping.source_name if mapping else crm.name,
+        {c: normalize_column_name(v) if v else None for c, v in (mapping.columns if mapping else {}).items()},
+    )
+    available = set(names)
+    renames: dict[str, str] = {}  # file column -> contract column
+    mapped_from: dict[str, str | None] = {}
+    for column in crm.columns:
+        try:
+            source_column = mapping.source_column(normalize_column_name(column), available)
+        except MappingError as exc:
+            raise LandingFileError(f"Cannot load {path} into {crm.name}: {exc}.", file=path, object_name=crm.name) from None
+        if source_column is not None:
+            mapped_from[column] = f"{path.name}: {seen[source_column]}"
+            if source_column != column:
+                renames[source_column] = column
+        else:
+            mapped_from[column] = None
+    # a file column that is not the mapped source of its own name cannot keep a contract
+    # name it does not feed (e.g. a stale next_step_date_c beside the mapped Next_Meeting__c)
+    taken = set(renames.values())
+    names = [
+        renames.get(name, f"{name}_unmapped" if name in taken or (name in crm.columns and mapped_from.get(name) is None) else name)
+        for name in names
+    ]
+    missing = [c for c in present_object_columns(crm) if mapped_from.get(c) is None]
     if missing:
         raise LandingFileError(
             f"Cannot load {path} into {crm.name}: it is missing the required "
-            f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
-            f"Columns found: {', '.join(names) if names else 'none'}. Headers may be "
-            f"snake_case (stage_name) or Salesforce API names (StageName).",
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (the minimum "
+            f"{crm.name} needs; every other column is optional). "
+            f"Columns found: {', '.join(seen[n] for n in seen) if seen else 'none'}. Headers may be "
+            f"snake_case (stage_name) or Salesforce API names (StageName); a column of another name "
+            f"is mapped in the source mapping file.",
             file=path,
             object_name=crm.name,
             columns=missing,
         )
-    return names
+    return names, mapped_from
 
 
 def _read_csv_header(path: Path, crm: CrmObject) -> list[str]:
@@ -408,6 +451,9 @@ def _plan_columns(
     position = {name: i for i, name in enumerate(names)}
     columns = []
     for name, type_name in crm.columns.items():
+        if name not in position:  # not tracked by this file: typed NULL, same shape as ever
+            columns.append(_Column(name, f"cast(null as {type_name})", None, type_name))
+            continue
         src = f"src.{quote_identifier(name)}"
         source_type = "VARCHAR" if source_types is None else source_types[position[name]]
         native = None if source_type == "VARCHAR" else _native_cast(src, source_type, type_name)
@@ -697,25 +743,34 @@ def load_landing_object(
     *,
     raw_schema: str = "raw",
     loaded_at: dt.datetime | None = None,
-) -> LoadResult:
+    mapping: ObjectMapping | None = None,
+) -> LoadResult | None:
     """Load the landing file of `obj` into `<raw_schema>.<object>`, replacing the table
     in one transaction. Raises LandingFileError (the previous table untouched) when the
     file is missing, unreadable, lacks a required column or has a value that does not
     fit its declared type. `loaded_at` (default now) is stored in UTC; a naive value
-    is taken as UTC."""
+    is taken as UTC. `mapping` renames the file's columns to the contract's and names the
+    file (default: the contract's names). An optional object without a file (and a
+    mapping `from: null`) returns None and leaves the table to the caller."""
     started = time.monotonic()
     crm = _crm_object(obj)
-    path = find_landing_file(landing_dir, crm)
+    if mapping is not None and mapping.source_name is None:
+        return None
+    path = find_landing_file(
+        landing_dir, crm, stem=mapping.source_name if mapping else None, required=bool(required_columns(crm))
+    )
+    if path is None:
+        return None
     loaded_at = _utc_naive(loaded_at)
     is_csv = not path.name.lower().endswith(".parquet")
 
     if is_csv:
-        names = _normalize_headers(path, _read_csv_header(path, crm), crm)
+        names, mapped_from = _normalize_headers(path, _read_csv_header(path, crm), crm, mapping)
         columns, extras = _plan_columns(names, None, crm)
         source = _csv_source(path, names)
     else:
         headers, types = _parquet_schema(con, path, crm)
-        names = _normalize_headers(path, headers, crm)
+        names, mapped_from = _normalize_headers(path, headers, crm, mapping)
         # read_parquet names columns as written; select them under their normalized names
         renamed = ", ".join(
             f"{quote_identifier(h)} as {quote_identifier(n)}" for h, n in zip(headers, names)
@@ -762,6 +817,7 @@ def load_landing_object(
         row_count=int(row_count),
         extra_columns=extras,
         seconds=round(time.monotonic() - started, 3),
+        mapped_from=mapped_from,
     )
 
 
@@ -781,9 +837,11 @@ def load_landing_folder(
     loaded_at: dt.datetime | None = None,
 ) -> list[LoadResult]:
     """Load every object of the contract (or `objects`), one transaction each; stops at
-    the first LandingFileError. All loads share one `_loaded_at`."""
+    the first LandingFileError. All loads share one `_loaded_at`. Optional objects without
+    a file are left out (`revops.sources` writes their empty tables and coverage)."""
     loaded_at = _utc_naive(loaded_at)
-    return [
+    results = [
         load_landing_object(con, obj, landing_dir, raw_schema=raw_schema, loaded_at=loaded_at)
         for obj in (objects if objects is not None else CRM_OBJECTS.values())
     ]
+    return [r for r in results if r is not None]

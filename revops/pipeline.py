@@ -21,6 +21,10 @@ def _resource_config(settings: Settings) -> dict:
                     "warehouse_path": str(settings.warehouse_path.resolve()),
                     "raw_schema": settings.raw_schema,
                     "as_of_date": settings.resolved_as_of_date().isoformat(),
+                    "source": settings.source,
+                    "source_database": str(settings.source_database.resolve()) if settings.source_database else "",
+                    "source_schema": settings.source_schema or "",
+                    "source_mapping": str(settings.source_mapping.resolve()) if settings.source_mapping else "",
                 }
             },
             "serving": {"config": {"serve_dir": str(settings.serve_dir.resolve())}},
@@ -144,7 +148,7 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
     as_of = settings.resolved_as_of_date()
     print(
         f"==> building the warehouse for as_of_date {as_of}\n"
-        f"    landing folder: {settings.landing_dir}\n"
+        f"    source:         {settings.source_config().kind} at {settings.source_config().location}\n"
         f"    warehouse:      {settings.warehouse_path}\n"
         f"    serving folder: {settings.serve_dir}",
         flush=True,

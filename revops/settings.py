@@ -19,6 +19,11 @@ ENV_WAREHOUSE_PATH = "REVOPS_WAREHOUSE_PATH"
 ENV_AS_OF_DATE = "REVOPS_AS_OF_DATE"
 ENV_RAW_SCHEMA = "REVOPS_RAW_SCHEMA"
 ENV_SERVE_DIR = "REVOPS_SERVE_DIR"
+ENV_SOURCE = "REVOPS_SOURCE"
+ENV_SOURCE_DATABASE = "REVOPS_SOURCE_DATABASE"
+ENV_SOURCE_SCHEMA = "REVOPS_SOURCE_SCHEMA"
+ENV_SOURCE_HISTORY_SCHEMA = "REVOPS_SOURCE_HISTORY_SCHEMA"
+ENV_SOURCE_MAPPING = "REVOPS_SOURCE_MAPPING"
 
 
 class SettingsError(ValueError):
@@ -45,6 +50,13 @@ class Settings:
     raw_schema: str = "raw"
     # where BI reads the published marts: revops.duckdb (opened read-only) and parquet/
     serve_dir: Path = PROJECT_ROOT / "data" / "serve"
+    # where the CRM data comes from (revops.sources): salesforce_files reads landing_dir;
+    # fivetran_salesforce and hubspot read source_schema of the DuckDB file source_database
+    source: str = "salesforce_files"
+    source_database: Path | None = None
+    source_schema: str | None = None
+    source_history_schema: str = "salesforce_history"
+    source_mapping: Path | None = None  # None: mappings/<source>.yml
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -57,10 +69,32 @@ class Settings:
             as_of_date=parse_as_of_date(env.get(ENV_AS_OF_DATE)),
             raw_schema=env.get(ENV_RAW_SCHEMA) or "raw",
             serve_dir=Path(env.get(ENV_SERVE_DIR) or PROJECT_ROOT / "data" / "serve"),
+            source=(env.get(ENV_SOURCE) or "salesforce_files").strip(),
+            source_database=Path(env[ENV_SOURCE_DATABASE]) if env.get(ENV_SOURCE_DATABASE) else None,
+            source_schema=env.get(ENV_SOURCE_SCHEMA) or None,
+            source_history_schema=env.get(ENV_SOURCE_HISTORY_SCHEMA) or "salesforce_history",
+            source_mapping=Path(env[ENV_SOURCE_MAPPING]) if env.get(ENV_SOURCE_MAPPING) else None,
         )
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def source_config(self):
+        """Where the CRM data is (a `revops.sources.SourceConfig`); SettingsError when the
+        source setting names no known kind."""
+        from revops.sources import SourceConfig, SourceError
+
+        try:
+            return SourceConfig(
+                kind=self.source,
+                landing_dir=self.landing_dir,
+                database=self.source_database,
+                schema=self.source_schema,
+                history_schema=self.source_history_schema,
+                mapping_path=self.source_mapping,
+            )
+        except SourceError as exc:
+            raise SettingsError(f"{ENV_SOURCE}: {exc}") from None
 
     def resolved_as_of_date(self) -> dt.date:
         return self.as_of_date or dt.datetime.now(dt.timezone.utc).date()

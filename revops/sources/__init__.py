@@ -1,0 +1,201 @@
+"""Sources: where the CRM data comes from, conformed into the contract's raw tables.
+
+Three kinds (`REVOPS_SOURCE`):
+- `salesforce_files`: the landing folder, one CSV or Parquet file per object (default);
+- `fivetran_salesforce`: a Salesforce schema as Fivetran writes it, in a DuckDB database
+  attached read-only (`REVOPS_SOURCE_DATABASE`, schema `REVOPS_SOURCE_SCHEMA`);
+- `hubspot`: Fivetran's HubSpot schema, the same way.
+
+Whatever the kind, ingestion writes `<raw_schema>.<object>` for every object of
+`revops.crm_contract` (absent optional objects as empty tables) and
+`<raw_schema>._source_coverage`, so the gate, dbt and publishing do not care where the data
+came from. A mapping file per source (`revops.sources.mapping`) says which source column
+feeds each contract column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from revops.crm_contract import CRM_OBJECTS
+from revops.sources.conform import SourceError, quote, sql_string, write_contract_table
+from revops.sources.coverage import (
+    CoverageRow,
+    absent_object_coverage,
+    object_coverage,
+    untracked_summary,
+    write_coverage,
+)
+from revops.sources.mapping import SOURCE_KINDS, MappingError, SourceMapping, default_mapping_path, load_mapping
+
+DEFAULT_SCHEMAS = {"fivetran_salesforce": "salesforce", "hubspot": "hubspot"}
+SOURCE_CATALOG = "revops_source"
+
+__all__ = [
+    "SOURCE_KINDS", "IngestReport", "MappingError", "ObjectLoad", "SourceConfig", "SourceError", "ingest_source",
+]
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where the CRM data is: the kind, and the folder or database and schema."""
+
+    kind: str = "salesforce_files"
+    landing_dir: Path | None = None
+    database: Path | None = None  # connector kinds: the DuckDB file holding the schema
+    schema: str | None = None  # default: salesforce / hubspot
+    history_schema: str | None = "salesforce_history"
+    mapping_path: Path | None = None  # default: mappings/<kind>.yml
+
+    def __post_init__(self):
+        if self.kind not in SOURCE_KINDS:
+            raise SourceError(f"the source must be one of {', '.join(SOURCE_KINDS)} (got {self.kind!r})")
+
+    @property
+    def resolved_schema(self) -> str:
+        return self.schema or DEFAULT_SCHEMAS.get(self.kind, "")
+
+    @property
+    def location(self) -> str:
+        """Where the data is, for people and for the gate's baselines."""
+        if self.kind == "salesforce_files":
+            return str(Path(self.landing_dir).resolve()) if self.landing_dir else "(no landing folder)"
+        return f"{Path(self.database).resolve() if self.database else '(no database)'}:{self.resolved_schema}"
+
+    @property
+    def key(self) -> str:
+        """`<kind>:<location>`: a gate baseline belongs to the source it was taken from."""
+        return f"{self.kind}:{self.location}"
+
+    def mapping(self) -> SourceMapping:
+        return load_mapping(self.mapping_path or default_mapping_path(self.kind), expected_source=self.kind)
+
+
+@dataclass(frozen=True)
+class ObjectLoad:
+    object_name: str
+    table: str
+    row_count: int
+    source: str  # the file or table it came from; "" when absent
+    is_present: bool
+    extra_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    loads: list[ObjectLoad]
+    coverage: list[CoverageRow]
+
+    @property
+    def notices(self) -> list[str]:
+        return untracked_summary(self.coverage)
+
+
+def ingest_source(
+    con,
+    config: SourceConfig,
+    *,
+    raw_schema: str = "raw",
+    loaded_at: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Conform the source into `<raw_schema>`; raises LandingFileError, SourceError or
+    MappingError (each a readable paragraph) when it cannot."""
+    loaded_at = (loaded_at or dt.datetime.now(dt.timezone.utc)).replace(tzinfo=None)
+    mapping = config.mapping()
+    say = progress or (lambda line: None)
+    if config.kind == "salesforce_files":
+        report = _ingest_files(con, config, mapping, raw_schema, loaded_at, say)
+    else:
+        report = _ingest_connector(con, config, mapping, raw_schema, loaded_at, say)
+    write_coverage(con, raw_schema, report.coverage)
+    return report
+
+
+def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+    from revops.landing import load_landing_object
+
+    loads, coverage = [], []
+    for obj in CRM_OBJECTS.values():
+        result = load_landing_object(
+            con, obj, config.landing_dir, raw_schema=raw_schema, loaded_at=loaded_at,
+            mapping=mapping.object(obj.name),
+        )
+        if result is None:
+            write_contract_table(con, obj, raw_schema, expressions={}, from_sql=None, label="", loaded_at=loaded_at)
+            coverage += absent_object_coverage(obj, source=config.kind)
+            loads.append(ObjectLoad(obj.name, f"{raw_schema}.{obj.name}", 0, "", False))
+            say(f"{obj.name}: no file in {config.landing_dir}: an empty input (not tracked)")
+            continue
+        coverage += object_coverage(obj, source=config.kind, row_count=result.row_count, mapped_from=result.mapped_from)
+        loads.append(
+            ObjectLoad(
+                obj.name, result.table, result.row_count, result.source_file.name, True,
+                result.extra_columns, result.seconds,
+            )
+        )
+        say(f"{obj.name}: {result.row_count:,} rows from {result.source_file.name} in {result.seconds:.1f} s")
+    return IngestReport(loads, coverage)
+
+
+def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+    if config.database is None:
+        raise SourceError(
+            f"the source {config.kind} needs the database that holds the connector's schema: set "
+            f"REVOPS_SOURCE_DATABASE to the DuckDB file (the schema is REVOPS_SOURCE_SCHEMA, default "
+            f"{config.resolved_schema})"
+        )
+    database = Path(config.database)
+    if not database.is_file():
+        raise SourceError(f"the source database {database} does not exist (REVOPS_SOURCE_DATABASE)")
+    schema = config.resolved_schema
+    started = time.monotonic()
+    con.execute(f"attach {sql_string(str(database.resolve()))} as {quote(SOURCE_CATALOG)} (read_only)")
+    try:
+        has_schema = con.execute(
+            "select count(*) from information_schema.schemata where catalog_name = ? and schema_name = ?",
+            [SOURCE_CATALOG, schema],
+        ).fetchone()[0]
+        if not has_schema:
+            schemas = [
+                r[0] for r in con.execute(
+                    "select schema_name from information_schema.schemata where catalog_name = ? order by 1",
+                    [SOURCE_CATALOG],
+                ).fetchall()
+            ]
+            raise SourceError(
+                f"the source database {database} has no schema {schema!r} (it has: {', '.join(schemas)}); "
+                f"set REVOPS_SOURCE_SCHEMA"
+            )
+        if config.kind == "fivetran_salesforce":
+            from revops.sources.fivetran_salesforce import conform_fivetran_salesforce
+
+            coverage = conform_fivetran_salesforce(
+                con, catalog=SOURCE_CATALOG, schema=schema, history_schema=config.history_schema,
+                raw_schema=raw_schema, mapping=mapping, loaded_at=loaded_at,
+            )
+        else:
+            from revops.sources.hubspot import conform_hubspot
+            from revops.sources.mapping import MAPPINGS_DIR
+
+            coverage = conform_hubspot(
+                con, catalog=SOURCE_CATALOG, schema=schema, raw_schema=raw_schema, mapping=mapping,
+                seeds_dir=MAPPINGS_DIR.parent / "seeds", loaded_at=loaded_at,
+            )
+    finally:
+        con.execute(f"detach {quote(SOURCE_CATALOG)}")
+    seconds = round(time.monotonic() - started, 3)
+    loads = []
+    for obj in CRM_OBJECTS.values():
+        rows = [r for r in coverage if r.object_name == obj.name]
+        present = any(r.is_tracked for r in rows)
+        count = rows[0].row_count if rows else 0
+        origin = next((r.mapped_from for r in rows if r.mapped_from), "") or ""
+        loads.append(ObjectLoad(obj.name, f"{raw_schema}.{obj.name}", count, origin.rsplit(".", 1)[0], present, [], seconds))
+        say(f"{obj.name}: {count:,} rows" + (f" from {origin.rsplit('.', 1)[0]}" if present else ": not in the source (an empty input)"))
+    return IngestReport(loads, coverage)

@@ -27,10 +27,28 @@ MINIMUM_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+# An optional object the source does have means nothing without these: a history row
+# without its deal, a quota without its amount. Absent object: fine; present without them: an error.
+PRESENT_OBJECT_MINIMUM: dict[str, tuple[str, ...]] = {
+    "account": ("id",),
+    "opportunity_history": ("opportunity_id", "stage_name", "created_date"),
+    "task": ("what_id",),
+    "event": ("what_id", "start_date_time"),
+    "lead": ("id", "created_date"),
+    "forecasting_quota": ("quota_owner_id", "start_date", "quota_amount"),
+}
+
+
 def required_columns(obj: CrmObject | str) -> tuple[str, ...]:
     """The columns without which nothing can be built (empty for an optional object)."""
     name = obj.name if isinstance(obj, CrmObject) else obj
     return MINIMUM_COLUMNS.get(name, ())
+
+
+def present_object_columns(obj: CrmObject | str) -> tuple[str, ...]:
+    """The columns a file or table of `obj` must have when the source has the object at all."""
+    name = obj.name if isinstance(obj, CrmObject) else obj
+    return MINIMUM_COLUMNS.get(name) or PRESENT_OBJECT_MINIMUM.get(name, ())
 
 
 def is_required_object(obj: CrmObject | str) -> bool:

@@ -59,6 +59,14 @@ def test_one_asset_per_crm_object_in_the_ingestion_group():
     assert all("warehouse" in asset.required_resource_keys for asset in ingestion_assets)
 
 
+def _materialization(result, name: str):
+    [event] = [
+        e for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(["raw", name])
+    ]
+    return event.materialization
+
+
 def test_materializing_loads_every_object_into_raw(paths):
     landing, warehouse = paths
 
@@ -69,15 +77,17 @@ def test_materializing_loads_every_object_into_raw(paths):
         for name in CRM_OBJECTS:
             assert con.execute(f'select count(*) from raw."{name}"').fetchone()[0] == 3
         assert con.execute("select count(*) from raw._load_log").fetchone()[0] == len(CRM_OBJECTS)
-    materialization = result.asset_materializations_for_node("raw__opportunity")[0]
-    metadata = materialization.metadata
+        assert con.execute("select bool_and(is_tracked) from raw._source_coverage").fetchone()[0] is True
+    metadata = _materialization(result, "opportunity").metadata
     assert metadata["row_count"].value == 3
-    assert metadata["source_file"].value == str(landing / "opportunity.csv")
+    assert metadata["source_file"].value == "opportunity.csv"
+    assert metadata["source"].value == "salesforce_files"
+    assert metadata["not_tracked"].value == []
     assert metadata["extra_columns"].value == []
     assert metadata["seconds"].value >= 0
 
 
-def test_a_bad_file_fails_its_asset_with_the_readable_message(paths):
+def test_a_bad_file_fails_ingestion_with_the_readable_message(paths):
     landing, warehouse = paths
     text = (landing / "opportunity.csv").read_text().splitlines()
     header = text[0].split(",")
@@ -89,7 +99,7 @@ def test_a_bad_file_fails_its_asset_with_the_readable_message(paths):
 
     assert not result.success
     failures = [e for e in result.all_events if e.is_step_failure]
-    assert [e.step_key for e in failures] == ["raw__opportunity"]
+    assert [e.step_key for e in failures] == ["ingest_crm_source"]
     failure = failures[0].step_failure_data.user_failure_data
     assert failure is not None
     assert str(landing / "opportunity.csv") in failure.description
@@ -97,19 +107,40 @@ def test_a_bad_file_fails_its_asset_with_the_readable_message(paths):
     assert "line 3: 'lots'" in failure.description
     assert failure.metadata["columns"].value == ["amount"]
     assert failure.metadata["bad_row_count"].value == 1
-    # the other objects still loaded
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute("select count(*) from raw.account").fetchone()[0] == 3
 
 
-def test_a_missing_file_fails_with_what_was_expected(paths):
+def test_a_missing_required_file_fails_with_what_was_expected(paths):
     landing, warehouse = paths
-    (landing / "forecasting_quota.csv").unlink()
+    (landing / "opportunity.csv").unlink()
 
     result = materialize(landing, warehouse, raise_on_error=False)
 
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]
     description = failure.step_failure_data.user_failure_data.description
-    assert f"No landing file for forecasting_quota in {landing}" in description
-    assert "forecasting_quota.csv" in description
+    assert f"No landing file for opportunity in {landing}" in description
+    assert "opportunity.csv" in description
+
+
+def test_a_missing_optional_file_is_an_empty_input_reported_as_not_tracked(paths):
+    landing, warehouse = paths
+    materialize(landing, warehouse)  # a first load with quotas
+    (landing / "forecasting_quota.csv").unlink()
+
+    result = materialize(landing, warehouse)
+
+    assert result.success
+    metadata = _materialization(result, "forecasting_quota").metadata
+    assert metadata["row_count"].value == 0
+    assert metadata["is_present"].value is False
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        # the previous load's quotas are gone, not left behind
+        assert con.execute("select count(*) from raw.forecasting_quota").fetchone()[0] == 0
+        assert [r[0] for r in con.execute("describe raw.forecasting_quota").fetchall()][:4] == list(
+            CRM_OBJECTS["forecasting_quota"].columns
+        )
+        rows = con.execute(
+            "select distinct is_tracked, row_count, mapped_from from raw._source_coverage "
+            "where object_name = 'forecasting_quota'"
+        ).fetchall()
+    assert rows == [(False, 0, None)]

@@ -401,7 +401,8 @@ def test_parquet_bad_text_value_names_the_row(landing, con):
 
 
 def test_missing_column_error_names_the_file_the_column_and_what_was_found(landing, con):
-    header = [c for c in OPPORTUNITY_HEADER if c not in ("stage_name", "next_step_date_c")]
+    # stage_name and amount are part of the minimum; next_step_date_c is optional
+    header = [c for c in OPPORTUNITY_HEADER if c not in ("stage_name", "amount", "next_step_date_c")]
     write_csv(landing / "opportunity.csv", header, [])
 
     with pytest.raises(LandingFileError) as info:
@@ -410,10 +411,59 @@ def test_missing_column_error_names_the_file_the_column_and_what_was_found(landi
     error = info.value
     message = str(error)
     assert str(landing / "opportunity.csv") in message
-    assert "missing the required columns stage_name, next_step_date_c" in message
+    assert "missing the required columns stage_name, amount (the minimum opportunity needs" in message
     assert "Columns found: id, account_id" in message
-    assert error.columns == ["stage_name", "next_step_date_c"]
+    assert error.columns == ["stage_name", "amount"]
     assert error.file == landing / "opportunity.csv"
+
+
+def test_an_optional_column_the_file_lacks_is_loaded_as_null_and_reported_not_tracked(landing, con):
+    header = [c for c in OPPORTUNITY_HEADER if c not in ("next_step_date_c", "trigger_event_c")]
+    row = opportunity_row(id="o1")
+    write_csv(landing / "opportunity.csv", header, [[row[OPPORTUNITY_HEADER.index(c)] for c in header]])
+
+    result = load_landing_object(con, "opportunity", landing)
+
+    assert result.row_count == 1
+    assert result.mapped_from["next_step_date_c"] is None
+    assert result.mapped_from["stage_name"] == "opportunity.csv: stage_name"
+    columns = [r[0] for r in con.execute("describe raw.opportunity").fetchall()]
+    assert columns[: len(OPPORTUNITY_HEADER)] == OPPORTUNITY_HEADER  # the contract's shape, always
+    assert con.execute("select next_step_date_c, trigger_event_c from raw.opportunity").fetchall() == [(None, None)]
+    assert dict(con.execute("describe raw.opportunity").fetchall()[i][:2] for i in range(len(OPPORTUNITY_HEADER)))[
+        "next_step_date_c"
+    ] == "DATE"
+
+
+def test_a_mapping_renames_a_custom_field_and_keeps_the_stale_one_as_an_extra(landing, con):
+    from revops.sources.mapping import ObjectMapping
+
+    header = [*OPPORTUNITY_HEADER, "Next_Meeting__c"]
+    row = [*opportunity_row(id="o1"), "2024-03-01"]
+    write_csv(landing / "opportunity.csv", header, [row])
+    mapping = ObjectMapping("opportunity", "opportunity", {"next_step_date_c": "Next_Meeting__c"})
+
+    result = load_landing_object(con, "opportunity", landing, mapping=mapping)
+
+    assert result.mapped_from["next_step_date_c"] == "opportunity.csv: Next_Meeting__c"
+    assert con.execute("select next_step_date_c from raw.opportunity").fetchone()[0].isoformat() == "2024-03-01"
+    assert "next_step_date_c_unmapped" in result.extra_columns
+
+
+def test_a_mapping_naming_a_column_the_file_lacks_is_an_error(landing, con):
+    from revops.sources.mapping import ObjectMapping
+
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, [opportunity_row(id="o1")])
+    mapping = ObjectMapping("opportunity", "opportunity", {"next_step_date_c": "Next_Meeting__c"})
+
+    with pytest.raises(LandingFileError, match="comes from column 'next_meeting_c'"):
+        load_landing_object(con, "opportunity", landing, mapping=mapping)
+
+
+def test_an_optional_object_without_a_file_is_none_and_a_required_one_an_error(landing, con):
+    assert load_landing_object(con, "task", landing) is None
+    with pytest.raises(LandingFileError, match="No landing file for opportunity"):
+        load_landing_object(con, "opportunity", landing)
 
 
 def test_uncastable_values_name_file_column_line_and_value(landing, con):
