@@ -152,7 +152,7 @@ def write_fivetran_salesforce(
                 continue
             lacks = set(FIVETRAN_SALESFORCE_LACKS.get(obj, ())) | columns.get(obj, set())
             types = {c: "timestamp" for c, t in crm.columns.items() if t == "DATE"}
-            deleted = "coalesce(is_deleted, false)" if "is_deleted" in crm.columns else "false"
+            deleted = "coalesce(cast(is_deleted as boolean), false)" if "is_deleted" in crm.columns else "false"
             con.execute(
                 f"create table {quote(schema)}.{quote(obj)} as select "
                 f"{_projection(obj, lacks, nulled.get(obj, set()), types)}, "
@@ -166,19 +166,24 @@ def write_fivetran_salesforce(
                 c for c in CRM_OBJECTS["opportunity"].columns
                 if c not in columns.get("opportunity", set()) and c not in ("stage_name", "amount", "close_date")
             ]
-            kept = ", ".join(f"o.{quote(c)}" for c in opportunity_columns)
+            types = CRM_OBJECTS["opportunity"].columns
+            kept = ", ".join(
+                f"cast(o.{quote(c)} as {'timestamp' if types[c] == 'DATE' else types[c]}) as {quote(c)}"
+                for c in opportunity_columns
+            )
             con.execute(
                 f"""
                 create table {quote(history_schema)}.opportunity as
                 with history as (
-                    select * from {_read(con, source, 'opportunity_history')} where not coalesce(is_deleted, false)
+                    select * from {_read(con, source, 'opportunity_history')} where not coalesce(cast(is_deleted as boolean), false)
                 ),
                 versions as (
                     select
-                        h.opportunity_id, h.stage_name, h.amount, cast(h.close_date as timestamp) as close_date,
+                        h.opportunity_id, h.stage_name, cast(h.amount as double) as amount,
+                        cast(h.close_date as timestamp) as close_date,
                         cast(h.created_date as timestamp) as _fivetran_start,
                         lead(cast(h.created_date as timestamp)) over (
-                            partition by h.opportunity_id order by h.created_date, h.id
+                            partition by h.opportunity_id order by cast(h.created_date as timestamp), h.id
                         ) as next_start
                     from history as h
                 )

@@ -15,6 +15,7 @@ import datetime as dt
 
 from revops.crm_contract import CRM_OBJECTS
 from revops.sources.conform import (
+    SourceError,
     SourceTable,
     contract_expressions,
     find_table,
@@ -36,7 +37,7 @@ DELETE_FLAGS = ("is_deleted", "_fivetran_deleted")
 FORECAST_CATEGORY_LABELS = {"BestCase": "Best Case", "Forecast": "Commit", "MostLikely": "Commit"}
 
 
-class MissingObjectError(ValueError):
+class MissingObjectError(SourceError):
     """A required object is not in the schema."""
 
 
@@ -137,7 +138,7 @@ def conform_fivetran_salesforce(
         if table is None:
             if required_columns(obj):
                 raise MissingObjectError(
-                    f"The Fivetran Salesforce schema {catalog}.{schema} has no table "
+                    f"The Fivetran Salesforce schema {schema} has no table "
                     f"{object_mapping.source_name or obj.name}: it is required ({obj.name} with at least "
                     f"{', '.join(required_columns(obj))}). Check REVOPS_SOURCE_SCHEMA and the connector's "
                     f"synced objects."

@@ -1,4 +1,4 @@
-"""Comparing a mart built on another engine with DuckDB's, row by row on its grain.
+"""Comparing a mart built another way (another engine, another source) with DuckDB's, row by row on its grain.
 
 Shared by the PostgreSQL and Spark portability tests: the grain of each mart is read
 from its `unique` or `revops_unique_combination` test in the manifest, both sides are
