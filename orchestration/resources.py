@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from revops.settings import Settings, parse_as_of_date
+from revops.settings import Settings, database_setting, parse_as_of_date
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -29,7 +29,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         return Settings.from_env().with_overrides(
             source=self.source or None,
-            source_database=Path(self.source_database) if self.source_database else None,
+            source_database=database_setting(self.source_database),
             source_schema=self.source_schema or None,
             source_mapping=Path(self.source_mapping) if self.source_mapping else None,
             landing_dir=Path(self.landing_dir) if self.landing_dir else None,

@@ -42,7 +42,7 @@ def _instance_environment() -> None:
 def _settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env().with_overrides(
         source=getattr(args, "source", None),
-        source_database=Path(args.source_database).resolve() if getattr(args, "source_database", None) else None,
+        source_database=_database_flag(getattr(args, "source_database", None)),
         source_schema=getattr(args, "source_schema", None),
         source_mapping=Path(args.mapping).resolve() if getattr(args, "mapping", None) else None,
         landing_dir=Path(args.landing_dir).resolve() if args.landing_dir else None,
@@ -50,6 +50,13 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         as_of_date=parse_as_of_date(args.as_of),
         serve_dir=Path(args.serve_dir).resolve() if getattr(args, "serve_dir", None) else None,
     )
+
+
+def _database_flag(value: str | None):
+    from revops.settings import database_setting
+
+    database = database_setting(value)
+    return database.resolve() if isinstance(database, Path) else database
 
 
 def _has_landing_files(landing_dir: Path) -> bool:

@@ -6,10 +6,17 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
 from revops.settings import Settings
+
+
+def _database_config(database) -> str:
+    if database is None:
+        return ""
+    return str(database.resolve()) if isinstance(database, Path) else str(database)
 
 
 def _resource_config(settings: Settings) -> dict:
@@ -22,7 +29,7 @@ def _resource_config(settings: Settings) -> dict:
                     "raw_schema": settings.raw_schema,
                     "as_of_date": settings.resolved_as_of_date().isoformat(),
                     "source": settings.source,
-                    "source_database": str(settings.source_database.resolve()) if settings.source_database else "",
+                    "source_database": _database_config(settings.source_database),
                     "source_schema": settings.source_schema or "",
                     "source_mapping": str(settings.source_mapping.resolve()) if settings.source_mapping else "",
                 }

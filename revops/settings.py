@@ -42,6 +42,14 @@ def parse_as_of_date(value: str | None) -> dt.date | None:
         ) from None
 
 
+def database_setting(value: str | None) -> Path | str | None:
+    """A source database setting: a postgresql:// URL as it is, else a DuckDB file path."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     landing_dir: Path
@@ -53,7 +61,7 @@ class Settings:
     # where the CRM data comes from (revops.sources): salesforce_files reads landing_dir;
     # fivetran_salesforce and hubspot read source_schema of the DuckDB file source_database
     source: str = "salesforce_files"
-    source_database: Path | None = None
+    source_database: Path | str | None = None  # a DuckDB file, or a postgresql:// URL
     source_schema: str | None = None
     source_history_schema: str = "salesforce_history"
     source_mapping: Path | None = None  # None: mappings/<source>.yml
@@ -70,7 +78,7 @@ class Settings:
             raw_schema=env.get(ENV_RAW_SCHEMA) or "raw",
             serve_dir=Path(env.get(ENV_SERVE_DIR) or PROJECT_ROOT / "data" / "serve"),
             source=(env.get(ENV_SOURCE) or "salesforce_files").strip(),
-            source_database=Path(env[ENV_SOURCE_DATABASE]) if env.get(ENV_SOURCE_DATABASE) else None,
+            source_database=database_setting(env.get(ENV_SOURCE_DATABASE)),
             source_schema=env.get(ENV_SOURCE_SCHEMA) or None,
             source_history_schema=env.get(ENV_SOURCE_HISTORY_SCHEMA) or "salesforce_history",
             source_mapping=Path(env[ENV_SOURCE_MAPPING]) if env.get(ENV_SOURCE_MAPPING) else None,

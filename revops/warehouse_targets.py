@@ -365,15 +365,16 @@ def _arrow_value(value, oid: int):
     return value
 
 
-def _postgres_tables_as_parquet(names: list[str], scratch: Path) -> dict[str, str]:
+def _postgres_tables_as_parquet(names: list[str], scratch: Path, dsn: str | None = None) -> dict[str, str]:
     """Each PostgreSQL table read with psycopg2 into Arrow (types from the cursor's
-    description), written to Parquet: DuckDB's source expression per table."""
+    description), written to Parquet: DuckDB's source expression per table. `dsn`:
+    default the warehouse's (REVOPS_PG_*)."""
     import psycopg2  # only the PostgreSQL warehouse needs it
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sources = {}
-    pg = psycopg2.connect(postgres_dsn_from_env())
+    pg = psycopg2.connect(dsn or postgres_dsn_from_env())
     try:
         with pg.cursor() as cur:
             for name in names:
@@ -387,9 +388,31 @@ def _postgres_tables_as_parquet(names: list[str], scratch: Path) -> dict[str, st
                     )
                     for i, column in enumerate(cur.description)
                 })
-                path = scratch / f"{name}.parquet"
+                path = scratch / f"{name.replace('/', '_')}.parquet"
                 pq.write_table(arrow, path)
                 sources[name] = f"read_parquet({_sql_string(str(path))})"
     finally:
         pg.close()
     return sources
+
+
+def postgres_schema_tables(dsn: str, schemas: list[str]) -> list[str]:
+    """`schema.table` of every table and view in `schemas` of the PostgreSQL database."""
+    import psycopg2
+
+    pg = psycopg2.connect(dsn)
+    try:
+        with pg.cursor() as cur:
+            cur.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema = any(%s) order by 1, 2",
+                (schemas,),
+            )
+            return [f"{schema}.{table}" for schema, table in cur.fetchall()]
+    finally:
+        pg.close()
+
+
+def postgres_tables_as_parquet(dsn: str, names: list[str], scratch: Path) -> dict[str, str]:
+    """Tables of any PostgreSQL database (a connector's schema) as Parquet files for DuckDB."""
+    return _postgres_tables_as_parquet(names, scratch, dsn)

@@ -15,9 +15,12 @@ feeds each contract column.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +49,9 @@ class SourceConfig:
 
     kind: str = "salesforce_files"
     landing_dir: Path | None = None
-    database: Path | None = None  # connector kinds: the DuckDB file holding the schema
+    # connector kinds: the DuckDB file holding the schema, or a PostgreSQL URL
+    # (postgresql://user@host:5432/db) whose schema is read into DuckDB first
+    database: Path | str | None = None
     schema: str | None = None  # default: salesforce / hubspot
     history_schema: str | None = "salesforce_history"
     mapping_path: Path | None = None  # default: mappings/<kind>.yml
@@ -64,7 +69,15 @@ class SourceConfig:
         """Where the data is, for people and for the gate's baselines."""
         if self.kind == "salesforce_files":
             return str(Path(self.landing_dir).resolve()) if self.landing_dir else "(no landing folder)"
+        if self.is_postgres:
+            # never a password in a message or a baseline key
+            without_password = re.sub(r"//([^:/@]+):[^@]*@", r"//\1@", str(self.database))
+            return f"{without_password}:{self.resolved_schema}"
         return f"{Path(self.database).resolve() if self.database else '(no database)'}:{self.resolved_schema}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return str(self.database or "").startswith(("postgresql://", "postgres://"))
 
     @property
     def key(self) -> str:
@@ -143,20 +156,54 @@ def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestRep
     return IngestReport(loads, coverage)
 
 
-def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+@contextlib.contextmanager
+def _attached_source(con, config: SourceConfig, say) -> Iterator[None]:
+    """The connector's database attached as SOURCE_CATALOG: a DuckDB file read-only, or a
+    PostgreSQL schema (and the history schema) read into a temporary in-memory catalog."""
     if config.database is None:
         raise SourceError(
             f"the source {config.kind} needs the database that holds the connector's schema: set "
-            f"REVOPS_SOURCE_DATABASE to the DuckDB file (the schema is REVOPS_SOURCE_SCHEMA, default "
-            f"{config.resolved_schema})"
+            f"REVOPS_SOURCE_DATABASE to the DuckDB file or a postgresql:// URL (the schema is "
+            f"REVOPS_SOURCE_SCHEMA, default {config.resolved_schema})"
         )
+    if config.is_postgres:
+        from revops.warehouse_targets import postgres_schema_tables, postgres_tables_as_parquet
+
+        schemas = [config.resolved_schema] + ([config.history_schema] if config.history_schema else [])
+        try:
+            names = postgres_schema_tables(str(config.database), schemas)
+        except Exception as exc:  # noqa: BLE001 - psycopg2's errors, said in words
+            raise SourceError(f"cannot read the source database {config.location}: {str(exc).strip()}") from None
+        con.execute(f"attach ':memory:' as {quote(SOURCE_CATALOG)}")
+        try:
+            with tempfile.TemporaryDirectory(prefix="revops-source-") as scratch:
+                sources = postgres_tables_as_parquet(str(config.database), names, Path(scratch))
+                for name in names:
+                    schema, table = name.split(".", 1)
+                    con.execute(f"create schema if not exists {quote(SOURCE_CATALOG)}.{quote(schema)}")
+                    con.execute(
+                        f"create table {quote(SOURCE_CATALOG)}.{quote(schema)}.{quote(table)} as "
+                        f"select * from {sources[name]}"
+                    )
+                say(f"read {len(names)} tables of {', '.join(schemas)} from PostgreSQL")
+            yield
+        finally:
+            con.execute(f"detach {quote(SOURCE_CATALOG)}")
+        return
     database = Path(config.database)
     if not database.is_file():
         raise SourceError(f"the source database {database} does not exist (REVOPS_SOURCE_DATABASE)")
-    schema = config.resolved_schema
-    started = time.monotonic()
     con.execute(f"attach {sql_string(str(database.resolve()))} as {quote(SOURCE_CATALOG)} (read_only)")
     try:
+        yield
+    finally:
+        con.execute(f"detach {quote(SOURCE_CATALOG)}")
+
+
+def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+    schema = config.resolved_schema
+    started = time.monotonic()
+    with _attached_source(con, config, say):
         has_schema = con.execute(
             "select count(*) from information_schema.schemata where catalog_name = ? and schema_name = ?",
             [SOURCE_CATALOG, schema],
@@ -169,8 +216,8 @@ def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> Inges
                 ).fetchall()
             ]
             raise SourceError(
-                f"the source database {database} has no schema {schema!r} (it has: {', '.join(schemas)}); "
-                f"set REVOPS_SOURCE_SCHEMA"
+                f"the source database {config.location.rsplit(':', 1)[0]} has no schema {schema!r} "
+                f"(it has: {', '.join(schemas) or 'none'}); set REVOPS_SOURCE_SCHEMA"
             )
         if config.kind == "fivetran_salesforce":
             from revops.sources.fivetran_salesforce import conform_fivetran_salesforce
@@ -187,8 +234,6 @@ def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> Inges
                 con, catalog=SOURCE_CATALOG, schema=schema, raw_schema=raw_schema, mapping=mapping,
                 seeds_dir=MAPPINGS_DIR.parent / "seeds", loaded_at=loaded_at,
             )
-    finally:
-        con.execute(f"detach {quote(SOURCE_CATALOG)}")
     seconds = round(time.monotonic() - started, 3)
     loads = []
     for obj in CRM_OBJECTS.values():
@@ -196,6 +241,7 @@ def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> Inges
         present = any(r.is_tracked for r in rows)
         count = rows[0].row_count if rows else 0
         origin = next((r.mapped_from for r in rows if r.mapped_from), "") or ""
-        loads.append(ObjectLoad(obj.name, f"{raw_schema}.{obj.name}", count, origin.rsplit(".", 1)[0], present, [], seconds))
-        say(f"{obj.name}: {count:,} rows" + (f" from {origin.rsplit('.', 1)[0]}" if present else ": not in the source (an empty input)"))
+        table = origin.rsplit(".", 1)[0] if present else ""
+        loads.append(ObjectLoad(obj.name, f"{raw_schema}.{obj.name}", count, table, present, [], seconds))
+        say(f"{obj.name}: {count:,} rows from {table}" if present else f"{obj.name}: not in the source (an empty input)")
     return IngestReport(loads, coverage)
