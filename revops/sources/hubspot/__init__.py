@@ -55,7 +55,7 @@ def _plans(ctx: Context) -> dict[str, Plan | None]:
         ctx.hs, deal, keys, stage_events[0] if stage_events else None, ctx.stage_map, ctx.project_stages
     )
     live_deals = f"(select {keys['id']} from {deal.sql} as d where {keys['live']})"
-    lead = ctx.mapping.object("lead")
+    lead = ctx.object("lead")
     if lead.source_name not in (None, "lead"):
         raise SourceError(
             f"the mapping reads lead from {lead.source_name!r}, but HubSpot has no leads table this "

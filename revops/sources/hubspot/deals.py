@@ -49,7 +49,7 @@ _ID_COLUMNS = ("owner_id",)
 
 
 def deal_table(ctx: Context) -> SourceTable:
-    name = ctx.mapping.object("opportunity").source_name or "deal"
+    name = ctx.object("opportunity").source_name or "deal"
     table = ctx.hs.table(name)
     if table is None:
         raise SourceError(
@@ -86,7 +86,7 @@ def deal_keys(deal: SourceTable) -> dict[str, str]:
 def _primary_company_sql(ctx: Context) -> tuple[str, str] | None:
     """(a query of deal_id, company_id: each deal's primary live company, its origin), or None
     when deal_company or company is missing (then account_id is not tracked)."""
-    link, company = ctx.hs.table("deal_company"), ctx.hs.table(ctx.mapping.object("account").source_name or "company")
+    link, company = ctx.hs.table("deal_company"), ctx.hs.table(ctx.object("account").source_name)
     company_id = first_column(company, ("id", "company_id"))
     if link is None or company_id is None or not {"deal_id", "company_id"} <= set(link.columns):
         return None
@@ -112,7 +112,7 @@ def _primary_company_sql(ctx: Context) -> tuple[str, str] | None:
 
 
 def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], lookup: StageLookup) -> Plan:
-    mapping = ctx.mapping.object("opportunity")
+    mapping = ctx.object("opportunity")
     reject_explicit(mapping, COMPUTED_OPPORTUNITY_COLUMNS, "they come from the deal's id, pipeline stage and companies")
     company = _primary_company_sql(ctx)
     joins = [
@@ -192,7 +192,7 @@ def history_plan(
     ctx: Context, deal: SourceTable, keys: dict[str, str], lookup: StageLookup, stage_events: tuple[str, str, str] | None
 ) -> Plan | None:
     """The history plan, or None when HubSpot has no history tables (not tracked)."""
-    mapping = ctx.mapping.object("opportunity_history")
+    mapping = ctx.object("opportunity_history")
     if mapping.source_name is None:
         return None
     reject_explicit(mapping, tuple(mapping.columns), "history comes from deal_stage and deal_property_history")

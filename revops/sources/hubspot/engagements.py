@@ -98,7 +98,7 @@ def _deal_links_sql(ctx: Context, live_deals: str) -> str | None:
 
 def engagement_plan(ctx: Context, object_name: str, live_deals: str) -> Plan | None:
     """The task or event plan; None when HubSpot has none of its engagement types."""
-    mapping = ctx.mapping.object(object_name)
+    mapping = ctx.object(object_name)
     if mapping.source_name is None:
         return None
     if mapping.columns:

@@ -44,7 +44,7 @@ USER_DEFAULTS: dict[str, tuple[str, ...]] = {
 
 
 def owner_table(ctx: Context) -> SourceTable:
-    name = ctx.mapping.object("user").source_name or "owner"
+    name = ctx.object("user").source_name or "owner"
     table = ctx.hs.table(name)
     if table is None or "owner_id" not in table.columns:
         raise SourceError(
@@ -72,7 +72,7 @@ def _team_sql(ctx: Context) -> tuple[str, str] | None:
 
 
 def user_plan(ctx: Context, owner: SourceTable) -> Plan:
-    mapping = ctx.mapping.object("user")
+    mapping = ctx.object("user")
     reject_explicit(mapping, ("id", "name", "manager_id", "department", "is_active"), "they come from the owner, its teams and hubspot_managers.csv")
     owner_id = id_sql(owner, "o", "owner_id")
     joins = []
@@ -119,7 +119,7 @@ def user_plan(ctx: Context, owner: SourceTable) -> Plan:
 
 
 def account_plan(ctx: Context) -> Plan | None:
-    mapping = ctx.mapping.object("account")
+    mapping = ctx.object("account")
     company = ctx.hs.table(mapping.source_name) if mapping.source_name else None
     company_id = first_column(company, ("id", "company_id"))
     if company is None or company_id is None:
@@ -146,7 +146,7 @@ def account_plan(ctx: Context) -> Plan | None:
 def quota_plan(ctx: Context) -> Plan | None:
     """Targets from the seed the mapping names (`from: targets` = seeds/targets.csv); None
     when the mapping says `from: null` or the seed has no rows (quota not tracked)."""
-    stem = ctx.mapping.object("forecasting_quota").source_name
+    stem = ctx.object("forecasting_quota").source_name
     if stem is None:
         return None
     path, targets = read_targets(ctx.seeds_dir, f"{stem}.csv")

@@ -8,7 +8,19 @@ from pathlib import Path
 from revops.sources.conform import quote
 from revops.sources.hubspot.schema import HubSpotSchema
 from revops.sources.hubspot.seeds import ProjectStage, StageMapRow
-from revops.sources.mapping import SourceMapping
+from revops.sources.mapping import ObjectMapping, SourceMapping
+
+# the HubSpot table (or seed) each object is read from when the mapping file does not say
+DEFAULT_TABLES: dict[str, str | None] = {
+    "opportunity": "deal",
+    "opportunity_history": "deal_stage",
+    "task": "engagement",
+    "event": "engagement_meeting",
+    "user": "owner",
+    "account": "company",
+    "lead": None,  # HubSpot contacts are people, not leads
+    "forecasting_quota": "targets",  # seeds/targets.csv
+}
 
 
 @dataclass
@@ -42,6 +54,12 @@ class Context:
     seeds_dir: Path
     project_stages: dict[str, ProjectStage]
     stage_map: list[StageMapRow]
+
+    def object(self, name: str) -> ObjectMapping:
+        """The mapping file's settings for `name`, else HubSpot's defaults."""
+        if name in self.mapping.objects:
+            return self.mapping.objects[name]
+        return ObjectMapping(name, DEFAULT_TABLES[name])
 
 
 def coalesce(expressions: list[str]) -> str | None:
