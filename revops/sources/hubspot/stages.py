@@ -76,11 +76,12 @@ def _stages_from_schema(hs: HubSpotSchema) -> dict[tuple[str | None, str], HubSp
 
 
 def _count_usage(hs, stages, deal: SourceTable, deal_sql: dict[str, str], history_sql: str | None) -> None:
-    """Count live deals per (pipeline, stage) now and history rows per stage id."""
+    """Count live deals per (pipeline, stage) now and history rows per stage id (stages of
+    deleted deals are resolved when they can be, but need not be)."""
     if deal_sql.get("stage"):
         for pipeline, stage, count in hs.con.execute(
-            f"select {deal_sql['pipeline']}, {deal_sql['stage']}, count(*) from {deal.sql} as d "
-            f"where {deal_sql['live']} and {deal_sql['stage']} is not null group by all"
+            f"select {deal_sql['pipeline']}, {deal_sql['stage']}, count(*) filter (where {deal_sql['live']}) "
+            f"from {deal.sql} as d where {deal_sql['stage']} is not null group by all"
         ).fetchall():
             stages.setdefault((pipeline, stage), HubSpotStage(pipeline, stage)).deals += count
     if history_sql:
