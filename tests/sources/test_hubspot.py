@@ -233,3 +233,122 @@ def test_bad_input_is_a_clear_error_and_leaves_raw_untouched(tmp_path, case, exp
     assert expected in str(error.value)
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute("select id from raw.opportunity").fetchall() == [("before",)]
+
+
+# --------------------------------------------------------------------------- the demo, round trip
+
+DEMO_AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def demo_round_trip(tmp_path_factory):
+    """The demo at 300 deals: loaded directly, and through HubSpot's tables and conform_hubspot."""
+    from revops.demo_data import generate_demo_data
+    from revops.landing import load_landing_object
+    from revops.sources.hubspot_demo import demo_mapping_path, demo_seeds_dir, write_hubspot_demo
+
+    work = tmp_path_factory.mktemp("hubspot_demo")
+    landing = work / "landing"
+    generate_demo_data(landing, as_of_date=DEMO_AS_OF, reps=8, deals=300, months=12, seed=7)
+    direct = duckdb.connect(str(work / "direct.duckdb"))
+    for obj in CRM_OBJECTS.values():
+        load_landing_object(direct, obj, landing)
+    database = work / "hubspot" / "hubspot.duckdb"
+    counts = write_hubspot_demo(landing, database)
+    warehouse = work / "build.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute(f"attach '{database}' as hubspot_db (read_only)")
+    coverage = conform_hubspot(
+        con, catalog="hubspot_db", schema="hubspot", raw_schema="raw",
+        mapping=load_mapping(demo_mapping_path(database), expected_source="hubspot"),
+        seeds_dir=demo_seeds_dir(database), loaded_at=LOADED_AT,
+    )
+    write_coverage(con, "raw", coverage)
+    con.execute("detach hubspot_db")
+    yield direct, con, warehouse, counts, work
+    direct.close()
+    con.close()
+
+
+def _hs(salesforce_id):
+    from revops.sources.hubspot_demo import hubspot_id
+
+    return None if salesforce_id is None else str(hubspot_id(salesforce_id))
+
+
+def test_demo_round_trip_keeps_deals_owners_accounts_and_quotas(demo_round_trip):
+    direct, con, _, counts, _ = demo_round_trip
+    assert counts["deal"] == 300 and counts["hubspot_seeds/hubspot_stage_map.csv"] == 16
+    deal_columns = ("owner_id, account_id, name, stage_name, amount, close_date, created_date, last_modified_date, "
+                    "is_closed, is_won, forecast_category_name, round(probability, 6), lead_source, type, next_step, "
+                    "next_step_date_c, trigger_event_c, technical_fit_c, coalesce(is_deleted, false)")
+    expected = {
+        (_hs(r[0]), _hs(r[1]), _hs(r[2]), *r[3:]) for r in direct.execute(f"select id, {deal_columns} from raw.opportunity").fetchall()
+    }
+    assert set(con.execute(f"select id, {deal_columns} from raw.opportunity").fetchall()) == expected
+    user_columns = "name, email, manager_id, department, is_active, created_date"
+    assert set(con.execute(f"select id, {user_columns} from raw.user").fetchall()) == {
+        (_hs(r[0]), r[1], r[2], _hs(r[3]), *r[4:]) for r in direct.execute(f"select id, {user_columns} from raw.user").fetchall()
+    }
+    account_columns = "name, industry, number_of_employees, annual_revenue, billing_country, owner_id, created_date"
+    assert set(con.execute(f"select id, {account_columns} from raw.account").fetchall()) == {
+        (_hs(r[0]), *r[1:6], _hs(r[6]), r[7]) for r in direct.execute(f"select id, {account_columns} from raw.account").fetchall()
+    }
+    assert set(con.execute("select quota_owner_id, start_date, quota_amount from raw.forecasting_quota").fetchall()) == {
+        (_hs(r[0]), *r[1:]) for r in direct.execute("select quota_owner_id, start_date, quota_amount from raw.forecasting_quota").fetchall()
+    }
+
+
+def test_demo_round_trip_keeps_history_changes_and_interactions(demo_round_trip):
+    direct, con, _, _, _ = demo_round_trip
+    changes = direct.execute(
+        """
+        select opportunity_id, created_date, stage_name, amount, close_date, forecast_category, round(probability, 6)
+        from (
+            select h.*, row_number() over w = 1 or h.stage_name is distinct from lag(h.stage_name) over w
+                or h.amount is distinct from lag(h.amount) over w
+                or h.close_date is distinct from lag(h.close_date) over w as changed
+            from raw.opportunity_history as h
+            join raw.opportunity as o on o.id = h.opportunity_id and not coalesce(o.is_deleted, false)
+            where not coalesce(h.is_deleted, false)
+            window w as (partition by h.opportunity_id order by h.created_date)
+        ) where changed
+        """
+    ).fetchall()
+    assert len(changes) > 900
+    assert set(con.execute(
+        "select opportunity_id, created_date, stage_name, amount, close_date, forecast_category, round(probability, 6) "
+        "from raw.opportunity_history"
+    ).fetchall()) == {(_hs(r[0]), *r[1:]) for r in changes}
+    # interactions as the marts count them: completed calls and emails and meetings on a deal
+    interactions = """
+        select what_id, owner_id, kind, cast(coalesce(happened_at, on_day) as date), coalesce(is_deleted, false) from (
+            select what_id, owner_id, task_subtype as kind, completed_date_time as happened_at, activity_date as on_day, is_deleted
+            from raw.task where status = 'Completed' and task_subtype in ('Call', 'Email')
+            union all
+            select what_id, owner_id, 'Meeting', start_date_time, null, is_deleted from raw.event
+        ) where what_id in (select id from raw.opportunity)"""
+    expected = [(_hs(r[0]), _hs(r[1]), *r[2:]) for r in direct.execute(interactions).fetchall()]
+    assert len(expected) > 5000
+    assert sorted(con.execute(interactions).fetchall()) == sorted(expected)
+
+
+def test_demo_round_trip_passes_the_raw_gate_and_builds(demo_round_trip):
+    from revops.quality import validate_raw_tables
+    from revops.settings import Settings
+
+    from conftest import run_dbt
+
+    _, con, warehouse, _, work = demo_round_trip
+    con.close()  # the gate and dbt open the warehouse themselves
+    report = validate_raw_tables(Settings(landing_dir=work / "landing", warehouse_path=warehouse, as_of_date=DEMO_AS_OF))
+    assert report.passed, report.summary()
+    assert not report.blocking_failures and not report.warnings
+    run_dbt(["build"], warehouse_path=warehouse, target_path=work / "target",
+            dbt_vars={"as_of_date": DEMO_AS_OF.isoformat()})
+    with duckdb.connect(str(warehouse), read_only=True) as built:
+        marts = {r[0] for r in built.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+        assert {"dim_deals", "fct_deal_snapshots", "revops_health"} <= marts
+        assert built.execute("select count(*) from marts.dim_deals").fetchone()[0] == 300 - built.execute(
+            "select count(*) from raw.opportunity where is_deleted").fetchone()[0]

@@ -54,7 +54,7 @@ def _plans(ctx: Context) -> dict[str, Plan | None]:
     lookup = build_stage_lookup(
         ctx.hs, deal, keys, stage_events[0] if stage_events else None, ctx.stage_map, ctx.project_stages
     )
-    live_deals = f"(select {keys['id']} from {deal.sql} as d where {keys['live']})"
+    deal_ids = f"(select {keys['id']} from {deal.sql} as d)"  # deleted deals too: raw keeps them, flagged
     lead = ctx.object("lead")
     if lead.source_name not in (None, "lead"):
         raise SourceError(
@@ -66,8 +66,8 @@ def _plans(ctx: Context) -> dict[str, Plan | None]:
         "account": account_plan(ctx),
         "opportunity": opportunity_plan(ctx, deal, keys, lookup),
         "opportunity_history": history_plan(ctx, deal, keys, lookup, stage_events),
-        "task": engagement_plan(ctx, "task", live_deals),
-        "event": engagement_plan(ctx, "event", live_deals),
+        "task": engagement_plan(ctx, "task", deal_ids),
+        "event": engagement_plan(ctx, "event", deal_ids),
         "lead": None,
         "forecasting_quota": quota_plan(ctx),
     }

@@ -4,7 +4,7 @@ A logged HubSpot call or email is a completed task (task_subtype / type Call or 
 status Completed, completed_date_time = the engagement's timestamp); a meeting is an
 event starting at the meeting's start time (else its timestamp). what_id is the deal the
 engagement is associated with (engagement_deal); an engagement on several deals is one
-row per deal, its id suffixed `:<deal id>`; one on no live deal has no what_id. Values
+row per deal, its id suffixed `:<deal id>`; one on no deal of the deal table has no what_id. Values
 come from the type's own table (HubSpot's v3 properties) and, where that lacks them, from
 `engagement` (the v1 columns). HubSpot tasks and notes are not interactions: not read.
 """
@@ -81,7 +81,7 @@ def _kind_sql(ctx: Context, hs_type: str, table_name: str, label: str, subjects)
     return sql, tracked
 
 
-def _deal_links_sql(ctx: Context, live_deals: str) -> str | None:
+def _deal_links_sql(ctx: Context, deal_ids: str) -> str | None:
     link = ctx.hs.table("engagement_deal")
     if link is None or not {"engagement_id", "deal_id"} <= set(link.columns):
         return None
@@ -91,12 +91,12 @@ def _deal_links_sql(ctx: Context, live_deals: str) -> str | None:
         from (
             select distinct {engagement_id} as engagement_id, {deal_id} as deal_id
             from {link.sql} as ed
-            where {not_deleted_sql(link, 'ed')} and {deal_id} in {live_deals}
+            where {not_deleted_sql(link, 'ed')} and {deal_id} in {deal_ids}
         )
     )"""
 
 
-def engagement_plan(ctx: Context, object_name: str, live_deals: str) -> Plan | None:
+def engagement_plan(ctx: Context, object_name: str, deal_ids: str) -> Plan | None:
     """The task or event plan; None when HubSpot has none of its engagement types."""
     mapping = ctx.object(object_name)
     if mapping.source_name is None:
@@ -112,7 +112,7 @@ def engagement_plan(ctx: Context, object_name: str, live_deals: str) -> Plan | N
     tables = [ctx.hs.table(k[1]) or ctx.hs.table("engagement") for k in KINDS[object_name]]
     label = " + ".join(dict.fromkeys(t.label for t in tables if t is not None))
     tracked = set.intersection(*(set(p[1]) for p in parts))  # tracked only when every type has it
-    links = _deal_links_sql(ctx, live_deals)
+    links = _deal_links_sql(ctx, deal_ids)
     from_clause = f"({' union all '.join(p[0] for p in parts)}) as g"
     if links:
         from_clause += f" left join {links} as link on link.engagement_id = g.engagement_id"
