@@ -117,8 +117,8 @@ def stage_of(step_key: str | None) -> str:
         return STAGES[step_key]
     if "dbt" in step_key:
         return "the dbt build (models and tests)"
-    if step_key.startswith("raw"):
-        return f"loading the landing files ({step_key})"
+    if step_key.startswith("raw") or step_key == "ingest_crm_source":
+        return f"loading the CRM source ({step_key})"
     return step_key
 
 

@@ -114,9 +114,16 @@ def command_demo_data(args: argparse.Namespace) -> int:
     rows = ", ".join(f"{name} {count:,}" for name, count in counts.items())
     left_out = f" without {', '.join(without)}" if without else ""
     print(f"Demo CRM data ({shape}{left_out}) written to {out} in {time.monotonic() - started:.1f} s: {rows}")
-    if shape != "salesforce_files":
+    if shape == "fivetran_salesforce":
+        print(f"Build from it with:\n    REVOPS_SOURCE={shape} REVOPS_SOURCE_DATABASE={out} revops run")
+    elif shape == "hubspot":
+        from revops.sources.hubspot_demo import demo_mapping_path
+
         print(
-            f"Build from it with:\n    REVOPS_SOURCE={shape} REVOPS_SOURCE_DATABASE={out} revops run"
+            f"Build from it with (the mapping names the demo portal's custom properties, stage map,\n"
+            f"managers and targets, written beside the database):\n"
+            f"    REVOPS_SOURCE={shape} REVOPS_SOURCE_DATABASE={out} "
+            f"REVOPS_SOURCE_MAPPING={demo_mapping_path(out)} revops run"
         )
     return 0
 

@@ -232,7 +232,7 @@ def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> Inges
 
             coverage = conform_hubspot(
                 con, catalog=SOURCE_CATALOG, schema=schema, raw_schema=raw_schema, mapping=mapping,
-                seeds_dir=MAPPINGS_DIR.parent / "seeds", loaded_at=loaded_at,
+                seeds_dir=mapping.seeds_dir or MAPPINGS_DIR.parent / "seeds", loaded_at=loaded_at,
             )
     seconds = round(time.monotonic() - started, 3)
     loads = []

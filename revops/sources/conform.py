@@ -107,13 +107,16 @@ def write_contract_table(
     label: str,
     loaded_at: dt.datetime,
     order_by: str | None = None,
+    extras: Mapping[str, str] | None = None,
 ) -> int:
     """Replace `<raw_schema>.<object>` with the contract's columns from `from_sql` (a
-    query or table aliased `src`; None: an empty table). A value that does not cast to its
-    contract type is an error naming the table, the column and examples, never a NULL."""
+    query or table aliased `src`; None: an empty table), then `extras` (name -> SQL, kept
+    as VARCHAR: the custom fields a mapping passes through). A value that does not cast to
+    its contract type is an error naming the table, the column and examples, never a NULL."""
     if from_sql is not None:
         _check_casts(con, obj, expressions, from_sql, label)
     selects = [f"{_cast(expressions.get(c), t)} as {quote(c)}" for c, t in obj.columns.items()]
+    selects += [f"cast({sql} as varchar) as {quote(name)}" for name, sql in (extras or {}).items()]
     selects += [
         f"{sql_string(label)} as _source_file",
         f"cast(row_number() over ({('order by ' + order_by) if order_by else ''}) as bigint) as _source_row",

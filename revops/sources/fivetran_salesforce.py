@@ -161,9 +161,16 @@ def conform_fivetran_salesforce(
                 f"Map them in {mapping.path} if they have other names."
             )
         order_by = "src.id" if "id" in table.columns else None
+        missing_pass_through = [c for c in object_mapping.pass_through if c.lower() not in table.columns]
+        if missing_pass_through:
+            raise SourceError(
+                f"the mapping {mapping.path} passes through {', '.join(missing_pass_through)} of "
+                f"{table.label}, which has no such column"
+            )
         count = write_contract_table(
             con, obj, raw_schema, expressions=expressions, from_sql=_active_rows(table),
             label=table.label, loaded_at=loaded_at, order_by=order_by,
+            extras={c.lower(): f"src.{quote(c.lower())}" for c in object_mapping.pass_through},
         )
         coverage += object_coverage(obj, source=SOURCE, row_count=count, mapped_from=mapped_from)
     return coverage

@@ -286,10 +286,12 @@ def _write_mapping(path: Path) -> None:
     objects = {name: {"from": table} for name, table in DEFAULT_TABLES.items()}
     objects["opportunity"]["columns"] = dict(CUSTOM_PROPERTIES)
     objects["user"]["columns"] = {"title": None}
-    text = yaml.safe_dump({"source": "hubspot", "objects": objects}, sort_keys=False)
+    document = {"source": "hubspot", "seeds_dir": demo_seeds_dir(path.with_name(path.name.replace("_mapping.yml", ".duckdb"))).name, "objects": objects}
+    text = yaml.safe_dump(document, sort_keys=False)
     path.write_text(
         "# The demo HubSpot portal's mapping: mappings/hubspot.yml plus its three custom deal\n"
-        "# properties (written by revops.sources.hubspot_demo).\n" + text,
+        "# properties, and its stage map, managers and targets in seeds_dir (beside this file)\n"
+        "# (written by revops.sources.hubspot_demo).\n" + text,
         encoding="utf-8",
     )
 

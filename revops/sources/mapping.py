@@ -11,6 +11,8 @@ points `REVOPS_SOURCE_MAPPING` at its own copy):
           next_step_date_c: next_meeting_c   # contract column: source column
           trigger_event_c: null              # null: not tracked, even if a column has the name
         pass_through: [region_c]       # extra columns kept for dim_deal_custom_fields
+    seeds_dir: my_seeds                # optional: reference files besides the schema (HubSpot's
+                                       # stage map, managers, targets); default seeds/
 
 A contract column the file does not name maps to the source column of the same name when
 there is one, and is not tracked otherwise. A column the file maps explicitly must exist in
@@ -65,6 +67,9 @@ class SourceMapping:
     source: str
     path: Path
     objects: Mapping[str, ObjectMapping]
+    # the reference files a source reads besides the schema (HubSpot's stage map, managers
+    # and targets); None: the repository's seeds/
+    seeds_dir: Path | None = None
 
     def object(self, name: str) -> ObjectMapping:
         return self.objects.get(name) or ObjectMapping(name, name)
@@ -91,6 +96,13 @@ def load_mapping(path: Path | str, *, expected_source: str | None = None) -> Sou
         problems.append(f"`source` must be one of {', '.join(SOURCE_KINDS)} (got {source!r})")
     elif expected_source and source != expected_source:
         problems.append(f"it is a mapping for {source}, but the source setting is {expected_source}")
+    seeds_dir = document.get("seeds_dir")
+    if seeds_dir is not None and not isinstance(seeds_dir, str):
+        problems.append("`seeds_dir` must be a folder (relative to the mapping file) or absent")
+        seeds_dir = None
+    unknown_top = set(document) - {"source", "objects", "seeds_dir"}
+    if unknown_top:
+        problems.append(f"unknown keys {', '.join(sorted(unknown_top))} (expected source, objects, seeds_dir)")
     raw_objects = document.get("objects") or {}
     if not isinstance(raw_objects, dict):
         problems.append("`objects` must map object names to their settings")
@@ -134,4 +146,7 @@ def load_mapping(path: Path | str, *, expected_source: str | None = None) -> Sou
         )
     if problems:
         raise MappingError(f"the mapping file {path} has problems: " + "; ".join(problems) + ".")
-    return SourceMapping(source=source, path=path, objects=objects)
+    return SourceMapping(
+        source=source, path=path, objects=objects,
+        seeds_dir=(path.parent / seeds_dir).resolve() if seeds_dir else None,
+    )
