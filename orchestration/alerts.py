@@ -4,8 +4,9 @@
 (a landing file the loader refused, a blocking raw or mart check, a failing dbt test,
 publishing itself), it collects what failed in that step, posts one Slack message to
 the webhook (REVOPS_ALERT_WEBHOOK_URL; none set: recorded only) and adds one row per
-failed check to the served file's `main.alerts` (see `revops.publish.record_alerts`:
-the served marts stay those of the last good publish). In the Dagster UI the same
+failed check to the state file beside the working warehouse and, from it, to the served
+file's `main.alerts` (see `revops.publish.record_alerts`: the served marts stay those of
+the last good publish). In the Dagster UI the same
 failure shows as the failed asset check and the failed step, with the message.
 """
 
@@ -198,10 +199,14 @@ def alert_on_failure(context: dg.HookContext) -> None:
             stage=stage_of(context.step_key),
         )
         delivery = context.resources.alerting.send(payload)
-        served = record_alerts(context.resources.serving.serve_dir_path(), [a.as_row() for a in alerts])
+        recorded = record_alerts(
+            context.resources.serving.serve_dir_path(),
+            [a.as_row() for a in alerts],
+            state_path=settings.state_path(),
+        )
         context.log.error(
             f"alert raised for {len(failures)} failure(s) in {context.step_key}: webhook {delivery.detail}; "
-            f"recorded in {served} (main.alerts)"
+            f"recorded in {recorded.where()}"
         )
     except Exception as error:  # an alert that cannot be sent must not hide the failure
         context.log.error(f"the failure alert could not be raised: {type(error).__name__}: {error}")

@@ -19,6 +19,8 @@ ENV_WAREHOUSE_PATH = "REVOPS_WAREHOUSE_PATH"
 ENV_AS_OF_DATE = "REVOPS_AS_OF_DATE"
 ENV_RAW_SCHEMA = "REVOPS_RAW_SCHEMA"
 ENV_SERVE_DIR = "REVOPS_SERVE_DIR"
+ENV_BASELINE_LOADS = "REVOPS_GATE_BASELINE_LOADS"
+DEFAULT_BASELINE_LOADS = 5
 
 
 class SettingsError(ValueError):
@@ -45,6 +47,8 @@ class Settings:
     raw_schema: str = "raw"
     # where BI reads the published marts: revops.duckdb (opened read-only) and parquet/
     serve_dir: Path = PROJECT_ROOT / "data" / "serve"
+    # the row-count baseline of a raw table: the largest of its last N good loads
+    baseline_loads: int = DEFAULT_BASELINE_LOADS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -57,10 +61,34 @@ class Settings:
             as_of_date=parse_as_of_date(env.get(ENV_AS_OF_DATE)),
             raw_schema=env.get(ENV_RAW_SCHEMA) or "raw",
             serve_dir=Path(env.get(ENV_SERVE_DIR) or PROJECT_ROOT / "data" / "serve"),
+            baseline_loads=_positive_int(env, ENV_BASELINE_LOADS, DEFAULT_BASELINE_LOADS),
         )
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def source_key(self) -> str:
+        """What the raw data came from, keying its row-count baseline: the landing folder."""
+        return str(Path(self.landing_dir).resolve())
+
+    def state_path(self) -> Path:
+        """The build's state file beside the working warehouse (see `revops.state`)."""
+        from revops.state import state_path_for
+
+        return state_path_for(self.warehouse_path)
+
     def resolved_as_of_date(self) -> dt.date:
         return self.as_of_date or dt.datetime.now(dt.timezone.utc).date()
+
+
+def _positive_int(env, name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise SettingsError(f"{name} must be a whole number of 1 or more (got {value!r})")
+    return number
