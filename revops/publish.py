@@ -536,6 +536,7 @@ def publish_marts(
         version = parquet / f"v-{publish_id}"
         published_at = _utcnow()
         journal: dict[str, Any] | None = None
+        journal_tmp = serve_dir / f"{TMP_PREFIX}journal-{publish_id}"
         current_step = PUBLISH_STEPS[0]
         checks = list(request.checks)
         log_row = {
@@ -612,7 +613,6 @@ def publish_marts(
             }
             if journal["had_served"]:
                 os.link(served, serve_dir / f"{PREVIOUS_PREFIX}{publish_id}")
-            journal_tmp = serve_dir / f"{TMP_PREFIX}journal-{publish_id}"
             journal_tmp.write_text(json.dumps(journal), encoding="utf-8")
             _swap_in(journal_tmp, serve_dir / JOURNAL_FILE)
 
@@ -632,6 +632,7 @@ def publish_marts(
         except BaseException as error:
             tmp.unlink(missing_ok=True)
             Path(f"{tmp}.wal").unlink(missing_ok=True)
+            journal_tmp.unlink(missing_ok=True)
             shutil.rmtree(version_tmp, ignore_errors=True)
             undone = True
             try:
