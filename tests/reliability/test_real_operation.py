@@ -164,12 +164,28 @@ def _snapshots(warehouse: Path) -> list[tuple]:
 
 def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_build(workspace):
     warehouse = workspace / "warehouse" / "build.duckdb"
+    if not warehouse.exists():  # run on its own: the day before first
+        code, _, err = finish(start_run(workspace, workspace / "landing", DAY))
+        assert code == 0, err[-4000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        # open on DAY and for more than 20 days before it
+        # open on DAY and for more than 20 days before it; the last one with no history
+        # row in the last 10 days (so a late row closing it 10 days back closes it for good)
         open_deals = [r[0] for r in con.execute(
-            "select opportunity_id from marts.fct_deal_snapshots where snapshot_date = ? "
-            "group by 1 having min(snapshot_date) < ? - 20 order by 1 limit 3", [DAY, DAY],
+            """
+            select s.opportunity_id
+            from marts.fct_deal_snapshots as s
+            left join staging.stg_salesforce__opportunity_history as h
+                on h.opportunity_id = s.opportunity_id and h.created_date >= ? - 10
+            group by 1
+            having max(s.snapshot_date) = ? and min(s.snapshot_date) < ? - 20
+            order by count(h.opportunity_id) = 0, 1
+            """, [DAY, DAY, DAY],
         ).fetchall()]
-    soft, hard, late = open_deals
+    soft, hard, late = open_deals[0], open_deals[1], open_deals[-1]
+    before = served(workspace, f"select count(*) from marts.fct_deal_snapshots where opportunity_id = '{late}' "
+                               f"and snapshot_date >= date '{DAY - dt.timedelta(days=10)}'")
+    assert before[0][0] >= 10
     landing = workspace / "landing"
 
     def change_opportunities(h, body):
