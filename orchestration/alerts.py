@@ -4,14 +4,16 @@
 (a landing file the loader refused, a blocking raw or mart check, a failing dbt test,
 publishing itself), it collects what failed in that step, posts one Slack message to
 the webhook (REVOPS_ALERT_WEBHOOK_URL; none set: recorded only) and adds one row per
-failed check to the served file's `main.alerts` (see `revops.publish.record_alerts`:
-the served marts stay those of the last good publish). In the Dagster UI the same
+failed check to the state file beside the working warehouse and, from it, to the served
+file's `main.alerts` (see `revops.publish.record_alerts`: the served marts stay those of
+the last good publish). In the Dagster UI the same
 failure shows as the failed asset check and the failed step, with the message.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -25,6 +27,7 @@ from revops.alerting import (
     webhook_url_from_env,
 )
 from revops.publish import record_alerts
+from revops.warehouse_targets import dbt_target
 
 
 class AlertingResource(dg.ConfigurableResource):
@@ -81,7 +84,76 @@ def _table_of(evaluation) -> str:
     return ".".join(path) if path[0] == "raw" else path[-1]
 
 
-def failure_of_evaluation(evaluation) -> GateFailure:
+RELATIONSHIP_EXAMPLES = 5
+
+
+def _relationship_test(check_name: str) -> dict | None:
+    """The parsed dbt relationships test of that name: its model, column and parent."""
+    if not check_name.startswith("relationships_"):
+        return None
+    from orchestration.dbt_project import revops_dbt_project
+
+    try:
+        manifest = json.loads(Path(revops_dbt_project.manifest_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    nodes = manifest.get("nodes", {})
+    for node in nodes.values():
+        if node.get("resource_type") != "test" or node.get("name") != check_name:
+            continue
+        kwargs = (node.get("test_metadata") or {}).get("kwargs") or {}
+        child = nodes.get(node.get("attached_node") or "")
+        parents = [nodes.get(n) for n in node["depends_on"]["nodes"] if n != node.get("attached_node")]
+        if child is None or not parents or parents[0] is None:
+            return None
+        return {
+            "model": child["alias"], "schema": child["schema"], "column": kwargs.get("column_name"),
+            "parent": parents[0]["alias"], "parent_schema": parents[0]["schema"], "field": kwargs.get("field"),
+        }
+    return None
+
+
+def _quoted(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def relationship_failure(check_name: str, warehouse_path: Path | None) -> tuple[str, tuple[dict, ...]] | None:
+    """A failing dbt relationships test in words, with up to five of the values that do
+    not resolve, read from the DuckDB working warehouse (None: not such a test, or the
+    values cannot be read there, e.g. dbt built on another engine)."""
+    test = _relationship_test(check_name)
+    if test is None or not test["column"] or not test["field"]:
+        return None
+    where = f"{test['model']}.{test['column']}"
+    headline = (
+        f"{where}: values not found in {test['parent']}.{test['field']} (dbt test {check_name})"
+    )
+    if warehouse_path is None or dbt_target() != "duckdb":
+        return headline, ()
+    import duckdb
+
+    column, field = _quoted(test["column"]), _quoted(test["field"])
+    sql = (
+        f"select distinct cast(c.{column} as varchar) from {_quoted(test['schema'])}.{_quoted(test['model'])} c "
+        f"where c.{column} is not null and c.{column} not in (select p.{field} from "
+        f"{_quoted(test['parent_schema'])}.{_quoted(test['parent'])} p where p.{field} is not null) "
+        f"order by 1 limit {RELATIONSHIP_EXAMPLES}"
+    )
+    try:
+        with duckdb.connect(str(warehouse_path), read_only=True) as con:
+            values = [row[0] for row in con.execute(sql).fetchall()]
+    except duckdb.Error:
+        return headline, ()
+    examples = tuple({"value": value, "source": where} for value in values)
+    shown = ", ".join(f"'{v}'" for v in values)
+    hint = (
+        " An incremental model keeping rows its parent dropped is rebuilt by `revops run --full-refresh`."
+        if test["model"] == "fct_deal_snapshots" else ""
+    )
+    return f"{headline}: {shown}.{hint}", examples
+
+
+def failure_of_evaluation(evaluation, warehouse_path: Path | None = None) -> GateFailure:
     metadata = evaluation.metadata
     rows = _metadata_value(metadata, "failing_rows")
     if rows is None:  # dagster-dbt: the failing rows of a dbt test
@@ -93,6 +165,11 @@ def failure_of_evaluation(evaluation) -> GateFailure:
         f"{_table_of(evaluation)}: check {evaluation.check_name} failed"
         + (f" - {int(rows):,} failing rows" if rows not in (None, -1) else "")
     )
+    relationship = relationship_failure(evaluation.check_name, warehouse_path)
+    if relationship is not None:
+        text, found = relationship
+        message = f"{message.rstrip('.')}. {text}"
+        examples = list(found) or examples
     return GateFailure(
         table_name=_table_of(evaluation),
         check_name=evaluation.check_name,
@@ -158,11 +235,13 @@ def _loader_examples(metadata: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def step_failures(instance, run_id: str, step_key: str | None, exception: BaseException | None) -> list[GateFailure]:
+def step_failures(
+    instance, run_id: str, step_key: str | None, exception: BaseException | None, warehouse_path: Path | None = None
+) -> list[GateFailure]:
     """What failed in one step: its failed ERROR checks, else the step's own error (for
     the loader: its file, columns, bad row count and examples from the failure metadata)."""
     failures = [
-        failure_of_evaluation(evaluation)
+        failure_of_evaluation(evaluation, warehouse_path)
         for key, evaluation in run_check_records(instance, run_id)
         if key == step_key
         and not evaluation.passed
@@ -190,7 +269,9 @@ def alert_on_failure(context: dg.HookContext) -> None:
     """Alert on a failed step: Slack webhook, a row per failure in `main.alerts`, the log."""
     try:
         settings = context.resources.warehouse.settings()
-        failures = step_failures(context.instance, context.run_id, context.step_key, context.op_exception)
+        failures = step_failures(
+            context.instance, context.run_id, context.step_key, context.op_exception, settings.warehouse_path
+        )
         alerts, payload = gate_failure_alerts(
             failures,
             run_id=context.run_id,
@@ -198,10 +279,14 @@ def alert_on_failure(context: dg.HookContext) -> None:
             stage=stage_of(context.step_key),
         )
         delivery = context.resources.alerting.send(payload)
-        served = record_alerts(context.resources.serving.serve_dir_path(), [a.as_row() for a in alerts])
+        recorded = record_alerts(
+            context.resources.serving.serve_dir_path(),
+            [a.as_row() for a in alerts],
+            state_path=settings.state_path(),
+        )
         context.log.error(
             f"alert raised for {len(failures)} failure(s) in {context.step_key}: webhook {delivery.detail}; "
-            f"recorded in {served} (main.alerts)"
+            f"recorded in {recorded.where()}"
         )
     except Exception as error:  # an alert that cannot be sent must not hide the failure
         context.log.error(f"the failure alert could not be raised: {type(error).__name__}: {error}")

@@ -75,7 +75,8 @@ def revops_dbt_models(
             f"copied {len(copied)} raw tables to {target}: "
             + ", ".join(f"{c.table} ({c.row_count:,} rows, {c.seconds:.1f}s)" for c in copied)
         )
-    invocation = dbt.cli(["build", "--target", target, *dbt_vars(settings)], context=context)
+    full_refresh = ["--full-refresh"] if warehouse.full_refresh else []
+    invocation = dbt.cli(["build", "--target", target, *full_refresh, *dbt_vars(settings)], context=context)
     yield from invocation.stream()
     prune_invocation_dirs(invocation.target_path.parent)
     if target != "duckdb":

@@ -19,7 +19,7 @@ from orchestration.alerts import AlertingResource, run_check_records, run_materi
 from orchestration.dbt_assets import revops_dbt_models
 from orchestration.resources import WarehouseResource
 from revops.alerting import hygiene_digests, warning_alerts
-from revops.publish import PublishRequest, last_good_raw_counts, publish_marts
+from revops.publish import PublishError, PublishRequest, last_good_raw_counts, publish_marts
 from revops.quality import (
     GateReport,
     load_suites,
@@ -34,14 +34,32 @@ MARTS_GROUP = "marts"
 
 
 class ServingResource(dg.ConfigurableResource):
-    """The serving folder BI reads. Empty: REVOPS_SERVE_DIR (default data/serve), read at run time."""
+    """The serving folder BI reads. Empty: REVOPS_SERVE_DIR (default data/serve), read at run time.
+
+    `allow_older`: publish even when BI reads a newer as_of_date (refused by default).
+    `only_if_newer`: publish only marts newer than the served ones, else build and gate
+    without publishing (what a backfill does)."""
 
     serve_dir: str = ""
+    allow_older: bool = False
+    only_if_newer: bool = False
 
     def serve_dir_path(self) -> Path:
         if self.serve_dir:
             return Path(self.serve_dir)
         return Settings.from_env().serve_dir
+
+
+def raw_baseline(settings, serve_dir) -> dict[str, int]:
+    """The row-count baseline of this run's source (its landing folder), from the state
+    file beside the working warehouse: never the served file (see `revops.state`)."""
+    return last_good_raw_counts(
+        settings.warehouse_path,
+        settings.source_key(),
+        serve_dir=serve_dir,
+        loads=settings.baseline_loads,
+        tables=load_suites("raw"),
+    )
 
 
 def mart_asset_keys() -> dict[str, dg.AssetKey]:
@@ -147,7 +165,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
         if _gate_check_keys("raw", raw_key) - evaluated:
             context.log.info("the raw gate did not run in this run: running it before publishing")
             inline_reports.append(
-                (validate_raw_tables(settings, baseline_row_counts=last_good_raw_counts(serve_dir)), raw_key)
+                (validate_raw_tables(settings, baseline_row_counts=raw_baseline(settings, serve_dir)), raw_key)
             )
         if _gate_check_keys("marts", mart_key) - evaluated:
             context.log.info("the mart gate did not run in this run: running it before publishing")
@@ -167,18 +185,32 @@ def build_publish_asset() -> dg.AssetsDefinition:
             raw_counts = table_row_counts(con, settings.raw_schema, load_suites("raw"))
             digests = hygiene_digests(con, run_id=run_id, as_of_date=as_of) if "deal_risk" in mart_keys else []
 
-        result = publish_marts(
-            settings.warehouse_path,
-            serve_dir,
-            PublishRequest(
-                run_id=run_id,
-                as_of_date=as_of,
-                marts=list(mart_keys),
-                raw_row_counts=raw_counts,
-                checks=[{k: c[k] for k in ("asset", "check", "passed", "severity")} for c in checks],
-                alerts=[a.as_row() for a in alerts] + [d.as_row() for d, _ in digests],
-            ),
-        )
+        try:
+            result = publish_marts(
+                settings.warehouse_path,
+                serve_dir,
+                PublishRequest(
+                    run_id=run_id,
+                    as_of_date=as_of,
+                    marts=list(mart_keys),
+                    raw_row_counts=raw_counts,
+                    checks=[{k: c[k] for k in ("asset", "check", "passed", "severity")} for c in checks],
+                    alerts=[a.as_row() for a in alerts] + [d.as_row() for d, _ in digests],
+                    source_key=settings.source_key(),
+                    allow_older=serving.allow_older,
+                    only_if_newer=serving.only_if_newer,
+                ),
+                state_path=settings.state_path(),
+            )
+        except PublishError as error:
+            raise dg.Failure(description=str(error)) from None
+        if not result.published:
+            context.log.info(f"built and gated, not published: {result.detail}")
+            return dg.MaterializeResult(
+                metadata={"published": False, "as_of_date": as_of.isoformat(), "not_published_because": result.detail}
+            )
+        if result.detail:
+            context.log.warning(result.detail)
         context.log.info(
             f"published {len(result.mart_row_counts)} marts to {result.served_path} "
             f"(publish {result.publish_id}, {result.seconds:.1f} s)"
@@ -196,6 +228,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
 
         return dg.MaterializeResult(
             metadata={
+                "published": True,
                 "publish_id": result.publish_id,
                 "served_file": dg.MetadataValue.path(str(result.served_path)),
                 "parquet": dg.MetadataValue.path(str(result.parquet_dir)),

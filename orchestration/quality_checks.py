@@ -17,9 +17,8 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from orchestration.publishing import ServingResource, mart_asset_keys
+from orchestration.publishing import ServingResource, mart_asset_keys, raw_baseline
 from orchestration.resources import WarehouseResource
-from revops.publish import last_good_raw_counts
 from revops.quality import (
     BLOCKING,
     CheckOutcome,
@@ -100,8 +99,9 @@ def build_quality_checks() -> list[dg.AssetChecksDefinition]:
     def raw_quality_gate(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, serving: ServingResource
     ):
+        settings = warehouse.settings()
         report = validate_raw_tables(
-            warehouse.settings(), baseline_row_counts=last_good_raw_counts(serving.serve_dir_path())
+            settings, baseline_row_counts=raw_baseline(settings, serving.serve_dir_path())
         )
         yield from _yield_report(context, report, raw_asset_key)
 

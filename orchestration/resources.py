@@ -1,20 +1,43 @@
-"""Dagster resources: the warehouse connection every asset shares."""
+"""Dagster resources: the warehouse connection every asset shares, and the build lock.
+
+`WarehouseResource` holds the working warehouse's build lock (`revops.run_lock`) for as
+long as the run's resources live: the whole run, since every step runs in the run's one
+process (`in_process_executor`), however the run was launched (schedule, sensor, UI,
+`revops run`). A run that finds another build holding it fails before its first step,
+with one sentence naming the holder; a corrupt working warehouse fails the same way
+with its recovery (see `revops.build_guard`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from revops.build_guard import guarded_build
 from revops.settings import Settings, database_setting, parse_as_of_date
+
+
+def _entry_point(context) -> str:
+    run = getattr(context, "dagster_run", None)
+    tags = dict(getattr(run, "tags", None) or {})
+    if tags.get("revops/entry_point"):
+        return tags["revops/entry_point"]
+    if tags.get("dagster/schedule_name"):
+        return f"Dagster schedule {tags['dagster/schedule_name']}"
+    if tags.get("dagster/sensor_name"):
+        return f"Dagster sensor {tags['dagster/sensor_name']}"
+    return "a Dagster run"
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The working DuckDB warehouse and the landing folder it loads from.
 
     Empty strings mean "from the environment" (see `revops.settings`), resolved when
-    a run uses the resource, never at import time.
+    a run uses the resource, never at import time. `full_refresh`: dbt rebuilds the
+    incremental models from scratch (`dbt build --full-refresh`).
     """
 
     landing_dir: str = ""
@@ -25,6 +48,7 @@ class WarehouseResource(dg.ConfigurableResource):
     source_database: str = ""
     source_schema: str = ""
     source_mapping: str = ""
+    full_refresh: bool = False
 
     def settings(self) -> Settings:
         return Settings.from_env().with_overrides(
@@ -37,6 +61,12 @@ class WarehouseResource(dg.ConfigurableResource):
             raw_schema=self.raw_schema or None,
             as_of_date=parse_as_of_date(self.as_of_date),
         )
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext):
+        run_id = getattr(context, "run_id", None)
+        with guarded_build(self.settings(), _entry_point(context), run_id=run_id):
+            yield self
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         path = self.settings().warehouse_path

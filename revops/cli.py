@@ -1,13 +1,17 @@
 """`revops`: the warehouse from the command line.
 
     revops run [--demo] [--as-of YYYY-MM-DD] [--landing-dir DIR] [--warehouse FILE]
-    revops backfill --from YYYY-MM-DD --to YYYY-MM-DD   (resumable)
+               [--full-refresh] [--allow-older] [--rebuild-warehouse]
+    revops backfill --from YYYY-MM-DD --to YYYY-MM-DD   (resumable; publishes only newer days)
     revops status                                     (last publishes, checks, alerts)
+    revops reset-baseline [--all]                     (forget the row-count baseline)
     revops demo-data [--deals N ...]
     revops dashboard [--port 8501]
     revops docs [--port 8080]
 
-Errors are one readable paragraph and a non-zero exit code, never a traceback.
+Errors are one readable paragraph and a non-zero exit code, never a traceback. One
+build at a time per working warehouse: a second one is refused at once with one
+sentence and exit code 75.
 """
 
 from __future__ import annotations
@@ -128,8 +132,50 @@ def command_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_older(settings: Settings, allow_older: bool) -> None:
+    """Refuse at once (before building) an as_of_date older than the one BI reads."""
+    if allow_older:
+        return
+    from revops.state import last_publish
+
+    last = last_publish(settings.state_path(), serve_dir=settings.serve_dir)
+    as_of = settings.resolved_as_of_date()
+    if last is not None and last["as_of_date"] is not None and as_of < last["as_of_date"]:
+        raise CommandError(
+            f"--as-of {as_of} is older than the {last['as_of_date']} BI reads now (publish {last['publish_id']}); "
+            "publishing it would show BI older numbers. Run with --allow-older to publish it anyway, or "
+            "`revops backfill` to build past days without replacing the served marts."
+        )
+
+
 def command_run(args: argparse.Namespace) -> int:
+    from revops.build_guard import guarded_build
+
     settings = _settings_from(args)
+    with guarded_build(settings, "revops run") if not args.rebuild_warehouse else _rebuild(settings):
+        return _run(args, settings)
+
+
+def _rebuild(settings: Settings):
+    """The lock, then the working warehouse moved aside (not checked: it may be corrupt)."""
+    import contextlib
+
+    from revops.build_guard import move_aside
+    from revops.run_lock import build_lock
+
+    @contextlib.contextmanager
+    def held():
+        with build_lock(settings.warehouse_path, "revops run --rebuild-warehouse") as holder:
+            aside = move_aside(settings.warehouse_path)
+            if aside is not None:
+                print(f"==> the working warehouse was moved aside to {aside}; rebuilding it from the landing files")
+            yield holder
+
+    return held()
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    _refuse_older(settings, args.allow_older)
     if settings.source != "salesforce_files":
         pass  # a connector's schema: nothing to check here, ingestion names what is missing
     elif args.demo and not _has_landing_files(settings.landing_dir):
@@ -143,7 +189,12 @@ def command_run(args: argparse.Namespace) -> int:
         )
     from revops.pipeline import run_pipeline
 
-    code = run_pipeline(settings)
+    code = run_pipeline(
+        settings,
+        full_refresh=args.full_refresh or args.rebuild_warehouse,
+        allow_older=args.allow_older,
+        entry_point="revops run",
+    )
     if code == 0:
         print("\n==> open the dashboard: make dashboard   (or .venv/bin/revops dashboard)")
     return code
@@ -157,7 +208,11 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
 
 def command_backfill(args: argparse.Namespace) -> int:
     """Build day by day, oldest first; a state file beside the warehouse records the days
-    done, so a second call with the same range carries on where the first stopped."""
+    done, so a second call with the same range carries on where the first stopped.
+
+    Every day is built and gated; a day is published only when it is newer than what BI
+    reads, so a backfill of past days never replaces the served marts."""
+    from revops.build_guard import guarded_build
     from revops.pipeline import run_pipeline
 
     start, end = parse_as_of_date(args.start), parse_as_of_date(args.end)
@@ -165,6 +220,11 @@ def command_backfill(args: argparse.Namespace) -> int:
         raise CommandError("backfill needs --from and --to, each a date written YYYY-MM-DD")
     days = _days(start, end)
     settings = _settings_from(args)
+    with guarded_build(settings, "revops backfill"):
+        return _backfill(settings, start, end, days, run_pipeline)
+
+
+def _backfill(settings: Settings, start: dt.date, end: dt.date, days: list[dt.date], run_pipeline) -> int:
     state_path = settings.warehouse_path.parent / f"backfill-{start}-{end}.json"
     done = set(json.loads(state_path.read_text())) if state_path.exists() else set()
     todo = [day for day in days if day.isoformat() not in done]
@@ -172,7 +232,9 @@ def command_backfill(args: argparse.Namespace) -> int:
         print(f"==> resuming the backfill: {len(days) - len(todo)} of {len(days)} days already built")
     for number, day in enumerate(todo, start=len(days) - len(todo) + 1):
         print(f"\n==> backfill day {number}/{len(days)}: {day}", flush=True)
-        code = run_pipeline(settings.with_overrides(as_of_date=day))
+        code = run_pipeline(
+            settings.with_overrides(as_of_date=day), only_if_newer=True, entry_point="revops backfill"
+        )
         if code != 0:
             raise CommandError(
                 f"the backfill stopped at {day} ({number - 1} of {len(days)} days done). Fix the "
@@ -185,12 +247,30 @@ def command_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_reset_baseline(args: argparse.Namespace) -> int:
+    from revops.build_guard import guarded_build
+    from revops.state import reset_baseline
+
+    settings = _settings_from(args)
+    with guarded_build(settings, "revops reset-baseline"):
+        removed = reset_baseline(
+            settings.state_path(), None if args.all else settings.source_key(), serve_dir=settings.serve_dir
+        )
+    which = "every source" if args.all else f"the source {settings.source_key()}"
+    print(
+        f"Row-count baseline of {which} reset ({removed} load records forgotten): the next good load "
+        "starts a new one."
+    )
+    return 0
+
+
 def command_status(args: argparse.Namespace) -> int:
-    from revops.publish import read_alerts, read_publish_log, served_path
+    from revops.publish import served_path
+    from revops.state import read_alerts, read_publish_log
 
     settings = _settings_from(args)
     served = served_path(settings.serve_dir)
-    log = read_publish_log(settings.serve_dir, limit=args.limit)
+    log = read_publish_log(settings.state_path(), serve_dir=settings.serve_dir, limit=args.limit)
     if not log:
         print(f"Nothing has been published to {served} yet: run `make run`.")
         return 1
@@ -201,7 +281,10 @@ def command_status(args: argparse.Namespace) -> int:
             f"{row.get('mart_count', '?')} marts  {row.get('checks_passed', '?')} checks passed, "
             f"{row.get('checks_warned', 0)} warnings"
         )
-    alerts = [a for a in read_alerts(settings.serve_dir) if a["created_at"] > log[0]["published_at"]]
+    alerts = [
+        a for a in read_alerts(settings.state_path(), serve_dir=settings.serve_dir)
+        if a["created_at"] is not None and a["created_at"] > log[0]["published_at"]
+    ]
     if alerts:
         print(f"\n{len(alerts)} alert(s) since the last publish - the last run failed its gate:")
         for alert in alerts[-5:]:
@@ -267,6 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="ingest the landing folder, build and test the warehouse")
     common(run)
     run.add_argument("--demo", action="store_true", help="generate demo CRM data if the landing folder is empty")
+    run.add_argument(
+        "--full-refresh", action="store_true",
+        help="rebuild the incremental models (fct_deal_snapshots) from scratch: dbt build --full-refresh",
+    )
+    run.add_argument(
+        "--allow-older", action="store_true",
+        help="publish even when --as-of is older than the as_of_date BI reads now (refused by default)",
+    )
+    run.add_argument(
+        "--rebuild-warehouse", action="store_true",
+        help="move the working warehouse aside (e.g. a corrupt one) and rebuild it from the landing files; "
+        "the served marts, publish history, alerts and baselines are kept",
+    )
     demo_options(run)
     run.set_defaults(func=command_run)
 
@@ -280,6 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     common(status)
     status.add_argument("--limit", type=int, default=5)
     status.set_defaults(func=command_status)
+
+    reset = sub.add_parser(
+        "reset-baseline",
+        help="forget the row-count baseline of the landing folder (after a real, intended drop in rows)",
+    )
+    common(reset)
+    reset.add_argument("--all", action="store_true", help="of every source, not only --landing-dir's")
+    reset.set_defaults(func=command_reset_baseline)
 
     dashboard = sub.add_parser("dashboard", help="serve the dashboard (Streamlit)")
     common(dashboard)
@@ -322,9 +426,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     _instance_environment()
     args = build_parser().parse_args(argv)
+    from revops.build_guard import BuildLockedError, WarehouseCorruptError
+    from revops.pipeline import EXIT_BUILD_LOCKED
+    from revops.state import StateError
+
     try:
         return args.func(args)
-    except (CommandError, SettingsError) as error:
+    except BuildLockedError as error:
+        print(f"revops: {error}", file=sys.stderr)
+        return EXIT_BUILD_LOCKED
+    except (CommandError, SettingsError, WarehouseCorruptError, StateError) as error:
         print(f"revops: {error}", file=sys.stderr)
         return 1
 

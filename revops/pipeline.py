@@ -19,7 +19,12 @@ def _database_config(database) -> str:
     return str(database.resolve()) if isinstance(database, Path) else str(database)
 
 
-def _resource_config(settings: Settings) -> dict:
+EXIT_BUILD_LOCKED = 75  # EX_TEMPFAIL: another build holds the warehouse; try again later
+
+
+def _resource_config(
+    settings: Settings, *, full_refresh: bool = False, allow_older: bool = False, only_if_newer: bool = False
+) -> dict:
     return {
         "resources": {
             "warehouse": {
@@ -32,17 +37,33 @@ def _resource_config(settings: Settings) -> dict:
                     "source_database": _database_config(settings.source_database),
                     "source_schema": settings.source_schema or "",
                     "source_mapping": str(settings.source_mapping.resolve()) if settings.source_mapping else "",
+                    "full_refresh": full_refresh,
                 }
             },
-            "serving": {"config": {"serve_dir": str(settings.serve_dir.resolve())}},
+            "serving": {
+                "config": {
+                    "serve_dir": str(settings.serve_dir.resolve()),
+                    "allow_older": allow_older,
+                    "only_if_newer": only_if_newer,
+                }
+            },
         }
     }
 
 
 def failure_messages(result) -> list[str]:
-    """The readable reason of every failed step of a Dagster run."""
+    """The readable reason of every failed step of a Dagster run (or of the run itself,
+    when it failed before any step, e.g. while starting its resources)."""
     messages = []
     for event in result.all_events:
+        if event.event_type_value == "RUN_FAILURE" and not messages:
+            data = getattr(event, "event_specific_data", None)
+            error = getattr(data, "error", None)
+            while error is not None and error.cause is not None:
+                error = error.cause
+            if error is not None:
+                messages.append(error.message.strip().splitlines()[-1])
+            continue
         if not event.is_step_failure:
             continue
         data = event.step_failure_data
@@ -127,9 +148,10 @@ def gate_summary(evaluations: Iterable) -> GateSummary:
 
 
 def _print_publish_log(settings: Settings, file=sys.stdout) -> None:
-    from revops.publish import read_publish_log, served_path
+    from revops.publish import served_path
+    from revops.state import read_publish_log
 
-    log = read_publish_log(settings.serve_dir, limit=3)
+    log = read_publish_log(settings.state_path(), serve_dir=settings.serve_dir, limit=3)
     if not log:
         print(f"    nothing has been published to {served_path(settings.serve_dir)} yet", file=file)
         return
@@ -142,15 +164,83 @@ def _print_publish_log(settings: Settings, file=sys.stdout) -> None:
         )
 
 
-def run_pipeline(settings: Settings, *, instance=None) -> int:
+def _publish_outcome(instance, run_id: str) -> dict | None:
+    """The metadata of this run's published_marts materialization (None: it did not run)."""
+    from dagster import DagsterEventType
+
+    from orchestration.publishing import PUBLISHED_KEY
+
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if event is not None and event.asset_key == PUBLISHED_KEY:
+            metadata = event.event_specific_data.materialization.metadata
+            return {k: getattr(v, "value", v) for k, v in metadata.items()}
+    return None
+
+
+def _where_alerts_are(settings: Settings, run_id: str) -> str:
+    """Where this run's alert went, as it is (not as it should be)."""
+    from revops.publish import served_path
+    from revops.state import read_alerts as state_alerts
+
+    try:
+        in_state = state_alerts(settings.state_path(), serve_dir=settings.serve_dir, run_id=run_id)
+    except Exception as error:  # noqa: BLE001
+        return f"the alert could not be read back ({error})"
+    if not in_state:
+        return "no alert was recorded (see the Dagster UI for the run)"
+    from revops.publish import read_alerts as served_alerts
+
+    try:
+        in_served = served_alerts(settings.serve_dir, run_id=run_id)
+    except Exception:  # noqa: BLE001 - unreadable or held open read-write
+        in_served = []
+    where = f"the alert is in {settings.state_path()} (alerts)"
+    if in_served:
+        where += f" and in main.alerts of {served_path(settings.serve_dir)}"
+    else:
+        where += f"; {served_path(settings.serve_dir)} could not take it now, the next publish copies it there"
+    return where + " (and on the webhook when REVOPS_ALERT_WEBHOOK_URL is set)"
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    instance=None,
+    full_refresh: bool = False,
+    allow_older: bool = False,
+    only_if_newer: bool = False,
+    entry_point: str = "revops run",
+) -> int:
     """Materialize every asset; print the gate, what was published or why it stopped.
 
-    Returns the exit code. `instance`: a Dagster instance (default: DAGSTER_HOME's)."""
+    Holds the build lock of the working warehouse throughout (re-entrant: a caller may
+    hold it already). Returns the exit code: 0 built (and published, unless
+    `only_if_newer` found the served marts newer), 1 failed, 75 another build holds the
+    warehouse. `instance`: a Dagster instance (default: DAGSTER_HOME's)."""
+    from revops.build_guard import BuildLockedError, WarehouseCorruptError, guarded_build
+
+    try:
+        with guarded_build(settings, entry_point):
+            return _run_locked(
+                settings, instance, full_refresh=full_refresh, allow_older=allow_older,
+                only_if_newer=only_if_newer, entry_point=entry_point,
+            )
+    except BuildLockedError as error:
+        print(f"revops: {error}", file=sys.stderr)
+        return EXIT_BUILD_LOCKED
+    except WarehouseCorruptError as error:
+        print(f"revops: {error}", file=sys.stderr)
+        return 1
+
+
+def _run_locked(
+    settings: Settings, instance, *, full_refresh: bool, allow_older: bool, only_if_newer: bool, entry_point: str
+) -> int:
     import dagster as dg
 
-    from orchestration.alerts import run_materialized_keys
     from orchestration.definitions import defs
-    from orchestration.publishing import PUBLISHED_KEY
 
     as_of = settings.resolved_as_of_date()
     print(
@@ -164,9 +254,15 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
     job = defs.resolve_job_def("revops_build")
     with dg.DagsterInstance.get() if instance is None else _borrowed(instance) as active:
         result = job.execute_in_process(
-            run_config=_resource_config(settings), instance=active, raise_on_error=False
+            run_config=_resource_config(
+                settings, full_refresh=full_refresh, allow_older=allow_older, only_if_newer=only_if_newer
+            ),
+            instance=active,
+            raise_on_error=False,
+            tags={"revops/entry_point": entry_point},
         )
-        published = PUBLISHED_KEY in run_materialized_keys(active, result.run_id)
+        outcome = _publish_outcome(active, result.run_id)
+    published = outcome is not None
     seconds = time.monotonic() - started
     summary = gate_summary(result.get_asset_check_evaluations())
     messages = failure_messages(result)
@@ -185,8 +281,8 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
         for line in summary.lines():
             print(line, file=sys.stderr)
         print(
-            "\n==> nothing was published: BI keeps reading the last good marts; the alert is in "
-            "main.alerts of the served file (and on the webhook when REVOPS_ALERT_WEBHOOK_URL is set)",
+            "\n==> nothing was published: BI keeps reading the last good marts; "
+            + _where_alerts_are(settings, result.run_id),
             file=sys.stderr,
         )
         _print_publish_log(settings, file=sys.stderr)
@@ -199,7 +295,10 @@ def run_pipeline(settings: Settings, *, instance=None) -> int:
     print("\n==> quality gate")
     for line in summary.lines():
         print(line)
-    print("\n==> published")
+    if outcome.get("published") is False:
+        print(f"\n==> built and gated, not published: {outcome.get('not_published_because')}")
+    else:
+        print("\n==> published")
     _print_publish_log(settings)
     print("    open the Dagster UI with `make dagster` to see the asset graph and checks")
     return 0

@@ -24,6 +24,8 @@ ENV_SOURCE_DATABASE = "REVOPS_SOURCE_DATABASE"
 ENV_SOURCE_SCHEMA = "REVOPS_SOURCE_SCHEMA"
 ENV_SOURCE_HISTORY_SCHEMA = "REVOPS_SOURCE_HISTORY_SCHEMA"
 ENV_SOURCE_MAPPING = "REVOPS_SOURCE_MAPPING"
+ENV_BASELINE_LOADS = "REVOPS_GATE_BASELINE_LOADS"
+DEFAULT_BASELINE_LOADS = 5
 
 
 class SettingsError(ValueError):
@@ -65,6 +67,8 @@ class Settings:
     source_schema: str | None = None
     source_history_schema: str = "salesforce_history"
     source_mapping: Path | None = None  # None: mappings/<source>.yml
+    # the row-count baseline of a raw table: the largest of its last N good loads
+    baseline_loads: int = DEFAULT_BASELINE_LOADS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -82,6 +86,7 @@ class Settings:
             source_schema=env.get(ENV_SOURCE_SCHEMA) or None,
             source_history_schema=env.get(ENV_SOURCE_HISTORY_SCHEMA) or "salesforce_history",
             source_mapping=Path(env[ENV_SOURCE_MAPPING]) if env.get(ENV_SOURCE_MAPPING) else None,
+            baseline_loads=_positive_int(env, ENV_BASELINE_LOADS, DEFAULT_BASELINE_LOADS),
         )
 
     def with_overrides(self, **changes) -> Settings:
@@ -104,5 +109,29 @@ class Settings:
         except SourceError as exc:
             raise SettingsError(f"{ENV_SOURCE}: {exc}") from None
 
+    def source_key(self) -> str:
+        """What the raw data came from, keying its row-count baseline: `<kind>:<location>`
+        (the landing folder, or the connector's database and schema)."""
+        return self.source_config().key
+
+    def state_path(self) -> Path:
+        """The build's state file beside the working warehouse (see `revops.state`)."""
+        from revops.state import state_path_for
+
+        return state_path_for(self.warehouse_path)
+
     def resolved_as_of_date(self) -> dt.date:
         return self.as_of_date or dt.datetime.now(dt.timezone.utc).date()
+
+
+def _positive_int(env, name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise SettingsError(f"{name} must be a whole number of 1 or more (got {value!r})")
+    return number

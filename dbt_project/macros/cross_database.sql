@@ -137,3 +137,55 @@
         select 0 as days_dropped
     {%- endif -%}
 {%- endmacro %}
+
+{#- fct_deal_snapshots: incremental where the engine can delete rows; on Spark (Parquet,
+    no DELETE) a table rebuilt at every run, so deleted deals and late changes never
+    leave stale days there either. -#}
+{% macro deal_snapshots_materialization() -%}
+    {{ return(adapter.dispatch('deal_snapshots_materialization', 'revops_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__deal_snapshots_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__deal_snapshots_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
+{#- The last day an incremental fct_deal_snapshots keeps as it is: max(snapshot_date) -
+    snapshot_lookback_days, read before the run changes anything (the model's SQL and its
+    pre-hook both call this before either runs). None outside an incremental run. -#}
+{% macro deal_snapshots_kept_until(relation) -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query("select max(snapshot_date) from " ~ relation) -%}
+    {%- set last_day = found.columns[0].values()[0] if found is not none else none -%}
+    {%- if last_day is none -%}
+        {%- set last_day = modules.datetime.date.fromisoformat(var('calendar_start_date')) -%}
+    {%- elif last_day is string -%}
+        {%- set last_day = modules.datetime.date.fromisoformat(last_day[:10]) -%}
+    {%- elif last_day.date is defined and last_day.hour is defined -%}
+        {%- set last_day = last_day.date() -%}
+    {%- endif -%}
+    {{ return((last_day - modules.datetime.timedelta(days=var('snapshot_lookback_days'))).isoformat()) }}
+{%- endmacro %}
+
+{#- The pre-hook of an incremental fct_deal_snapshots: remove every row the run rebuilds
+    (the days after `kept_until`, every day of the deals modified after it) and every row
+    of a deal that is no longer in `deals` (soft-deleted, or gone from a full extract),
+    so the snapshots always hold the deals the dimensions hold. -#}
+{% macro delete_rebuilt_deal_snapshots(relation, deals, kept_until) -%}
+    {%- if kept_until is none -%}
+        select 1 as nothing_to_delete
+    {%- else -%}
+        delete from {{ relation }}
+        where snapshot_date > cast('{{ kept_until }}' as date)
+            or opportunity_id in (
+                select opportunity_id from {{ deals }}
+                where cast(last_modified_at as date) > cast('{{ kept_until }}' as date)
+            )
+            or opportunity_id not in (select opportunity_id from {{ deals }})
+    {%- endif -%}
+{%- endmacro %}

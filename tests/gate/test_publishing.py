@@ -268,7 +268,9 @@ def test_a_publish_that_fails_midway_leaves_nothing_behind(workspace, baseline, 
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(publish, "_swap_in", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(publish.PublishError, match=(
+        r"failed at step journal \(OSError: disk full \(simulated\)\); nothing of it is served: BI reads publish"
+    )):
         publish.publish_marts(
             workspace.warehouse_path, workspace.serve_dir,
             publish.PublishRequest(run_id="crash", as_of_date=GATE_AS_OF_DATE, marts=list(baseline.state["counts"])),

@@ -1,28 +1,39 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy=replace_days_strategy(),
-        partition_by=replace_days_partition_by('snapshot_date'),
-        unique_key='snapshot_date',
+        materialized=deal_snapshots_materialization(),
+        incremental_strategy='append',
         on_schema_change='fail',
+        pre_hook="{{ delete_rebuilt_deal_snapshots(this, ref('stg_salesforce__opportunities'), deal_snapshots_kept_until(this)) }}",
         post_hook="{{ delete_days_after(this, 'snapshot_date', as_of_date()) }}"
     )
 }}
 
+{%- set kept_until = deal_snapshots_kept_until(this) %}
+
 -- One row per day x deal open that day, reconstructed from opportunity_history back to
 -- the first history row: the deal's state ranges (int_opportunity_states_ranged) joined
 -- to the calendar days they cover, never a deal x every-day cross join.
--- Incremental by day: a run rebuilds the days after max(snapshot_date) -
--- snapshot_lookback_days up to as_of_date (late history rows of the last days are
--- picked up) and keeps the earlier days; --full-refresh reconstructs every day.
+-- Incremental: a run keeps the days up to max(snapshot_date) - snapshot_lookback_days
+-- ("kept_until") and rebuilds the days after it up to as_of_date, and every day of the
+-- deals modified after it (last_modified_at: a late history row, a backdated close date,
+-- a reopened deal). Its pre-hook first deletes the rows it rebuilds and every row of a
+-- deal the dimensions no longer hold (soft-deleted, or gone from a full extract), so the
+-- snapshots never keep a deal dim_deals dropped. --full-refresh reconstructs every day.
 -- Days after as_of_date (left by a run for a later day) are deleted by the post-hook,
--- so the table always ends on as_of_date.
+-- so the table always ends on as_of_date. On Spark (no DELETE on Parquet) the model is
+-- a table, rebuilt at every run.
 
 with
 
 states as (
 
     select * from {{ ref('int_opportunity_states_ranged') }}
+
+),
+
+opportunities as (
+
+    select * from {{ ref('stg_salesforce__opportunities') }}
 
 ),
 
@@ -36,21 +47,31 @@ days as (
 
     select calendar_date
     from calendar
-    where
-        calendar_date <= {{ as_of_date() }}
-        {% if is_incremental() %}
-            and calendar_date > (
-                select
-                    cast(
-                        {{ dbt.dateadd(
-                            'day',
-                            -var('snapshot_lookback_days'),
-                            "coalesce(max(snapshot_date), cast('" ~ var('calendar_start_date') ~ "' as date))"
-                        ) }} as date
-                    )
-                from {{ this }}
-            )
-        {% endif %}
+    where calendar_date <= {{ as_of_date() }}
+
+),
+
+rebuilt_days as (
+
+    -- the days every deal is rebuilt on: all of them, or those after kept_until
+    select calendar_date
+    from days
+    {% if kept_until is not none %}
+        where calendar_date > cast('{{ kept_until }}' as date)
+    {% endif %}
+
+),
+
+modified_deals as (
+
+    -- deals whose whole history is rebuilt: modified after kept_until (none otherwise)
+    select opportunity_id
+    from opportunities
+    {% if kept_until is not none %}
+        where cast(last_modified_at as date) > cast('{{ kept_until }}' as date)
+    {% else %}
+        where false
+    {% endif %}
 
 ),
 
@@ -76,12 +97,28 @@ open_states as (
 expanded as (
 
     select
-        days.calendar_date as snapshot_date,
+        rebuilt_days.calendar_date as snapshot_date,
         open_states.*
     from open_states
-    inner join days
-        on days.calendar_date >= open_states.open_from_date
-            and days.calendar_date <= open_states.open_until_date
+    inner join rebuilt_days
+        on rebuilt_days.calendar_date >= open_states.open_from_date
+            and rebuilt_days.calendar_date <= open_states.open_until_date
+
+    {% if kept_until is not none %}
+        union all
+
+        -- the kept days of the modified deals (the days after kept_until are above)
+        select
+            days.calendar_date as snapshot_date,
+            open_states.*
+        from open_states
+        inner join days
+            on days.calendar_date >= open_states.open_from_date
+                and days.calendar_date <= open_states.open_until_date
+        where
+            days.calendar_date <= cast('{{ kept_until }}' as date)
+            and open_states.opportunity_id in (select opportunity_id from modified_deals)
+    {% endif %}
 
 ),
 

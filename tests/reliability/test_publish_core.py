@@ -1,0 +1,347 @@
+"""The publishing core on real DuckDB files, without dbt: all or nothing, state that
+survives the served file, the served as-of, the row-count baseline and the build lock.
+
+A tiny working warehouse (two marts) stands in for a build: what is tested is what the
+publisher does with files, so the marts' content does not matter, only that each
+publish is recognisable (its `marker` column).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from revops import publish, state
+from revops.publish import PUBLISH_STEPS, OlderAsOfError, PublishError, PublishRequest, publish_marts
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DAY = dt.date(2026, 11, 23)
+MARTS = ["deal_risk", "forecast"]
+
+
+def make_warehouse(path: Path, marker: str) -> Path:
+    path.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        for mart in MARTS:
+            con.execute(f"create table marts.{mart} as select '{marker}' as marker, range as n from range(10)")
+    return path
+
+
+def request(run_id: str, day: dt.date = DAY, **extra) -> PublishRequest:
+    return PublishRequest(run_id=run_id, as_of_date=day, marts=MARTS, raw_row_counts={"task": 100}, **extra)
+
+
+def served_view(serve_dir: Path, state_file: Path) -> dict:
+    """What each of the three places says is served: the DuckDB file, Parquet current, the log."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{serve_dir / 'revops.duckdb'}' as s (read_only)")
+        markers = {r[0] for m in MARTS for r in con.execute(f"select distinct marker from s.marts.{m}").fetchall()}
+        log = con.execute("select publish_id, parquet_version from s.main.publish_log order by published_at").fetchall()
+    finally:
+        con.close()
+    current = serve_dir / "parquet" / "current"
+    parquet_markers = {
+        r[0] for m in MARTS for r in duckdb.sql(f"select distinct marker from read_parquet('{current / m}.parquet')").fetchall()
+    }
+    state_log = [r["publish_id"] for r in reversed(state.read_publish_log(state_file, limit=100))]
+    return {
+        "duckdb_markers": markers,
+        "parquet_markers": parquet_markers,
+        "current_version": os.readlink(current),
+        "served_log": [r[0] for r in log],
+        "served_log_version": log[-1][1] if log else None,
+        "state_log": state_log,
+    }
+
+
+@pytest.fixture
+def published(tmp_path):
+    """A first publish ("one"), with its state file."""
+    warehouse = make_warehouse(tmp_path / "build.duckdb", "one")
+    serve = tmp_path / "serve"
+    state_file = state.state_path_for(warehouse)
+    first = publish_marts(warehouse, serve, request("run-one", source_key="src"), state_path=state_file)
+    return warehouse, serve, state_file, first
+
+
+# --------------------------------------------------------------------------- all or nothing
+
+
+@pytest.mark.parametrize("failing_step", PUBLISH_STEPS)
+def test_a_failure_at_any_step_leaves_the_three_places_agreeing(published, failing_step):
+    warehouse, serve, state_file, first = published
+    make_warehouse(warehouse, "two")
+
+    def fail(step):
+        if step == failing_step:
+            raise OSError(f"No space left on device (injected at {step})")
+
+    if failing_step == "finish":  # after the commit: published, tidying up left for later
+        result = publish_marts(warehouse, serve, request("run-two"), state_path=state_file, on_step=fail)
+        assert result.published and "tidying up failed" in result.detail
+        expected_marker, expected_log = "two", [first.publish_id, result.publish_id]
+    else:
+        with pytest.raises(PublishError) as raised:
+            publish_marts(warehouse, serve, request("run-two"), state_path=state_file, on_step=fail)
+        message = str(raised.value)
+        # the message names the step and exactly what BI reads
+        assert f"failed at step {failing_step}" in message
+        assert f"BI reads publish {first.publish_id} (as_of_date {DAY}" in message
+        assert f"v-{first.publish_id}" in message
+        expected_marker, expected_log = "one", [first.publish_id]
+
+    view = served_view(serve, state_file)
+    assert view["duckdb_markers"] == view["parquet_markers"] == {expected_marker}
+    assert view["served_log"] == view["state_log"] == expected_log
+    assert view["current_version"] == view["served_log_version"] == f"v-{expected_log[-1]}"
+    leftovers = [p.name for p in serve.iterdir() if p.name.startswith(".revops.duckdb.")]
+    assert leftovers == [] or failing_step == "finish", leftovers
+    versions = sorted(p.name for p in (serve / "parquet").iterdir() if p.name.startswith("v-"))
+    assert f"v-{expected_log[-1]}" in versions and not [
+        p for p in (serve / "parquet").iterdir() if p.name.startswith(".tmp-")
+    ]
+
+    # and the next publish works, tidying up whatever the failure left
+    make_warehouse(warehouse, "three")
+    third = publish_marts(warehouse, serve, request("run-three"), state_path=state_file)
+    view = served_view(serve, state_file)
+    assert view["duckdb_markers"] == view["parquet_markers"] == {"three"}
+    assert view["served_log"] == view["state_log"] == [*expected_log, third.publish_id]
+    assert not (serve / publish.JOURNAL_FILE).exists()
+
+
+KILLED_PUBLISH = textwrap.dedent(
+    """
+    import os, signal, sys, datetime as dt
+    sys.path.insert(0, {root!r})
+    from revops.publish import PublishRequest, publish_marts
+    def die(step):
+        if step == {step!r}:
+            os.kill(os.getpid(), signal.SIGKILL)
+    publish_marts({warehouse!r}, {serve!r},
+        PublishRequest(run_id="run-killed", as_of_date=dt.date(2026, 11, 23), marts={marts!r}),
+        state_path={state_file!r}, on_step=die)
+    """
+)
+
+
+@pytest.mark.parametrize("killed_at", ["swap_current", "commit_state"])
+def test_kill_minus_9_between_the_swaps_is_undone_by_the_next_publisher(published, killed_at):
+    warehouse, serve, state_file, first = published
+    make_warehouse(warehouse, "two")
+    code = KILLED_PUBLISH.format(
+        root=str(PROJECT_ROOT), step=killed_at, warehouse=str(warehouse), serve=str(serve), marts=MARTS,
+        state_file=str(state_file),
+    )
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert process.returncode == -9, process.stderr
+    assert (serve / publish.JOURNAL_FILE).exists()  # killed after swapping the DuckDB file in
+
+    # the next thing that takes the publish lock (here: recording an alert) undoes it first
+    publish.record_alerts(serve, [{"alert_id": "a1", "kind": "gate_failure", "message": "m"}], state_path=state_file)
+    view = served_view(serve, state_file)
+    assert view["duckdb_markers"] == view["parquet_markers"] == {"one"}
+    assert view["served_log"] == view["state_log"] == [first.publish_id]
+    assert view["current_version"] == f"v-{first.publish_id}"
+    assert not (serve / publish.JOURNAL_FILE).exists()
+    assert not list(serve.glob(".revops.duckdb.prev-*"))
+
+
+# --------------------------------------------------------------------------- state that survives the served file
+
+
+def test_a_deleted_served_file_is_rebuilt_with_its_history(published):
+    warehouse, serve, state_file, first = published
+    publish.record_alerts(serve, [{"alert_id": "a1", "kind": "gate_failure", "message": "m"}], state_path=state_file)
+    (serve / "revops.duckdb").unlink()
+
+    make_warehouse(warehouse, "two")
+    second = publish_marts(warehouse, serve, request("run-two"), state_path=state_file)
+
+    view = served_view(serve, state_file)
+    assert view["served_log"] == [first.publish_id, second.publish_id]
+    assert [a["alert_id"] for a in publish.read_alerts(serve)] == ["a1"]
+
+
+def test_a_corrupt_served_file_records_alerts_in_the_state_and_is_rebuilt_by_the_next_publish(published):
+    warehouse, serve, state_file, first = published
+    (serve / "revops.duckdb").write_bytes(b"this is not a DuckDB file" * 100)
+
+    recorded = publish.record_alerts(
+        serve, [{"alert_id": "a1", "kind": "gate_failure", "message": "m"}], state_path=state_file
+    )
+    assert not recorded.in_served_file
+    assert str(state_file) in recorded.where() and "next publish rebuilds it" in recorded.where()
+    assert [a["alert_id"] for a in state.read_alerts(state_file)] == ["a1"]
+
+    make_warehouse(warehouse, "two")
+    second = publish_marts(warehouse, serve, request("run-two"), state_path=state_file)
+    view = served_view(serve, state_file)
+    assert view["duckdb_markers"] == {"two"}
+    assert view["served_log"] == view["state_log"] == [first.publish_id, second.publish_id]
+    assert [a["alert_id"] for a in publish.read_alerts(serve)] == ["a1"]
+
+
+HOLD_READ_WRITE = textwrap.dedent(
+    """
+    import duckdb, sys, time
+    con = duckdb.connect(sys.argv[1])  # read-write, as the DuckDB CLI opens a file by default
+    con.execute("create table if not exists main.bi_scratch as select 1 as x")
+    print("holding", flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def test_a_bi_tool_holding_the_served_file_read_write_blocks_nothing(published):
+    warehouse, serve, state_file, first = published
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_READ_WRITE, str(serve / "revops.duckdb")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        baseline = publish.last_good_raw_counts(warehouse, "src", serve_dir=serve, tables=["task"])
+        assert baseline == {"task": 100}
+        recorded = publish.record_alerts(
+            serve, [{"alert_id": "a1", "kind": "gate_failure", "message": "m"}], state_path=state_file
+        )
+        assert recorded.in_served_file
+        make_warehouse(warehouse, "two")
+        second = publish_marts(warehouse, serve, request("run-two"), state_path=state_file)
+        assert holder.poll() is None
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    view = served_view(serve, state_file)
+    assert view["duckdb_markers"] == {"two"}
+    assert view["served_log"] == [first.publish_id, second.publish_id]
+
+
+def test_a_served_file_from_before_the_state_file_gives_it_its_history(tmp_path):
+    warehouse = make_warehouse(tmp_path / "build.duckdb", "one")
+    serve = tmp_path / "serve"
+    legacy = publish_marts(warehouse, serve, request("run-legacy"))  # no state file: the old way
+    state_file = state.state_path_for(warehouse)
+    assert not state_file.exists()
+
+    assert publish.last_good_raw_counts(warehouse, "any-source", serve_dir=serve) == {"task": 100}
+    assert [r["publish_id"] for r in state.read_publish_log(state_file)] == [legacy.publish_id]
+
+
+# --------------------------------------------------------------------------- served as-of
+
+
+def test_an_older_as_of_is_refused_unless_allowed_and_a_backfill_publishes_only_newer_days(published):
+    warehouse, serve, state_file, first = published
+    older = DAY - dt.timedelta(days=14)
+    make_warehouse(warehouse, "old")
+
+    with pytest.raises(OlderAsOfError) as raised:
+        publish_marts(warehouse, serve, request("run-old", older), state_path=state_file)
+    assert str(raised.value) == (
+        f"the marts describe {older}, older than the {DAY} BI reads now (publish {first.publish_id}): "
+        "publishing them would show BI older numbers; run with --allow-older to publish them anyway"
+    )
+    assert served_view(serve, state_file)["duckdb_markers"] == {"one"}
+
+    # a backfill day: built and gated, not published when it is not newer
+    for day in (older, DAY):
+        skipped = publish_marts(warehouse, serve, request("run-backfill", day, only_if_newer=True), state_path=state_file)
+        assert not skipped.published and skipped.detail
+    assert served_view(serve, state_file)["served_log"] == [first.publish_id]
+    newer = publish_marts(
+        warehouse, serve, request("run-next", DAY + dt.timedelta(days=1), only_if_newer=True), state_path=state_file
+    )
+    assert newer.published
+
+    allowed = publish_marts(warehouse, serve, request("run-old", older, allow_older=True), state_path=state_file)
+    assert served_view(serve, state_file)["served_log"][-1] == allowed.publish_id
+
+
+# --------------------------------------------------------------------------- row-count baselines
+
+
+def _good_load(state_file: Path, source: str, rows: int, n: int) -> None:
+    with state.open_state(state_file) as con:
+        state.insert_rows(con, "raw_baselines", [{
+            "source_key": source, "table_name": "task", "row_count": rows, "publish_id": f"p{n}",
+            "recorded_at": dt.datetime(2026, 11, 1) + dt.timedelta(days=n),
+        }])
+
+
+def test_a_slow_bleed_is_compared_with_the_largest_of_the_last_good_loads(tmp_path):
+    state_file = tmp_path / "build.state.duckdb"
+    _good_load(state_file, "demo", 10_000, 1)
+    _good_load(state_file, "demo", 5_500, 2)  # lost 45%: passed the 50% rule
+    # the next load lost 45% again: against the last load it passes, against the baseline it does not
+    baseline = state.last_good_raw_counts(state_file, "demo", loads=5)
+    assert baseline == {"task": 10_000}
+    assert 3_025 < baseline["task"] * 0.5
+    # after five more good loads at the new level, the old peak is out of the window
+    for n in range(3, 8):
+        _good_load(state_file, "demo", 5_500, n)
+    assert state.last_good_raw_counts(state_file, "demo", loads=5) == {"task": 5_500}
+
+
+def test_a_new_landing_folder_starts_its_own_baseline_and_a_reset_forgets_one(tmp_path):
+    state_file = tmp_path / "build.state.duckdb"
+    _good_load(state_file, "/data/landing", 155_000, 1)
+    assert state.last_good_raw_counts(state_file, "/home/me/crm_export", tables=["task", "event"]) == {
+        "task": 0, "event": 0,  # 0: no earlier good load, never the demo's counts
+    }
+    assert state.reset_baseline(state_file, "/data/landing") == 1
+    assert state.last_good_raw_counts(state_file, "/data/landing", tables=["task"]) == {"task": 0}
+
+
+# --------------------------------------------------------------------------- the build lock
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from revops.run_lock import build_lock
+    with build_lock({warehouse!r}, "revops run", run_id="r-123"):
+        print("locked", flush=True)
+        sys.stdin.read()
+    """
+)
+
+
+def test_the_build_lock_refuses_a_second_build_in_one_sentence_and_dies_with_its_holder(tmp_path):
+    from revops.run_lock import BuildLockedError, build_lock, lock_path
+
+    warehouse = tmp_path / "build.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK.format(root=str(PROJECT_ROOT), warehouse=str(warehouse))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(BuildLockedError) as refused:
+            with build_lock(warehouse, "revops backfill"):
+                pass
+        sentence = str(refused.value)
+        started = json.loads(lock_path(warehouse).read_text())["started_at"]
+        assert sentence == (
+            f"another build (revops run, pid {holder.pid}, started {started}) holds {warehouse}; "
+            "try again when it finishes"
+        )
+    finally:
+        holder.kill()  # SIGKILL: the kernel frees the flock
+        holder.wait()
+    assert lock_path(warehouse).exists()  # a stale lock file is not an error
+    with build_lock(warehouse, "revops run") as mine:
+        with build_lock(warehouse, "a Dagster run", run_id="nested") as nested:  # re-entrant in a process
+            assert nested is mine and mine["pid"] == os.getpid()
