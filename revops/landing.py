@@ -622,6 +622,11 @@ def _read_error(path: Path, crm: CrmObject, exc: Exception) -> LandingFileError:
             f"the file is not UTF-8 text: {where} has bytes that are not valid UTF-8; "
             f"export it again as UTF-8"
         )
+    elif "state machine reached an invalid state" in text.lower():
+        what = (
+            "its line ends are mixed (LF and CRLF, or a stray carriage return in an unquoted "
+            "value); export it again in one piece"
+        )
     elif "maximum line size" in text.lower():
         what = (
             f"{where} is longer than DuckDB's maximum line size: the file is probably not "

@@ -755,3 +755,12 @@ def test_a_dangling_symlink_is_named(landing, con):
     (landing / "user.csv").symlink_to(landing / "gone.csv")
     with pytest.raises(LandingFileError, match="user.csv into user: it cannot be opened"):
         load_landing_object(con, "user", landing)
+
+
+def test_mixed_line_ends_are_named(landing, con):
+    text = "id,quota_owner_id,start_date,quota_amount\nq1,005A,2024-01-01,1000\r\nq2,005A,2024-02-01,5\n"
+    (landing / "forecasting_quota.csv").write_bytes(text.encode())
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    assert str(landing / "forecasting_quota.csv") in str(info.value)
+    assert "line ends are mixed" in str(info.value) and "state machine" not in str(info.value)
