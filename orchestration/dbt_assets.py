@@ -152,18 +152,24 @@ def _render(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def model_key_column(manifest: Mapping[str, Any], model_id: str) -> str | None:
-    """The model's key: the column of its `unique` test (else its first documented column)."""
+def model_key_columns(manifest: Mapping[str, Any], model_id: str) -> list[str]:
+    """The model's key: the column of its `unique` test, else the columns of a
+    unique-combination test, else its first documented column."""
+    combination: list[str] = []
     for node in manifest["nodes"].values():
-        if (
-            node["resource_type"] == "test"
-            and node.get("attached_node") == model_id
-            and (node.get("test_metadata") or {}).get("name") == "unique"
-            and node.get("column_name")
-        ):
-            return node["column_name"]
+        if node["resource_type"] != "test" or node.get("attached_node") != model_id:
+            continue
+        meta = node.get("test_metadata") or {}
+        if meta.get("name") == "unique" and node.get("column_name"):
+            return [node["column_name"]]
+        kwargs = meta.get("kwargs") or {}
+        columns = kwargs.get("columns") or kwargs.get("combination_of_columns")
+        if "unique" in str(meta.get("name")) and isinstance(columns, list) and not combination:
+            combination = [str(c) for c in columns]
+    if combination:
+        return combination
     columns = list((manifest["nodes"].get(model_id) or {}).get("columns") or [])
-    return columns[0] if columns else None
+    return columns[:1]
 
 
 def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -176,27 +182,33 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
     failures = f"{_quote(test['schema'])}.{_quote(test['alias'])}"
     model = manifest["nodes"].get(test.get("attached_node") or "") or {}
     column = test.get("column_name") or ((test.get("test_metadata") or {}).get("kwargs") or {}).get("column_name")
-    key = model_key_column(manifest, model["unique_id"]) if model else None
+    keys = [k for k in model_key_columns(manifest, model["unique_id"]) if k != column] if model else []
     stored = [r[0] for r in con.execute(f"describe select * from {failures}").fetchall()]
     limit = FAILURE_EXAMPLE_LIMIT
 
     def examples(rows):
         return [
-            {"value": f"{column}={_render(v)}" if column else _render(v), "source": f"{key}={_render(k)}" if key else ""}
-            for k, v in rows
+            {
+                "value": f"{column}={_render(row[-1])}",
+                "source": ", ".join(f"{k}={_render(v)}" for k, v in zip(keys, row[:-1])),
+            }
+            for row in rows
         ]
 
-    if column and key and column in stored and key in stored:
-        order = ", ".join(_quote(c) for c in dict.fromkeys([key, column]))
+    if column and column in stored and all(k in stored for k in keys):
+        selected = ", ".join(_quote(c) for c in [*keys, column])
         return examples(
-            con.execute(f"select {_quote(key)}, {_quote(column)} from {failures} order by {order} limit {limit}").fetchall()
+            con.execute(f"select {selected} from {failures} order by {selected} limit {limit}").fetchall()
         )
-    if column and key and model and stored:
+    if column and model and stored:
         relation = f"{_quote(model['schema'])}.{_quote(model['alias'])}"
+        selected = ", ".join(f"m.{_quote(c)}" for c in [*keys, column])
         rows = con.execute(
-            f"select m.{_quote(key)}, m.{_quote(column)} from {relation} m "
+            f"select {selected} from {relation} m "
             f"where m.{_quote(column)} in (select {_quote(stored[0])} from {failures}) "
-            f"order by m.{_quote(column)}, m.{_quote(key)} limit {limit}"
+            # one row per failing value: five different values say more than one five times
+            f"qualify row_number() over (partition by m.{_quote(column)} order by {selected}) = 1 "
+            f"order by m.{_quote(column)}, {selected} limit {limit}"
         ).fetchall()
         if rows:
             return examples(rows)
