@@ -92,19 +92,18 @@ def revops_dbt_models(
             yield event
     except DagsterDbtCliRuntimeError as exc:
         error = exc
-    if failed:
-        manifest = invocation.manifest
-        if target == "duckdb":
-            with warehouse.connect() as con:
-                failed = [describe_failed_test(con, manifest, event) for event in failed]
+    if target == "duckdb":
+        with warehouse.connect() as con:
+            failed = [describe_failed_test(con, invocation.manifest, event) for event in failed]
+            drop_passed_test_tables(con, invocation.manifest, failed)
+    else:
+        failed = [describe_failed_test(None, invocation.manifest, e, target=target) for e in failed]
+    for event in failed:
+        if event.severity == dg.AssetCheckSeverity.WARN:
+            context.log.warning(event.description)
         else:
-            failed = [describe_failed_test(None, manifest, event, target=target) for event in failed]
-        for event in failed:
-            if event.severity == dg.AssetCheckSeverity.WARN:
-                context.log.warning(event.description)
-            else:
-                context.log.error(event.description)
-        yield from failed
+            context.log.error(event.description)
+    yield from failed
     if error is not None:
         raise error
     prune_invocation_dirs(invocation.target_path.parent)
@@ -217,6 +216,24 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
         {"value": ", ".join(f"{c}={_render(v)}" for c, v in list(zip(stored, row))[:4]), "source": ""}
         for row in rows
     ]
+
+
+def drop_passed_test_tables(con, manifest: Mapping[str, Any], failed: list) -> None:
+    """Keep the stored rows of the tests that failed, drop the empty tables of the others
+    (one per test and build, all with 0 rows)."""
+    keep: set[tuple[str, str]] = set()
+    for event in failed:
+        test = manifest["nodes"].get(_metadata_value(event.metadata, "unique_id") or "")
+        if test is not None:
+            keep.add((test["schema"], test["alias"]))
+    schemas = {n.get("schema") for n in manifest["nodes"].values() if n["resource_type"] == "test"} - {None}
+    for schema in sorted(schemas):
+        rows = con.execute(
+            "select table_name, table_type from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+        for name, kind in rows:
+            if (schema, name) not in keep:
+                con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {_quote(schema)}.{_quote(name)}")
 
 
 def describe_failed_test(con, manifest: Mapping[str, Any], event: dg.AssetCheckResult, *, target: str = "duckdb"):

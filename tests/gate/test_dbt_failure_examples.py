@@ -85,3 +85,17 @@ def test_a_missing_failures_table_still_gives_the_message(tmp_path):
     result = describe_failed_test(con, manifest(name, "account_id", "absent"), failed_check(name, 3))
     assert result.description.startswith(f"marts.dim_deals, column account_id: dbt test {name} failed - 3 failing rows")
     assert "could not be read from dbt_test__audit.absent" in result.description
+
+
+def test_only_the_failed_tests_keep_their_stored_rows(tmp_path):
+    from orchestration.dbt_assets import drop_passed_test_tables
+
+    con = warehouse(tmp_path)
+    con.execute("create table dbt_test__audit.rel_accounts as select 'A-gone-3' as from_field")
+    con.execute("create table dbt_test__audit.passed_one as select 1 as x where false")
+    con.execute("create view dbt_test__audit.passed_two as select 1 as x where false")
+    name = "relationships_dim_deals_account_id__account_id__ref_dim_accounts_"
+    drop_passed_test_tables(con, manifest(name, "account_id", "rel_accounts"), [failed_check(name, 1)])
+    left = con.execute("select table_name from information_schema.tables where table_schema = 'dbt_test__audit'")
+    assert left.fetchall() == [("rel_accounts",)]
+    assert con.execute("select count(*) from marts.dim_deals").fetchone()[0] == 30
