@@ -157,7 +157,7 @@ def render() -> None:
             if counts.empty:
                 kit.empty("The publish recorded no row counts.")
             else:
-                st.dataframe(counts, hide_index=True, width="stretch",
+                st.dataframe(fmt.neutralize_formulas(counts), hide_index=True, width="stretch",
                              column_config={"Rows": st.column_config.NumberColumn(format="localized")})
         with right:
             st.subheader("Checks of the last publish")
@@ -165,7 +165,7 @@ def render() -> None:
             if checks.empty:
                 kit.empty("The publish recorded no individual checks.")
             else:
-                st.dataframe(checks, hide_index=True, width="stretch")
+                st.dataframe(fmt.neutralize_formulas(checks), hide_index=True, width="stretch")
 
         st.subheader("Publish history")
         history = pd.DataFrame(
@@ -178,7 +178,7 @@ def render() -> None:
                 "Marts": publishes["mart_count"],
             }
         )
-        st.dataframe(history, hide_index=True, width="stretch",
+        st.dataframe(fmt.neutralize_formulas(history), hide_index=True, width="stretch",
                      column_config={"Published (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
     st.subheader("Recent alerts")
@@ -197,7 +197,7 @@ def render() -> None:
                 "Message": alerts["message"],
             }
         )
-        st.dataframe(shown, hide_index=True, width="stretch",
+        st.dataframe(fmt.neutralize_formulas(shown), hide_index=True, width="stretch",
                      column_config={"When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
                                     "Message": st.column_config.TextColumn(width="large")})
 

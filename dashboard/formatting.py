@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 MISSING = "—"
@@ -153,3 +154,31 @@ def period_label(period_type: str, period_start: Any) -> str:
     if period_type == "quarter":
         return f"Q{(day.month - 1) // 3 + 1} {day.year}"
     return f"{day:%b} {day.year}"
+
+
+# --------------------------------------------------------------------------- CSV download safety
+
+# A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`,
+# or one hidden behind a tab or carriage return): OWASP's CSV-injection list.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?[$€£]?\d[\d,]*(\.\d+)?\s?[%kKMB]?")
+
+
+def neutralize_formula(value: Any) -> Any:
+    """`'=HYPERLINK(...)` for `=HYPERLINK(...)`: text a spreadsheet would evaluate gets a
+    leading apostrophe, which shows it as text. Numbers written as text (`-12%`,
+    `-$1,200`) and every non-text value are returned as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralize_formulas(frame):
+    """A copy of a DataFrame safe to offer as CSV (Streamlit's table download): every
+    text cell through `neutralize_formula`; column names too."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype) in ("string", "str"):
+            out[column] = out[column].map(neutralize_formula)
+    out.columns = [neutralize_formula(c) for c in out.columns]
+    return out

@@ -313,7 +313,7 @@ def render() -> None:
             if listed.empty:
                 kit.empty(f"No {noun} for {scope_label}.")
             else:
-                st.dataframe(listed, hide_index=True, column_config=DEAL_LIST_COLUMNS, width="stretch")
+                st.dataframe(fmt.neutralize_formulas(listed), hide_index=True, column_config=DEAL_LIST_COLUMNS, width="stretch")
 
     st.subheader("Hygiene trend")
     trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start").tail(TREND_WEEKS)

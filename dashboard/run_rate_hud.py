@@ -203,4 +203,4 @@ def render() -> None:
         kit.empty("No one in this scope has a target for the period, so there is no pacing to chart.")
     else:
         kit.chart(breakdown_chart(with_pace))
-    st.dataframe(table, hide_index=True, column_config=BREAKDOWN_COLUMNS, width="stretch")
+    st.dataframe(fmt.neutralize_formulas(table), hide_index=True, column_config=BREAKDOWN_COLUMNS, width="stretch")

@@ -268,4 +268,4 @@ def render() -> None:
             kit.empty("No open pipeline at the quarter's end, so there is no ICP share.")
 
     st.subheader("Scorecards")
-    st.dataframe(scorecard_table(cards), hide_index=True, column_config=SCORECARD_COLUMNS, width="stretch")
+    st.dataframe(fmt.neutralize_formulas(scorecard_table(cards)), hide_index=True, column_config=SCORECARD_COLUMNS, width="stretch")

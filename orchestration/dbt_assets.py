@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.dbt_project import prune_invocation_dirs, revops_dbt_project
 from orchestration.resources import WarehouseResource
@@ -76,8 +77,36 @@ def revops_dbt_models(
             + ", ".join(f"{c.table} ({c.row_count:,} rows, {c.seconds:.1f}s)" for c in copied)
         )
     full_refresh = ["--full-refresh"] if warehouse.full_refresh else []
-    invocation = dbt.cli(["build", "--target", target, *full_refresh, *dbt_vars(settings)], context=context)
-    yield from invocation.stream()
+    invocation = dbt.cli(
+        ["build", "--target", target, *full_refresh, "--store-failures", *dbt_vars(settings)], context=context
+    )
+    # A failed test's rows are stored by dbt (--store-failures); the DuckDB file is the
+    # dbt process's until it exits, so failed checks are held back, described with
+    # their examples once dbt is done, then reported (before dbt's own error, if any).
+    failed: list[dg.AssetCheckResult] = []
+    error: Exception | None = None
+    try:
+        for event in invocation.stream():
+            if isinstance(event, dg.AssetCheckResult) and not event.passed:
+                failed.append(event)
+                continue
+            yield event
+    except DagsterDbtCliRuntimeError as exc:
+        error = exc
+    if target == "duckdb":
+        with warehouse.connect() as con:
+            failed = [describe_failed_test(con, invocation.manifest, event) for event in failed]
+            drop_passed_test_tables(con, invocation.manifest, failed)
+    else:
+        failed = [describe_failed_test(None, invocation.manifest, e, target=target) for e in failed]
+    for event in failed:
+        if event.severity == dg.AssetCheckSeverity.WARN:
+            context.log.warning(event.description)
+        else:
+            context.log.error(event.description)
+    yield from failed
+    if error is not None:
+        raise error
     prune_invocation_dirs(invocation.target_path.parent)
     if target != "duckdb":
         marts = {
@@ -99,3 +128,153 @@ def revops_dbt_models(
 
 # models outside marts/ that publishing reads (the hygiene digest's managers)
 MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
+
+
+# --------------------------------------------------------------------------- failed dbt tests
+
+FAILURE_EXAMPLE_LIMIT = 5
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _metadata_value(metadata: Mapping[str, Any], key: str) -> Any:
+    value = metadata.get(key)
+    return getattr(value, "value", getattr(value, "text", value))
+
+
+def _render(value: Any) -> str:
+    if value is None:
+        return "null"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def model_key_columns(manifest: Mapping[str, Any], model_id: str) -> list[str]:
+    """The model's key: the column of its `unique` test, else the columns of a
+    unique-combination test, else its first documented column."""
+    combination: list[str] = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or node.get("attached_node") != model_id:
+            continue
+        meta = node.get("test_metadata") or {}
+        if meta.get("name") == "unique" and node.get("column_name"):
+            return [node["column_name"]]
+        kwargs = meta.get("kwargs") or {}
+        columns = kwargs.get("columns") or kwargs.get("combination_of_columns")
+        if "unique" in str(meta.get("name")) and isinstance(columns, list) and not combination:
+            combination = [str(c) for c in columns]
+    if combination:
+        return combination
+    columns = list((manifest["nodes"].get(model_id) or {}).get("columns") or [])
+    return columns[:1]
+
+
+def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Up to five failing rows of a dbt test, from the table `--store-failures` wrote, as
+    the gate's examples ({value, source}): the tested column's value and the model's key.
+
+    Tests that store whole rows (not_null, expressions) hold the key; tests that store the
+    failing values only (unique, relationships, accepted_values) are joined back to the
+    model on the tested column to find the keys."""
+    failures = f"{_quote(test['schema'])}.{_quote(test['alias'])}"
+    model = manifest["nodes"].get(test.get("attached_node") or "") or {}
+    column = test.get("column_name") or ((test.get("test_metadata") or {}).get("kwargs") or {}).get("column_name")
+    keys = [k for k in model_key_columns(manifest, model["unique_id"]) if k != column] if model else []
+    stored = [r[0] for r in con.execute(f"describe select * from {failures}").fetchall()]
+    limit = FAILURE_EXAMPLE_LIMIT
+
+    def examples(rows):
+        return [
+            {
+                "value": f"{column}={_render(row[-1])}",
+                "source": ", ".join(f"{k}={_render(v)}" for k, v in zip(keys, row[:-1])),
+            }
+            for row in rows
+        ]
+
+    if column and column in stored and all(k in stored for k in keys):
+        selected = ", ".join(_quote(c) for c in [*keys, column])
+        return examples(
+            con.execute(f"select {selected} from {failures} order by {selected} limit {limit}").fetchall()
+        )
+    if column and model and stored:
+        relation = f"{_quote(model['schema'])}.{_quote(model['alias'])}"
+        selected = ", ".join(f"m.{_quote(c)}" for c in [*keys, column])
+        rows = con.execute(
+            f"select {selected} from {relation} m "
+            f"where m.{_quote(column)} in (select {_quote(stored[0])} from {failures}) "
+            # one row per failing value: five different values say more than one five times
+            f"qualify row_number() over (partition by m.{_quote(column)} order by {selected}) = 1 "
+            f"order by m.{_quote(column)}, {selected} limit {limit}"
+        ).fetchall()
+        if rows:
+            return examples(rows)
+    rows = con.execute(f"select * from {failures} limit {limit}").fetchall()
+    return [
+        {"value": ", ".join(f"{c}={_render(v)}" for c, v in list(zip(stored, row))[:4]), "source": ""}
+        for row in rows
+    ]
+
+
+def drop_passed_test_tables(con, manifest: Mapping[str, Any], failed: list) -> None:
+    """Keep the stored rows of the tests that failed, drop the empty tables of the others
+    (one per test and build, all with 0 rows)."""
+    keep: set[tuple[str, str]] = set()
+    for event in failed:
+        test = manifest["nodes"].get(_metadata_value(event.metadata, "unique_id") or "")
+        if test is not None:
+            keep.add((test["schema"], test["alias"]))
+    schemas = {n.get("schema") for n in manifest["nodes"].values() if n["resource_type"] == "test"} - {None}
+    for schema in sorted(schemas):
+        rows = con.execute(
+            "select table_name, table_type from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+        for name, kind in rows:
+            if (schema, name) not in keep:
+                con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {_quote(schema)}.{_quote(name)}")
+
+
+def describe_failed_test(con, manifest: Mapping[str, Any], event: dg.AssetCheckResult, *, target: str = "duckdb"):
+    """The failed check with a message naming the model, the column, the failing rows
+    and up to five example keys and values (metadata `examples`, as the gate writes)."""
+    unique_id = _metadata_value(event.metadata, "unique_id")
+    test = manifest["nodes"].get(unique_id or "")
+    if test is None:
+        return event
+    model = manifest["nodes"].get(test.get("attached_node") or "") or {}
+    column = test.get("column_name")
+    rows = _metadata_value(event.metadata, "dagster_dbt/failed_row_count")
+    where = f"{model.get('schema', '?')}.{model.get('name', '?')}" + (f", column {column}" if column else "")
+    stored = f"{test['schema']}.{test['alias']}"
+    text = f"{where}: dbt test {test['name']} failed"
+    if rows not in (None, -1):
+        text += f" - {int(rows):,} failing row{'s' if int(rows) != 1 else ''}"
+    examples: list[dict[str, str]] = []
+    if con is not None:
+        try:
+            examples = failure_examples(con, manifest, test)
+        except Exception as exc:  # the message must not be lost to a failed read
+            text += f" (the failing rows could not be read from {stored}: {type(exc).__name__})"
+    if examples:
+        text += ". Examples: " + ", ".join(
+            f"{e['value']} ({e['source']})" if e["source"] else e["value"] for e in examples
+        )
+    text += f". All failing rows: {stored}" + (f" on the {target} target" if target != "duckdb" else "")
+    metadata = {
+        **event.metadata,
+        "table": f"{model.get('schema', '?')}.{model.get('name', '?')}",
+        "column": column or "",
+        "failures_table": stored,
+        "examples": dg.MetadataValue.json(examples),
+    }
+    return dg.AssetCheckResult(
+        passed=False,
+        asset_key=event.asset_key,
+        check_name=event.check_name,
+        severity=event.severity,
+        metadata=metadata,
+        description=text[:4000],
+    )

@@ -60,6 +60,7 @@ def outcome_result(outcome: CheckOutcome, key: dg.AssetKey) -> dg.AssetCheckResu
         metadata={
             "table": outcome.qualified_table,
             "severity": outcome.severity,
+            "status": outcome.status,  # passed, failed, warned or not_tracked
             "failing_rows": outcome.failing_rows if outcome.failing_rows is not None else -1,
             "examples": dg.MetadataValue.json([e.as_dict() for e in outcome.examples]),
             "expectations": outcome.expectation_count,

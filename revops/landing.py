@@ -35,6 +35,7 @@ import duckdb
 from revops.crm_contract import BOOLEAN, CRM_OBJECTS, DATE, DOUBLE, INTEGER, TIMESTAMP, VARCHAR, CrmObject
 from revops.sources.coverage import present_object_columns, required_columns
 from revops.sources.mapping import MappingError, ObjectMapping
+from revops.crm_ids import is_id_column, normalized_id_sql
 
 LANDING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LOAD_LOG_TABLE = "_load_log"
@@ -47,7 +48,7 @@ EXPECTED_FORMAT = {
     BOOLEAN: "true or false (1 or 0 also accepted)",
     INTEGER: "a whole number",
     DOUBLE: "a number like 1250.5 (no thousands separators or currency symbols)",
-    DATE: "a date written YYYY-MM-DD",
+    DATE: "a date written YYYY-MM-DD (ISO 8601; a full ISO timestamp is taken as its UTC date)",
     TIMESTAMP: (
         "an ISO 8601 timestamp like 2024-05-31T14:05:00Z "
         "(an offset such as +02:00 is converted to UTC; none means UTC)"
@@ -218,9 +219,10 @@ def find_landing_file(
             file=folder,
             object_name=crm.name,
         )
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    files = [p for p in entries if p.is_file()]
     wanted = re.sub(r"[^a-z0-9]", "", (stem or crm.name).lower())
-    candidates = [p for p in files if _landing_stem(p) == wanted]
+    candidates = [p for p in entries if _landing_stem(p) == wanted]
     if not candidates and not required:
         return None
     if not candidates:
@@ -241,7 +243,43 @@ def find_landing_file(
             file=folder,
             object_name=crm.name,
         )
-    return candidates[0]
+    return _safe_landing_file(folder, candidates[0], crm)
+
+
+def _safe_landing_file(folder: Path, path: Path, crm: CrmObject) -> Path:
+    """`path` when it is a regular file inside `folder`: a symlink may point to another
+    file of the folder, never out of it (`user.csv -> /etc/passwd` would be loaded and
+    its first line quoted in an alert), and a device, FIFO or folder is refused."""
+    import stat as stat_module
+
+    try:
+        inside = path.resolve(strict=True).is_relative_to(folder.resolve(strict=True))
+        mode = path.stat().st_mode  # follows the link, if any
+    except (OSError, RuntimeError) as exc:  # a dangling or looping link, no permission
+        raise LandingFileError(
+            f"Cannot load {folder / path.name} into {crm.name}: it cannot be opened "
+            f"({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}). Landing files must be readable "
+            f"regular files in {folder}.",
+            file=folder / path.name,
+            object_name=crm.name,
+        ) from None
+    if not inside:
+        raise LandingFileError(
+            f"Cannot load {folder / path.name} into {crm.name}: it is a symbolic link to a file "
+            f"outside the landing folder {folder}, which the loader refuses (it would read any "
+            f"file the link names). Copy the export into the folder instead.",
+            file=folder / path.name,
+            object_name=crm.name,
+        )
+    if not stat_module.S_ISREG(mode):
+        kind = "a folder" if stat_module.S_ISDIR(mode) else "not a regular file (a device, pipe or socket)"
+        raise LandingFileError(
+            f"Cannot load {folder / path.name} into {crm.name}: it is {kind}. Landing files must "
+            f"be regular files in {folder}.",
+            file=folder / path.name,
+            object_name=crm.name,
+        )
+    return path
 
 
 def _camel(name: str) -> str:
@@ -260,20 +298,24 @@ def _normalize_headers(
     names = []
     for position, header in enumerate(headers, start=1):
         names.append(normalize_column_name(header) or f"unnamed_{position}")
-    seen: dict[str, str] = {}
-    clashes = []
-    for header, name in zip(headers, names):
-        if name in seen:
-            clashes.append(f"{seen[name]!r} and {header!r} both mean {name}")
-        else:
-            seen[name] = header
+    # The header row is text from the file: messages (which become alerts) name only
+    # contract columns, and other headers by their position, never as written.
+    seen: dict[str, int] = {}
+    clashes, clashing = [], []
+    for position, name in enumerate(names, start=1):
+        if name not in seen:
+            seen[name] = position
+            continue
+        field = name if name in crm.columns else "the same (non-contract) name"
+        clashes.append(f"columns {seen[name]} and {position} of the header both mean {field}")
+        clashing.append(name if name in crm.columns else f"column {position}")
     if clashes:
         raise LandingFileError(
             f"Cannot load {path} into {crm.name}: two header columns name the same field "
             f"({'; '.join(clashes)}). Remove one of them.",
             file=path,
             object_name=crm.name,
-            columns=[c.split(" both mean ")[1] for c in clashes],
+            columns=clashing,
         )
     mapping = ObjectMapping(  # the mapping names file columns as written or in snake_case
         crm.name,
@@ -289,7 +331,7 @@ def _normalize_headers(
         except MappingError as exc:
             raise LandingFileError(f"Cannot load {path} into {crm.name}: {exc}.", file=path, object_name=crm.name) from None
         if source_column is not None:
-            mapped_from[column] = f"{path.name}: {seen[source_column]}"
+            mapped_from[column] = f"{path.name}: {source_column}"
             if source_column != column:
                 renames[source_column] = column
         else:
@@ -303,11 +345,16 @@ def _normalize_headers(
     ]
     missing = [c for c in present_object_columns(crm) if mapped_from.get(c) is None]
     if missing:
+        found = [n for n in names if n in crm.columns]
+        others = len(names) - len(found)
+        found_text = ", ".join(found) if found else "none of the contract's columns"
+        if others:
+            found_text += f" and {others} other column{'s' if others != 1 else ''} (not shown)"
         raise LandingFileError(
             f"Cannot load {path} into {crm.name}: it is missing the required "
             f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (the minimum "
             f"{crm.name} needs; every other column is optional). "
-            f"Columns found: {', '.join(seen[n] for n in seen) if seen else 'none'}. Headers may be "
+            f"Columns found: {found_text}. Headers may be "
             f"snake_case (stage_name) or Salesforce API names (StageName); a column of another name "
             f"is mapped in the source mapping file.",
             file=path,
@@ -366,10 +413,39 @@ def _read_csv_header(path: Path, crm: CrmObject) -> list[str]:
             object_name=crm.name,
             line=1,
         )
-    return next(csv.reader([text.rstrip("\r\n")]))
+    header = text[:-1] if text.endswith("\n") else text
+    header = header[:-1] if header.endswith("\r") else header
+    if "\r" in header:
+        raise LandingFileError(
+            f"Cannot load {path} into {crm.name}: its lines end with a carriage return alone "
+            f"(CR, the old Mac OS line end), which the loader does not read. Export it again "
+            f"with LF or CRLF line ends (any current spreadsheet or CRM export does).",
+            file=path,
+            object_name=crm.name,
+            line=1,
+        )
+    try:
+        return next(csv.reader([header], strict=True))
+    except csv.Error as exc:
+        raise LandingFileError(
+            f"Cannot load {path} into {crm.name}: line 1, the header, is not a CSV row ({exc}): "
+            f"expected the column names {expected}, separated by commas.",
+            file=path,
+            object_name=crm.name,
+            line=1,
+        ) from None
 
 
 # --------------------------------------------------------------------------- casting
+
+
+# The only date and time forms accepted from text: ISO 8601 with a four-digit year and
+# two-digit month and day. DuckDB's own cast also takes `26-12-05` (year 26), `1-2-3`,
+# `2026-08-01 (BC)` and `infinity`, none of which a CRM export means.
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+ISO_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)? ?(Z|z|[+-]\d{2}(:?\d{2})?)?"
+)
 
 
 def _text_cast(raw: str, type_name: str) -> str:
@@ -392,11 +468,15 @@ def _text_cast(raw: str, type_name: str) -> str:
         return f"case when isfinite(try_cast({raw} as double)) then try_cast({raw} as double) end"
     if type_name == DATE:
         return (
-            f"case when length({raw}) <= 10 then try_cast({raw} as date) "
-            f"else cast(make_timestamp(epoch_us(try_cast({raw} as timestamptz))) as date) end"
+            f"case when regexp_full_match({raw}, '{ISO_DATE}') then try_cast({raw} as date) "
+            f"when regexp_full_match({raw}, '{ISO_TIMESTAMP}') "
+            f"then cast(make_timestamp(epoch_us(try_cast({raw} as timestamptz))) as date) end"
         )
     if type_name == TIMESTAMP:
-        return f"make_timestamp(epoch_us(try_cast({raw} as timestamptz)))"
+        return (
+            f"case when regexp_full_match({raw}, '{ISO_TIMESTAMP}') "
+            f"then make_timestamp(epoch_us(try_cast({raw} as timestamptz))) end"
+        )
     raise ValueError(f"no cast for declared type {type_name}")
 
 
@@ -459,11 +539,16 @@ def _plan_columns(
         native = None if source_type == "VARCHAR" else _native_cast(src, source_type, type_name)
         if native is not None:
             sql, can_fail = native
+            if type_name == VARCHAR and is_id_column(name):
+                sql = normalized_id_sql(src)
             raw = f"cast({src} as varchar)" if can_fail else None
             columns.append(_Column(name, sql, raw, type_name))
             continue
         text = src if source_type == "VARCHAR" else f"cast({src} as varchar)"
-        if type_name == VARCHAR:
+        if type_name == VARCHAR and is_id_column(name):
+            # trimmed, 15-character Salesforce ids in their 18-character form (revops.crm_ids)
+            columns.append(_Column(name, normalized_id_sql(text), None, type_name))
+        elif type_name == VARCHAR:
             columns.append(_Column(name, f"nullif({text}, '')", None, type_name))
         else:
             raw = f"nullif(trim({text}), '')"
@@ -483,15 +568,27 @@ def _plan_columns(
 def _csv_source(path: Path, names: Sequence[str]) -> str:
     """read_csv with every setting explicit: no sniffing, nothing skipped or padded, so a
     ragged row, an unterminated quote or invalid UTF-8 is an error, never a lost row.
-    Rows keep file order; data row i is line i + 1 (the header is line 1)."""
+    Rows keep file order. `_line` is the physical line a record starts on (the header
+    is line 1): the record number plus the line breaks inside quoted values before it."""
     columns = "{" + ", ".join(f"{_sql_string(n)}: 'VARCHAR'" for n in names) + "}"
     compression = "gzip" if path.name.lower().endswith(".gz") else "none"
-    return (
-        f"(select *, row_number() over () + 1 as _line from read_csv({_sql_string(str(path))}, "
+    breaks = " + ".join(
+        f"coalesce(length({quote_identifier(n)}) - length(replace({quote_identifier(n)}, chr(10), '')), 0)"
+        for n in names
+    ) or "0"
+    read = (
+        f"read_csv({_sql_string(str(path))}, "
         f"auto_detect = false, header = true, columns = {columns}, all_varchar = true, "
         f"delim = ',', quote = '\"', escape = '\"', comment = '', skip = 0, "
         f"strict_mode = true, ignore_errors = false, null_padding = false, "
-        f"encoding = 'utf-8', compression = '{compression}'))"
+        f"encoding = 'utf-8', compression = '{compression}')"
+    )
+    # both windows run over the file's order, like row_number() over () alone did
+    return (
+        f"(select * exclude (__revops_breaks), row_number() over () + 1 "
+        f"+ sum(__revops_breaks) over (rows between unbounded preceding and current row) "
+        f"- __revops_breaks as _line "
+        f"from (select *, {breaks} as __revops_breaks from {read}))"
     )
 
 
@@ -519,11 +616,35 @@ def _parquet_schema(con, path: Path, crm: CrmObject) -> tuple[list[str], list[st
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
+def _physical_line(path: Path, record_line: int) -> int:
+    """The physical line a CSV record starts on. DuckDB numbers the lines of its errors
+    by record (the header is 1), so a quoted value holding a line break shifts every
+    later number; Python's csv reader counts physical lines. On a file it cannot read
+    up to there either, DuckDB's number stands."""
+    import csv
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    start, number = 1, 0
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+            reader = csv.reader(handle)
+            for _ in reader:
+                number += 1
+                if number == record_line:
+                    return start
+                start = reader.line_num + 1
+    except (csv.Error, OSError, EOFError):
+        pass
+    return start if number == record_line - 1 else record_line
+
+
 def _read_error(path: Path, crm: CrmObject, exc: Exception) -> LandingFileError:
     """A DuckDB reading error in plain words, with the line when DuckDB gives it."""
     text = str(exc)
     line_match = re.search(r"CSV Error on Line: (\d+)", text)
     line = int(line_match.group(1)) if line_match else None
+    if line is not None and not path.name.lower().endswith(".parquet"):
+        line = _physical_line(path, line)
     original = re.search(r"Original Line: ?(.*)", text)
     excerpt = original.group(1).strip() if original else ""
     if len(excerpt) > 120:
@@ -546,6 +667,11 @@ def _read_error(path: Path, crm: CrmObject, exc: Exception) -> LandingFileError:
         what = (
             f"the file is not UTF-8 text: {where} has bytes that are not valid UTF-8; "
             f"export it again as UTF-8"
+        )
+    elif "state machine reached an invalid state" in text.lower():
+        what = (
+            "its line ends are mixed (LF and CRLF, or a stray carriage return in an unquoted "
+            "value); export it again in one piece"
         )
     elif "maximum line size" in text.lower():
         what = (

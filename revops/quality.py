@@ -43,6 +43,7 @@ from typing import Any
 
 import duckdb
 
+from revops.gate_coverage import read_coverage, untracked_reason
 from revops.settings import PROJECT_ROOT
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -58,6 +59,11 @@ ENV_MAX_ROW_DROP_RATE = "REVOPS_GATE_MAX_ROW_DROP_RATE"
 ENV_FRESHNESS_DAYS = "REVOPS_GATE_FRESHNESS_DAYS"
 ENV_CLOSE_DATE_YEARS_AHEAD = "REVOPS_GATE_CLOSE_DATE_YEARS_AHEAD"
 ENV_MEMORY_LIMIT = "REVOPS_GATE_MEMORY_LIMIT"
+ENV_MAX_DEAL_AMOUNT = "REVOPS_GATE_MAX_DEAL_AMOUNT"
+ENV_AMOUNT_OUTLIER_FACTOR = "REVOPS_GATE_AMOUNT_OUTLIER_FACTOR"
+ENV_MAX_UNLINKED_ACTIVITY_SHARE = "REVOPS_GATE_MAX_UNLINKED_ACTIVITY_SHARE"
+ENV_HISTORY_BEFORE_CREATION_DAYS = "REVOPS_GATE_HISTORY_BEFORE_CREATION_DAYS"
+NOT_TRACKED = "not_tracked"
 
 # Expectation types the `gx` engine validates on value frequencies: the outcome of each
 # depends on the set of distinct values only, so validating distinct values is exact.
@@ -122,6 +128,11 @@ class GateSettings:
     close_date_years_ahead: int = 5
     earliest_plausible_date: dt.date = dt.date(2000, 1, 1)
     memory_limit: str = "2GB"  # DuckDB's limit while the gate runs (it spills beyond)
+    # plausibility (DECISIONS.md says why each default is what it is)
+    max_deal_amount: float = 1_000_000_000.0  # one deal (or one monthly quota) above: blocking
+    amount_outlier_factor: float = 100.0  # a deal above N x the median amount: warning
+    max_unlinked_activity_share: float = 0.5  # more unlinked tasks/events than this: blocking
+    history_before_creation_days: int = 1  # history this much before its deal was created: blocking
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GateSettings:
@@ -135,6 +146,16 @@ class GateSettings:
                     env.get(ENV_CLOSE_DATE_YEARS_AHEAD) or default.close_date_years_ahead
                 ),
                 memory_limit=env.get(ENV_MEMORY_LIMIT) or default.memory_limit,
+                max_deal_amount=float(env.get(ENV_MAX_DEAL_AMOUNT) or default.max_deal_amount),
+                amount_outlier_factor=float(
+                    env.get(ENV_AMOUNT_OUTLIER_FACTOR) or default.amount_outlier_factor
+                ),
+                max_unlinked_activity_share=float(
+                    env.get(ENV_MAX_UNLINKED_ACTIVITY_SHARE) or default.max_unlinked_activity_share
+                ),
+                history_before_creation_days=int(
+                    env.get(ENV_HISTORY_BEFORE_CREATION_DAYS) or default.history_before_creation_days
+                ),
             )
         except ValueError as error:
             raise SuiteError(f"a quality gate setting is not a number: {error}") from None
@@ -174,6 +195,10 @@ def gate_parameters(
         "freshness_days": gs.freshness_days,
         "known_stage_names": known_stage_names(),
         "max_row_drop_rate": gs.max_row_drop_rate,
+        "max_deal_amount": gs.max_deal_amount,
+        "amount_outlier_factor": gs.amount_outlier_factor,
+        "max_unlinked_activity_share": gs.max_unlinked_activity_share,
+        "history_before_creation_days": gs.history_before_creation_days,
     }
 
 
@@ -228,6 +253,9 @@ class Suite:
     example_columns: tuple[str, ...]
     expectations: tuple[Expectation, ...]
     path: Path
+    # a boolean column marking soft-deleted rows (`is_deleted`): those rows are not
+    # validated (DESIGN.md: they never count); foreign keys still resolve against them
+    deleted_flag: str | None = None
 
     def checks(self) -> list[CheckSpec]:
         specs: dict[str, CheckSpec] = {}
@@ -283,6 +311,7 @@ def load_suite(path: Path) -> Suite:
         example_columns=tuple(meta.get("example_columns") or default_examples),
         expectations=tuple(expectations),
         path=Path(path),
+        deleted_flag=meta.get("deleted_flag"),
     )
 
 
@@ -320,6 +349,7 @@ class ExpectationResult:
     failing_rows: int | None = None  # None: not a row count (e.g. a stale maximum)
     examples: tuple[Example, ...] = ()
     detail: str = ""  # what is wrong, in words, without the examples
+    not_tracked: bool = False  # skipped: the source does not have its column or object
 
 
 @dataclass
@@ -337,6 +367,16 @@ class CheckOutcome:
     details: list[str]
     expectation_count: int
     seconds: float = 0.0
+    not_tracked: str | None = None  # why the check was skipped: nothing it needs is tracked
+
+    @property
+    def status(self) -> str:
+        """passed, failed, warned or not_tracked."""
+        if self.not_tracked:
+            return NOT_TRACKED
+        if self.passed:
+            return "passed"
+        return "failed" if self.severity == BLOCKING else "warned"
 
     @property
     def qualified_table(self) -> str:
@@ -348,6 +388,8 @@ class CheckOutcome:
 
     @property
     def message(self) -> str:
+        if self.not_tracked:
+            return f"{self.qualified_table}: {self.check} not tracked ({self.not_tracked}): skipped"
         if self.passed:
             return f"{self.qualified_table}: {self.check} passed ({self.expectation_count} expectations)"
         rows = "" if self.failing_rows is None else f" - {self.failing_rows:,} failing row{'s' if self.failing_rows != 1 else ''}"
@@ -365,6 +407,7 @@ class CheckOutcome:
             "check": self.check,
             "severity": self.severity,
             "passed": self.passed,
+            "status": self.status,
             "failing_rows": self.failing_rows,
             "examples": [e.as_dict() for e in self.examples[:EXAMPLE_LIMIT]],
             "message": self.message,
@@ -386,14 +429,22 @@ class GateReport:
         return [o for o in self.outcomes if not o.passed and o.severity == WARNING]
 
     @property
+    def not_tracked(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if o.not_tracked]
+
+    @property
     def passed(self) -> bool:
         return not self.blocking_failures
 
     def summary(self) -> str:
         failed = len(self.blocking_failures)
+        skipped = len(self.not_tracked)
+        passed = len(self.outcomes) - failed - len(self.warnings) - skipped
         return (
-            f"{self.layer} gate: {len(self.outcomes) - failed - len(self.warnings)} checks passed, "
-            f"{failed} blocking failures, {len(self.warnings)} warnings ({self.seconds:.1f} s)"
+            f"{self.layer} gate: {passed} checks passed, "
+            f"{failed} blocking failures, {len(self.warnings)} warnings"
+            + (f", {skipped} not tracked" if skipped else "")
+            + f" ({self.seconds:.1f} s)"
         )
 
 
@@ -420,10 +471,11 @@ def run_gate(
     selected = [suites[t] for t in (tables if tables is not None else suites) if t in suites]
     report = GateReport(layer=layer)
     gx_runner = _GxRunner()
+    coverage = read_coverage(con, schema) if layer == "raw" else None
     for suite in selected:
         report.outcomes.extend(
             _validate_suite(
-                con, suite, schema, parameters, gx_runner, dict(baseline_row_counts or {})
+                con, suite, schema, parameters, gx_runner, dict(baseline_row_counts or {}), coverage
             )
         )
     report.seconds = time.monotonic() - started
@@ -440,17 +492,24 @@ def table_row_counts(con: duckdb.DuckDBPyConnection, schema: str, tables: Iterab
     }
 
 
-def _validate_suite(con, suite: Suite, schema: str, parameters, gx_runner, baselines) -> list[CheckOutcome]:
+def _validate_suite(
+    con, suite: Suite, schema: str, parameters, gx_runner, baselines, coverage=None
+) -> list[CheckOutcome]:
     started = time.monotonic()
-    table = _Table(con, schema, suite.table, suite.example_columns)
+    table = _Table(con, schema, suite.table, suite.example_columns, suite.deleted_flag)
     results: list[ExpectationResult] = []
-    if not table.exists:
+    skipped = {
+        id(e): reason
+        for e in suite.expectations
+        if (reason := untracked_reason(coverage, suite.table, e.type, e.kwargs, e.meta))
+    }
+    if not table.exists and len(skipped) < len(suite.expectations):
         results = [
             ExpectationResult(e, False, None, (), f"table {table.display} does not exist")
             for e in suite.expectations
         ]
     else:
-        resolved = [(e, _resolve(e.kwargs, parameters)) for e in suite.expectations]
+        resolved = [(e, _resolve(e.kwargs, parameters)) for e in suite.expectations if id(e) not in skipped]
         gx_items = [(e, kw) for e, kw in resolved if e.engine == "gx"]
         by_index = {}
         for exp, result in gx_runner.validate(table, gx_items):
@@ -460,8 +519,14 @@ def _validate_suite(con, suite: Suite, schema: str, parameters, gx_runner, basel
                 results.append(by_index[id(exp)])
             else:
                 results.append(_run_sql_expectation(table, exp, kwargs, parameters, baselines))
+        results += [
+            ExpectationResult(e, True, detail=skipped[id(e)], not_tracked=True)
+            for e in suite.expectations
+            if id(e) in skipped
+        ]
     seconds = time.monotonic() - started
     outcomes: dict[str, CheckOutcome] = {}
+    reasons: dict[str, list[str]] = {}
     for result in results:
         exp = result.expectation
         outcome = outcomes.setdefault(
@@ -479,6 +544,9 @@ def _validate_suite(con, suite: Suite, schema: str, parameters, gx_runner, basel
                 expectation_count=0,
             ),
         )
+        if result.not_tracked:
+            reasons.setdefault(exp.check, []).append(result.detail)
+            continue
         outcome.expectation_count += 1
         if result.passed:
             continue
@@ -491,6 +559,9 @@ def _validate_suite(con, suite: Suite, schema: str, parameters, gx_runner, basel
         outcome.examples.extend(result.examples[: max(room, 0)])
     for outcome in outcomes.values():
         outcome.seconds = seconds / max(len(outcomes), 1)
+        if outcome.expectation_count == 0 and outcome.check in reasons:
+            # nothing of this check could run: it is neither passed nor failed
+            outcome.not_tracked = "; ".join(dict.fromkeys(reasons[outcome.check]))
     return list(outcomes.values())
 
 
@@ -515,9 +586,11 @@ def _existing_tables(con, schema: str) -> set[str]:
 class _Table:
     """A table being validated: its columns and types, and how to show an example row."""
 
-    def __init__(self, con, schema: str, name: str, example_columns: Sequence[str]):
+    def __init__(
+        self, con, schema: str, name: str, example_columns: Sequence[str], deleted_flag: str | None = None
+    ):
         self.con, self.schema, self.name = con, schema, name
-        self.qualified = _qualified(schema, name)
+        self.physical = self.qualified = _qualified(schema, name)
         self.display = f"{schema}.{name}"
         rows = con.execute(
             "select column_name, data_type from information_schema.columns "
@@ -530,6 +603,17 @@ class _Table:
         if not self.example_columns and "id" in self.types:
             self.example_columns = ["id"]
         self._row_count: int | None = None
+        if deleted_flag and deleted_flag in self.types:
+            # the checks see live rows only: soft-deleted rows never count (DESIGN.md)
+            self.qualified = f"(select * from {self.physical} where {_quote(deleted_flag)} is not true)"
+        self.filtered = self.qualified != self.physical
+
+    @property
+    def physical_row_count(self) -> int:
+        """Every row, soft-deleted ones included (what the loader counted)."""
+        if not self.filtered:
+            return self.row_count
+        return self.con.execute(f"select count(*) from {self.physical}").fetchone()[0]
 
     @property
     def row_count(self) -> int:
@@ -742,7 +826,7 @@ def _sql_foreign_key(table: _Table, exp, kwargs, parameters, baselines) -> Expec
 
 def _sql_row_count(table: _Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
     baseline = baselines.get(table.name)
-    rows = table.row_count
+    rows = table.physical_row_count
     if not baseline:
         return ExpectationResult(exp, True, detail="no earlier good load to compare with")
     max_drop = float(kwargs.get("max_drop_rate", 0.5))
@@ -983,11 +1067,18 @@ def _has_temporal_bound(kwargs: Mapping[str, Any]) -> bool:
 def _projection(column: str, duckdb_type: str, temporal: bool) -> str:
     """Dates of timestamps (UTC, as stored): plausibility and freshness are by day."""
     col = _quote(column)
-    if not temporal or duckdb_type == "DATE":
+    if not temporal:
         return col
-    if duckdb_type.startswith("TIMESTAMP"):
-        return f"cast({col} as date)"
-    return f"cast(try_cast({col} as timestamp) as date)"
+    if duckdb_type == "DATE":
+        day = col
+    elif duckdb_type.startswith("TIMESTAMP"):
+        day = f"cast({col} as date)"
+    else:
+        day = f"cast(try_cast({col} as timestamp) as date)"
+    # pandas cannot hold infinity or years far out: such days become the nearest bound,
+    # which fails every plausibility range and keeps the row findable for the examples
+    low, high = "date '1700-01-01'", "date '2200-12-31'"
+    return f"(case when {day} < {low} then {low} when {day} > {high} then {high} else {day} end)"
 
 
 def _gx_kwargs(kwargs: Mapping[str, Any], temporal: bool) -> dict[str, Any]:

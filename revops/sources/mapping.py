@@ -54,10 +54,12 @@ class ObjectMapping:
         if explicit is None:
             return None
         if explicit not in available:
+            # the source's other column names are not repeated: a file's header is its
+            # author's text, and messages become alerts
             raise MappingError(
                 f"the mapping says {self.object_name}.{contract_column} comes from column "
                 f"{explicit!r} of {self.source_name}, but {self.source_name} has no such column "
-                f"(it has: {', '.join(sorted(available)) or 'no columns'})"
+                f"({len(available)} columns, none of that name)"
             )
         return explicit
 

@@ -106,6 +106,95 @@ def nothing(landing: Path) -> None:
     pass
 
 
+def csv_rows(landing: Path, obj: str) -> list[list[str]]:
+    with open(landing / f"{obj}.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def trailing_space_copy_of_id(obj: str, from_line: int, to_line: int):
+    """A re-export that padded one id: the same deal twice, one of them `id `."""
+
+    def corrupt(landing: Path) -> None:
+        def change(rows):
+            i = rows[0].index("id")
+            rows[to_line - 1][i] = rows[from_line - 1][i] + " "
+
+        _rewrite(landing / f"{obj}.csv", change)
+
+    return corrupt
+
+
+def same_id_in_another_case(landing: Path) -> None:
+    """Two deals whose 18-character ids differ only in case (a case-folding tool)."""
+    id18 = "006Dn00000AbCdEIAV"  # 006Dn00000AbCdE + its checksum
+
+    def change(rows):
+        i = rows[0].index("id")
+        rows[5 - 1][i] = id18
+        rows[9 - 1][i] = id18.lower()
+
+    _rewrite(landing / "opportunity.csv", change)
+
+
+def quotas_appended_twice(landing: Path) -> None:
+    """One month of quotas appended a second time, under new ids."""
+    rows = csv_rows(landing, "forecasting_quota")
+    month = rows[1][rows[0].index("start_date")]
+    again = [list(r) for r in rows[1:] if r[rows[0].index("start_date")] == month]
+    for n, row in enumerate(again, start=1):
+        row[rows[0].index("id")] = f"0J9900000000{n:06d}"
+    with open(landing / "forecasting_quota.csv", "a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(again)  # the demo files end lines with LF
+
+
+def tasks_of_another_org(landing: Path) -> None:
+    """Every task names a deal id that is in no opportunity file (another org's ids)."""
+
+    def change(rows):
+        i = rows[0].index("what_id")
+        for row in rows[1:]:
+            if row[i].startswith("006"):
+                row[i] = "00X" + row[i][3:]
+
+    _rewrite(landing / "task.csv", change)
+
+
+def history_before_creation(line: int, days: int):
+    def corrupt(landing: Path) -> None:
+        deals = csv_rows(landing, "opportunity")
+        created = {r[0]: r[deals[0].index("created_date")] for r in deals[1:]}
+
+        def change(rows):
+            row = rows[line - 1]
+            deal_created = dt.datetime.fromisoformat(created[row[rows[0].index("opportunity_id")]].replace("Z", "+00:00"))
+            row[rows[0].index("created_date")] = (deal_created - dt.timedelta(days=days)).isoformat()
+
+        _rewrite(landing / "opportunity_history.csv", change)
+
+    return corrupt
+
+
+def quoted_line_break_then_bad_value(landing: Path) -> None:
+    """A deal name with a line break (quoted) on line 3; a bad amount on the record after
+    line 20, which an editor shows as line 21."""
+
+    def change(rows):
+        rows[3 - 1][rows[0].index("name")] = "Acme renewal\nsecond line of the name"
+        rows[20 - 1][rows[0].index("amount")] = "12 500"
+
+    _rewrite(landing / "opportunity.csv", change)
+
+
+def symlink_to_etc_passwd(landing: Path) -> None:
+    (landing / "user.csv").unlink()
+    (landing / "user.csv").symlink_to("/etc/passwd")
+
+
+def cr_only_line_ends(landing: Path) -> None:
+    path = landing / "account.csv"
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+
+
 # --------------------------------------------------------------------------- the matrix
 
 
@@ -118,6 +207,7 @@ class Case:
     expect: tuple[str, ...]  # more text the alert (webhook and main.alerts) must carry
     rows: int | None = None  # failing rows the alert must count
     as_of_days_later: int = 0
+    absent: tuple[str, ...] = ()  # text neither the alert nor the webhook may carry
 
 
 CASES = [
@@ -248,6 +338,83 @@ CASES = [
         ("newest last_modified_date", "2026-11-23", "REVOPS_GATE_FRESHNESS_DAYS"),
         as_of_days_later=10,
     ),
+    # ---- plausibility that fits real CRMs (issue 12)
+    Case(
+        "amount_of_100_billion",
+        set_value("opportunity", "amount", 15, "100000000000"),
+        "raw.opportunity", "amount_below_cap",
+        ("100000000000.0", "opportunity.csv line 15", "REVOPS_GATE_MAX_DEAL_AMOUNT"),
+        rows=1,
+    ),
+    Case(
+        "id_with_a_trailing_space",
+        trailing_space_copy_of_id("opportunity", from_line=5, to_line=9),
+        "raw.opportunity", "id_unique",
+        ("opportunity.csv line 5", "opportunity.csv line 9", "006000000000000004"),
+        rows=2,
+    ),
+    Case(
+        "18_character_ids_differing_only_in_case",
+        same_id_in_another_case,
+        "raw.opportunity", "id_unique",
+        ("opportunity.csv line 5", "opportunity.csv line 9", "006Dn00000AbCdEIAV"),
+        rows=2,
+    ),
+    Case(
+        "a_month_of_quotas_appended_twice",
+        quotas_appended_twice,
+        "raw.forecasting_quota", "one_quota_per_owner_month",
+        ("forecasting_quota.csv line 2", "doubles every target"),
+    ),
+    Case(
+        "tasks_that_link_to_nothing",
+        tasks_of_another_org,
+        "raw.task", "activities_linked",
+        ("task.csv line 2", "REVOPS_GATE_MAX_UNLINKED_ACTIVITY_SHARE", "unlinked_share=0.97"),
+    ),
+    Case(
+        "history_400_days_before_the_deal",
+        history_before_creation(line=6, days=400),
+        "raw.opportunity_history", "history_not_before_creation",
+        ("opportunity_history.csv line 6", "before its deal was created"),
+        rows=1,
+    ),
+    Case(
+        "two_digit_year",
+        set_value("opportunity", "next_step_date_c", 22, "26-12-05"),
+        "raw.opportunity", "landing_file_loads",
+        ("opportunity.csv", "next_step_date_c", "line 22", "26-12-05", "YYYY-MM-DD"),
+        rows=1,
+    ),
+    Case(
+        "infinity_date",
+        set_value("opportunity", "close_date", 23, "infinity"),
+        "raw.opportunity", "landing_file_loads",
+        ("opportunity.csv", "close_date", "line 23", "'infinity'"),
+        rows=1,
+    ),
+    # ---- messages and security (issue 12)
+    Case(
+        "physical_line_after_a_quoted_line_break",
+        quoted_line_break_then_bad_value,
+        "raw.opportunity", "landing_file_loads",
+        ("opportunity.csv", "amount", "line 21: '12 500'"),
+        rows=1,
+    ),
+    Case(
+        "symlink_out_of_the_landing_folder",
+        symlink_to_etc_passwd,
+        "raw.user", "landing_file_loads",
+        ("user.csv", "symbolic link to a file outside the landing folder"),
+        absent=("root:", "/bin/", "nologin"),
+    ),
+    Case(
+        "cr_only_line_ends",
+        cr_only_line_ends,
+        "raw.account", "landing_file_loads",
+        ("account.csv", "carriage return alone"),
+        absent=("_csv.Error",),
+    ),
 ]
 
 
@@ -287,6 +454,8 @@ def test_bad_input_stops_the_run_before_publishing(case: Case, workspace, baseli
         assert text in alert["message"] or text in alert["examples"], f"{text!r} not in {alert['message']!r}"
     examples = json.loads(alert["examples"] or "[]")
     assert len(examples) <= 5
+    for text in case.absent:
+        assert text not in alert["message"] and text not in (alert["examples"] or ""), text
 
     # ... and arrived at the webhook in Slack's format with the same content
     assert len(webhook.posts) == 1, webhook.posts
@@ -300,6 +469,8 @@ def test_bad_input_stops_the_run_before_publishing(case: Case, workspace, baseli
     for text in case.expect:
         # Slack mrkdwn escapes &, < and >; none of the expected texts carry them
         assert text in post["text"], f"{text!r} not in the webhook message"
+    for text in case.absent:
+        assert text not in json.dumps(post), text
 
     # the loader and the gate treat every value as data: the raw tables are all there
     with duckdb.connect(str(workspace.warehouse_path), read_only=True) as con:

@@ -315,7 +315,13 @@ def test_a_failing_dbt_test_stops_publishing(workspace, baseline, webhook, monke
     alerts = [a for a in read_alerts(workspace.serve_dir) if a["kind"] == "gate_failure"]
     dbt_alerts = [a for a in alerts if "relationships" in (a["check_name"] or "")]
     assert dbt_alerts, [(a["table_name"], a["check_name"]) for a in alerts]
-    assert dbt_alerts[0]["table_name"] == "stg_salesforce__opportunities"
+    assert dbt_alerts[0]["table_name"] == "staging.stg_salesforce__opportunities"
     assert dbt_alerts[0]["failing_row_count"] == 1
+    # the model, the column and the failing row's key and value, read from dbt's stored failures
+    message = dbt_alerts[0]["message"]
+    assert message.startswith("staging.stg_salesforce__opportunities, column owner_id: dbt test relationships")
+    deal_id = fields[0]
+    assert f"Examples: owner_id='005000000000007777' (opportunity_id='{deal_id}')" in message
+    assert "005000000000007777" in dbt_alerts[0]["examples"]
     assert len(webhook.posts) == 1 and "dbt build" in webhook.posts[0]["text"]
     assert "relationships" in webhook.posts[0]["text"]

@@ -445,7 +445,7 @@ def test_a_mapping_renames_a_custom_field_and_keeps_the_stale_one_as_an_extra(la
 
     result = load_landing_object(con, "opportunity", landing, mapping=mapping)
 
-    assert result.mapped_from["next_step_date_c"] == "opportunity.csv: Next_Meeting__c"
+    assert result.mapped_from["next_step_date_c"] == "opportunity.csv: next_meeting_c"
     assert con.execute("select next_step_date_c from raw.opportunity").fetchone()[0].isoformat() == "2024-03-01"
     assert "next_step_date_c_unmapped" in result.extra_columns
 
@@ -561,7 +561,7 @@ def test_unterminated_quote_is_an_error(landing, con):
 
 def test_headers_that_mean_the_same_column_are_an_error(landing, con):
     write_csv(landing / "forecasting_quota.csv", ["Id", "id", "quota_owner_id", "start_date", "quota_amount"], [])
-    with pytest.raises(LandingFileError, match="'Id' and 'id' both mean id"):
+    with pytest.raises(LandingFileError, match="columns 1 and 2 of the header both mean id"):
         load_landing_object(con, "forecasting_quota", landing)
 
 
@@ -602,3 +602,215 @@ def test_load_into_another_schema(landing, con):
     result = load_landing_object(con, "user", landing, raw_schema="salesforce raw")
     assert result.table == "salesforce raw.user"
     assert con.execute('select count(*) from "salesforce raw"."user"').fetchone()[0] == 2
+
+
+# --------------------------------------------------------------------------- ids (issue 12)
+
+CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_18(id15: str) -> str:
+    """Salesforce's 18-character id, computed here independently of revops.crm_ids."""
+    suffix = ""
+    for block in range(3):
+        chunk = id15[5 * block : 5 * block + 5]
+        suffix += CHECKSUM[sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")]
+    return id15 + suffix
+
+
+def test_the_reference_checksum_matches_known_salesforce_ids():
+    # pairs as Salesforce shows them (an Account and a User id of a developer org)
+    assert salesforce_18("0015000000Gv7qJ") == "0015000000Gv7qJAAR"
+    assert salesforce_18("00530000003xqAb") == "00530000003xqAbAAI"
+
+
+@pytest.mark.parametrize("id15", ["0015000000Gv7qJ", "006Dn00000AbCdE", "00Q3h00000zZyXw", "006000000000123"])
+def test_ids_are_trimmed_and_15_character_ids_become_their_18_character_form(landing, con, id15):
+    id18 = salesforce_18(id15)
+    opportunities = [
+        opportunity_row(id=f" {id18} "),  # padded
+        opportunity_row(id=id18.lower() if id18 != id18.lower() else id18[:15] + id18[15:].lower()),
+        opportunity_row(id=id15),
+    ]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, opportunities)
+    load_landing_object(con, "opportunity", landing)
+    assert con.execute("select id from raw.opportunity order by _source_row").fetchall() == [(id18,)] * 3
+
+
+def test_uniqueness_is_checked_on_the_normalized_id(landing, con):
+    id18 = salesforce_18("006Dn00000AbCdE")
+    rows = [opportunity_row(id=id18), opportunity_row(id=id18 + " "), opportunity_row(id=id18.upper())]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    load_landing_object(con, "opportunity", landing)
+    assert con.execute("select count(distinct id), count(*) from raw.opportunity").fetchone() == (1, 3)
+
+
+def test_tasks_with_15_character_ids_link_to_their_18_character_deals(landing, con):
+    ids15 = ["006Dn00000AbCdE", "006Dn00000XyZwQ", "0065g00000kLmNo"]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, [opportunity_row(id=salesforce_18(i)) for i in ids15])
+    task_columns = CRM_OBJECTS["task"].required_columns
+    tasks = []
+    for n, id15 in enumerate(ids15):
+        row = dict(zip(task_columns, sample_rows("task", 1)[0]))
+        row.update(id=f"00T{n:012d}", what_id=id15, owner_id=" 005000000000001 ")
+        tasks.append([row[c] for c in task_columns])
+    write_csv(landing / "task.csv", task_columns, tasks)
+    load_landing_folder(con, landing, objects=["opportunity", "task"])
+    linked = con.execute(
+        "select count(*) from raw.task t join raw.opportunity o on o.id = t.what_id"
+    ).fetchone()[0]
+    assert linked == 3
+    assert con.execute("select distinct owner_id from raw.task").fetchall() == [(salesforce_18("005000000000001"),)]
+
+
+def test_values_that_are_not_salesforce_ids_are_only_trimmed(landing, con):
+    rows = [opportunity_row(id=v) for v in ["opp-1", " 12345 ", "006000000000000009", "a b c"]]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    load_landing_object(con, "opportunity", landing)
+    assert [r[0] for r in con.execute("select id from raw.opportunity order by _source_row").fetchall()] == [
+        "opp-1", "12345", "006000000000000009", "a b c"
+    ]
+
+
+# --------------------------------------------------------------------------- dates (issue 12)
+
+
+@pytest.mark.parametrize("value", ["26-12-05", "1-2-3", "2026-08-01 (BC)", "infinity", "-infinity", "2026-8-1"])
+def test_dates_must_be_iso_8601(landing, con, value):
+    rows = [opportunity_row(id="o1"), opportunity_row(id="o2", close_date=value)]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "opportunity", landing)
+    message = str(info.value)
+    assert str(landing / "opportunity.csv") in message
+    assert "column close_date should be a date written YYYY-MM-DD" in message
+    assert f"line 3: {value!r}" in message
+
+
+@pytest.mark.parametrize("value", ["26-12-05 10:00:00", "infinity", "2026-08-01 (BC)", "1-2-3T10:00"])
+def test_timestamps_must_be_iso_8601(landing, con, value):
+    rows = [opportunity_row(id="o1", created_date=value)]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    with pytest.raises(LandingFileError, match=r"column created_date should be an ISO 8601 timestamp.*line 2"):
+        load_landing_object(con, "opportunity", landing)
+
+
+# --------------------------------------------------------------------------- lines and unreadable files
+
+
+def test_lines_are_physical_lines_after_a_quoted_line_break(landing, con):
+    rows = [
+        opportunity_row(id="o1", next_step='"call Bob\nthen send the contract"'),
+        opportunity_row(id="o2"),
+        opportunity_row(id="o3", amount="n/a"),
+    ]
+    path = write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    lines = path.read_text().splitlines()
+    assert lines[4].startswith("o3,")  # line 5 in an editor: the quoted value spans lines 2-3
+    with pytest.raises(LandingFileError, match="line 5: 'n/a'"):
+        load_landing_object(con, "opportunity", landing)
+
+    rows[2] = opportunity_row(id="o3")
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
+    load_landing_object(con, "opportunity", landing)
+    assert con.execute("select id, _source_row from raw.opportunity order by id").fetchall() == [
+        ("o1", 2), ("o2", 4), ("o3", 5)
+    ]
+    assert con.execute("select next_step from raw.opportunity where id = 'o1'").fetchone()[0] == (
+        "call Bob\nthen send the contract"
+    )
+
+
+def test_a_reading_error_after_a_quoted_line_break_names_the_physical_line(landing, con):
+    text = 'id,quota_owner_id,start_date,quota_amount\nq1,"005A\nx",2024-01-01,1000\nq2,005A,2024-01-01,5,extra\n'
+    (landing / "forecasting_quota.csv").write_text(text)
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    assert "line 4" in str(info.value) and "5 values where the header has 4 columns" in str(info.value)
+    assert info.value.line == 4
+
+
+def test_a_file_with_cr_only_line_ends_is_named_in_a_clear_message(landing, con):
+    text = "id,quota_owner_id,start_date,quota_amount\rq1,005A,2024-01-01,1000\r"
+    (landing / "forecasting_quota.csv").write_bytes(text.encode())
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    message = str(info.value)
+    assert str(landing / "forecasting_quota.csv") in message
+    assert "carriage return alone" in message and "LF or CRLF" in message
+    assert "_csv.Error" not in message and "new-line character" not in message
+
+
+def test_a_header_that_is_not_a_csv_row_is_named_in_a_clear_message(landing, con):
+    (landing / "forecasting_quota.csv").write_text('id,"quota_owner_id\n')
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    assert str(landing / "forecasting_quota.csv") in str(info.value)
+    assert "line 1" in str(info.value)
+
+
+def test_header_text_that_is_not_a_contract_column_is_never_quoted(landing, con):
+    secret = "root:x:0:0:root:/root:/bin/bash <!channel> https://evil.example"
+    write_csv(landing / "user.csv", ["id", secret.replace(",", " ")], [["u1", "x"]])
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "user", landing)
+    message = str(info.value).replace(str(landing), "<landing>")
+    assert "missing the required columns name" in message
+    assert "Columns found: id and 1 other column (not shown)" in message
+    for fragment in ("root", "bin_bash", "channel", "evil"):
+        assert fragment not in message
+
+
+# --------------------------------------------------------------------------- files must be regular files inside the folder
+
+
+def test_a_symlink_out_of_the_landing_folder_is_refused(landing, con, tmp_path):
+    outside = tmp_path / "secret.csv"
+    outside.write_text("id,name\nroot,x\n")
+    (landing / "user.csv").symlink_to(outside)
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "user", landing)
+    message = str(info.value)
+    assert "symbolic link to a file outside the landing folder" in message
+    assert "root" not in message.replace(str(tmp_path), "")
+    with pytest.raises(LandingFileError, match="outside the landing folder"):
+        find_landing_file(landing, "user")
+
+
+def test_a_symlink_to_etc_passwd_is_refused(landing, con):
+    (landing / "user.csv").symlink_to("/etc/passwd")
+    with pytest.raises(LandingFileError, match="outside the landing folder"):
+        load_landing_object(con, "user", landing)
+
+
+def test_a_symlink_to_a_file_inside_the_folder_loads(landing, con):
+    (landing / "exports").mkdir()
+    target = write_object(landing / "exports", "user")
+    (landing / "user.csv").symlink_to(target)
+    assert load_landing_object(con, "user", landing).row_count == 2
+
+
+def test_a_fifo_or_a_folder_is_not_a_landing_file(landing, con):
+    import os
+
+    os.mkfifo(landing / "user.csv")
+    with pytest.raises(LandingFileError, match="not a regular file"):
+        load_landing_object(con, "user", landing)
+    (landing / "account.csv").mkdir()
+    with pytest.raises(LandingFileError, match="is a folder"):
+        load_landing_object(con, "account", landing)
+
+
+def test_a_dangling_symlink_is_named(landing, con):
+    (landing / "user.csv").symlink_to(landing / "gone.csv")
+    with pytest.raises(LandingFileError, match="user.csv into user: it cannot be opened"):
+        load_landing_object(con, "user", landing)
+
+
+def test_mixed_line_ends_are_named(landing, con):
+    text = "id,quota_owner_id,start_date,quota_amount\nq1,005A,2024-01-01,1000\r\nq2,005A,2024-02-01,5\n"
+    (landing / "forecasting_quota.csv").write_bytes(text.encode())
+    with pytest.raises(LandingFileError) as info:
+        load_landing_object(con, "forecasting_quota", landing)
+    assert str(landing / "forecasting_quota.csv") in str(info.value)
+    assert "line ends are mixed" in str(info.value) and "state machine" not in str(info.value)
