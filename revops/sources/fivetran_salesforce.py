@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from revops.crm_contract import CRM_OBJECTS
+from revops.crm_ids import is_id_column, normalized_id_sql
 from revops.sources.conform import (
     SourceError,
     SourceTable,
@@ -52,6 +53,15 @@ def _deleted_expression(table: SourceTable) -> tuple[str, str] | None:
 def _forecast_label(expression: str) -> str:
     cases = " ".join(f"when '{api}' then '{label}'" for api, label in FORECAST_CATEGORY_LABELS.items())
     return f"case cast({expression} as varchar) {cases} else cast({expression} as varchar) end"
+
+
+def _normalized_ids(expressions: dict[str, str | None]) -> dict[str, str | None]:
+    """Ids as the landing loader writes them: trimmed, 15-character Salesforce ids in their
+    18-character form, 18-character ids in their canonical case (revops.crm_ids)."""
+    return {
+        column: normalized_id_sql(f"cast({sql} as varchar)") if sql is not None and is_id_column(column) else sql
+        for column, sql in expressions.items()
+    }
 
 
 def _active_rows(table: SourceTable) -> str:
@@ -128,6 +138,7 @@ def conform_fivetran_salesforce(
                     columns={c: "" for c in obj.columns},
                 )
                 expressions, mapped_from = contract_expressions(obj, history, object_mapping)
+                expressions = _normalized_ids(expressions)
                 mapped_from = {c: (f"{versions.label} (History Mode)" if v else None) for c, v in mapped_from.items()}
                 count = write_contract_table(
                     con, obj, raw_schema, expressions=expressions, from_sql=history.sql,
@@ -154,6 +165,7 @@ def conform_fivetran_salesforce(
                 _forecast_label("src.forecast_category"), f"{table.label}.forecast_category"
             )
         expressions, mapped_from = contract_expressions(obj, table, object_mapping, overrides=overrides)
+        expressions = _normalized_ids(expressions)
         missing = [c for c in present_object_columns(obj) if expressions.get(c) is None]
         if missing:
             raise MissingObjectError(

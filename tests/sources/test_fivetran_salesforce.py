@@ -257,3 +257,11 @@ def test_a_schema_without_opportunities_is_a_clear_error(tmp_path, fivetran_data
 def test_a_wrong_schema_names_the_ones_there_are(tmp_path, fivetran_database):
     with pytest.raises(SourceError, match=r"has no schema 'sfdc' \(it has: .*salesforce"):
         _ingest(tmp_path, fivetran_database, schema="sfdc")
+
+
+def test_ids_are_normalized_like_the_landing_folders(tmp_path, fivetran_database):
+    # a task written against the 15-character form of the deal's id, with a stray space
+    with duckdb.connect(str(fivetran_database)) as con:
+        con.execute("update salesforce.task set what_id = ' 006000000000001 '")
+    con, _ = _ingest(tmp_path, fivetran_database)
+    assert con.execute("select what_id from raw.task").fetchone()[0] == "006000000000001AAA"
