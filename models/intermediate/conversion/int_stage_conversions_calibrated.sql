@@ -72,6 +72,7 @@ outcome_segments as (
         is_won,
         case when is_icp then 'icp' else 'non_icp' end as segment
     from outcomes
+    where is_icp is not null
     union all
     select
         stage_name,

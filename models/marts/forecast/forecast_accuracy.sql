@@ -3,7 +3,8 @@
 -- case weighted, from the deal snapshots of that day) against closed won at its end.
 -- Before the project first captured next steps, the buckets come from the forecast
 -- category the CRM recorded (Commit -> committed, Best Case -> best case, Pipeline ->
--- neither); from the first captured day on, from the committed / best-case rules.
+-- neither); from the first captured day on, from the committed / best-case rules
+-- (never, when the CRM tracks no next-step date: forecast_basis says which).
 
 with
 
@@ -37,6 +38,12 @@ stage_map as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 captured_next_steps as (
 
     select
@@ -51,8 +58,17 @@ captured_next_steps as (
 
 first_capture as (
 
-    select min(valid_from_date) as first_captured_date
+    -- a CRM without next steps or their dates never has the rules' basis: every period
+    -- uses the forecast category history
+    select
+        min(
+            case
+                when tracking.is_next_step_tracked and tracking.is_next_step_date_tracked
+                    then captured_next_steps.valid_from_date
+            end
+        ) as first_captured_date
     from captured_next_steps
+    cross join tracking
 
 ),
 
