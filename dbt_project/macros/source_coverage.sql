@@ -53,3 +53,60 @@
         identifier=declared.identifier,
     )) }}
 {%- endmacro %}
+
+{#- The rows of stg_revops__source_coverage: raw._source_coverage as recorded, or, when
+    it is absent, every contract column tracked with its object's staging row count.
+    The refs of the second branch are rendered at parse time (nothing is looked up
+    then), so the model depends on the staging models either way. -#}
+{% macro revops_source_coverage_rows() -%}
+    {%- set coverage = revops_source_coverage_relation() -%}
+    {%- if coverage is not none %}
+    select
+        lower(trim(cast(object_name as {{ dbt.type_string() }}))) as object_name,
+        lower(trim(cast(column_name as {{ dbt.type_string() }}))) as column_name,
+        coalesce(cast(is_tracked as boolean), false) as is_tracked,
+        cast(coalesce(row_count, 0) as {{ dbt.type_bigint() }}) as row_count,
+        cast(mapped_from as {{ dbt.type_string() }}) as mapped_from,
+        cast(source as {{ dbt.type_string() }}) as source_kind,
+        true as is_recorded
+    from {{ coverage }}
+    {%- else %}
+        {%- set staging_models = revops_contract_staging_models() %}
+        {%- for object_name, columns in revops_contract_columns().items() %}
+            {%- for column_name in columns %}
+    select
+        cast('{{ object_name }}' as {{ dbt.type_string() }}) as object_name,
+        cast('{{ column_name }}' as {{ dbt.type_string() }}) as column_name,
+        true as is_tracked,
+        (select cast(count(*) as {{ dbt.type_bigint() }}) from {{ ref(staging_models[object_name]) }}) as row_count,
+        cast(null as {{ dbt.type_string() }}) as mapped_from,
+        cast(null as {{ dbt.type_string() }}) as source_kind,
+        false as is_recorded
+                {%- if not loop.last %}
+    union all
+                {%- endif %}
+            {%- endfor %}
+            {%- if not loop.last %}
+    union all
+            {%- endif %}
+        {%- endfor %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- int_source_tracking's pivot: whether the coverage marks object.column tracked (a
+    column without a row counts as tracked), and an object's row count (0 without rows). -#}
+{% macro revops_tracked_flag(object_name, column_name) -%}
+    coalesce(
+        max(
+            case
+                when object_name = '{{ object_name }}' and column_name = '{{ column_name }}'
+                    then case when is_tracked then 1 else 0 end
+            end
+        ),
+        1
+    ) = 1
+{%- endmacro %}
+
+{% macro revops_object_rows(object_name) -%}
+    coalesce(max(case when object_name = '{{ object_name }}' then row_count end), 0)
+{%- endmacro %}

@@ -1,24 +1,7 @@
-{#- One row: which optional parts of the contract the source had, as the booleans the
-    marts cross-join (DESIGN.md "Not tracked means unknown, never bad"). An object counts
-    as tracked when it has rows; a column when the coverage says so. A contract column
-    the coverage has no row for counts as tracked, as an absent coverage table does. -#}
-{%- set columns = [
-    ('task', 'what_id'),
-    ('event', 'what_id'),
-    ('opportunity', 'next_step'),
-    ('opportunity', 'next_step_date_c'),
-    ('opportunity', 'forecast_category_name'),
-    ('opportunity', 'probability'),
-    ('opportunity', 'trigger_event_c'),
-    ('opportunity', 'technical_fit_c'),
-    ('opportunity', 'account_id'),
-    ('account', 'industry'),
-    ('account', 'number_of_employees'),
-    ('forecasting_quota', 'quota_amount'),
-    ('opportunity_history', 'created_date'),
-    ('lead', 'created_date'),
-] %}
-{%- set objects = ['task', 'event', 'opportunity', 'account', 'forecasting_quota', 'opportunity_history', 'lead'] %}
+-- One row: which optional parts of the contract the source had, as the booleans the
+-- marts cross-join (DESIGN.md "Not tracked means unknown, never bad"). An object counts
+-- as tracked when it has rows; a column when the coverage says so. A contract column
+-- the coverage has no row for counts as tracked, as an absent coverage table does.
 
 with
 
@@ -32,26 +15,32 @@ pivoted as (
 
     select
         max(case when is_recorded then 1 else 0 end) = 1 as is_coverage_recorded,
-        {%- for object_name, column_name in columns %}
-        coalesce(
-            max(
-                case
-                    when object_name = '{{ object_name }}' and column_name = '{{ column_name }}'
-                        then case when is_tracked then 1 else 0 end
-                end
-            ),
-            1
-        ) = 1 as {{ object_name }}__{{ column_name }},
-        {%- endfor %}
-        {%- for object_name in objects %}
-        coalesce(max(case when object_name = '{{ object_name }}' then row_count end), 0)
-            as {{ object_name }}__rows{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ revops_tracked_flag('task', 'what_id') }} as task__what_id,
+        {{ revops_tracked_flag('event', 'what_id') }} as event__what_id,
+        {{ revops_tracked_flag('opportunity', 'next_step') }} as opportunity__next_step,
+        {{ revops_tracked_flag('opportunity', 'next_step_date_c') }} as opportunity__next_step_date_c,
+        {{ revops_tracked_flag('opportunity', 'forecast_category_name') }} as opportunity__forecast_category_name,
+        {{ revops_tracked_flag('opportunity', 'probability') }} as opportunity__probability,
+        {{ revops_tracked_flag('opportunity', 'trigger_event_c') }} as opportunity__trigger_event_c,
+        {{ revops_tracked_flag('opportunity', 'technical_fit_c') }} as opportunity__technical_fit_c,
+        {{ revops_tracked_flag('opportunity', 'account_id') }} as opportunity__account_id,
+        {{ revops_tracked_flag('account', 'industry') }} as account__industry,
+        {{ revops_tracked_flag('account', 'number_of_employees') }} as account__number_of_employees,
+        {{ revops_tracked_flag('forecasting_quota', 'quota_amount') }} as forecasting_quota__quota_amount,
+        {{ revops_tracked_flag('opportunity_history', 'created_date') }} as opportunity_history__created_date,
+        {{ revops_tracked_flag('lead', 'created_date') }} as lead__created_date,
+        {{ revops_object_rows('task') }} as task__rows,
+        {{ revops_object_rows('event') }} as event__rows,
+        {{ revops_object_rows('opportunity') }} as opportunity__rows,
+        {{ revops_object_rows('account') }} as account__rows,
+        {{ revops_object_rows('forecasting_quota') }} as forecasting_quota__rows,
+        {{ revops_object_rows('opportunity_history') }} as opportunity_history__rows,
+        {{ revops_object_rows('lead') }} as lead__rows
     from coverage
 
 ),
 
-final as (
+flags as (
 
     select
         coalesce(is_coverage_recorded, false) as is_coverage_recorded,
@@ -74,15 +63,21 @@ final as (
         cast(event__rows as {{ dbt.type_bigint() }}) as event_row_count
     from pivoted
 
+),
+
+final as (
+
+    select
+        *,
+        cast(
+            (case when is_industry_tracked then 1 else 0 end)
+            + (case when is_employee_count_tracked then 1 else 0 end)
+            + (case when is_trigger_event_tracked then 1 else 0 end)
+            + (case when is_technical_fit_tracked then 1 else 0 end)
+            as integer
+        ) as icp_tracked_criteria_count
+    from flags
+
 )
 
-select
-    *,
-    cast(
-        (case when is_industry_tracked then 1 else 0 end)
-        + (case when is_employee_count_tracked then 1 else 0 end)
-        + (case when is_trigger_event_tracked then 1 else 0 end)
-        + (case when is_technical_fit_tracked then 1 else 0 end)
-        as integer
-    ) as icp_tracked_criteria_count
-from final
+select * from final

@@ -158,11 +158,20 @@ actions as (
 
 ),
 
-described as (
+actions_tracked as (
 
     select
         actions.*,
-        tracking.is_next_step_date_tracked,
+        tracking.is_next_step_date_tracked
+    from actions
+    cross join tracking
+
+),
+
+described as (
+
+    select
+        *,
         case action_type
             when 'closing_without_next_step'
                 then 'Book a next step with the buyer for ' || subject_name
@@ -186,8 +195,7 @@ described as (
                 then stage_name || ' deal with a next step due '
                 || cast(next_step_date as {{ dbt.type_string() }})
         end as reason
-    from actions
-    cross join tracking
+    from actions_tracked
 
 ),
 

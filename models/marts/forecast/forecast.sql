@@ -100,6 +100,17 @@ unioned as (
 
 ),
 
+with_tracking as (
+
+    select
+        unioned.*,
+        tracking.is_next_step_tracked,
+        tracking.is_next_step_date_tracked
+    from unioned
+    cross join tracking
+
+),
+
 final as (
 
     select
@@ -141,12 +152,11 @@ final as (
         ) as target_status,
         cast(
             case
-                when tracking.is_next_step_tracked and tracking.is_next_step_date_tracked then 'next_step'
+                when is_next_step_tracked and is_next_step_date_tracked then 'next_step'
                 else 'forecast_category'
             end as {{ type_varchar() }}
         ) as committed_basis
-    from unioned
-    cross join tracking
+    from with_tracking
 
 )
 

@@ -260,14 +260,14 @@ health_rows as (
             when 'time_in_stage_vs_baseline' then untracked_reasons.time_in_stage_vs_baseline
             when 'icp_share_of_pipeline' then untracked_reasons.icp_share_of_pipeline
         end as unknown_reason,
-        case metric
+        case health_metrics.metric
             when 'pipeline_coverage' then {{ var('coverage_healthy_min') }}
             when 'next_step_share' then {{ var('next_step_share_healthy_min') }}
             when 'win_rate_week_over_week_change' then -{{ var('win_rate_flat_tolerance') }}
             when 'forecast_variance' then -{{ var('forecast_variance_healthy_rate') }}
             when 'icp_share_of_pipeline' then {{ var('icp_share_healthy_min') }}
         end as healthy_min,
-        case metric
+        case health_metrics.metric
             when 'pipeline_coverage' then {{ var('coverage_healthy_max') }}
             when 'forecast_variance' then {{ var('forecast_variance_healthy_rate') }}
             when 'time_in_stage_vs_baseline' then {{ var('time_in_stage_healthy_max_ratio') }}
@@ -438,6 +438,16 @@ efficiency_rows as (
 
 ),
 
+efficiency_tracked as (
+
+    select
+        efficiency_rows.*,
+        untracked_reasons.lead_to_opportunity_conversion_rate as lead_untracked_reason
+    from efficiency_rows
+    cross join untracked_reasons
+
+),
+
 final as (
 
     select
@@ -466,19 +476,16 @@ final as (
         cast(null as {{ type_double() }}),
         cast(null as {{ type_double() }}),
         case
-            when efficiency_rows.metric = 'lead_to_opportunity_conversion_rate'
-                and untracked_reasons.lead_to_opportunity_conversion_rate is not null
+            when metric = 'lead_to_opportunity_conversion_rate' and lead_untracked_reason is not null
                 then 'unknown'
             else 'info'
         end,
         cast(
             case
-                when efficiency_rows.metric = 'lead_to_opportunity_conversion_rate'
-                    then untracked_reasons.lead_to_opportunity_conversion_rate
+                when metric = 'lead_to_opportunity_conversion_rate' then lead_untracked_reason
             end as {{ type_varchar() }}
         )
-    from efficiency_rows
-    cross join untracked_reasons
+    from efficiency_tracked
 
 )
 

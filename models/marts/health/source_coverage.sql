@@ -20,7 +20,8 @@ final as (
         is_tracked,
         cast(row_count as {{ dbt.type_bigint() }}) as row_count,
         cast(mapped_from as {{ type_varchar() }}) as mapped_from,
-        cast(source_kind as {{ type_varchar() }}) as source,
+        -- `source` is coverage.md's name for it
+        cast(source_kind as {{ type_varchar() }}) as source,  -- noqa: RF04
         is_recorded
     from coverage
 

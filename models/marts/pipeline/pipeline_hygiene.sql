@@ -60,6 +60,17 @@ rollups as (
 
 ),
 
+with_tracking as (
+
+    select
+        rollups.*,
+        tracking.is_next_step_tracked,
+        tracking.is_activity_tracked
+    from rollups
+    cross join tracking
+
+),
+
 final as (
 
     select
@@ -69,29 +80,28 @@ final as (
         team,
         cast(open_deal_count as integer) as open_deal_count,
         cast(coalesce(open_amount, 0) as {{ type_double() }}) as open_amount,
-        cast(case when tracking.is_next_step_tracked then coalesce(next_step_count, 0) end as integer)
+        cast(case when is_next_step_tracked then coalesce(next_step_count, 0) end as integer)
             as next_step_count,
         -- share of open deals with a next step; null when nothing is open (no deals to judge)
         cast(
             case
-                when tracking.is_next_step_tracked and open_deal_count > 0
+                when is_next_step_tracked and open_deal_count > 0
                     then coalesce(next_step_count, 0) * 1.0 / open_deal_count
             end as {{ type_double() }}
         ) as next_step_rate,
         cast(
-            case when tracking.is_next_step_tracked then open_deal_count - coalesce(next_step_count, 0) end
+            case when is_next_step_tracked then open_deal_count - coalesce(next_step_count, 0) end
             as integer
         ) as no_next_step_count,
         cast(coalesce(close_date_past_count, 0) as integer) as close_date_past_count,
         cast(coalesce(stalled_count, 0) as integer) as stalled_count,
         cast(
-            case when tracking.is_activity_tracked and tracking.is_next_step_tracked then coalesce(floating_count, 0) end
+            case when is_activity_tracked and is_next_step_tracked then coalesce(floating_count, 0) end
             as integer
         ) as floating_count,
-        cast(case when tracking.is_activity_tracked then coalesce(inactive_count, 0) end as integer)
+        cast(case when is_activity_tracked then coalesce(inactive_count, 0) end as integer)
             as inactive_count
-    from rollups
-    cross join tracking
+    from with_tracking
 
 )
 
