@@ -334,6 +334,10 @@ def test_no_history_makes_pushes_variance_and_time_in_stage_unknown(demo_warehou
     for metric in ["forecast_variance", "time_in_stage_vs_baseline"]:
         assert health[metric] == (None, "unknown", "opportunity history not tracked in the CRM")
     assert built.scalar("select count(*) from marts.deal_risk where is_optimism_hold") == 0
+    assert built.query(
+        "select count(forecast_amount), count(variance_rate), min(unknown_reason), count(*) > 0"
+        " from marts.forecast_accuracy"
+    ) == [(0, 0, "opportunity history not tracked in the CRM", True)]
     for mart in ["icp_fit"]:
         assert_unchanged(demo_warehouse, built, f"marts.{mart}")
     assert_unchanged(demo_warehouse, built, "marts.run_rate", ["rollup_level", "owner_id", "team", "period", "target_amount"])
