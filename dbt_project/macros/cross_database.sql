@@ -68,13 +68,15 @@
 
 {#- DESIGN.md's "has next step" on a day: next_step not blank, not a vague phrase
     (var vague_next_step_phrases, case-insensitive, whole text) and dated that day or
-    later. False, never null. The one definition every model uses. -#}
-{% macro has_next_step(next_step, next_step_date, on_date) -%}
+    later. False, never null. The one definition every model uses. `date_tracked`: a
+    boolean SQL expression, false when the CRM has no next-step date (then the text
+    alone decides, DESIGN.md "Not tracked means unknown"); default true. -#}
+{% macro has_next_step(next_step, next_step_date, on_date, date_tracked='true') -%}
     coalesce(
         {{ next_step }} is not null
         and trim({{ next_step }}) <> ''
         and lower(trim({{ next_step }})) not in {{ sql_string_list(var('vague_next_step_phrases')) }}
-        and {{ next_step_date }} >= {{ on_date }},
+        and ({{ next_step_date }} >= {{ on_date }} or not {{ date_tracked }}),
         false
     )
 {%- endmacro %}

@@ -19,6 +19,12 @@ icp as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 stage_rates as (
 
     select * from {{ ref('int_stage_conversions_calibrated') }}
@@ -47,13 +53,15 @@ probabilities as (
         open_deals.stage_name,
         open_deals.close_date,
         open_deals.amount,
-        coalesce(icp.is_icp, false) as is_icp,
+        case when tracking.icp_tracked_criteria_count > 0 then coalesce(icp.is_icp, false) end as is_icp,
         cast(open_deals.default_probability as {{ type_double() }}) as default_probability,
         coalesce(
             stage_rates.calibrated_probability,
             cast(open_deals.default_probability as {{ type_double() }})
         ) as calibrated_probability,
         case
+            -- no ICP criterion tracked: no ICP adjustment
+            when tracking.icp_tracked_criteria_count = 0 then 1.0
             when coalesce(icp.is_icp, false) then 1.0
             else coalesce(icp_win_rates.non_icp_adjustment_factor, 1.0)
         end as icp_adjustment_factor
@@ -65,6 +73,7 @@ probabilities as (
             open_deals.stage_name = stage_rates.stage_name
             and stage_rates.segment = 'all'
     cross join icp_win_rates
+    cross join tracking
 
 ),
 

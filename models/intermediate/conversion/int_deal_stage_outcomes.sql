@@ -25,6 +25,12 @@ icp as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 stage_map as (
 
     select * from {{ ref('stage_map') }}
@@ -62,7 +68,8 @@ final as (
         stage_map.stage_order,
         closed_in_window.is_won,
         closed_in_window.close_date,
-        coalesce(icp.is_icp, false) as is_icp,
+        -- unknown when the CRM tracks no ICP criterion: no icp / non_icp segments then
+        case when tracking.icp_tracked_criteria_count > 0 then coalesce(icp.is_icp, false) end as is_icp,
         coalesce(nullif(trim(closed_in_window.lead_source), ''), 'unknown') as lead_source
     from closed_in_window
     inner join stages_ever_in
@@ -71,6 +78,7 @@ final as (
         on stages_ever_in.stage_name = stage_map.stage_name
     left join icp
         on closed_in_window.opportunity_id = icp.opportunity_id
+    cross join tracking
     where not stage_map.is_closed
 
 )

@@ -1,5 +1,5 @@
--- One row per open stage of the stage map x segment: 'all', 'icp', 'non_icp' (always,
--- even with no deals, so the prior shows) and 'lead_source:<source>' for every lead
+-- One row per open stage of the stage map x segment: 'all', 'icp', 'non_icp' (even
+-- with no deals, so the prior shows; never when no ICP criterion is tracked) and 'lead_source:<source>' for every lead
 -- source among the deals known on as_of_date ('unknown' when blank). n = the deals
 -- ever in the stage that closed in the conversion window (int_deal_stage_outcomes);
 -- raw rate = won / n (null when n = 0); calibrated = (won + k x default) / (n + k),
@@ -28,6 +28,12 @@ stage_map as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 open_stages as (
 
     select
@@ -50,9 +56,14 @@ segments as (
 
     select 'all' as segment, 'all' as segment_type
     union all
+    -- no icp / non_icp rows when the CRM tracks no ICP criterion (is_icp unknown)
     select 'icp' as segment, 'icp' as segment_type
+    from tracking
+    where icp_tracked_criteria_count > 0
     union all
     select 'non_icp' as segment, 'icp' as segment_type
+    from tracking
+    where icp_tracked_criteria_count > 0
     union all
     select
         {{ dbt.concat(["'lead_source:'", "lead_source"]) }} as segment,
@@ -72,6 +83,7 @@ outcome_segments as (
         is_won,
         case when is_icp then 'icp' else 'non_icp' end as segment
     from outcomes
+    where is_icp is not null
     union all
     select
         stage_name,

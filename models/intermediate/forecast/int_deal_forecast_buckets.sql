@@ -22,6 +22,12 @@ periods as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 deal_periods as (
 
     select
@@ -36,6 +42,8 @@ deal_periods as (
         deals.is_open,
         deals.has_next_step,
         deals.next_step_date,
+        deals.forecast_category,
+        tracking.is_next_step_tracked and tracking.is_next_step_date_tracked as is_next_step_date_tracked,
         coalesce(deals.is_won_stage, false) and deals.close_date <= {{ as_of_date() }}
             as is_closed_won,
         coalesce(probabilities.adjusted_probability, 0) as adjusted_probability
@@ -45,6 +53,7 @@ deal_periods as (
             and deals.close_date <= periods.period_end
     left join probabilities
         on deals.opportunity_id = probabilities.opportunity_id
+    cross join tracking
     where
         deals.is_open
         or (coalesce(deals.is_won_stage, false) and deals.close_date <= {{ as_of_date() }})
@@ -55,11 +64,21 @@ bucketed as (
 
     select
         *,
-        is_open
-        and close_date >= {{ as_of_date() }}
-        and has_next_step
-        and next_step_date <= {{ dbt.dateadd('day', var('committed_next_step_days'), as_of_date()) }}
-            as is_committed
+        -- without next-step dates, the CRM's forecast category decides (Commit -> committed)
+        case
+            when is_next_step_date_tracked
+                then is_open
+                and close_date >= {{ as_of_date() }}
+                and has_next_step
+                and next_step_date <= {{ dbt.dateadd('day', var('committed_next_step_days'), as_of_date()) }}
+            else is_open
+                and close_date >= {{ as_of_date() }}
+                and coalesce(forecast_category = 'Commit', false)
+        end as is_committed,
+        case
+            when is_next_step_date_tracked then 'next_step'
+            else 'forecast_category'
+        end as committed_basis
     from deal_periods
 
 ),
@@ -76,6 +95,7 @@ final as (
         is_closed_won,
         is_open,
         is_committed,
+        committed_basis,
         is_open and not is_committed as is_best_case,
         case when is_closed_won then amount else 0 end as closed_won_amount,
         case when is_committed then amount else 0 end as committed_amount,

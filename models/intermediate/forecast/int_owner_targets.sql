@@ -1,5 +1,6 @@
 -- One row per period x owner that has a target or a deal in the period: the period's
 -- target (the sum of the owner's monthly quotas that start in it) and the owner's team.
+-- is_quota_tracked: false when the CRM has no quotas at all, and every target is unknown.
 
 with
 
@@ -24,6 +25,12 @@ periods as (
 buckets as (
 
     select * from {{ ref('int_deal_forecast_buckets') }}
+
+),
+
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
 
 ),
 
@@ -59,7 +66,8 @@ final as (
         periods.period_offset,
         owners.owner_id,
         coalesce(users.team, 'Unassigned') as team,
-        period_quotas.target_amount
+        period_quotas.target_amount,
+        tracking.is_quota_tracked
     from owners
     inner join periods
         on owners.period_type = periods.period_type
@@ -70,6 +78,7 @@ final as (
             and owners.owner_id = period_quotas.owner_id
     left join users
         on owners.owner_id = users.user_id
+    cross join tracking
 
 )
 

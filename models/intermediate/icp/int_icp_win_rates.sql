@@ -18,15 +18,22 @@ icp as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 closed_in_window as (
 
     select
         deals.opportunity_id,
         coalesce(deals.is_won_stage, false) as is_won,
-        coalesce(icp.is_icp, false) as is_icp
+        case when tracking.icp_tracked_criteria_count > 0 then coalesce(icp.is_icp, false) end as is_icp
     from deals
     left join icp
         on deals.opportunity_id = icp.opportunity_id
+    cross join tracking
     where
         coalesce(deals.is_closed_stage, false)
         and deals.close_date > cast(

@@ -3,7 +3,9 @@
 -- the in_list rows (case-insensitive), employees within [min_employees, max_employees]
 -- (inclusive; unknown employees fail), a trigger event that is not blank, technical fit
 -- equal to an `equals` row (case-insensitive). A criterion the seed has no rule row for
--- constrains nothing: every deal meets it.
+-- constrains nothing: every deal meets it. A criterion whose input the CRM does not
+-- track (int_source_tracking) is NULL; is_icp is judged on the tracked ones, and is NULL
+-- when none is tracked.
 
 with
 
@@ -22,6 +24,13 @@ accounts as (
 icp_rules as (
 
     select * from {{ ref('icp_rules') }}
+
+),
+
+
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
 
 ),
 
@@ -102,11 +111,18 @@ judged as (
 
     select
         deals.*,
+        tracking.is_industry_tracked,
+        tracking.is_employee_count_tracked,
+        tracking.is_trigger_event_tracked,
+        tracking.is_technical_fit_tracked,
+        tracking.icp_tracked_criteria_count,
         case
+            when not tracking.is_industry_tracked then null
             when coalesce(rule_settings.industry_rule_count, 0) = 0 then true
             else industry_rules.industry_key is not null
         end as is_industry_fit,
         case
+            when not tracking.is_employee_count_tracked then null
             when rule_settings.min_employees is null and rule_settings.max_employees is null
                 then true
             when deals.employee_count is null then false
@@ -115,15 +131,18 @@ judged as (
                 and (rule_settings.max_employees is null or deals.employee_count <= rule_settings.max_employees)
         end as is_company_size_fit,
         case
+            when not tracking.is_trigger_event_tracked then null
             when coalesce(rule_settings.trigger_event_rule_count, 0) = 0 then true
             else not {{ icp_is_blank('deals.trigger_event') }}
         end as is_trigger_event_fit,
         case
+            when not tracking.is_technical_fit_tracked then null
             when coalesce(rule_settings.technical_fit_rule_count, 0) = 0 then true
             else technical_fit_rules.technical_fit_key is not null
         end as is_technical_fit
     from deals
     cross join rule_settings
+    cross join tracking
     left join industry_rules
         on lower(trim(deals.industry)) = industry_rules.industry_key
     left join technical_fit_rules
@@ -151,10 +170,14 @@ final as (
         + (case when is_company_size_fit then 1 else 0 end)
         + (case when is_trigger_event_fit then 1 else 0 end)
         + (case when is_technical_fit then 1 else 0 end) as criteria_met_count,
-        is_industry_fit
-        and is_company_size_fit
-        and is_trigger_event_fit
-        and is_technical_fit as is_icp
+        icp_tracked_criteria_count as criteria_tracked_count,
+        case
+            when icp_tracked_criteria_count > 0
+                then (is_industry_fit or not is_industry_tracked)
+                and (is_company_size_fit or not is_employee_count_tracked)
+                and (is_trigger_event_fit or not is_trigger_event_tracked)
+                and (is_technical_fit or not is_technical_fit_tracked)
+        end as is_icp
     from judged
 
 )

@@ -36,6 +36,12 @@ stage_map as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 latest_history as (
 
     select *
@@ -111,7 +117,10 @@ joined as (
                 then latest_history.forecast_category
             else opportunities.forecast_category
         end as forecast_category,
-        coalesce(history_rollup.close_date_push_count, 0) as close_date_push_count,
+        -- unknown, not 0, when the CRM has no opportunity history
+        case
+            when tracking.is_history_tracked then coalesce(history_rollup.close_date_push_count, 0)
+        end as close_date_push_count,
         history_rollup.last_history_date,
         current_stage_entry.stage_entered_date
     from opportunities
@@ -123,6 +132,7 @@ joined as (
         on opportunities.opportunity_id = later.opportunity_id
     left join current_stage_entry
         on opportunities.opportunity_id = current_stage_entry.opportunity_id
+    cross join tracking
     where opportunities.created_date <= {{ as_of_date() }}
 
 ),
@@ -136,12 +146,19 @@ final as (
         stage_map.is_won as is_won_stage,
         stage_map.default_probability,
         not coalesce(stage_map.is_closed, false) as is_open,
-        -- a next step: not blank, not a vague phrase, and dated today or later
-        {{ has_next_step('joined.next_step', 'joined.next_step_date', as_of_date()) }} as has_next_step,
+        -- a next step: not blank, not a vague phrase, and dated today or later (the text
+        -- alone when the CRM has no next-step date; unknown when it has no next step)
+        case
+            when tracking.is_next_step_tracked
+                then {{ has_next_step(
+                    'joined.next_step', 'joined.next_step_date', as_of_date(), 'tracking.is_next_step_date_tracked'
+                ) }}
+        end as has_next_step,
         {{ days_between('joined.stage_entered_date', as_of_date()) }} as days_in_stage
     from joined
     left join stage_map
         on joined.stage_name = stage_map.stage_name
+    cross join tracking
 
 )
 

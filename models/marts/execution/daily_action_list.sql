@@ -3,6 +3,9 @@
 -- step dated before today), inbound leads created since the previous business day.
 -- Block 2: late-stage deals with next steps due this week.
 -- Within each block, ranked by revenue at stake (amount x probability).
+-- What the CRM does not track never makes an action: a deal whose next step is unknown
+-- (next steps not tracked) is not "without a next step"; without next-step dates there
+-- are no overdue or due-this-week actions.
 
 with
 
@@ -27,6 +30,12 @@ leads as (
 calendar as (
 
     select * from {{ ref('int_calendar_days') }}
+
+),
+
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
 
 ),
 
@@ -149,6 +158,16 @@ actions as (
 
 ),
 
+actions_tracked as (
+
+    select
+        actions.*,
+        tracking.is_next_step_date_tracked
+    from actions
+    cross join tracking
+
+),
+
 described as (
 
     select
@@ -167,7 +186,7 @@ described as (
         case action_type
             when 'closing_without_next_step'
                 then 'Closes on ' || cast(close_date as {{ dbt.type_string() }})
-                || ' with no dated next step'
+                || case when is_next_step_date_tracked then ' with no dated next step' else ' with no next step' end
             when 'overdue_follow_up'
                 then 'Next step was due ' || cast(next_step_date as {{ dbt.type_string() }})
             when 'new_inbound_lead'
@@ -176,7 +195,7 @@ described as (
                 then stage_name || ' deal with a next step due '
                 || cast(next_step_date as {{ dbt.type_string() }})
         end as reason
-    from actions
+    from actions_tracked
 
 ),
 

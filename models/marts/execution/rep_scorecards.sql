@@ -1,7 +1,9 @@
 -- Where does performance diverge? One row per owner x quarter (the current quarter and
 -- the rep_scorecard_quarters - 1 before it): win rates overall, inbound vs outbound and
 -- ICP vs non-ICP with their counts, sales cycle against the team, ICP share of the
--- open pipeline at the quarter's end (or as_of_date), hygiene and attainment.
+-- open pipeline at the quarter's end (or as_of_date), hygiene and attainment. What the
+-- CRM does not track is NULL: the ICP figures without ICP criteria, the next-step rate
+-- without next steps, target and attainment without quotas (target_status no_target).
 
 with
 
@@ -20,6 +22,12 @@ icp as (
 risk as (
 
     select * from {{ ref('deal_risk') }}
+
+),
+
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
 
 ),
 
@@ -238,17 +246,23 @@ final as (
                     / owner_closed.outbound_closed_count
             end as {{ type_double() }}
         ) as outbound_win_rate,
-        cast(coalesce(owner_closed.icp_closed_count, 0) as integer) as icp_closed_count,
+        cast(
+            case when tracking.icp_tracked_criteria_count > 0 then coalesce(owner_closed.icp_closed_count, 0) end
+            as integer
+        ) as icp_closed_count,
         cast(
             case
-                when owner_closed.icp_closed_count > 0
+                when tracking.icp_tracked_criteria_count > 0 and owner_closed.icp_closed_count > 0
                     then cast(owner_closed.icp_won_count as {{ type_double() }}) / owner_closed.icp_closed_count
             end as {{ type_double() }}
         ) as icp_win_rate,
-        cast(coalesce(owner_closed.non_icp_closed_count, 0) as integer) as non_icp_closed_count,
+        cast(
+            case when tracking.icp_tracked_criteria_count > 0 then coalesce(owner_closed.non_icp_closed_count, 0) end
+            as integer
+        ) as non_icp_closed_count,
         cast(
             case
-                when owner_closed.non_icp_closed_count > 0
+                when tracking.icp_tracked_criteria_count > 0 and owner_closed.non_icp_closed_count > 0
                     then cast(owner_closed.non_icp_won_count as {{ type_double() }}) / owner_closed.non_icp_closed_count
             end as {{ type_double() }}
         ) as non_icp_win_rate,
@@ -256,14 +270,17 @@ final as (
         cast(team_cycle.team_median_cycle_days as {{ type_double() }}) as team_median_cycle_days,
         cast(
             case
-                when quarter_pipeline.open_amount > 0
+                when tracking.icp_tracked_criteria_count > 0 and quarter_pipeline.open_amount > 0
                     then quarter_pipeline.icp_open_amount / quarter_pipeline.open_amount
             end as {{ type_double() }}
         ) as icp_pipeline_share_rate,
         -- hygiene is only known for today: filled on the current quarter's row
         cast(
             case
-                when quarter_bounds.measured_on_date = {{ as_of_date() }} and current_hygiene.open_deal_count > 0
+                when
+                    quarter_bounds.measured_on_date = {{ as_of_date() }}
+                    and tracking.is_next_step_tracked
+                    and current_hygiene.open_deal_count > 0
                     then cast(current_hygiene.next_step_count as {{ type_double() }}) / current_hygiene.open_deal_count
             end as {{ type_double() }}
         ) as next_step_rate,
@@ -280,7 +297,13 @@ final as (
                 when quarter_targets.target_amount > 0
                     then coalesce(owner_closed.won_amount, 0) / quarter_targets.target_amount
             end as {{ type_double() }}
-        ) as attainment_rate
+        ) as attainment_rate,
+        cast(
+            case
+                when quarter_targets.target_amount is null or quarter_targets.target_amount <= 0 then 'no_target'
+                else 'has_target'
+            end as {{ type_varchar() }}
+        ) as target_status
     from owner_quarters
     inner join quarter_bounds
         on owner_quarters.quarter_start = quarter_bounds.quarter_start
@@ -303,6 +326,7 @@ final as (
     left join quarter_targets
         on owner_quarters.quarter_start = quarter_targets.quarter_start
             and owner_quarters.owner_id = quarter_targets.owner_id
+    cross join tracking
 
 )
 

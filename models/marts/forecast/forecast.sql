@@ -17,6 +17,12 @@ owner_targets as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 forecast_periods as (
 
     select *
@@ -53,7 +59,9 @@ owner_rows as (
         'owner' as rollup_level,
         forecast_periods.owner_id,
         forecast_periods.team,
-        coalesce(forecast_periods.target_amount, 0) as target_amount,
+        -- no quotas in the CRM: the target is unknown (NULL), not 0
+        case when quota_tracking.is_quota_tracked then coalesce(forecast_periods.target_amount, 0) end
+            as target_amount,
         coalesce(owner_buckets.closed_won_amount, 0) as closed_won_amount,
         coalesce(owner_buckets.committed_amount, 0) as committed_amount,
         coalesce(owner_buckets.best_case_amount, 0) as best_case_amount,
@@ -66,6 +74,7 @@ owner_rows as (
         on forecast_periods.period_type = owner_buckets.period_type
             and forecast_periods.period_start = owner_buckets.period_start
             and forecast_periods.owner_id = owner_buckets.owner_id
+    cross join tracking as quota_tracking
 
 ),
 
@@ -88,6 +97,17 @@ unioned as (
         ],
         levels=['team', 'company'],
     ) }}
+
+),
+
+with_tracking as (
+
+    select
+        unioned.*,
+        tracking.is_next_step_tracked,
+        tracking.is_next_step_date_tracked
+    from unioned
+    cross join tracking
 
 ),
 
@@ -123,8 +143,20 @@ final as (
             end
             as {{ type_double() }}
         ) as remaining_coverage_ratio,
-        cast(open_deal_count as integer) as open_deal_count
-    from unioned
+        cast(open_deal_count as integer) as open_deal_count,
+        cast(
+            case
+                when target_amount is null or target_amount <= 0 then 'no_target'
+                else 'has_target'
+            end as {{ type_varchar() }}
+        ) as target_status,
+        cast(
+            case
+                when is_next_step_tracked and is_next_step_date_tracked then 'next_step'
+                else 'forecast_category'
+            end as {{ type_varchar() }}
+        ) as committed_basis
+    from with_tracking
 
 )
 

@@ -3,7 +3,8 @@
 -- case weighted, from the deal snapshots of that day) against closed won at its end.
 -- Before the project first captured next steps, the buckets come from the forecast
 -- category the CRM recorded (Commit -> committed, Best Case -> best case, Pipeline ->
--- neither); from the first captured day on, from the committed / best-case rules.
+-- neither); from the first captured day on, from the committed / best-case rules
+-- (never, when the CRM tracks no next-step date: forecast_basis says which).
 
 with
 
@@ -37,6 +38,12 @@ stage_map as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 captured_next_steps as (
 
     select
@@ -51,8 +58,17 @@ captured_next_steps as (
 
 first_capture as (
 
-    select min(valid_from_date) as first_captured_date
+    -- a CRM without next steps or their dates never has the rules' basis: every period
+    -- uses the forecast category history
+    select
+        min(
+            case
+                when tracking.is_next_step_tracked and tracking.is_next_step_date_tracked
+                    then captured_next_steps.valid_from_date
+            end
+        ) as first_captured_date
     from captured_next_steps
+    cross join tracking
 
 ),
 
@@ -293,9 +309,11 @@ with_basis as (
             else 'forecast_category_history'
         end as forecast_basis,
         unioned.closed_won_at_start_amount + unioned.committed_amount
-        + unioned.best_case_amount * {{ var('best_case_weight') }} as forecast_amount
+        + unioned.best_case_amount * {{ var('best_case_weight') }} as forecast_amount,
+        tracking.is_history_tracked
     from unioned
     cross join first_capture
+    cross join tracking
 
 ),
 
@@ -314,17 +332,25 @@ final as (
         cast(best_case_amount as {{ type_double() }}) as best_case_amount,
         cast(best_case_amount * {{ var('best_case_weight') }} as {{ type_double() }})
             as best_case_weighted_amount,
-        cast(forecast_amount as {{ type_double() }}) as forecast_amount,
+        -- the pipeline of a past first day needs the history of stage, amount and close date
+        cast(case when is_history_tracked then forecast_amount end as {{ type_double() }}) as forecast_amount,
         cast(actual_amount as {{ type_double() }}) as actual_amount,
         cast(
-            case when actual_amount > 0 then (forecast_amount - actual_amount) / actual_amount end
+            case
+                when is_history_tracked and actual_amount > 0
+                    then (forecast_amount - actual_amount) / actual_amount
+            end
             as {{ type_double() }}
         ) as variance_rate,
         case
-            when actual_amount > 0
+            when is_history_tracked and actual_amount > 0
                 then abs((forecast_amount - actual_amount) / actual_amount)
                 <= {{ var('forecast_variance_healthy_rate') }}
-        end as is_within_healthy_band
+        end as is_within_healthy_band,
+        cast(
+            case when not is_history_tracked then 'opportunity history not tracked in the CRM' end
+            as {{ type_varchar() }}
+        ) as unknown_reason
     from with_basis
 
 )

@@ -23,6 +23,12 @@ calendar as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 current_periods as (
 
     select
@@ -61,7 +67,9 @@ owner_rows as (
         'owner' as rollup_level,
         current_periods.owner_id,
         current_periods.team,
-        coalesce(current_periods.target_amount, 0) as target_amount,
+        -- no quotas in the CRM: the target is unknown (NULL), not 0
+        case when tracking.is_quota_tracked then coalesce(current_periods.target_amount, 0) end
+            as target_amount,
         coalesce(owner_buckets.closed_won_amount, 0) as closed_won_amount,
         coalesce(owner_buckets.committed_amount, 0) as committed_amount,
         coalesce(owner_buckets.best_case_weighted_amount, 0) as best_case_weighted_amount
@@ -70,6 +78,7 @@ owner_rows as (
         on current_periods.period_type = owner_buckets.period_type
             and current_periods.period_start = owner_buckets.period_start
             and current_periods.owner_id = owner_buckets.owner_id
+    cross join tracking
 
 ),
 
@@ -145,7 +154,7 @@ final as (
             as {{ type_double() }}
         ) as projected_attainment_rate,
         case
-            when target_amount <= 0 then 'no_target'
+            when target_amount is null or target_amount <= 0 then 'no_target'
             when expected_share is null or expected_share = 0 then 'not_started'
             when closed_won_amount / (target_amount * expected_share) >= {{ var('run_rate_on_track_pacing') }}
                 then 'on_track'

@@ -58,6 +58,30 @@ users as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
+-- why a metric is unknown when its input is not tracked (NULL: it is tracked)
+untracked_reasons as (
+
+    select
+        case when not is_quota_tracked then 'quotas not tracked in the CRM' end as pipeline_coverage,
+        case when not is_next_step_tracked then 'next steps not tracked in the CRM' end as next_step_share,
+        case when not is_history_tracked then 'opportunity history not tracked in the CRM' end
+            as forecast_variance,
+        case when not is_history_tracked then 'opportunity history not tracked in the CRM' end
+            as time_in_stage_vs_baseline,
+        case when icp_tracked_criteria_count = 0 then 'no ICP criterion tracked in the CRM' end
+            as icp_share_of_pipeline,
+        case when not is_lead_tracked then 'leads not tracked in the CRM' end
+            as lead_to_opportunity_conversion_rate
+    from tracking
+
+),
+
 coverage as (
 
     -- one row even when forecast has no company row for the quarter: the metric is then
@@ -214,23 +238,42 @@ health_metrics as (
 health_rows as (
 
     select
-        metric,
+        health_metrics.metric,
         'company' as rollup_level,
         cast(null as {{ dbt.type_string() }}) as team,
-        metric_value,
-        case metric
+        -- an input that is not tracked: unknown, never a red flag
+        case
+            when
+                case health_metrics.metric
+                    when 'pipeline_coverage' then untracked_reasons.pipeline_coverage
+                    when 'next_step_share' then untracked_reasons.next_step_share
+                    when 'forecast_variance' then untracked_reasons.forecast_variance
+                    when 'time_in_stage_vs_baseline' then untracked_reasons.time_in_stage_vs_baseline
+                    when 'icp_share_of_pipeline' then untracked_reasons.icp_share_of_pipeline
+                end is null
+                then health_metrics.metric_value
+        end as metric_value,
+        case health_metrics.metric
+            when 'pipeline_coverage' then untracked_reasons.pipeline_coverage
+            when 'next_step_share' then untracked_reasons.next_step_share
+            when 'forecast_variance' then untracked_reasons.forecast_variance
+            when 'time_in_stage_vs_baseline' then untracked_reasons.time_in_stage_vs_baseline
+            when 'icp_share_of_pipeline' then untracked_reasons.icp_share_of_pipeline
+        end as unknown_reason,
+        case health_metrics.metric
             when 'pipeline_coverage' then {{ var('coverage_healthy_min') }}
             when 'next_step_share' then {{ var('next_step_share_healthy_min') }}
             when 'win_rate_week_over_week_change' then -{{ var('win_rate_flat_tolerance') }}
             when 'forecast_variance' then -{{ var('forecast_variance_healthy_rate') }}
             when 'icp_share_of_pipeline' then {{ var('icp_share_healthy_min') }}
         end as healthy_min,
-        case metric
+        case health_metrics.metric
             when 'pipeline_coverage' then {{ var('coverage_healthy_max') }}
             when 'forecast_variance' then {{ var('forecast_variance_healthy_rate') }}
             when 'time_in_stage_vs_baseline' then {{ var('time_in_stage_healthy_max_ratio') }}
         end as healthy_max
     from health_metrics
+    cross join untracked_reasons
 
 ),
 
@@ -395,6 +438,16 @@ efficiency_rows as (
 
 ),
 
+efficiency_tracked as (
+
+    select
+        efficiency_rows.*,
+        untracked_reasons.lead_to_opportunity_conversion_rate as lead_untracked_reason
+    from efficiency_rows
+    cross join untracked_reasons
+
+),
+
 final as (
 
     select
@@ -405,7 +458,13 @@ final as (
         cast(metric_value as {{ type_double() }}) as value,
         cast(healthy_min as {{ type_double() }}) as healthy_min,
         cast(healthy_max as {{ type_double() }}) as healthy_max,
-        status
+        status,
+        cast(
+            case
+                when unknown_reason is not null then unknown_reason
+                when status = 'unknown' then 'no data to compute it from'
+            end as {{ type_varchar() }}
+        ) as unknown_reason
     from statused
     union all
     select
@@ -416,8 +475,17 @@ final as (
         cast(metric_value as {{ type_double() }}),
         cast(null as {{ type_double() }}),
         cast(null as {{ type_double() }}),
-        'info'
-    from efficiency_rows
+        case
+            when metric = 'lead_to_opportunity_conversion_rate' and lead_untracked_reason is not null
+                then 'unknown'
+            else 'info'
+        end,
+        cast(
+            case
+                when metric = 'lead_to_opportunity_conversion_rate' then lead_untracked_reason
+            end as {{ type_varchar() }}
+        )
+    from efficiency_tracked
 
 )
 

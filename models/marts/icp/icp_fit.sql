@@ -1,5 +1,7 @@
 -- Is each deal like the deals we win and keep? One row per deal: the four ICP criteria
 -- of seeds/icp_rules.csv, how many it meets and whether it is an ICP deal (all four).
+-- A criterion the CRM does not track is NULL; is_icp is judged on the tracked ones
+-- (NULL when none is).
 
 with
 
@@ -26,7 +28,8 @@ final as (
         is_trigger_event_fit,
         is_technical_fit,
         cast(criteria_met_count as integer) as criteria_met_count,
-        is_icp
+        is_icp,
+        cast(criteria_tracked_count as integer) as criteria_tracked_count
     from evaluated
 
 )

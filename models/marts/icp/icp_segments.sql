@@ -58,6 +58,8 @@ segmented as (
         amount,
         cycle_days
     from closed_deals
+    -- no ICP criterion tracked: no icp / non_icp segments (is_icp unknown)
+    where is_icp is not null
 
 ),
 

@@ -2,6 +2,7 @@
 -- how many open deals there are and how many break each hygiene rule. Every count is
 -- a count of deal_risk flags, so the review and the risk scores never disagree.
 -- Owner and team rows exist where deals are open; the company row always exists.
+-- A count whose flag the CRM cannot tell (next steps, activity not tracked) is NULL.
 
 with
 
@@ -14,6 +15,12 @@ risk as (
 reps as (
 
     select * from {{ ref('dim_reps') }}
+
+),
+
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
 
 ),
 
@@ -53,6 +60,17 @@ rollups as (
 
 ),
 
+with_tracking as (
+
+    select
+        rollups.*,
+        tracking.is_next_step_tracked,
+        tracking.is_activity_tracked
+    from rollups
+    cross join tracking
+
+),
+
 final as (
 
     select
@@ -62,19 +80,28 @@ final as (
         team,
         cast(open_deal_count as integer) as open_deal_count,
         cast(coalesce(open_amount, 0) as {{ type_double() }}) as open_amount,
-        cast(coalesce(next_step_count, 0) as integer) as next_step_count,
+        cast(case when is_next_step_tracked then coalesce(next_step_count, 0) end as integer)
+            as next_step_count,
         -- share of open deals with a next step; null when nothing is open (no deals to judge)
         cast(
             case
-                when open_deal_count > 0 then coalesce(next_step_count, 0) * 1.0 / open_deal_count
+                when is_next_step_tracked and open_deal_count > 0
+                    then coalesce(next_step_count, 0) * 1.0 / open_deal_count
             end as {{ type_double() }}
         ) as next_step_rate,
-        cast(open_deal_count - coalesce(next_step_count, 0) as integer) as no_next_step_count,
+        cast(
+            case when is_next_step_tracked then open_deal_count - coalesce(next_step_count, 0) end
+            as integer
+        ) as no_next_step_count,
         cast(coalesce(close_date_past_count, 0) as integer) as close_date_past_count,
         cast(coalesce(stalled_count, 0) as integer) as stalled_count,
-        cast(coalesce(floating_count, 0) as integer) as floating_count,
-        cast(coalesce(inactive_count, 0) as integer) as inactive_count
-    from rollups
+        cast(
+            case when is_activity_tracked and is_next_step_tracked then coalesce(floating_count, 0) end
+            as integer
+        ) as floating_count,
+        cast(case when is_activity_tracked then coalesce(inactive_count, 0) end as integer)
+            as inactive_count
+    from with_tracking
 
 )
 

@@ -8,6 +8,8 @@
 -- floating (which needs "no next step"), come from opportunity_state_snapshot and are
 -- null for days before it first captured the CRM's state. The current week's row
 -- therefore equals pipeline_hygiene (the next-step columns once the snapshot runs).
+-- What the CRM does not track is NULL: the next-step columns without next steps, the
+-- inactive and floating counts without activity (int_source_tracking).
 
 with
 
@@ -20,6 +22,12 @@ snapshots as (
 calendar as (
 
     select * from {{ ref('int_calendar_days') }}
+
+),
+
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
 
 ),
 
@@ -190,10 +198,12 @@ with_next_steps as (
         and {{ has_next_step(
             'opportunity_states.next_step',
             'opportunity_states.next_step_date',
-            'with_interactions.snapshot_date'
+            'with_interactions.snapshot_date',
+            'tracking.is_next_step_date_tracked'
         ) }} as has_captured_next_step
     from with_interactions
     cross join first_capture
+    cross join tracking
     left join opportunity_states
         on with_interactions.opportunity_id = opportunity_states.opportunity_id
             and cast(opportunity_states.dbt_valid_from as date) <= with_interactions.snapshot_date
@@ -330,29 +340,36 @@ final as (
         cast(coalesce(rollups.open_amount, 0) as {{ type_double() }}) as open_amount,
         cast(coalesce(rollups.close_date_past_count, 0) as integer) as close_date_past_count,
         cast(coalesce(rollups.stalled_count, 0) as integer) as stalled_count,
-        cast(coalesce(rollups.inactive_count, 0) as integer) as inactive_count,
+        cast(case when tracking.is_activity_tracked then coalesce(rollups.inactive_count, 0) end as integer)
+            as inactive_count,
         coalesce(weeks.snapshot_date >= first_capture.first_captured_date, false) as is_next_step_captured,
         cast(
             case
-                when weeks.snapshot_date >= first_capture.first_captured_date
+                when tracking.is_next_step_tracked and weeks.snapshot_date >= first_capture.first_captured_date
                     then coalesce(rollups.next_step_count, 0)
             end as integer
         ) as next_step_count,
         cast(
             case
-                when weeks.snapshot_date >= first_capture.first_captured_date
+                when tracking.is_next_step_tracked and weeks.snapshot_date >= first_capture.first_captured_date
                     then rollups.open_deal_count - coalesce(rollups.next_step_count, 0)
             end as integer
         ) as no_next_step_count,
         cast(
             case
-                when weeks.snapshot_date >= first_capture.first_captured_date and rollups.open_deal_count > 0
+                when
+                    tracking.is_next_step_tracked
+                    and weeks.snapshot_date >= first_capture.first_captured_date
+                    and rollups.open_deal_count > 0
                     then coalesce(rollups.next_step_count, 0) * 1.0 / rollups.open_deal_count
             end as {{ type_double() }}
         ) as next_step_rate,
         cast(
             case
-                when weeks.snapshot_date >= first_capture.first_captured_date
+                when
+                    tracking.is_activity_tracked
+                    and tracking.is_next_step_tracked
+                    and weeks.snapshot_date >= first_capture.first_captured_date
                     then coalesce(rollups.floating_count, 0)
             end as integer
         ) as floating_count
@@ -360,6 +377,7 @@ final as (
     inner join weeks
         on rollups.week_start = weeks.week_start
     cross join first_capture
+    cross join tracking
 
 )
 

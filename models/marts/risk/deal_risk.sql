@@ -27,6 +27,12 @@ calendar as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 open_deals as (
 
     select * from deals
@@ -49,18 +55,36 @@ measured as (
         typical.typical_stage_days,
         interactions.last_interaction_date,
         interactions.last_interaction_type,
-        coalesce(interactions.floating_window_interaction_count, 0) as floating_window_interaction_count,
-        coalesce(interactions.optimism_window_interaction_count, 0) as optimism_window_interaction_count,
-        as_of_day.business_day_index - since_day.business_day_index
-            as business_days_since_last_interaction,
-        open_deals.last_history_date > {{ dbt.dateadd('day', -var('optimism_hold_days'), as_of_date()) }}
-            as has_recent_history_change
+        tracking.is_activity_tracked,
+        tracking.is_history_tracked,
+        tracking.is_next_step_tracked,
+        tracking.is_next_step_date_tracked,
+        -- not tracked: unknown, never "no interaction" (DESIGN.md "Not tracked means unknown")
+        case
+            when tracking.is_activity_tracked then coalesce(interactions.floating_window_interaction_count, 0)
+        end as floating_window_interaction_count,
+        case
+            when tracking.is_activity_tracked then coalesce(interactions.optimism_window_interaction_count, 0)
+        end as optimism_window_interaction_count,
+        case
+            when tracking.is_activity_tracked
+                then as_of_day.business_day_index - since_day.business_day_index
+        end as business_days_since_last_interaction,
+        case
+            when tracking.is_history_tracked
+                then coalesce(
+                    open_deals.last_history_date
+                    > {{ dbt.dateadd('day', -var('optimism_hold_days'), as_of_date()) }},
+                    false
+                )
+        end as has_recent_history_change
     from open_deals
     left join typical
         on open_deals.stage_name = typical.stage_name
     left join interactions
         on open_deals.opportunity_id = interactions.opportunity_id
     cross join as_of_day
+    cross join tracking
     left join calendar as since_day
         on coalesce(interactions.last_interaction_date, open_deals.created_date) = since_day.calendar_date
 
@@ -76,31 +100,32 @@ flagged as (
             else 0
         end as stage_time_ratio,
         coalesce(days_in_stage > {{ var('stalled_multiplier') }} * typical_stage_days, false) as is_stalled,
-        coalesce(business_days_since_last_interaction >= {{ var('inactive_business_days') }}, false)
-            as is_inactive,
+        case
+            when is_activity_tracked
+                then coalesce(business_days_since_last_interaction >= {{ var('inactive_business_days') }}, false)
+        end as is_inactive,
         coalesce(close_date < {{ as_of_date() }}, false) as is_close_date_past,
+        -- three-valued: an unknown input leaves a flag NULL unless another input already
+        -- makes it false (a deal 3 days in its stage is not floating, tracked or not)
         coalesce(
             close_date >= {{ as_of_date() }}
-            and close_date <= {{ dbt.dateadd('day', var('closing_soon_days'), as_of_date()) }}
-            and not has_next_step,
+            and close_date <= {{ dbt.dateadd('day', var('closing_soon_days'), as_of_date()) }},
             false
-        ) as is_closing_soon_without_next_step,
-        coalesce(
-            days_in_stage >= {{ var('floating_min_days_in_stage') }}
-            and floating_window_interaction_count = 0
-            and not has_next_step,
-            false
-        ) as is_floating,
-        coalesce(
-            last_interaction_type in ('call', 'meeting')
-            and business_days_since_last_interaction >= {{ var('assumed_follow_up_business_days') }}
-            and not has_next_step,
-            false
-        ) as is_assumed_follow_up,
-        (
-            not coalesce(has_recent_history_change, false)
-            and optimism_window_interaction_count = 0
-        ) as is_optimism_hold
+        )
+        and not has_next_step as is_closing_soon_without_next_step,
+        coalesce(days_in_stage >= {{ var('floating_min_days_in_stage') }}, false)
+        and floating_window_interaction_count = 0
+        and not has_next_step as is_floating,
+        case
+            when is_activity_tracked
+                then coalesce(
+                    last_interaction_type in ('call', 'meeting')
+                    and business_days_since_last_interaction >= {{ var('assumed_follow_up_business_days') }},
+                    false
+                )
+                and not has_next_step
+        end as is_assumed_follow_up,
+        not has_recent_history_change and optimism_window_interaction_count = 0 as is_optimism_hold
     from measured
 
 ),
@@ -111,16 +136,23 @@ scored as (
         *,
         {{ var('risk_stage_time_weight') }} * least(greatest(stage_time_ratio - 1, 0), 1)
             as stage_time_component,
-        {{ var('risk_activity_weight') }} * least(
-            greatest(
-                business_days_since_last_interaction / {{ var('risk_activity_full_business_days') }}.0, 0
-            ),
-            1
-        ) as activity_component,
-        case when has_next_step then 0 else {{ var('risk_next_step_weight') }} end
-            as next_step_component,
+        case
+            when is_activity_tracked
+                then {{ var('risk_activity_weight') }} * least(
+                    greatest(
+                        business_days_since_last_interaction / {{ var('risk_activity_full_business_days') }}.0, 0
+                    ),
+                    1
+                )
+        end as activity_component,
+        case
+            when has_next_step then 0
+            when not has_next_step then {{ var('risk_next_step_weight') }}
+        end as next_step_component,
         case
             when is_close_date_past then {{ var('risk_close_date_weight') }}
+            -- least() skips nulls: unknown pushes or an unknown next step leave it unknown
+            when close_date_push_count is null or is_closing_soon_without_next_step is null then null
             else least(
                     {{ var('risk_close_date_weight') }},
                     {{ var('risk_close_date_push_points') }} * close_date_push_count
@@ -134,13 +166,40 @@ scored as (
 
 ),
 
+weighed as (
+
+    select
+        *,
+        case when stage_time_component is not null then {{ var('risk_stage_time_weight') }} else 0 end
+        + case when activity_component is not null then {{ var('risk_activity_weight') }} else 0 end
+        + case when next_step_component is not null then {{ var('risk_next_step_weight') }} else 0 end
+        + case when close_date_component is not null then {{ var('risk_close_date_weight') }} else 0 end
+            as known_weight
+    from scored
+
+),
+
 totalled as (
 
     select
         *,
-        stage_time_component + activity_component + next_step_component + close_date_component
-            as risk_score
-    from scored
+        -- every component known: their sum; else the known ones x 100 / their weights
+        case
+            when
+                stage_time_component is not null
+                and activity_component is not null
+                and next_step_component is not null
+                and close_date_component is not null
+                then stage_time_component + activity_component + next_step_component + close_date_component
+            when known_weight > 0
+                then (
+                    coalesce(stage_time_component, 0)
+                    + coalesce(activity_component, 0)
+                    + coalesce(next_step_component, 0)
+                    + coalesce(close_date_component, 0)
+                ) * 100.0 / known_weight
+        end as risk_score
+    from weighed
 
 ),
 
@@ -176,6 +235,7 @@ final as (
         cast(next_step_component as {{ type_double() }}) as next_step_component,
         cast(close_date_component as {{ type_double() }}) as close_date_component,
         cast(risk_score as {{ type_double() }}) as risk_score,
+        cast(known_weight as {{ type_double() }}) as risk_known_weight,
         case
             when risk_score >= {{ var('risk_high_threshold') }} then 'high'
             when risk_score >= {{ var('risk_medium_threshold') }} then 'medium'
@@ -183,6 +243,20 @@ final as (
         end as risk_level,
         concat_ws(
             '; ',
+            case
+                when not is_activity_tracked
+                    then 'Activity not tracked: inactive, floating, follow-up and optimism-hold unknown'
+            end,
+            case
+                when not is_next_step_tracked
+                    then 'Next step not tracked in the CRM'
+                when not is_next_step_date_tracked
+                    then 'Next-step date not tracked: next step judged on its text'
+            end,
+            case
+                when not is_history_tracked
+                    then 'Opportunity history not tracked: close-date pushes unknown'
+            end,
             case
                 when is_stalled
                     then 'Stalled: ' || cast(days_in_stage as {{ dbt.type_string() }})
