@@ -52,6 +52,9 @@ def _raw_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", name])
 
 
+COVERAGE_KEY = _raw_key("_source_coverage")
+
+
 @dg.multi_asset(
     name="ingest_crm_source",
     group_name="ingestion",
@@ -66,6 +69,16 @@ def _raw_key(name: str) -> dg.AssetKey:
             metadata={"contract_columns": dg.MetadataValue.json(obj.required_columns)},
         )
         for obj in CRM_OBJECTS.values()
+    ]
+    + [
+        dg.AssetSpec(
+            COVERAGE_KEY,
+            description=(
+                "What the source had: one row per contract column (is_tracked, row_count, mapped_from); "
+                "the models read it to tell not tracked from zero."
+            ),
+            kinds={"duckdb"},
+        )
     ],
 )
 def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -98,6 +111,15 @@ def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                 "dagster/column_schema": _column_schema(obj, load.extra_columns, tracked),
             },
         )
+    untracked = [r for r in report.coverage if not r.is_tracked]
+    yield dg.MaterializeResult(
+        asset_key=COVERAGE_KEY,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(report.coverage)),
+            "not_tracked": dg.MetadataValue.json(report.notices),
+            "untracked_columns": dg.MetadataValue.int(len(untracked)),
+        },
+    )
 
 
 ingestion_assets: list[dg.AssetsDefinition] = [ingest_crm_source]

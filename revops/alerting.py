@@ -214,13 +214,14 @@ problem_deals as (
         o.team,
         r.amount,
         r.close_date,
-        not coalesce(r.has_next_step, false) as is_missing_next_step,
+        -- an unknown next step (next steps not tracked) is not a missing one
+        coalesce(not r.has_next_step, false) as is_missing_next_step,
         coalesce(r.is_close_date_past, false) as is_close_date_past,
         coalesce(r.is_stalled, false) as is_stalled,
         coalesce(r.is_inactive, false) as is_inactive
     from marts.deal_risk as r
     left join owners as o on o.user_id = r.owner_id
-    where not coalesce(r.has_next_step, false)
+    where coalesce(not r.has_next_step, false)
         or coalesce(r.is_close_date_past, false)
         or coalesce(r.is_stalled, false)
         or coalesce(r.is_inactive, false)

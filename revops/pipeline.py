@@ -101,19 +101,25 @@ class GateSummary:
     """The check evaluations of a run, by layer: raw gate, dbt tests, mart gate."""
 
     passed: dict[str, int] = field(default_factory=dict)
+    not_tracked: dict[str, int] = field(default_factory=dict)  # checks of what the source lacks
     failed: dict[str, list[str]] = field(default_factory=dict)  # blocking failures
     warned: dict[str, list[str]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = []
         for layer in ("raw gate", "dbt tests", "mart gate"):
-            total = self.passed.get(layer, 0) + len(self.failed.get(layer, [])) + len(self.warned.get(layer, []))
+            not_tracked = self.not_tracked.get(layer, 0)
+            total = (
+                self.passed.get(layer, 0) + len(self.failed.get(layer, [])) + len(self.warned.get(layer, []))
+                + not_tracked
+            )
             if not total:
                 out.append(f"    {layer:<10} not run")
                 continue
             out.append(
                 f"    {layer:<10} {self.passed.get(layer, 0):>4} passed, {len(self.failed.get(layer, [])):>3} "
                 f"blocking failures, {len(self.warned.get(layer, [])):>3} warnings"
+                + (f", {not_tracked} not run (not tracked by the source)" if not_tracked else "")
             )
             for message in self.failed.get(layer, []):
                 out.append(f"      ✗ {message}")
@@ -138,7 +144,10 @@ def gate_summary(evaluations: Iterable) -> GateSummary:
         else:
             layer = "dbt tests"
         name = f"{'/'.join(path)}:{evaluation.check_name}"
-        if evaluation.passed:
+        status = (evaluation.metadata or {}).get("status")
+        if getattr(status, "value", status) == "not_tracked":
+            summary.not_tracked[layer] = summary.not_tracked.get(layer, 0) + 1
+        elif evaluation.passed:
             summary.passed[layer] = summary.passed.get(layer, 0) + 1
         elif evaluation.severity == AssetCheckSeverity.ERROR:
             summary.failed.setdefault(layer, []).append(evaluation.description or f"{name} failed")

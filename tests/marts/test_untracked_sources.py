@@ -60,11 +60,8 @@ REMOVALS: dict[str, Removal] = {
         untracked=frozenset(ICP_COLUMNS),
     ),
     # legal in Salesforce: a deal without an account (every third one here); still tracked
-    # staging's not_null on opportunity.account_id (models/staging/salesforce, changed by
-    # the sources work of issue 11, item 6) is left out until that change lands
     "null_account_ids": Removal(
         statements=("update raw.opportunity set account_id = null where hash(id) % 3 = 0",),
-        dbt_excludes=("not_null_stg_salesforce__opportunities_account_id",),
     ),
 }
 
