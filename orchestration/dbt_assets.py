@@ -49,6 +49,7 @@ def dbt_vars(settings: Settings) -> list[str]:
     variables = {
         "raw_schema": settings.raw_schema,
         "as_of_date": settings.resolved_as_of_date().isoformat(),
+        "deal_custom_fields": settings.source_config().deal_custom_fields(),
     }
     return ["--vars", json.dumps(variables)]
 

@@ -87,6 +87,12 @@ class SourceConfig:
     def mapping(self) -> SourceMapping:
         return load_mapping(self.mapping_path or default_mapping_path(self.kind), expected_source=self.kind)
 
+    def deal_custom_fields(self) -> list[str]:
+        """The opportunity columns the mapping passes through, as raw.opportunity names them."""
+        from revops.landing import normalize_column_name
+
+        return [normalize_column_name(c) for c in self.mapping().object("opportunity").pass_through]
+
 
 @dataclass(frozen=True)
 class ObjectLoad:
@@ -145,6 +151,15 @@ def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestRep
             loads.append(ObjectLoad(obj.name, f"{raw_schema}.{obj.name}", 0, "", False))
             say(f"{obj.name}: no file in {config.landing_dir}: an empty input (not tracked)")
             continue
+        from revops.landing import normalize_column_name
+
+        wanted = [normalize_column_name(c) for c in mapping.object(obj.name).pass_through]
+        missing = [c for c in wanted if c not in result.extra_columns]
+        if missing:
+            raise SourceError(
+                f"the mapping {mapping.path} passes through {', '.join(missing)} of "
+                f"{result.source_file.name}, which has no such column"
+            )
         coverage += object_coverage(obj, source=config.kind, row_count=result.row_count, mapped_from=result.mapped_from)
         loads.append(
             ObjectLoad(

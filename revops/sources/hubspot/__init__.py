@@ -121,6 +121,7 @@ def conform_hubspot(
                 count = write_contract_table(
                     con, obj, raw_schema, expressions=plan.expressions(), from_sql=plan.query(),
                     label=plan.label, loaded_at=loaded_at, order_by=plan.order_by,
+                    extras=plan.extra_expressions(),
                 )
                 coverage += object_coverage(obj, source=SOURCE, row_count=count, mapped_from=plan.mapped_from)
             con.execute("commit")

@@ -145,6 +145,14 @@ def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], look
     if lookup.probability_from:
         plan.add("probability", "coalesce(s.probability, s2.probability)", lookup.probability_from)
     plan.add("is_deleted", keys["deleted"], keys["deleted_from"] or f"{deal.label} (no delete flag: none deleted)")
+    for column in mapping.pass_through:
+        name = column.lower()
+        if name not in deal.columns:
+            raise SourceError(
+                f"the mapping passes through {column} of {deal.label}, which has no such column "
+                f"(HubSpot properties are named property_<internal name>)"
+            )
+        plan.extras[name] = f"d.{quote(name)}"
     return plan
 
 

@@ -33,6 +33,7 @@ class Plan:
     select: dict[str, str] = field(default_factory=dict)
     mapped_from: dict[str, str] = field(default_factory=dict)
     order_by: str | None = None  # contract columns, for `_source_row`
+    extras: dict[str, str] = field(default_factory=dict)  # pass-through columns, kept as text
 
     def add(self, column: str, sql: str | None, origin: str | None) -> None:
         if sql is not None:
@@ -40,8 +41,12 @@ class Plan:
             self.mapped_from[column] = origin
 
     def query(self) -> str:
-        columns = ", ".join(f"{sql} as {quote(column)}" for column, sql in self.select.items())
+        selected = {**self.select, **self.extras}
+        columns = ", ".join(f"{sql} as {quote(column)}" for column, sql in selected.items())
         return f"(select {columns} from {self.from_clause})"
+
+    def extra_expressions(self) -> dict[str, str]:
+        return {column: f"src.{quote(column)}" for column in self.extras}
 
     def expressions(self) -> dict[str, str]:
         return {column: f"src.{quote(column)}" for column in self.select}
