@@ -35,6 +35,24 @@ def landing_fingerprint(landing_dir: Path) -> dict[str, list]:
     return fingerprint
 
 
+def source_fingerprint(settings: Settings) -> tuple[dict[str, list], str]:
+    """(fingerprint, what is watched) of the configured source: the landing folder's files,
+    or the DuckDB file holding a connector's schema. A PostgreSQL source has no file to
+    watch: the schedule builds it."""
+    config = settings.source_config()
+    if config.kind == "salesforce_files":
+        return landing_fingerprint(settings.landing_dir), f"landing files in {settings.landing_dir}"
+    if config.is_postgres or config.database is None:
+        return {}, f"{config.kind} at {config.location} (no file to watch: the daily schedule builds it)"
+    database = Path(config.database)
+    fingerprint = {}
+    for path in (database, database.with_name(database.name + ".wal")):
+        if path.exists():
+            stat = path.stat()
+            fingerprint[path.name] = [stat.st_size, stat.st_mtime_ns]
+    return fingerprint, f"the {config.kind} database {database}"
+
+
 def build_daily_schedule(job) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name="revops_daily_build",
@@ -52,20 +70,22 @@ def build_landing_sensor(job) -> dg.SensorDefinition:
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Starts a build when files in the landing folder are new or changed.",
+        description=(
+            "Starts a build when the source's files are new or changed: the landing folder's, or the "
+            "DuckDB file holding a connector's schema."
+        ),
     )
     def landing_files_sensor(context: dg.SensorEvaluationContext):
-        landing_dir = Settings.from_env().landing_dir
-        fingerprint = landing_fingerprint(landing_dir)
+        fingerprint, watched = source_fingerprint(Settings.from_env())
         if not fingerprint:
-            return dg.SkipReason(f"no landing files in {landing_dir}")
+            return dg.SkipReason(f"nothing to watch: {watched}")
         encoded = json.dumps(fingerprint, sort_keys=True)
         if encoded == context.cursor:
-            return dg.SkipReason("landing files unchanged since the last run")
+            return dg.SkipReason(f"{watched}: unchanged since the last run")
         previous = json.loads(context.cursor) if context.cursor else {}
         changed = sorted(name for name, stamp in fingerprint.items() if previous.get(name) != stamp)
         context.update_cursor(encoded)
-        context.log.info(f"landing files new or changed: {', '.join(changed) or 'removed files'}")
+        context.log.info(f"{watched}: new or changed: {', '.join(changed) or 'removed files'}")
         return dg.RunRequest(
             run_key=hashlib.sha256(encoded.encode()).hexdigest()[:16],
             tags={"revops/trigger": "landing_files"},

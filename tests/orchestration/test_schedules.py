@@ -20,7 +20,7 @@ def test_sensor_fires_on_a_new_file_and_not_on_an_unchanged_folder(tmp_path, mon
     sensor = build_landing_sensor(revops_build_job)
 
     empty = _evaluate(sensor, None)
-    assert not empty.run_requests and "no landing files" in empty.skip_message
+    assert not empty.run_requests and "nothing to watch: landing files in" in empty.skip_message
 
     (tmp_path / "opportunity.csv").write_text("id\n1\n")
     first = _evaluate(sensor, None)
@@ -49,6 +49,36 @@ def test_sensor_fires_when_a_file_changes_and_ignores_hidden_files(tmp_path, mon
     path.write_text("id\n1\n2\n")
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
     assert len(_evaluate(sensor, cursor).run_requests) == 1
+
+
+def test_sensor_watches_the_database_file_of_a_connector_source(tmp_path, monkeypatch):
+    import duckdb
+
+    database = tmp_path / "fivetran.duckdb"
+    monkeypatch.setenv("REVOPS_SOURCE", "fivetran_salesforce")
+    monkeypatch.setenv("REVOPS_SOURCE_DATABASE", str(database))
+    sensor = build_landing_sensor(revops_build_job)
+    assert not _evaluate(sensor, None).run_requests  # no database yet
+
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema salesforce; create table salesforce.opportunity (id varchar)")
+    first = _evaluate(sensor, None)
+    assert len(first.run_requests) == 1
+    assert "unchanged" in _evaluate(sensor, first.cursor).skip_message
+
+    with duckdb.connect(str(database)) as con:  # the connector synced
+        con.execute("insert into salesforce.opportunity values ('006000000000000001')")
+    assert len(_evaluate(sensor, first.cursor).run_requests) == 1
+
+
+def test_sensor_leaves_a_postgres_source_to_the_schedule(monkeypatch):
+    monkeypatch.setenv("REVOPS_SOURCE", "fivetran_salesforce")
+    monkeypatch.setenv("REVOPS_SOURCE_DATABASE", "postgresql://revops:secret@db:5432/crm")
+    sensor = build_landing_sensor(revops_build_job)
+    skipped = _evaluate(sensor, None)
+    assert not skipped.run_requests
+    assert "the daily schedule builds it" in skipped.skip_message
+    assert "secret" not in skipped.skip_message
 
 
 def test_daily_schedule_defaults_to_six_and_takes_its_time_from_settings(monkeypatch):
