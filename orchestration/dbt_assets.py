@@ -77,9 +77,12 @@ def revops_dbt_models(
             f"copied {len(copied)} raw tables to {target}: "
             + ", ".join(f"{c.table} ({c.row_count:,} rows, {c.seconds:.1f}s)" for c in copied)
         )
-    full_refresh = ["--full-refresh"] if warehouse.full_refresh else []
+    flags = ["--full-refresh"] if warehouse.full_refresh else []
+    # unit tests test the models' logic, not today's data: make test runs them (dbt's advice
+    # for production builds); REVOPS_DBT_UNIT_TESTS=1 runs them in every build too
+    flags += [] if settings.dbt_unit_tests else ["--exclude-resource-type", "unit_test"]
     invocation = dbt.cli(
-        ["build", "--target", target, *full_refresh, "--store-failures", *dbt_vars(settings)], context=context
+        ["build", "--target", target, *flags, "--store-failures", *dbt_vars(settings)], context=context
     )
     # A failed test's rows are stored by dbt (--store-failures); the DuckDB file is the
     # dbt process's until it exits, so failed checks are held back, described with

@@ -25,6 +25,7 @@ ENV_SOURCE_SCHEMA = "REVOPS_SOURCE_SCHEMA"
 ENV_SOURCE_HISTORY_SCHEMA = "REVOPS_SOURCE_HISTORY_SCHEMA"
 ENV_SOURCE_MAPPING = "REVOPS_SOURCE_MAPPING"
 ENV_BASELINE_LOADS = "REVOPS_GATE_BASELINE_LOADS"
+ENV_DBT_UNIT_TESTS = "REVOPS_DBT_UNIT_TESTS"
 DEFAULT_BASELINE_LOADS = 5
 
 
@@ -69,6 +70,9 @@ class Settings:
     source_mapping: Path | None = None  # None: mappings/<source>.yml
     # the row-count baseline of a raw table: the largest of its last N good loads
     baseline_loads: int = DEFAULT_BASELINE_LOADS
+    # dbt unit tests check the models' logic on hand-written rows, not the data: `make test`
+    # and CI run them; a scheduled build runs them only when this is set
+    dbt_unit_tests: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -87,6 +91,7 @@ class Settings:
             source_history_schema=env.get(ENV_SOURCE_HISTORY_SCHEMA) or "salesforce_history",
             source_mapping=Path(env[ENV_SOURCE_MAPPING]) if env.get(ENV_SOURCE_MAPPING) else None,
             baseline_loads=_positive_int(env, ENV_BASELINE_LOADS, DEFAULT_BASELINE_LOADS),
+            dbt_unit_tests=(env.get(ENV_DBT_UNIT_TESTS) or "").strip().lower() in ("1", "true", "yes"),
         )
 
     def with_overrides(self, **changes) -> Settings:

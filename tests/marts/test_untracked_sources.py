@@ -107,8 +107,12 @@ def variant(demo_landing_dir, tmp_path_factory):
                 con.execute(statement)
             _write_coverage(con, removal)
         warehouse = BuiltWarehouse(demo_landing_dir, warehouse_path, work / "target", DEMO_AS_OF_DATE)
+        # the unit tests do not read the data (the demo_warehouse build runs them once)
         run_dbt(
-            ["build", *(["--exclude", *removal.dbt_excludes] if removal.dbt_excludes else [])],
+            [
+                "build", "--exclude-resource-type", "unit_test",
+                *(["--exclude", *removal.dbt_excludes] if removal.dbt_excludes else []),
+            ],
             warehouse_path=warehouse_path,
             target_path=warehouse.target_path,
             dbt_vars={"as_of_date": DEMO_AS_OF_DATE.isoformat()},
