@@ -11,7 +11,8 @@ uppercase letters (bit i = character i), written as a letter of
 - an 18-character id whose case was lost (a spreadsheet, a case-folding tool) gets
   it back from its suffix: `0015000000gv7qjaar` -> `0015000000Gv7qJAAR`;
 - anything else (HubSpot's numbers, test ids such as `opp-1`, an 18-character
-  value whose suffix is not a checksum) is only trimmed;
+  value whose suffix is not a checksum, or whose suffix marks a digit as an
+  uppercase letter, which no Salesforce id does) is only trimmed;
 - an empty or blank value is NULL.
 
 `normalized_id_sql(expr)` returns the expression; apply it to every id column (the
@@ -48,6 +49,18 @@ def _suffix_sql(v: str) -> str:
     return " || ".join(blocks)
 
 
+def _suffix_fits_sql(v: str) -> str:
+    """True when the suffix of the 18-character `v` marks only letters as uppercase: a
+    checksum Salesforce could have written. Ids that merely look the part (a generator's
+    `00T000000000000123`, whose `123` would mark digits) are left as they are."""
+    conditions = []
+    for p in range(15):
+        mask = f"(instr('{CHECKSUM_ALPHABET}', upper(substr({v}, {16 + p // 5}, 1))) - 1)"
+        char = f"substr({v}, {p + 1}, 1)"
+        conditions.append(f"(({mask} >> {p % 5}) & 1 = 0 or regexp_full_match({char}, '[A-Za-z]'))")
+    return "(" + " and ".join(conditions) + ")"
+
+
 def _recased_sql(v: str) -> str:
     """The 18-character id `v` with the case of its first 15 characters taken from its
     (uppercased) suffix."""
@@ -75,6 +88,7 @@ def normalized_id_sql(expr: str, *, salesforce_ids: bool = True) -> str:
         f"then {v} || {_suffix_sql(v)} "
         f"when length({v}) <> 18 then {v} "
         f"when regexp_full_match({v}, '[0-9]{{15}}[A-Za-z0-5]{{3}}') then upper({v}) "
-        f"when regexp_full_match({v}, '[0-9A-Za-z]{{15}}[A-Za-z0-5]{{3}}') then {_recased_sql(v)} "
+        f"when regexp_full_match({v}, '[0-9A-Za-z]{{15}}[A-Za-z0-5]{{3}}') and {_suffix_fits_sql(v)} "
+        f"then {_recased_sql(v)} "
         f"else {v} end)"
     )

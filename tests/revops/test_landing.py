@@ -672,6 +672,15 @@ def test_values_that_are_not_salesforce_ids_are_only_trimmed(landing, con):
     ]
 
 
+def test_an_18_character_value_whose_suffix_marks_digits_as_uppercase_is_left_as_it_is(landing, con):
+    # a generator's or another system's id that only looks like Salesforce's: recasing it
+    # from its "suffix" would turn 00T into 00t and break every reference to it
+    values = ["00T000000000000123", "00U000000000000405"]
+    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, [opportunity_row(id=v) for v in values])
+    load_landing_object(con, "opportunity", landing)
+    assert [r[0] for r in con.execute("select id from raw.opportunity order by _source_row").fetchall()] == values
+
+
 # --------------------------------------------------------------------------- dates (issue 12)
 
 
