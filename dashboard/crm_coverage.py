@@ -25,6 +25,15 @@ OBJECT_LABELS = {
     "forecasting_quota": "Quotas",
 }
 STATE_ORDER = {"Not tracked": 0, "Partly tracked": 1, "Tracked": 2}
+COLUMN_LABELS = {"next_step_date_c": "next-step date", "forecast_category_name": "forecast category",
+                 "number_of_employees": "employees", "what_id": "related deal", "who_id": "related contact"}
+
+
+def column_label(column: str) -> str:
+    """`next_step_date_c` -> "next-step date", `trigger_event_c` -> "trigger event"."""
+    if column in COLUMN_LABELS:
+        return COLUMN_LABELS[column]
+    return column.removesuffix("_c").replace("_", " ")
 
 
 def objects_frame(tr: tracking.Tracking) -> pd.DataFrame:
@@ -37,7 +46,7 @@ def objects_frame(tr: tracking.Tracking) -> pd.DataFrame:
             affects = tr.affects(obj, None)
         else:
             state = "Partly tracked" if untracked else "Tracked"
-            missing = ", ".join(untracked)
+            missing = ", ".join(column_label(c) for c in untracked)
             affects = [a for column in untracked for a in tr.affects(obj, column)]
         mapped = group["mapped_from"].dropna()
         rows.append(
@@ -81,11 +90,5 @@ def render(coverage: pd.DataFrame) -> None:
     else:
         st.markdown(f"{source}. Everything the warehouse uses is tracked.")
     frame = objects_frame(tr)
-    st.dataframe(
-        fmt.neutralize_formulas(frame), hide_index=True, width="stretch",
-        column_config={
-            "Rows": st.column_config.NumberColumn(format="localized"),
-            "Not tracked": st.column_config.TextColumn(width="medium"),
-            "What it affects": st.column_config.TextColumn(width="large"),
-        },
-    )
+    frame["Rows"] = [fmt.count(n) for n in frame["Rows"]]
+    st.table(fmt.neutralize_formulas(frame).set_index("Object"))  # a table: the long texts wrap

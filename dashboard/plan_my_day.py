@@ -86,7 +86,9 @@ def render() -> None:
     as_of = as_of.iloc[0] if not as_of.empty else None
     kit.page_header("Plan My Day", "What should I do first this morning?", as_of)
     tr = tracking.load(frames)
-    tr.notice(("activities", "leads", "next_step_date"), "The list leaves out the actions that need them.")
+    tr.notice(("activities", "leads", "next_step_date"), "The list leaves out the actions that need them.",
+              uses={"activities": "overdue follow-ups", "leads": "new inbound leads",
+                    "next_step_date": "late-stage next steps due this week"})
 
     options = rep_options(reps, actions)
     if not options:
@@ -139,6 +141,9 @@ def render() -> None:
         st.subheader(f"{block} · {title}")
         st.caption(explanation)
         if in_block.empty:
+            if block == 2 and tr.untracked("next_step_date"):
+                none_text = (f"Next-step dates are {tracking.NOT_TRACKED}, so no next step is known to be "
+                             "due this week.")
             kit.empty(none_text)
             continue
         for action in in_block.itertuples():

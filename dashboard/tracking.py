@@ -125,12 +125,14 @@ class Tracking:
             return not_tracked(reason)
         return formatter(value)
 
-    def notice(self, keys: tuple[str, ...], ending: str | None = None) -> None:
-        """One line on a page: which of `keys` the CRM does not track and what that leaves unknown."""
+    def notice(self, keys: tuple[str, ...], ending: str | None = None, uses: dict[str, str] | None = None) -> None:
+        """One line on a page: which of `keys` the CRM does not track and what that leaves
+        unknown (`uses`: what a part is used for on this page, instead of everywhere)."""
         parts = [PARTS_BY_KEY[k] for k in keys if self.untracked(k)]
         if not parts:
             return
-        lines = "; ".join(f"**{p.label.lower()}**, used for {p.affects}" for p in parts)
+        uses = uses or {}
+        lines = "; ".join(f"**{p.label.lower()}**, used for {uses.get(p.key, p.affects)}" for p in parts)
         ending = ending or f"Those figures show as *{NOT_TRACKED}* here, never as 0 or as a problem."
         st.info(
             f"Your CRM does not track {lines}. {ending} **Data health** lists what your CRM tracks.",

@@ -24,7 +24,7 @@ if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
 AS_OF_DATE = dt.date(2026, 11, 23)
-SCALE = {"reps": 8, "deals": 400, "months": 12, "seed": 11}
+SCALE = {"reps": 8, "deals": 300, "months": 12, "seed": 7}  # as tests/sources/test_hubspot.py
 UNTRACKED = ("activities", "quotas", "next_step_date")
 KINDS = ("untracked", "fivetran_salesforce", "hubspot")
 
