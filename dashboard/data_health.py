@@ -1,7 +1,8 @@
 """Data health: when the marts were last published, for which day, which checks passed,
-what alerted since, and where the dbt docs are.
+what the CRM tracks, what alerted since, and where the dbt docs are.
 
-Reads main.publish_log and main.alerts of the served file. Two notices say when the
+Reads main.publish_log, main.alerts and marts.source_coverage of the served file. Two
+notices say when the
 numbers on the other pages should not be trusted as today's: the last publish is more
 than a day old, or a run failed after it (an alert of a blocking gate newer than the
 last publish: BI keeps showing the last good marts).
@@ -16,8 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import formatting as fmt
+from dashboard import crm_coverage
 from dashboard import page_kit as kit
-from dashboard import served
+from dashboard import served, tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = ("main.publish_log",)
@@ -34,6 +36,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
         "alerts": db.frame(f"select * from main.alerts order by created_at desc limit {RECENT_ALERTS}")
         if has_alerts
         else pd.DataFrame(columns=["created_at", "kind", "severity", "title", "message"]),
+        "coverage": tracking.fetch(db),
     }
 
 
@@ -149,6 +152,8 @@ def render() -> None:
             f"Publish {kit.code(last.publish_id)} · run {kit.code(str(last.run_id)[:8])} · "
             f"{kit.md(fmt.timestamp(last.published_at))} · file {kit.code(path)}"
         )
+
+        crm_coverage.render(frames["coverage"])
 
         left, right = st.columns(2)
         with left:

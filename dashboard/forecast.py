@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
+from dashboard import tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.forecast", "marts.forecast_accuracy", "marts.revops_health", "marts.dim_reps")
@@ -36,6 +37,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
             "select healthy_min, healthy_max from marts.revops_health "
             "where metric = 'forecast_variance' and rollup_level = 'company'"
         ),
+        "coverage": tracking.fetch(db),
     }
 
 
@@ -50,27 +52,46 @@ def ordered_periods(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["_order", "period_start"]).drop(columns="_order")
 
 
-def bucket_table(rows: pd.DataFrame) -> pd.DataFrame:
+def has_target(row) -> bool:
+    status = getattr(row, "target_status", None)
+    if status is not None and not fmt.is_missing(status):
+        return status == "has_target"
+    return not fmt.is_missing(row.target_amount) and row.target_amount > 0
+
+
+def no_target_text(quotas_untracked: bool) -> str:
+    """What a target, a coverage or a gap reads as without a target."""
+    return "quotas " + tracking.NOT_TRACKED if quotas_untracked else "no target set"
+
+
+def bucket_table(rows: pd.DataFrame, quotas_untracked: bool = False) -> pd.DataFrame:
     """Buckets as rows, periods as columns, every value already written for people."""
     columns = {}
     for row in rows.itertuples():
         best = f"{fmt.money(row.best_case_weighted_amount)} of {fmt.money(row.best_case_amount)}"
+        targeted = has_target(row)
+        none = "not tracked (no quotas)" if quotas_untracked else "no target set"
+
+        def against_target(value, formatter):
+            return formatter(value) if targeted else none
+
         columns[fmt.period_label(row.period_type, row.period_start)] = [
-            fmt.money(row.target_amount) if row.target_amount else "no target",
+            fmt.money(row.target_amount) if targeted else no_target_text(quotas_untracked),
             fmt.money(row.closed_won_amount),
             fmt.money(row.committed_amount),
             best,
             fmt.money(row.forecast_amount),
             fmt.money(row.weighted_pipeline_amount),
             f"{fmt.money(row.open_pipeline_amount)} in {fmt.count(row.open_deal_count)} deals",
-            fmt.ratio(row.coverage_ratio),
-            fmt.ratio(row.remaining_coverage_ratio),
-            fmt.money(row.gap_to_target_amount),
+            against_target(row.coverage_ratio, fmt.ratio),
+            against_target(row.remaining_coverage_ratio, fmt.ratio),
+            against_target(row.gap_to_target_amount, fmt.money),
         ]
+    by_category = "committed_basis" in rows and (rows["committed_basis"] == "forecast_category").any()
     index = [
         "Target",
         "Closed won",
-        "Committed",
+        "Committed (the CRM's Commit category)" if by_category else "Committed",
         "Best case (40% of face value)",
         "Forecast (closed + committed + best case)",
         "Weighted pipeline (calibrated probabilities)",
@@ -177,8 +198,11 @@ def render() -> None:
         kit.page_header("Forecast", "Will we hit the number?")
         return
     reps, forecast, accuracy, band_rows = frames["reps"], frames["forecast"], frames["accuracy"], frames["band"]
+    tr = tracking.load(frames)
+    quotas_untracked = tr.untracked("quotas")
     as_of = forecast["as_of_date"].iloc[0] if not forecast.empty else None
     kit.page_header("Forecast", "Will we hit the month and the quarter, and how good were our calls?", as_of)
+    tr.notice(("quotas", "next_step_date", "history"))
 
     owners = forecast.loc[forecast["rollup_level"] == "owner", "owner_id"].dropna().unique()
     teams = forecast.loc[forecast["rollup_level"] == "team", "team"].dropna().unique()
@@ -190,27 +214,42 @@ def render() -> None:
         kit.empty(f"No deals and no target for {label} in the current or next month or quarter.")
     else:
         for col, row in zip(st.columns(len(rows)), rows.itertuples()):
-            has_target = not fmt.is_missing(row.target_amount) and row.target_amount > 0
+            targeted = has_target(row)
             col.metric(
                 period_title(row.period_type, row.period_offset, row.period_start),
                 fmt.money(row.forecast_amount),
                 delta=f"{fmt.signed_share(row.forecast_amount / row.target_amount - 1, 0)} vs target"
-                if has_target else None,
+                if targeted else None,
                 help=kit.md(
-                    "Forecast = closed won + committed + best case at 40%. Target "
-                    + (fmt.money(row.target_amount) if has_target else "not set")
+                    "Forecast = closed won + committed + best case at 40%. Target: "
+                    + (fmt.money(row.target_amount) if targeted else no_target_text(quotas_untracked))
                 ),
                 border=True,
             )
         coverage_bits = []
+        any_target = any(has_target(row) for row in rows.itertuples())
         for row in rows.itertuples():
-            coverage_bits.append(
-                f"{fmt.period_label(row.period_type, row.period_start)}: coverage **{fmt.ratio(row.coverage_ratio)}**, "
-                f"weighted pipeline **{kit.md(fmt.money(row.weighted_pipeline_amount))}**"
+            label_ = fmt.period_label(row.period_type, row.period_start)
+            weighted = f"weighted pipeline **{kit.md(fmt.money(row.weighted_pipeline_amount))}**"
+            if not any_target:
+                coverage_bits.append(f"{label_}: {weighted}")
+                continue
+            coverage = f"**{fmt.ratio(row.coverage_ratio)}**" if has_target(row) else "*no target set*"
+            coverage_bits.append(f"{label_}: coverage {coverage}, {weighted}")
+        if any_target:
+            st.markdown(" · ".join(coverage_bits) + f" ({COVERAGE_BAND})")
+        else:
+            st.markdown(
+                f"Coverage: *{no_target_text(quotas_untracked)}*, so there is no target to cover. "
+                + " · ".join(coverage_bits)
             )
-        st.markdown(" · ".join(coverage_bits) + f" ({COVERAGE_BAND})")
+        if "committed_basis" in rows and (rows["committed_basis"] == "forecast_category").any():
+            st.caption(
+                "Committed = deals the CRM forecasts as Commit (next-step dates not tracked): without a "
+                "dated next step the warehouse cannot apply its own commit rules."
+            )
         kit.chart(forecast_chart(rows))
-        st.table(bucket_table(rows))
+        st.table(bucket_table(rows, quotas_untracked))
 
     st.subheader("Forecast accuracy")
     period_type = st.radio("Periods", ["month", "quarter"], horizontal=True, key="forecast_accuracy_period",
@@ -220,6 +259,13 @@ def render() -> None:
         band = float(band_rows["healthy_max"].iloc[0])
     history = accuracy_rows(accuracy, level, value, reps)
     history = history[history["period_type"] == period_type].sort_values("period_start")
+    reasons = history["unknown_reason"].dropna().unique() if "unknown_reason" in history else []
+    if len(reasons) and history["forecast_amount"].isna().all():
+        kit.empty(
+            f"Forecast accuracy is unknown for {label}: {kit.md(tracking.not_tracked(reasons[0]))}. "
+            "The forecast made on a period's first day is rebuilt from the CRM's history."
+        )
+        return
     history = history[(history["forecast_amount"].fillna(0) != 0) | (history["actual_amount"].fillna(0) != 0)]
     if history.empty:
         kit.empty(f"No closed {period_type}s with a forecast or a win for {label} yet.")

@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
+from dashboard import tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = (
@@ -47,13 +48,14 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
                 close_date, next_step, next_step_date, days_in_stage, typical_stage_days,
                 last_interaction_date, last_interaction_type, business_days_since_last_interaction,
                 is_stalled, is_inactive, has_next_step, is_close_date_past, close_date_push_count,
-                risk_score, risk_level, risk_reasons
+                risk_score, risk_level, risk_reasons, risk_known_weight
             from marts.deal_risk
             """
         ),
         "hygiene": db.frame("select * from marts.pipeline_hygiene"),
         "weekly": db.frame("select * from marts.pipeline_hygiene_weekly order by week_start"),
         "health": db.frame("select * from marts.revops_health"),
+        "coverage": tracking.fetch(db),
     }
 
 
@@ -113,16 +115,24 @@ def past_close_why(deal: Any, as_of: object) -> str:
     return text
 
 
+# tab -> (deal_risk flag, why, noun, the part the flag needs)
 DEAL_LISTS = {
-    "Stalled": ("is_stalled", lambda deal, as_of: stalled_why(deal), "stalled deals"),
-    "Inactive": ("is_inactive", lambda deal, as_of: inactive_why(deal), "inactive deals"),
-    "No next step": ("has_next_step", no_next_step_why, "deals without a next step"),
-    "Past close date": ("is_close_date_past", past_close_why, "deals past their close date"),
+    "Stalled": ("is_stalled", lambda deal, as_of: stalled_why(deal), "stalled deals", None),
+    "Inactive": ("is_inactive", lambda deal, as_of: inactive_why(deal), "inactive deals", "activities"),
+    "No next step": ("has_next_step", no_next_step_why, "deals without a next step", "next_step"),
+    "Past close date": ("is_close_date_past", past_close_why, "deals past their close date", None),
+}
+UNTRACKED_LIST = {
+    "activities": "Activities (calls, emails, meetings) are not tracked in your CRM, so no deal can be "
+                  "called inactive: the risk score leaves the activity part out.",
+    "next_step": "Next steps are not tracked in your CRM, so no deal can be listed for lacking one.",
 }
 
 
 def deal_list(risk: pd.DataFrame, flag: str, why, as_of: object) -> pd.DataFrame:
-    mask = ~risk[flag].astype(bool) if flag == "has_next_step" else risk[flag].astype(bool)
+    values = risk[flag].astype("boolean")  # NULL (not tracked) is neither flagged nor cleared
+    mask = (values == False) if flag == "has_next_step" else (values == True)  # noqa: E712
+    mask = mask.fillna(False).astype(bool)
     deals = risk[mask].sort_values(["amount", "risk_score"], ascending=False)
     return pd.DataFrame(
         {
@@ -240,8 +250,10 @@ def render() -> None:
     reps, risk, hygiene, weekly, health = (
         frames[k] for k in ("reps", "risk", "hygiene", "weekly", "health")
     )
+    tr = tracking.load(frames)
     as_of = risk["as_of_date"].iloc[0] if not risk.empty else (hygiene["as_of_date"].iloc[0] if not hygiene.empty else None)
     kit.page_header("Pipeline Health", "Which deals are drifting, and why? The Monday 15-minute review.", as_of)
+    tr.notice(("activities", "next_step", "next_step_date", "history", "quotas"))
 
     risk = kit.with_rep_names(risk, reps)
     team_of = dict(zip(reps["owner_id"], reps["team"]))
@@ -272,14 +284,29 @@ def render() -> None:
     cols[1].metric("Open pipeline", fmt.money(row.open_amount), border=True)
     cols[2].metric("High risk", fmt.count(len(high)), help=kit.md(f"{fmt.money(high['amount'].sum())} of open pipeline"),
                    border=True)
-    cols[3].metric("Next step on", fmt.share(row.next_step_rate, 1), help="Goal: more than 90% of open deals", border=True)
+    cols[3].metric("Next step on", tr.text(row.next_step_rate, lambda v: fmt.share(v, 1), "next_step"),
+                   help="Goal: more than 90% of open deals", border=True)
+
+    def counted(value: object, what: str, key: str) -> str:
+        if fmt.is_missing(value) and tr.untracked(key):
+            return f"{what} *{tracking.NOT_TRACKED}*"
+        return f"{fmt.count(value)} {what}"
+
+    floating = getattr(row, "floating_count", None)
     st.markdown(
         f"**{fmt.count(len(high))} high-risk deals worth {kit.md(fmt.money(high['amount'].sum()))}** "
         f"of {kit.md(fmt.money(row.open_amount))} open pipeline for {kit.md(scope_label)}: "
-        f"{fmt.count(row.stalled_count)} stalled, {fmt.count(row.inactive_count)} inactive, "
-        f"{fmt.count(row.no_next_step_count)} without a next step, "
+        f"{fmt.count(row.stalled_count)} stalled, {counted(row.inactive_count, 'inactive', 'activities')}, "
+        + (f"{counted(floating, 'floating', 'activities')}, " if fmt.is_missing(floating) and tr.untracked("activities") else "")
+        + f"{counted(row.no_next_step_count, 'without a next step', 'next_step')}, "
         f"{fmt.count(row.close_date_past_count)} past their close date."
     )
+    known = deals["risk_known_weight"].dropna() if "risk_known_weight" in deals else pd.Series(dtype=float)
+    if not known.empty and known.max() < 100:
+        st.caption(
+            f"Risk scores are out of the {fmt.count(known.max())} points of 100 your CRM lets the warehouse know "
+            "(scaled to 0-100); the reasons of each deal start with what is not tracked."
+        )
 
     health_rows = health[health["rollup_level"] == "company"] if level == "company" else health[
         (health["rollup_level"] == "team") & (health["team"] == (team or (team_of.get(owner) if owner else None)))
@@ -292,9 +319,16 @@ def render() -> None:
             for cell, metric in zip(cells, health_rows.itertuples()):
                 label = HEALTH_METRICS[metric.metric][0]
                 color = kit.STATUS_COLORS.get(metric.status, "gray")
+                band = kit.md(healthy_band(metric.metric, metric.healthy_min, metric.healthy_max))
+                if metric.status == "unknown" and fmt.is_missing(metric.value):
+                    reason = getattr(metric, "unknown_reason", None)
+                    cell.markdown(
+                        f"**{label}**  \n:gray[**Unknown**]: {kit.md(tracking.not_tracked(reason))}  \n:gray[{band}]"
+                    )
+                    continue
                 cell.markdown(
                     f"**{label}**  \n:{color}[**{kit.md(health_value(metric.metric, metric.value))}**]  \n"
-                    f":gray[{kit.md(healthy_band(metric.metric, metric.healthy_min, metric.healthy_max))}]"
+                    f":gray[{band}]"
                 )
 
     left, right = st.columns(2)
@@ -305,12 +339,16 @@ def render() -> None:
 
     st.subheader("Deals to review")
     tabs_spec = []
-    for title, (flag, why, noun) in DEAL_LISTS.items():
+    for title, (flag, why, noun, needs) in DEAL_LISTS.items():
+        untracked = needs is not None and tr.untracked(needs) and deals[flag].isna().all()
         listed = deal_list(deals, flag, why, as_of)
-        tabs_spec.append((f"{title} ({len(listed)})", listed, noun))
-    for tab, (_, listed, noun) in zip(st.tabs([t for t, _, _ in tabs_spec]), tabs_spec):
+        tabs_spec.append((f"{title} (not tracked)" if untracked else f"{title} ({len(listed)})", listed, noun,
+                          needs if untracked else None))
+    for tab, (_, listed, noun, untracked) in zip(st.tabs([t for t, *_ in tabs_spec]), tabs_spec):
         with tab:
-            if listed.empty:
+            if untracked:
+                kit.empty(UNTRACKED_LIST[untracked])
+            elif listed.empty:
                 kit.empty(f"No {noun} for {scope_label}.")
             else:
                 st.dataframe(fmt.neutralize_formulas(listed), hide_index=True, column_config=DEAL_LIST_COLUMNS, width="stretch")
@@ -324,8 +362,12 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         kit.chart(count_chart)
+        if tr.untracked("activities"):
+            st.caption(f"Inactive deals: {tracking.NOT_TRACKED} (no calls, emails or meetings), so no line for them.")
     with right:
-        if rate_chart is None:
+        if rate_chart is None and tr.untracked("next_step"):
+            kit.empty(f"Next steps are {tracking.NOT_TRACKED}: there is no next-step share to chart.")
+        elif rate_chart is None:
             kit.empty(
                 "Next steps are not in the CRM's history: the weekly next-step share starts on "
                 "the first day the project captured the deals, so there is none in these weeks yet."

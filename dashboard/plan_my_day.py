@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
+from dashboard import tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.daily_action_list", "marts.dim_reps")
@@ -41,6 +42,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
     return {
         "reps": db.frame("select owner_id, name, team, title, is_active, is_manager from marts.dim_reps"),
         "actions": db.frame("select * from marts.daily_action_list order by owner_id, rank"),
+        "coverage": tracking.fetch(db),
         "as_of": db.frame(
             "select max(as_of_date) as as_of_date from marts.daily_action_list"
             + (" union all select max(as_of_date) from main.publish_log" if "main.publish_log" in db.tables() else "")
@@ -83,6 +85,10 @@ def render() -> None:
     as_of = frames["as_of"]["as_of_date"].dropna()
     as_of = as_of.iloc[0] if not as_of.empty else None
     kit.page_header("Plan My Day", "What should I do first this morning?", as_of)
+    tr = tracking.load(frames)
+    tr.notice(("activities", "leads", "next_step_date"), "The list leaves out the actions that need them.",
+              uses={"activities": "overdue follow-ups", "leads": "new inbound leads",
+                    "next_step_date": "late-stage next steps due this week"})
 
     options = rep_options(reps, actions)
     if not options:
@@ -135,6 +141,9 @@ def render() -> None:
         st.subheader(f"{block} · {title}")
         st.caption(explanation)
         if in_block.empty:
+            if block == 2 and tr.untracked("next_step_date"):
+                none_text = (f"Next-step dates are {tracking.NOT_TRACKED}, so no next step is known to be "
+                             "due this week.")
             kit.empty(none_text)
             continue
         for action in in_block.itertuples():

@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
+from dashboard import tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.run_rate", "marts.dim_reps")
@@ -31,15 +32,19 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
     return {
         "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
         "run_rate": db.frame("select * from marts.run_rate"),
+        "coverage": tracking.fetch(db),
     }
 
 
-def status_label(status: object) -> tuple[str, str]:
+def status_label(status: object, quotas_untracked: bool = False) -> tuple[str, str]:
+    if quotas_untracked and str(status) == "no_target":
+        return ("Quotas not tracked", "gray")
     return STATUS.get(str(status), (str(status).replace("_", " ").capitalize(), "gray"))
 
 
-def period_card(row: Any) -> None:
-    label, color = status_label(row.status)
+def period_card(row: Any, tr: tracking.Tracking) -> None:
+    quotas_untracked = tr.untracked("quotas")
+    label, color = status_label(row.status, quotas_untracked)
     st.markdown(f"**{PERIODS.get(row.period, row.period)}** :{color}-badge[{label}]")
     st.caption(
         f"{fmt.date(row.period_start)} – {fmt.date(row.period_end)} · "
@@ -55,7 +60,8 @@ def period_card(row: Any) -> None:
         help="Won deals with a close date from the period's start to today",
     )
     if not has_target:
-        st.markdown(f"No target set for this period · projected **{kit.md(fmt.money(row.projected_amount))}**")
+        why = f"Target: {tracking.NOT_TRACKED} (no quotas)" if quotas_untracked else "No target set for this period"
+        st.markdown(f"{why} · projected **{kit.md(fmt.money(row.projected_amount))}**")
         return
     expected = float(row.target_amount) * float(row.expected_share or 0)
     st.markdown(
@@ -103,7 +109,8 @@ def pacing_chart(rows: pd.DataFrame) -> alt.LayerChart | None:
     )
 
 
-def breakdown(rate: pd.DataFrame, reps: pd.DataFrame, level: str, value: str | None, period: str) -> pd.DataFrame:
+def breakdown(rate: pd.DataFrame, reps: pd.DataFrame, level: str, value: str | None, period: str,
+              quotas_untracked: bool = False) -> pd.DataFrame:
     """Who is on pace inside the scope: teams and reps of the company, reps of a team."""
     rows = rate[rate["period"] == period]
     names = kit.rep_names(reps)
@@ -125,14 +132,15 @@ def breakdown(rate: pd.DataFrame, reps: pd.DataFrame, level: str, value: str | N
             "Pacing": rows["pacing_rate"],
             "Projected": rows["projected_amount"],
             "Projected attainment": rows["projected_attainment_rate"],
-            "Status": [status_label(s)[0] for s in rows["status"]],
+            "Status": [status_label(s, quotas_untracked)[0] for s in rows["status"]],
         }
     ).sort_values(["Level", "Pacing"], ascending=[False, False], na_position="last")
 
 
 def breakdown_chart(table: pd.DataFrame) -> alt.LayerChart:
     colors = {label: color for label, color in STATUS.values()}
-    scale = alt.Scale(domain=list(colors), range=["#2e9d5b", "#f0a30a", "#d64541", "#999999", "#bbbbbb"])
+    colors["Quotas not tracked"] = "gray"
+    scale = alt.Scale(domain=list(colors), range=["#2e9d5b", "#f0a30a", "#d64541", "#999999", "#bbbbbb", "#bbbbbb"])
     frame = table.dropna(subset=["Pacing"])
     bars = (
         alt.Chart(frame)
@@ -164,11 +172,14 @@ def render() -> None:
         kit.page_header("Run-Rate HUD", "Are we on pace?")
         return
     reps, rate = frames["reps"], frames["run_rate"]
+    tr = tracking.load(frames)
     if rate.empty:
         kit.page_header("Run-Rate HUD", "Are we on pace?")
         kit.empty("The run_rate mart is empty: no targets and no closed deals this year.")
         return
     kit.page_header("Run-Rate HUD", "Are we on pace this month, quarter and year?", rate["as_of_date"].iloc[0])
+    tr.notice(("quotas",))
+    quotas_untracked = tr.untracked("quotas")
 
     owners = rate.loc[rate["rollup_level"] == "owner", "owner_id"].dropna().unique()
     teams = rate.loc[rate["rollup_level"] == "team", "team"].dropna().unique()
@@ -182,9 +193,12 @@ def render() -> None:
     st.subheader(f"Run rate for {label}")
     for col, row in zip(st.columns(len(rows)), rows.itertuples()):
         with col.container(border=True):
-            period_card(row)
+            period_card(row, tr)
     chart = pacing_chart(rows)
-    if chart is None:
+    if chart is None and quotas_untracked:
+        kit.empty(f"Quotas are {tracking.NOT_TRACKED}, so there is no target to pace against: "
+                  "closed won and the projection above are what is known.")
+    elif chart is None:
         kit.empty(f"No targets for {label}, so there is no pace to compare with.")
     else:
         kit.chart(chart)
@@ -194,12 +208,15 @@ def render() -> None:
     st.subheader("Who is on pace")
     period = st.radio("Period", list(PERIODS), index=1, horizontal=True, key="hud_breakdown_period",
                       format_func=lambda p: PERIODS[p])
-    table = breakdown(rate, reps, level, value, period)
+    table = breakdown(rate, reps, level, value, period, quotas_untracked)
     if table.empty:
         kit.empty(f"No reps or teams with run-rate rows in {label}.")
         return
     with_pace = table.dropna(subset=["Pacing"])
-    if with_pace.empty:
+    if with_pace.empty and quotas_untracked:
+        kit.empty(f"Quotas are {tracking.NOT_TRACKED}, so no one has a target to pace against; "
+                  "the table shows what each closed and is projected to close.")
+    elif with_pace.empty:
         kit.empty("No one in this scope has a target for the period, so there is no pacing to chart.")
     else:
         kit.chart(breakdown_chart(with_pace))

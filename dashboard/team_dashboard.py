@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
+from dashboard import tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.rep_scorecards", "marts.dim_reps")
@@ -23,6 +24,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
     return {
         "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
         "scorecards": db.frame("select * from marts.rep_scorecards"),
+        "coverage": tracking.fetch(db),
     }
 
 
@@ -163,12 +165,15 @@ def render() -> None:
         kit.page_header("Team Dashboard", "Where does performance diverge?")
         return
     reps, scorecards = frames["reps"], frames["scorecards"]
+    tr = tracking.load(frames)
+    quotas_untracked, icp_untracked = tr.untracked("quotas"), tr.untracked("icp_fields")
     if scorecards.empty:
         kit.page_header("Team Dashboard", "Where does performance diverge?")
         kit.empty("The rep_scorecards mart is empty: no rep closed a deal or had a target in the scored quarters.")
         return
     kit.page_header("Team Dashboard", "Where does performance diverge, by rep and by deal type?",
                     scorecards["as_of_date"].iloc[0])
+    tr.notice(("quotas", "icp_fields", "next_step"))
 
     quarters = sorted(scorecards["quarter_start"].dropna().unique(), reverse=True)
     left, right = st.columns(2)
@@ -192,13 +197,19 @@ def render() -> None:
     cols = st.columns(4)
     cols[0].metric("Win rate", fmt.share(summary["win_rate"]),
                    help=f"{fmt.count(summary['won'])} won of {fmt.count(summary['closed'])} closed", border=True)
-    cols[1].metric("Attainment", fmt.share(summary["attainment_rate"]),
-                   help=kit.md(f"{fmt.money(summary['closed_won_amount'])} won of {fmt.money(summary['target_amount'])} target"),
+    target_text = "quotas " + tracking.NOT_TRACKED if quotas_untracked else "no target set"
+    cols[1].metric("Attainment", tr.text(summary["attainment_rate"], fmt.share, "quotas"),
+                   help=kit.md(f"{fmt.money(summary['closed_won_amount'])} won; target: "
+                               + (fmt.money(summary["target_amount"]) if summary["target_amount"] else target_text)),
                    border=True)
     cols[2].metric("Inbound vs outbound",
                    f"{fmt.share(summary['inbound_win_rate'])} / {fmt.share(summary['outbound_win_rate'])}", border=True)
-    cols[3].metric("ICP vs non-ICP",
-                   f"{fmt.share(summary['icp_win_rate'])} / {fmt.share(summary['non_icp_win_rate'])}", border=True)
+    icp_rates = (summary["icp_win_rate"], summary["non_icp_win_rate"])
+    if icp_untracked and all(fmt.is_missing(v) for v in icp_rates):
+        cols[3].metric("ICP vs non-ICP", "Not tracked", help=f"The ICP fields are {tracking.NOT_TRACKED}", border=True)
+    else:
+        cols[3].metric("ICP vs non-ICP", f"{fmt.share(icp_rates[0])} / {fmt.share(icp_rates[1])}", border=True,
+                       help=None if not icp_untracked else "ICP judged on the criteria your CRM tracks")
 
     callouts = []
     ranked = cards.dropna(subset=["win_rate"]).sort_values(["win_rate", "closed_count"], ascending=False)
@@ -219,7 +230,8 @@ def render() -> None:
         st.markdown(" · ".join(callouts))
     st.caption(
         f"{fmt.period_label('quarter', quarter)} for {kit.md(who)}: {kit.md(fmt.money(summary['closed_won_amount']))} won "
-        f"of {kit.md(fmt.money(summary['target_amount']))} target."
+        + (f"of {kit.md(fmt.money(summary['target_amount']))} target." if summary["target_amount"]
+           else f"(target: {target_text}).")
     )
 
     win_tooltip = ["rep:N", alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
@@ -236,6 +248,8 @@ def render() -> None:
                               alt.Tooltip("target_amount:Q", format="$,.0f", title="Target")]
         if cards["attainment_rate"].notna().any():
             kit.chart(_bar(cards, "attainment_rate", "Attainment by rep", attainment_tooltip, 1.0, "100% of target"))
+        elif quotas_untracked:
+            kit.empty(f"Attainment: quotas are {tracking.NOT_TRACKED}, so no rep has a target to attain.")
         else:
             kit.empty("No rep has a target this quarter, so there is no attainment to show.")
 
@@ -250,6 +264,8 @@ def render() -> None:
         if cards[["icp_win_rate", "non_icp_win_rate"]].notna().any().any():
             kit.chart(paired_chart(cards, {"icp_win_rate": "ICP", "non_icp_win_rate": "Non-ICP"},
                                    "Win rate, ICP vs non-ICP deals"))
+        elif icp_untracked:
+            kit.empty(f"ICP vs non-ICP: the ICP fields are {tracking.NOT_TRACKED}, so no deal can be judged.")
         else:
             kit.empty("No closed deals to split into ICP and non-ICP.")
 
@@ -264,6 +280,8 @@ def render() -> None:
         if cards["icp_pipeline_share_rate"].notna().any():
             kit.chart(_bar(cards, "icp_pipeline_share_rate", "ICP share of open pipeline (goal > 70%)",
                            share_tooltip, ICP_SHARE_GOAL, "Goal: 70%"))
+        elif icp_untracked:
+            kit.empty(f"ICP share of pipeline: the ICP fields are {tracking.NOT_TRACKED}.")
         else:
             kit.empty("No open pipeline at the quarter's end, so there is no ICP share.")
 
