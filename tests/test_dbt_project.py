@@ -41,3 +41,18 @@ def test_compiled_files_stay_inside_the_target_folder(tmp_path):
     assert not written_in_repo, f"dbt wrote SQL into the repository: {sorted(written_in_repo)}"
     outside = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(target) and p.suffix == ".sql"]
     assert not outside
+
+
+def test_every_node_name_fits_postgres_63_character_identifiers():
+    # dbt names a unit test's relation after the test: PostgreSQL cuts identifiers at 63
+    too_long = []
+    for path in (PROJECT_ROOT / "models").rglob("*.yml"):
+        document = yaml.safe_load(path.read_text()) or {}
+        for section in ("models", "unit_tests"):
+            for node in document.get(section) or []:
+                if len(node.get("name", "")) > 63:
+                    too_long.append(f"{path.name}: {node['name']} ({len(node['name'])})")
+    for path in (PROJECT_ROOT / "models").rglob("*.sql"):
+        if len(path.stem) > 63:
+            too_long.append(f"{path.name} ({len(path.stem)})")
+    assert not too_long, too_long
