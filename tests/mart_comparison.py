@@ -14,6 +14,9 @@ from pathlib import Path
 
 from conftest import PROJECT_ROOT
 
+# marts the demo data leaves empty by design (its mapping passes no custom fields through):
+# compared all the same, both sides must be empty
+EMPTY_ON_THE_DEMO = {"dim_deal_custom_fields"}
 MART_NAMES = sorted(path.stem for path in (PROJECT_ROOT / "models" / "marts").rglob("*.sql"))
 REL_TOL = 1e-9
 ABS_TOL = 1e-12  # only matters for values that should be 0
@@ -125,4 +128,4 @@ def assert_same_mart(
         if not same_value(d, o)
     ]
     assert not differences, f"{mart}: {len(differences)} values differ, e.g.\n" + "\n".join(differences[:10])
-    assert duck_rows, f"{mart} is empty on the demo data: nothing was compared"
+    assert duck_rows or mart in EMPTY_ON_THE_DEMO, f"{mart} is empty on the demo data: nothing was compared"
