@@ -764,7 +764,7 @@ def test_header_text_that_is_not_a_contract_column_is_never_quoted(landing, con)
     with pytest.raises(LandingFileError) as info:
         load_landing_object(con, "user", landing)
     message = str(info.value).replace(str(landing), "<landing>")
-    assert "missing the required columns name" in message
+    assert "missing the required column name (the minimum user needs" in message
     assert "Columns found: id and 1 other column (not shown)" in message
     for fragment in ("root", "bin_bash", "channel", "evil"):
         assert fragment not in message

@@ -52,7 +52,18 @@ def test_the_run_publishes(fivetran_publish):
     assert set(MART_NAMES) <= published
 
 
-@pytest.mark.parametrize("mart", MART_NAMES)
+def test_source_coverage_says_what_the_fivetran_schema_lacked(fivetran_publish):
+    _, settings = fivetran_publish
+    with open_served(settings.serve_dir) as served:
+        untracked = served.execute(
+            "select object_name, column_name from marts.source_coverage where not is_tracked order by all"
+        ).fetchall()
+        sources = served.execute("select distinct source from marts.source_coverage").fetchall()
+    assert untracked == [("account", "created_date"), ("user", "created_date")]
+    assert sources == [("fivetran_salesforce",)]
+
+
+@pytest.mark.parametrize("mart", [m for m in MART_NAMES if m != "source_coverage"])
 def test_every_published_mart_equals_the_landing_folders_build(mart, fivetran_publish, demo_warehouse):
     _, settings = fivetran_publish
     schema, table, grain = mart_grains(demo_warehouse.target_path)[mart]

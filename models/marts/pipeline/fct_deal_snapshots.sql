@@ -104,21 +104,24 @@ expanded as (
         on rebuilt_days.calendar_date >= open_states.open_from_date
             and rebuilt_days.calendar_date <= open_states.open_until_date
 
-    {% if kept_until is not none %}
-        union all
+    union all
 
-        -- the kept days of the modified deals (the days after kept_until are above)
-        select
-            days.calendar_date as snapshot_date,
-            open_states.*
-        from open_states
-        inner join days
-            on days.calendar_date >= open_states.open_from_date
-                and days.calendar_date <= open_states.open_until_date
-        where
+    -- the kept days of the modified deals (the days after kept_until are above); none
+    -- on a full build
+    select
+        days.calendar_date as snapshot_date,
+        open_states.*
+    from open_states
+    inner join days
+        on days.calendar_date >= open_states.open_from_date
+            and days.calendar_date <= open_states.open_until_date
+    where
+        {% if kept_until is not none %}
             days.calendar_date <= cast('{{ kept_until }}' as date)
-            and open_states.opportunity_id in (select opportunity_id from modified_deals)
-    {% endif %}
+        {% else %}
+            false
+        {% endif %}
+        and open_states.opportunity_id in (select modified_deals.opportunity_id from modified_deals)
 
 ),
 

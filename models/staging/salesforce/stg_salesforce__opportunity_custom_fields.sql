@@ -45,16 +45,16 @@ unpivoted as (
 
 {% else %}
 
-unpivoted as (
+    unpivoted as (
 
-    select
-        cast(null as {{ type_varchar() }}) as opportunity_id,
-        cast(null as {{ type_varchar() }}) as field_name,
-        cast(null as {{ type_varchar() }}) as field_value
-    from deduplicated
-    where false
+        select
+            cast(null as {{ type_varchar() }}) as opportunity_id,
+            cast(null as {{ type_varchar() }}) as field_name,
+            cast(null as {{ type_varchar() }}) as field_value
+        from deduplicated
+        where false
 
-),
+    ),
 
 {% endif %}
 
