@@ -96,6 +96,7 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("REVOPS_SPARK_DIR", str(spark_dir))
         env.setenv("REVOPS_DBT_TARGET", "spark")
+        env.setenv("REVOPS_DBT_UNIT_TESTS", "1")  # the unit tests must pass on Spark too
         env.setenv("REVOPS_ALERT_WEBHOOK_URL", "")
         env.setenv("DBT_TARGET_PATH", str(work / "pipeline-target"))
         settings = Settings(
