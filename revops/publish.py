@@ -53,6 +53,8 @@ from typing import Any
 
 import duckdb
 
+from revops import state
+
 SERVED_FILE = "revops.duckdb"
 PARQUET_DIR = "parquet"
 CURRENT_LINK = "current"
@@ -250,7 +252,6 @@ def last_good_raw_counts(
     """The gate's row-count baseline for `source_key` (e.g. the resolved landing folder, or
     "<source kind>:<location>"): the max of its last `loads` good loads, from the state
     file beside `warehouse_path` (never the served file). See `revops.state`."""
-    from revops import state
 
     return state.last_good_raw_counts(
         state.state_path_for(warehouse_path),
@@ -374,26 +375,9 @@ def _has_table_in(con, catalog: str, schema: str, table: str) -> bool:
     )
 
 
-def _insert_rows(con, table: str, columns: Mapping[str, str], rows: Iterable[Mapping[str, Any]]) -> None:
-    names = list(columns)
-    sql = (
-        f"insert into main.{table} ({', '.join(_quote(c) for c in names)}) "
-        f"values ({', '.join('?' for _ in names)})"
-    )
-    for row in rows:
-        con.execute(sql, [_db_value(row.get(c)) for c in names])
-
-
-def _db_value(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str, sort_keys=True)
-    return value
-
-
 def _attach_history(con, serve_dir: Path, state_file: Path | None) -> str | None:
     """Attach where the history comes from; returns its alias (None: there is none)."""
     if state_file is not None:
-        from revops import state
 
         with state.open_state(state_file, serve_dir=serve_dir):
             pass  # created (and a served file's history imported) when it did not exist
@@ -411,7 +395,6 @@ def describe_served(serve_dir: Path, state_file: Path | None = None) -> str:
     serve_dir = Path(serve_dir)
     try:
         if state_file is not None:
-            from revops import state
 
             last = state.last_publish(state_file, serve_dir=serve_dir)
         else:
@@ -481,7 +464,6 @@ def recover_interrupted_publish(serve_dir: Path, state_file: Path | None = None)
         return None
     committed = False
     if state_file is not None and journal.get("state_file") == str(state_file):
-        from revops import state
 
         committed = state.has_publish(state_file, journal["publish_id"])
     if committed:
@@ -579,8 +561,8 @@ def publish_marts(
                 if alias:
                     _copy_history(con, alias)
                     con.execute(f"detach {alias}")
-                _insert_rows(con, "publish_log", PUBLISH_LOG_COLUMNS, [log_row])
-                _insert_rows(con, "alerts", ALERTS_COLUMNS, request.alerts)
+                state.insert_rows(con, "publish_log", [log_row])
+                state.insert_rows(con, "alerts", request.alerts)
 
                 current_step = "write_parquet"
                 step(current_step)
@@ -681,7 +663,6 @@ def publish_marts(
 def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishRequest) -> str | None:
     """Why this publish would show BI an older (or, for `only_if_newer`, not newer) day."""
     if state_file is not None:
-        from revops import state
 
         last = state.last_publish(state_file, serve_dir=serve_dir)
     else:
@@ -702,7 +683,6 @@ def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishReque
 
 
 def _commit_to_state(state_file: Path, serve_dir: Path, log_row: Mapping[str, Any], request: PublishRequest) -> None:
-    from revops import state
 
     with state.open_state(state_file, serve_dir=serve_dir) as con:
         con.execute("begin transaction")
@@ -768,7 +748,6 @@ def record_alerts(
     target = served_path(serve_dir)
     state_file = Path(state_path) if state_path is not None else None
     if state_file is not None:
-        from revops import state
 
         state.append_alerts(state_file, alerts, serve_dir=serve_dir)
     with publish_lock(serve_dir):
@@ -789,7 +768,7 @@ def record_alerts(
                     _copy_history(con, "history")
                     con.execute("detach history")
                 else:
-                    _insert_rows(con, "alerts", ALERTS_COLUMNS, alerts)
+                    state.insert_rows(con, "alerts", alerts)
                 con.execute("checkpoint")
             finally:
                 con.close()
