@@ -95,7 +95,9 @@ def _tree_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
-def run_sampled(command: list[str], env: dict[str, str], log_path: Path) -> tuple[float, list[tuple[float, float]]]:
+def run_sampled(
+    command: list[str], env: dict[str, str], log_path: Path
+) -> tuple[float, list[tuple[float, float]]]:
     """Run a command, sampling its process tree's memory; return (seconds, samples)."""
     samples: list[tuple[float, float]] = []
     started = time.time()
@@ -200,9 +202,7 @@ def floor_seconds(warehouse_path: Path, target_path: Path, work: Path) -> float:
         for node_id in order:
             node = nodes[node_id]
             con.execute(f'create schema if not exists "{node["schema"]}"')
-            con.execute(
-                f'create table "{node["schema"]}"."{node["alias"]}" as {compiled[node_id]}'
-            )
+            con.execute(f'create table "{node["schema"]}"."{node["alias"]}" as {compiled[node_id]}')
         return time.time() - started
 
 
@@ -232,10 +232,25 @@ def bench_tier(tier: str, keep: bool) -> TierResult:
     revops = str(Path(sys.executable).parent / "revops")
     print(f"[{tier}] generating {scale['deals']:,} deals", flush=True)
     seconds, samples = run_sampled(
-        [sys.executable, "-m", "revops.demo_data", "--out", str(landing), "--deals", str(scale["deals"]),
-         "--reps", str(scale["reps"]), "--months", str(scale["months"]), "--as-of", AS_OF_DATE.isoformat(),
-         "--format", "parquet"],
-        env, work / "generate.log",
+        [
+            sys.executable,
+            "-m",
+            "revops.demo_data",
+            "--out",
+            str(landing),
+            "--deals",
+            str(scale["deals"]),
+            "--reps",
+            str(scale["reps"]),
+            "--months",
+            str(scale["months"]),
+            "--as-of",
+            AS_OF_DATE.isoformat(),
+            "--format",
+            "parquet",
+        ],
+        env,
+        work / "generate.log",
     )
     with duckdb.connect() as con:
         counts = {
@@ -244,7 +259,9 @@ def bench_tier(tier: str, keep: bool) -> TierResult:
         }
     result = TierResult(tier, scale["deals"], counts["task"] + counts["event"], row_counts=counts)
     total_rows = sum(counts.values())
-    result.steps.append(StepFigure("generate", seconds, max((mb for _, mb in samples), default=0), total_rows))
+    result.steps.append(
+        StepFigure("generate", seconds, max((mb for _, mb in samples), default=0), total_rows)
+    )
 
     print(f"[{tier}] full pipeline: ingest, gate, dbt build, publish", flush=True)
     seconds, samples = run_sampled([revops, "run"], env, work / "pipeline.log")
@@ -260,7 +277,11 @@ def bench_tier(tier: str, keep: bool) -> TierResult:
         result.steps.append(StepFigure(name, step_seconds, peak, rows))
     accounted = sum(step.seconds for step in result.steps if step.step != "generate")
     result.steps.append(
-        StepFigure("start-up and orchestration", max(seconds - accounted, 0.0), max((mb for _, mb in samples), default=0))
+        StepFigure(
+            "start-up and orchestration",
+            max(seconds - accounted, 0.0),
+            max((mb for _, mb in samples), default=0),
+        )
     )
 
     print(f"[{tier}] floor: compiled SQL straight into DuckDB", flush=True)
@@ -276,7 +297,7 @@ def bench_tier(tier: str, keep: bool) -> TierResult:
 
 def render(results: list[TierResult]) -> str:
     lines = [
-        f"Benchmark of {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
+        f"Benchmark of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
         f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
         f"Python {platform.python_version()}, DuckDB {duckdb.__version__}. As of {AS_OF_DATE}. "
         f"DuckDB memory limit {os.environ.get('REVOPS_DUCKDB_MEMORY_LIMIT', MEMORY_LIMIT)} for dbt and "
@@ -294,7 +315,9 @@ def render(results: list[TierResult]) -> str:
         for step in result.steps:
             share = "" if step.step == "generate" else f"{step.seconds / pipeline:.0%}"
             rate = f"{step.rows_per_second:,.0f}" if step.rows_per_second else ""
-            lines.append(f"| {step.step} | {step.seconds:.1f} | {share} | {step.peak_memory_mb:,.0f} | {rate} |")
+            lines.append(
+                f"| {step.step} | {step.seconds:.1f} | {share} | {step.peak_memory_mb:,.0f} | {rate} |"
+            )
         lines += [
             "",
             f"- full pipeline: **{pipeline:.1f} s**; floor (compiled model SQL in one DuckDB "

@@ -29,8 +29,13 @@ from dashboard import (  # noqa: E402
 from dashboard.sidebar import publish_status  # noqa: E402
 
 PAGES = [
-    st.Page(pipeline_health.render, title="Pipeline Health", url_path="pipeline-health",
-            icon=":material/monitor_heart:", default=True),
+    st.Page(
+        pipeline_health.render,
+        title="Pipeline Health",
+        url_path="pipeline-health",
+        icon=":material/monitor_heart:",
+        default=True,
+    ),
     st.Page(plan_my_day.render, title="Plan My Day", url_path="plan-my-day", icon=":material/checklist:"),
     st.Page(run_rate_hud.render, title="Run-Rate HUD", url_path="run-rate", icon=":material/speed:"),
     st.Page(forecast.render, title="Forecast", url_path="forecast", icon=":material/query_stats:"),

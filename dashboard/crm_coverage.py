@@ -25,8 +25,13 @@ OBJECT_LABELS = {
     "forecasting_quota": "Quotas",
 }
 STATE_ORDER = {"Not tracked": 0, "Partly tracked": 1, "Tracked": 2}
-COLUMN_LABELS = {"next_step_date_c": "next-step date", "forecast_category_name": "forecast category",
-                 "number_of_employees": "employees", "what_id": "related deal", "who_id": "related contact"}
+COLUMN_LABELS = {
+    "next_step_date_c": "next-step date",
+    "forecast_category_name": "forecast category",
+    "number_of_employees": "employees",
+    "what_id": "related deal",
+    "who_id": "related contact",
+}
 
 
 def column_label(column: str) -> str:

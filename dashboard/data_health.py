@@ -16,10 +16,9 @@ import json
 import pandas as pd
 import streamlit as st
 
+from dashboard import crm_coverage, served, tracking
 from dashboard import formatting as fmt
-from dashboard import crm_coverage
 from dashboard import page_kit as kit
-from dashboard import served, tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = ("main.publish_log",)
@@ -32,7 +31,9 @@ DOCS_URL = "http://127.0.0.1:8080"
 def fetch(db: ServedWarehouse) -> kit.Frames:
     has_alerts = "main.alerts" in db.tables()
     return {
-        "publishes": db.frame(f"select * from main.publish_log order by published_at desc limit {PUBLISH_HISTORY}"),
+        "publishes": db.frame(
+            f"select * from main.publish_log order by published_at desc limit {PUBLISH_HISTORY}"
+        ),
         "alerts": db.frame(f"select * from main.alerts order by created_at desc limit {RECENT_ALERTS}")
         if has_alerts
         else pd.DataFrame(columns=["created_at", "kind", "severity", "title", "message"]),
@@ -58,7 +59,9 @@ def checks_frame(raw: object) -> pd.DataFrame:
     frame = pd.DataFrame(checks, columns=None)
     if frame.empty:
         return frame
-    frame = frame.rename(columns={"asset": "Asset", "check": "Check", "passed": "Passed", "severity": "Severity"})
+    frame = frame.rename(
+        columns={"asset": "Asset", "check": "Check", "passed": "Passed", "severity": "Severity"}
+    )
     if "Passed" in frame:
         frame = frame.sort_values("Passed", kind="stable")
     return frame
@@ -80,7 +83,7 @@ def docs_notice() -> None:
             f"`make docs` generates them and serves them on {DOCS_URL}."
         )
     else:
-        built = dt.datetime.fromtimestamp(index.stat().st_mtime, dt.timezone.utc).replace(tzinfo=None)
+        built = dt.datetime.fromtimestamp(index.stat().st_mtime, dt.UTC).replace(tzinfo=None)
         st.markdown(
             f"The dbt docs (every mart and column, with lineage) were generated {fmt.age(kit.utcnow() - built)} ago "
             f"({kit.code(index)}). Open them with `make docs`, then {DOCS_URL}."
@@ -98,8 +101,7 @@ def alerts_notice(failed: pd.DataFrame, last_published: object) -> None:
     st.warning(
         f"**The last run failed** at {kit.md(fmt.timestamp(latest.created_at))}: {what}. "
         f"Every page shows the marts of {kit.md(since)}; "
-        f"{fmt.count(len(failed))} blocking alert" + ("" if len(failed) == 1 else "s")
-        + " since (below).",
+        f"{fmt.count(len(failed))} blocking alert" + ("" if len(failed) == 1 else "s") + " since (below).",
         icon=":material/error:",
     )
 
@@ -115,8 +117,10 @@ def render() -> None:
     now = kit.utcnow()
 
     if publishes.empty:
-        st.warning("Nothing has been published yet: every run so far stopped at a gate (alerts below).",
-                   icon=":material/error:")
+        st.warning(
+            "Nothing has been published yet: every run so far stopped at a gate (alerts below).",
+            icon=":material/error:",
+        )
         last = None
     else:
         last = publishes.iloc[0]
@@ -142,11 +146,24 @@ def render() -> None:
             )
 
         cols = st.columns(4)
-        cols[0].metric("Published", f"{fmt.short_age(age)} ago", help=kit.md(fmt.timestamp(last.published_at)), border=True)
-        cols[1].metric("As of", fmt.short_date(last.as_of_date),
-                       help=f"The marts describe {fmt.weekday_date(last.as_of_date)} (the build's as_of_date)", border=True)
-        cols[2].metric("Checks passed", fmt.count(last.checks_passed),
-                       help=f"{fmt.count(last.checks_warned)} warned", border=True)
+        cols[0].metric(
+            "Published",
+            f"{fmt.short_age(age)} ago",
+            help=kit.md(fmt.timestamp(last.published_at)),
+            border=True,
+        )
+        cols[1].metric(
+            "As of",
+            fmt.short_date(last.as_of_date),
+            help=f"The marts describe {fmt.weekday_date(last.as_of_date)} (the build's as_of_date)",
+            border=True,
+        )
+        cols[2].metric(
+            "Checks passed",
+            fmt.count(last.checks_passed),
+            help=f"{fmt.count(last.checks_warned)} warned",
+            border=True,
+        )
         cols[3].metric("Marts published", fmt.count(last.mart_count), border=True)
         st.caption(
             f"Publish {kit.code(last.publish_id)} · run {kit.code(str(last.run_id)[:8])} · "
@@ -162,8 +179,12 @@ def render() -> None:
             if counts.empty:
                 kit.empty("The publish recorded no row counts.")
             else:
-                st.dataframe(fmt.neutralize_formulas(counts), hide_index=True, width="stretch",
-                             column_config={"Rows": st.column_config.NumberColumn(format="localized")})
+                st.dataframe(
+                    fmt.neutralize_formulas(counts),
+                    hide_index=True,
+                    width="stretch",
+                    column_config={"Rows": st.column_config.NumberColumn(format="localized")},
+                )
         with right:
             st.subheader("Checks of the last publish")
             checks = checks_frame(last.checks)
@@ -183,8 +204,12 @@ def render() -> None:
                 "Marts": publishes["mart_count"],
             }
         )
-        st.dataframe(fmt.neutralize_formulas(history), hide_index=True, width="stretch",
-                     column_config={"Published (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+        st.dataframe(
+            fmt.neutralize_formulas(history),
+            hide_index=True,
+            width="stretch",
+            column_config={"Published (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        )
 
     st.subheader("Recent alerts")
     if alerts.empty:
@@ -202,9 +227,15 @@ def render() -> None:
                 "Message": alerts["message"],
             }
         )
-        st.dataframe(fmt.neutralize_formulas(shown), hide_index=True, width="stretch",
-                     column_config={"When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                                    "Message": st.column_config.TextColumn(width="large")})
+        st.dataframe(
+            fmt.neutralize_formulas(shown),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                "Message": st.column_config.TextColumn(width="large"),
+            },
+        )
 
     st.subheader("dbt docs")
     docs_notice()

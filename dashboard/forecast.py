@@ -48,7 +48,9 @@ def period_title(period_type: str, offset: str, start: object) -> str:
 
 def ordered_periods(rows: pd.DataFrame) -> pd.DataFrame:
     order = {("month", "current"): 0, ("month", "next"): 1, ("quarter", "current"): 2, ("quarter", "next"): 3}
-    rows = rows.assign(_order=[order.get((t, o), 9) for t, o in zip(rows["period_type"], rows["period_offset"])])
+    rows = rows.assign(
+        _order=[order.get((t, o), 9) for t, o in zip(rows["period_type"], rows["period_offset"])]
+    )
     return rows.sort_values(["_order", "period_start"]).drop(columns="_order")
 
 
@@ -115,7 +117,9 @@ def forecast_chart(rows: pd.DataFrame) -> alt.LayerChart:
         .encode(
             x=alt.X("period:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("sum(amount):Q", axis=kit.money_axis("Amount"), stack="zero"),
-            color=alt.Color("bucket:N", scale=alt.Scale(domain=list(BUCKETS.values()), range=BUCKET_COLORS), title=None),
+            color=alt.Color(
+                "bucket:N", scale=alt.Scale(domain=list(BUCKETS.values()), range=BUCKET_COLORS), title=None
+            ),
             order=alt.Order("bucket_order:Q"),
             tooltip=["period:N", "bucket:N", alt.Tooltip("amount:Q", format="$,.0f")],
         )
@@ -124,14 +128,23 @@ def forecast_chart(rows: pd.DataFrame) -> alt.LayerChart:
     target = (
         alt.Chart(targets)
         .mark_tick(color="black", thickness=3, size=60)
-        .encode(x=alt.X("period:N", sort=order), y="target_amount:Q",
-                tooltip=["period:N", alt.Tooltip("target_amount:Q", title="Target", format="$,.0f")])
+        .encode(
+            x=alt.X("period:N", sort=order),
+            y="target_amount:Q",
+            tooltip=["period:N", alt.Tooltip("target_amount:Q", title="Target", format="$,.0f")],
+        )
     )
     weighted = (
         alt.Chart(frame)
         .mark_point(shape="diamond", size=120, filled=True, color="#e67e22")
-        .encode(x=alt.X("period:N", sort=order), y="weighted_pipeline_amount:Q",
-                tooltip=["period:N", alt.Tooltip("weighted_pipeline_amount:Q", title="Weighted pipeline", format="$,.0f")])
+        .encode(
+            x=alt.X("period:N", sort=order),
+            y="weighted_pipeline_amount:Q",
+            tooltip=[
+                "period:N",
+                alt.Tooltip("weighted_pipeline_amount:Q", title="Weighted pipeline", format="$,.0f"),
+            ],
+        )
     )
     return (bars + target + weighted).properties(
         height=300, title="Forecast buckets vs target (black tick) and weighted pipeline (orange diamond)"
@@ -159,9 +172,15 @@ def accuracy_rows(accuracy: pd.DataFrame, level: str, value: str | None, reps: p
 
 
 def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.LayerChart]:
-    amounts = rows.melt(id_vars=["period_start"], value_vars=["forecast_amount", "actual_amount"],
-                        var_name="series", value_name="amount")
-    amounts["series"] = amounts["series"].map({"forecast_amount": "Forecast on day 1", "actual_amount": "Closed won"})
+    amounts = rows.melt(
+        id_vars=["period_start"],
+        value_vars=["forecast_amount", "actual_amount"],
+        var_name="series",
+        value_name="amount",
+    )
+    amounts["series"] = amounts["series"].map(
+        {"forecast_amount": "Forecast on day 1", "actual_amount": "Closed won"}
+    )
     lines = (
         alt.Chart(amounts, title="Forecast on the first day vs what closed")
         .mark_line(point=True)
@@ -169,7 +188,11 @@ def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.Lay
             x=alt.X("period_start:T", title=None),
             y=alt.Y("amount:Q", axis=kit.money_axis("Amount")),
             color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#2e86c1", "#1e8449"])),
-            tooltip=[alt.Tooltip("period_start:T", title="Period"), "series:N", alt.Tooltip("amount:Q", format="$,.0f")],
+            tooltip=[
+                alt.Tooltip("period_start:T", title="Period"),
+                "series:N",
+                alt.Tooltip("amount:Q", format="$,.0f"),
+            ],
         )
         .properties(height=280)
     )
@@ -183,12 +206,24 @@ def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.Lay
         .encode(
             x=alt.X("period_start:T", title=None),
             y=alt.Y("variance_rate:Q", axis=kit.share_axis("Variance")),
-            color=alt.Color("within:N", title=None,
-                            scale=alt.Scale(domain=[f"Within ±{band:.0%}", f"Outside ±{band:.0%}"], range=["#2e9d5b", "#d64541"])),
-            tooltip=[alt.Tooltip("period_start:T", title="Period"), alt.Tooltip("variance_rate:Q", format="+.1%")],
+            color=alt.Color(
+                "within:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=[f"Within ±{band:.0%}", f"Outside ±{band:.0%}"], range=["#2e9d5b", "#d64541"]
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("period_start:T", title="Period"),
+                alt.Tooltip("variance_rate:Q", format="+.1%"),
+            ],
         )
     )
-    rules = alt.Chart(pd.DataFrame({"edge": [-band, band]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(y="edge:Q")
+    rules = (
+        alt.Chart(pd.DataFrame({"edge": [-band, band]}))
+        .mark_rule(color="gray", strokeDash=[4, 4])
+        .encode(y="edge:Q")
+    )
     return lines, (bars + rules).properties(height=280)
 
 
@@ -197,7 +232,12 @@ def render() -> None:
     if frames is None:
         kit.page_header("Forecast", "Will we hit the number?")
         return
-    reps, forecast, accuracy, band_rows = frames["reps"], frames["forecast"], frames["accuracy"], frames["band"]
+    reps, forecast, accuracy, band_rows = (
+        frames["reps"],
+        frames["forecast"],
+        frames["accuracy"],
+        frames["band"],
+    )
     tr = tracking.load(frames)
     quotas_untracked = tr.untracked("quotas")
     as_of = forecast["as_of_date"].iloc[0] if not forecast.empty else None
@@ -219,7 +259,8 @@ def render() -> None:
                 period_title(row.period_type, row.period_offset, row.period_start),
                 fmt.money(row.forecast_amount),
                 delta=f"{fmt.signed_share(row.forecast_amount / row.target_amount - 1, 0)} vs target"
-                if targeted else None,
+                if targeted
+                else None,
                 help=kit.md(
                     "Forecast = closed won + committed + best case at 40%. Target: "
                     + (fmt.money(row.target_amount) if targeted else no_target_text(quotas_untracked))
@@ -252,8 +293,13 @@ def render() -> None:
         st.table(bucket_table(rows, quotas_untracked))
 
     st.subheader("Forecast accuracy")
-    period_type = st.radio("Periods", ["month", "quarter"], horizontal=True, key="forecast_accuracy_period",
-                           format_func=lambda p: {"month": "Months", "quarter": "Quarters"}[p])
+    period_type = st.radio(
+        "Periods",
+        ["month", "quarter"],
+        horizontal=True,
+        key="forecast_accuracy_period",
+        format_func=lambda p: {"month": "Months", "quarter": "Quarters"}[p],
+    )
     band = DEFAULT_VARIANCE_BAND
     if not band_rows.empty and not fmt.is_missing(band_rows["healthy_max"].iloc[0]):
         band = float(band_rows["healthy_max"].iloc[0])

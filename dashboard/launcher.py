@@ -16,13 +16,23 @@ DEFAULT_PORT = 8501
 def streamlit_command(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> list[str]:
     """The `streamlit run` command line: local only, headless, no usage statistics."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP_PATH),
-        "--server.address", host,
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "viewer",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 
@@ -33,9 +43,13 @@ def dashboard_environment(serve_dir: Path | str | None = None) -> dict[str, str]
     return env
 
 
-def run_dashboard(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, serve_dir: Path | str | None = None) -> int:
+def run_dashboard(
+    port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, serve_dir: Path | str | None = None
+) -> int:
     """Serve the dashboard on http://<host>:<port> until interrupted; returns Streamlit's exit code."""
-    process = subprocess.Popen(streamlit_command(port, host), cwd=REPOSITORY, env=dashboard_environment(serve_dir))
+    process = subprocess.Popen(
+        streamlit_command(port, host), cwd=REPOSITORY, env=dashboard_environment(serve_dir)
+    )
     try:
         return process.wait()
     except KeyboardInterrupt:  # Ctrl-C reached Streamlit too (same process group): let it stop

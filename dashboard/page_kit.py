@@ -31,7 +31,9 @@ RISK_LEVEL_COLORS = {"low": "#2e9d5b", "medium": "#f0a30a", "high": "#d64541"}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _load_cached(key: str, path: str, stamp: served.FileStamp, tables: tuple[str, ...], _fetch: Fetch) -> Frames:
+def _load_cached(
+    key: str, path: str, stamp: served.FileStamp, tables: tuple[str, ...], _fetch: Fetch
+) -> Frames:
     with served.open_served(Path(path)) as db:
         if db is None:  # replaced by nothing between the stamp and the open: not cached
             raise FileNotFoundError(path)
@@ -122,7 +124,9 @@ def with_rep_names(frame: pd.DataFrame, reps: pd.DataFrame, column: str = "rep")
     return out
 
 
-def team_and_rep_filter(reps: pd.DataFrame, owner_ids: Sequence[str], *, key: str) -> tuple[str | None, str | None]:
+def team_and_rep_filter(
+    reps: pd.DataFrame, owner_ids: Sequence[str], *, key: str
+) -> tuple[str | None, str | None]:
     """Two selectboxes: a team (or all) and one of its reps (or all) among `owner_ids`."""
     known = reps[reps["owner_id"].isin(list(owner_ids))]
     teams = sorted(t for t in known["team"].dropna().unique())
@@ -141,7 +145,9 @@ def team_and_rep_filter(reps: pd.DataFrame, owner_ids: Sequence[str], *, key: st
     return (None if team == ALL_TEAMS else team), (None if owner == ALL_REPS else owner)
 
 
-def scope_picker(reps: pd.DataFrame, owner_ids: Sequence[str], teams: Sequence[str], *, key: str) -> tuple[str, str | None, str]:
+def scope_picker(
+    reps: pd.DataFrame, owner_ids: Sequence[str], teams: Sequence[str], *, key: str
+) -> tuple[str, str | None, str]:
     """Company, a team or a rep: returns (rollup_level, team or owner_id, label)."""
     names = rep_names(reps)
     level = st.radio("Show", ["Company", "Team", "Rep"], horizontal=True, key=f"{key}_level")
@@ -191,4 +197,4 @@ def chart(spec: alt.TopLevelMixin) -> None:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -88,7 +88,9 @@ def stalled_why(deal: Any) -> str:
 
 
 def inactive_why(deal: Any) -> str:
-    since = f"No call, email or meeting for {fmt.count(deal.business_days_since_last_interaction)} business days"
+    since = (
+        f"No call, email or meeting for {fmt.count(deal.business_days_since_last_interaction)} business days"
+    )
     if fmt.is_missing(deal.last_interaction_date):
         return since + " (none logged since it was created)"
     kind = "" if fmt.is_missing(deal.last_interaction_type) else f"{str(deal.last_interaction_type).lower()} "
@@ -124,7 +126,7 @@ DEAL_LISTS = {
 }
 UNTRACKED_LIST = {
     "activities": "Activities (calls, emails, meetings) are not tracked in your CRM, so no deal can be "
-                  "called inactive: the risk score leaves the activity part out.",
+    "called inactive: the risk score leaves the activity part out.",
     "next_step": "Next steps are not tracked in your CRM, so no deal can be listed for lacking one.",
 }
 
@@ -167,12 +169,19 @@ def risk_distribution_chart(risk: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame, title="Open deals by risk score")
         .mark_bar()
         .encode(
-            x=alt.X("score_bucket:O", title="Risk score (0 = healthy, 100 = drifting)", axis=alt.Axis(labelAngle=0),
-                    scale=alt.Scale(domain=list(range(0, 100, 10)))),
+            x=alt.X(
+                "score_bucket:O",
+                title="Risk score (0 = healthy, 100 = drifting)",
+                axis=alt.Axis(labelAngle=0),
+                scale=alt.Scale(domain=list(range(0, 100, 10))),
+            ),
             y=alt.Y("count():Q", title="Deals"),
             color=alt.Color("risk_level:N", scale=scale, title="Risk level", sort=RISK_LEVELS),
-            tooltip=[alt.Tooltip("risk_level:N", title="Level"), alt.Tooltip("count():Q", title="Deals"),
-                     alt.Tooltip("sum(amount):Q", title="Amount", format="$,.0f")],
+            tooltip=[
+                alt.Tooltip("risk_level:N", title="Level"),
+                alt.Tooltip("count():Q", title="Deals"),
+                alt.Tooltip("sum(amount):Q", title="Amount", format="$,.0f"),
+            ],
         )
         .properties(height=260)
     )
@@ -180,7 +189,9 @@ def risk_distribution_chart(risk: pd.DataFrame) -> alt.Chart:
 
 def risk_amount_chart(risk: pd.DataFrame) -> alt.Chart:
     scale = alt.Scale(domain=RISK_LEVELS, range=[kit.RISK_LEVEL_COLORS[level] for level in RISK_LEVELS])
-    by_level = risk.groupby("risk_level", as_index=False).agg(amount=("amount", "sum"), deals=("amount", "size"))
+    by_level = risk.groupby("risk_level", as_index=False).agg(
+        amount=("amount", "sum"), deals=("amount", "size")
+    )
     return (
         alt.Chart(by_level, title="Open pipeline by risk level")
         .mark_bar()
@@ -188,8 +199,11 @@ def risk_amount_chart(risk: pd.DataFrame) -> alt.Chart:
             x=alt.X("risk_level:N", sort=RISK_LEVELS, title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("amount:Q", axis=kit.money_axis("Amount")),
             color=alt.Color("risk_level:N", scale=scale, legend=None),
-            tooltip=[alt.Tooltip("risk_level:N", title="Level"), alt.Tooltip("deals:Q", title="Deals"),
-                     alt.Tooltip("amount:Q", title="Amount", format="$,.0f")],
+            tooltip=[
+                alt.Tooltip("risk_level:N", title="Level"),
+                alt.Tooltip("deals:Q", title="Deals"),
+                alt.Tooltip("amount:Q", title="Amount", format="$,.0f"),
+            ],
         )
         .properties(height=260)
     )
@@ -230,12 +244,16 @@ def hygiene_trend_charts(weekly: pd.DataFrame) -> tuple[alt.Chart, alt.Chart | N
         .encode(
             x=alt.X("week_start:T", title="Week of"),
             y=alt.Y("next_step_rate:Q", axis=kit.share_axis("Next step on"), scale=alt.Scale(domain=[0, 1])),
-            tooltip=[alt.Tooltip("week_start:T", title="Week of"),
-                     alt.Tooltip("next_step_rate:Q", title="Next step on", format=".1%")],
+            tooltip=[
+                alt.Tooltip("week_start:T", title="Week of"),
+                alt.Tooltip("next_step_rate:Q", title="Next step on", format=".1%"),
+            ],
         )
         .properties(height=280)
     )
-    goal = alt.Chart(pd.DataFrame({"goal": [0.9]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="goal:Q")
+    goal = (
+        alt.Chart(pd.DataFrame({"goal": [0.9]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="goal:Q")
+    )
     return count_chart, rate_chart + goal
 
 
@@ -247,18 +265,24 @@ def render() -> None:
     if frames is None:
         kit.page_header("Pipeline Health", "Which deals are drifting, and why?")
         return
-    reps, risk, hygiene, weekly, health = (
-        frames[k] for k in ("reps", "risk", "hygiene", "weekly", "health")
-    )
+    reps, risk, hygiene, weekly, health = (frames[k] for k in ("reps", "risk", "hygiene", "weekly", "health"))
     tr = tracking.load(frames)
-    as_of = risk["as_of_date"].iloc[0] if not risk.empty else (hygiene["as_of_date"].iloc[0] if not hygiene.empty else None)
-    kit.page_header("Pipeline Health", "Which deals are drifting, and why? The Monday 15-minute review.", as_of)
+    as_of = (
+        risk["as_of_date"].iloc[0]
+        if not risk.empty
+        else (hygiene["as_of_date"].iloc[0] if not hygiene.empty else None)
+    )
+    kit.page_header(
+        "Pipeline Health", "Which deals are drifting, and why? The Monday 15-minute review.", as_of
+    )
     tr.notice(("activities", "next_step", "next_step_date", "history", "quotas"))
 
     risk = kit.with_rep_names(risk, reps)
     team_of = dict(zip(reps["owner_id"], reps["team"]))
     risk["team"] = [team_of.get(o) for o in risk["owner_id"]]
-    owners = sorted(set(risk["owner_id"]) | set(hygiene.loc[hygiene["rollup_level"] == "owner", "owner_id"].dropna()))
+    owners = sorted(
+        set(risk["owner_id"]) | set(hygiene.loc[hygiene["rollup_level"] == "owner", "owner_id"].dropna())
+    )
     team, owner = kit.team_and_rep_filter(reps, owners, key="health")
 
     names = kit.rep_names(reps)
@@ -282,10 +306,18 @@ def render() -> None:
     cols = st.columns(4)
     cols[0].metric("Open deals", fmt.count(row.open_deal_count), border=True)
     cols[1].metric("Open pipeline", fmt.money(row.open_amount), border=True)
-    cols[2].metric("High risk", fmt.count(len(high)), help=kit.md(f"{fmt.money(high['amount'].sum())} of open pipeline"),
-                   border=True)
-    cols[3].metric("Next step on", tr.text(row.next_step_rate, lambda v: fmt.share(v, 1), "next_step"),
-                   help="Goal: more than 90% of open deals", border=True)
+    cols[2].metric(
+        "High risk",
+        fmt.count(len(high)),
+        help=kit.md(f"{fmt.money(high['amount'].sum())} of open pipeline"),
+        border=True,
+    )
+    cols[3].metric(
+        "Next step on",
+        tr.text(row.next_step_rate, lambda v: fmt.share(v, 1), "next_step"),
+        help="Goal: more than 90% of open deals",
+        border=True,
+    )
 
     def counted(value: object, what: str, key: str) -> str:
         if fmt.is_missing(value) and tr.untracked(key):
@@ -297,7 +329,11 @@ def render() -> None:
         f"**{fmt.count(len(high))} high-risk deals worth {kit.md(fmt.money(high['amount'].sum()))}** "
         f"of {kit.md(fmt.money(row.open_amount))} open pipeline for {kit.md(scope_label)}: "
         f"{fmt.count(row.stalled_count)} stalled, {counted(row.inactive_count, 'inactive', 'activities')}, "
-        + (f"{counted(floating, 'floating', 'activities')}, " if fmt.is_missing(floating) and tr.untracked("activities") else "")
+        + (
+            f"{counted(floating, 'floating', 'activities')}, "
+            if fmt.is_missing(floating) and tr.untracked("activities")
+            else ""
+        )
         + f"{counted(row.no_next_step_count, 'without a next step', 'next_step')}, "
         f"{fmt.count(row.close_date_past_count)} past their close date."
     )
@@ -308,9 +344,14 @@ def render() -> None:
             "(scaled to 0-100); the reasons of each deal start with what is not tracked."
         )
 
-    health_rows = health[health["rollup_level"] == "company"] if level == "company" else health[
-        (health["rollup_level"] == "team") & (health["team"] == (team or (team_of.get(owner) if owner else None)))
-    ]
+    health_rows = (
+        health[health["rollup_level"] == "company"]
+        if level == "company"
+        else health[
+            (health["rollup_level"] == "team")
+            & (health["team"] == (team or (team_of.get(owner) if owner else None)))
+        ]
+    )
     health_rows = health_rows[health_rows["metric"].isin(HEALTH_METRICS)]
     if not health_rows.empty:
         whose = "company" if level == "company" else f"team {team or team_of.get(owner)}"
@@ -342,8 +383,14 @@ def render() -> None:
     for title, (flag, why, noun, needs) in DEAL_LISTS.items():
         untracked = needs is not None and tr.untracked(needs) and deals[flag].isna().all()
         listed = deal_list(deals, flag, why, as_of)
-        tabs_spec.append((f"{title} (not tracked)" if untracked else f"{title} ({len(listed)})", listed, noun,
-                          needs if untracked else None))
+        tabs_spec.append(
+            (
+                f"{title} (not tracked)" if untracked else f"{title} ({len(listed)})",
+                listed,
+                noun,
+                needs if untracked else None,
+            )
+        )
     for tab, (_, listed, noun, untracked) in zip(st.tabs([t for t, *_ in tabs_spec]), tabs_spec):
         with tab:
             if untracked:
@@ -351,7 +398,12 @@ def render() -> None:
             elif listed.empty:
                 kit.empty(f"No {noun} for {scope_label}.")
             else:
-                st.dataframe(fmt.neutralize_formulas(listed), hide_index=True, column_config=DEAL_LIST_COLUMNS, width="stretch")
+                st.dataframe(
+                    fmt.neutralize_formulas(listed),
+                    hide_index=True,
+                    column_config=DEAL_LIST_COLUMNS,
+                    width="stretch",
+                )
 
     st.subheader("Hygiene trend")
     trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start").tail(TREND_WEEKS)
@@ -363,7 +415,9 @@ def render() -> None:
     with left:
         kit.chart(count_chart)
         if tr.untracked("activities"):
-            st.caption(f"Inactive deals: {tracking.NOT_TRACKED} (no calls, emails or meetings), so no line for them.")
+            st.caption(
+                f"Inactive deals: {tracking.NOT_TRACKED} (no calls, emails or meetings), so no line for them."
+            )
     with right:
         if rate_chart is None and tr.untracked("next_step"):
             kit.empty(f"Next steps are {tracking.NOT_TRACKED}: there is no next-step share to chart.")
@@ -375,4 +429,6 @@ def render() -> None:
         else:
             kit.chart(rate_chart)
             first = trend.dropna(subset=["next_step_rate"])["week_start"].min()
-            st.caption(f"Next steps are captured from the week of {fmt.date(first)} on; earlier weeks cannot say.")
+            st.caption(
+                f"Next steps are captured from the week of {fmt.date(first)} on; earlier weeks cannot say."
+            )

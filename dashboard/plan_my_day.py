@@ -45,7 +45,11 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
         "coverage": tracking.fetch(db),
         "as_of": db.frame(
             "select max(as_of_date) as as_of_date from marts.daily_action_list"
-            + (" union all select max(as_of_date) from main.publish_log" if "main.publish_log" in db.tables() else "")
+            + (
+                " union all select max(as_of_date) from main.publish_log"
+                if "main.publish_log" in db.tables()
+                else ""
+            )
         ),
     }
 
@@ -86,9 +90,15 @@ def render() -> None:
     as_of = as_of.iloc[0] if not as_of.empty else None
     kit.page_header("Plan My Day", "What should I do first this morning?", as_of)
     tr = tracking.load(frames)
-    tr.notice(("activities", "leads", "next_step_date"), "The list leaves out the actions that need them.",
-              uses={"activities": "overdue follow-ups", "leads": "new inbound leads",
-                    "next_step_date": "late-stage next steps due this week"})
+    tr.notice(
+        ("activities", "leads", "next_step_date"),
+        "The list leaves out the actions that need them.",
+        uses={
+            "activities": "overdue follow-ups",
+            "leads": "new inbound leads",
+            "next_step_date": "late-stage next steps due this week",
+        },
+    )
 
     options = rep_options(reps, actions)
     if not options:
@@ -96,16 +106,20 @@ def render() -> None:
         return
     names = kit.rep_names(reps)
     counts = actions.groupby("owner_id").size().to_dict()
-    if st.session_state.get("plan_rep") not in options:  # a new visit: the address, else the first rep with actions
+    if (
+        st.session_state.get("plan_rep") not in options
+    ):  # a new visit: the address, else the first rep with actions
         wanted = st.query_params.get("rep")
-        st.session_state["plan_rep"] = wanted if wanted in options else next(
-            (o for o in options if counts.get(o)), options[0]
+        st.session_state["plan_rep"] = (
+            wanted if wanted in options else next((o for o in options if counts.get(o)), options[0])
         )
     owner = st.selectbox(
         "Rep",
         options,
         key="plan_rep",
-        format_func=lambda o: f"{kit.name_of(names, o)} — {counts.get(o, 0)} action" + ("" if counts.get(o, 0) == 1 else "s"),
+        format_func=lambda o: (
+            f"{kit.name_of(names, o)} — {counts.get(o, 0)} action" + ("" if counts.get(o, 0) == 1 else "s")
+        ),
     )
     if st.query_params.get("rep") != owner:
         st.query_params["rep"] = owner  # bookmarkable: ?rep=<owner_id>
@@ -142,8 +156,10 @@ def render() -> None:
         st.caption(explanation)
         if in_block.empty:
             if block == 2 and tr.untracked("next_step_date"):
-                none_text = (f"Next-step dates are {tracking.NOT_TRACKED}, so no next step is known to be "
-                             "due this week.")
+                none_text = (
+                    f"Next-step dates are {tracking.NOT_TRACKED}, so no next step is known to be "
+                    "due this week."
+                )
             kit.empty(none_text)
             continue
         for action in in_block.itertuples():

@@ -60,7 +60,11 @@ def period_card(row: Any, tr: tracking.Tracking) -> None:
         help="Won deals with a close date from the period's start to today",
     )
     if not has_target:
-        why = f"Target: {tracking.NOT_TRACKED} (no quotas)" if quotas_untracked else "No target set for this period"
+        why = (
+            f"Target: {tracking.NOT_TRACKED} (no quotas)"
+            if quotas_untracked
+            else "No target set for this period"
+        )
         st.markdown(f"{why} · projected **{kit.md(fmt.money(row.projected_amount))}**")
         return
     expected = float(row.target_amount) * float(row.expected_share or 0)
@@ -102,15 +106,27 @@ def pacing_chart(rows: pd.DataFrame) -> alt.LayerChart | None:
         x=alt.X("projected:Q", axis=kit.share_axis("Share of target")), y=y, tooltip=tooltip
     )
     closed = base.mark_bar(color="#1f77b4", size=14).encode(x="closed:Q", y=y, tooltip=tooltip)
-    expected = base.mark_tick(color="black", thickness=3, size=30).encode(x="expected:Q", y=y, tooltip=tooltip)
-    target = alt.Chart(pd.DataFrame({"target": [1.0]})).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="target:Q")
+    expected = base.mark_tick(color="black", thickness=3, size=30).encode(
+        x="expected:Q", y=y, tooltip=tooltip
+    )
+    target = (
+        alt.Chart(pd.DataFrame({"target": [1.0]}))
+        .mark_rule(color="gray", strokeDash=[4, 4])
+        .encode(x="target:Q")
+    )
     return (projected + closed + expected + target).properties(
         height=190, title="Closed won (dark), projected (light) and today's pace (tick) as a share of target"
     )
 
 
-def breakdown(rate: pd.DataFrame, reps: pd.DataFrame, level: str, value: str | None, period: str,
-              quotas_untracked: bool = False) -> pd.DataFrame:
+def breakdown(
+    rate: pd.DataFrame,
+    reps: pd.DataFrame,
+    level: str,
+    value: str | None,
+    period: str,
+    quotas_untracked: bool = False,
+) -> pd.DataFrame:
     """Who is on pace inside the scope: teams and reps of the company, reps of a team."""
     rows = rate[rate["period"] == period]
     names = kit.rep_names(reps)
@@ -140,7 +156,9 @@ def breakdown(rate: pd.DataFrame, reps: pd.DataFrame, level: str, value: str | N
 def breakdown_chart(table: pd.DataFrame) -> alt.LayerChart:
     colors = {label: color for label, color in STATUS.values()}
     colors["Quotas not tracked"] = "gray"
-    scale = alt.Scale(domain=list(colors), range=["#2e9d5b", "#f0a30a", "#d64541", "#999999", "#bbbbbb", "#bbbbbb"])
+    scale = alt.Scale(
+        domain=list(colors), range=["#2e9d5b", "#f0a30a", "#d64541", "#999999", "#bbbbbb", "#bbbbbb"]
+    )
     frame = table.dropna(subset=["Pacing"])
     bars = (
         alt.Chart(frame)
@@ -149,11 +167,20 @@ def breakdown_chart(table: pd.DataFrame) -> alt.LayerChart:
             x=alt.X("Pacing:Q", axis=kit.share_axis("Pacing (1 = exactly on pace)")),
             y=alt.Y("Who:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.Color("Status:N", scale=scale),
-            tooltip=["Who:N", alt.Tooltip("Pacing:Q", format=".0%"), alt.Tooltip("Closed won:Q", format="$,.0f"),
-                     alt.Tooltip("Target:Q", format="$,.0f"), "Status:N"],
+            tooltip=[
+                "Who:N",
+                alt.Tooltip("Pacing:Q", format=".0%"),
+                alt.Tooltip("Closed won:Q", format="$,.0f"),
+                alt.Tooltip("Target:Q", format="$,.0f"),
+                "Status:N",
+            ],
         )
     )
-    rule = alt.Chart(pd.DataFrame({"pace": [1.0]})).mark_rule(color="black", strokeDash=[4, 4]).encode(x="pace:Q")
+    rule = (
+        alt.Chart(pd.DataFrame({"pace": [1.0]}))
+        .mark_rule(color="black", strokeDash=[4, 4])
+        .encode(x="pace:Q")
+    )
     return (bars + rule).properties(height=max(160, 24 * len(frame)))
 
 
@@ -177,7 +204,9 @@ def render() -> None:
         kit.page_header("Run-Rate HUD", "Are we on pace?")
         kit.empty("The run_rate mart is empty: no targets and no closed deals this year.")
         return
-    kit.page_header("Run-Rate HUD", "Are we on pace this month, quarter and year?", rate["as_of_date"].iloc[0])
+    kit.page_header(
+        "Run-Rate HUD", "Are we on pace this month, quarter and year?", rate["as_of_date"].iloc[0]
+    )
     tr.notice(("quotas",))
     quotas_untracked = tr.untracked("quotas")
 
@@ -196,8 +225,10 @@ def render() -> None:
             period_card(row, tr)
     chart = pacing_chart(rows)
     if chart is None and quotas_untracked:
-        kit.empty(f"Quotas are {tracking.NOT_TRACKED}, so there is no target to pace against: "
-                  "closed won and the projection above are what is known.")
+        kit.empty(
+            f"Quotas are {tracking.NOT_TRACKED}, so there is no target to pace against: "
+            "closed won and the projection above are what is known."
+        )
     elif chart is None:
         kit.empty(f"No targets for {label}, so there is no pace to compare with.")
     else:
@@ -206,18 +237,28 @@ def render() -> None:
     if level == "owner":
         return
     st.subheader("Who is on pace")
-    period = st.radio("Period", list(PERIODS), index=1, horizontal=True, key="hud_breakdown_period",
-                      format_func=lambda p: PERIODS[p])
+    period = st.radio(
+        "Period",
+        list(PERIODS),
+        index=1,
+        horizontal=True,
+        key="hud_breakdown_period",
+        format_func=lambda p: PERIODS[p],
+    )
     table = breakdown(rate, reps, level, value, period, quotas_untracked)
     if table.empty:
         kit.empty(f"No reps or teams with run-rate rows in {label}.")
         return
     with_pace = table.dropna(subset=["Pacing"])
     if with_pace.empty and quotas_untracked:
-        kit.empty(f"Quotas are {tracking.NOT_TRACKED}, so no one has a target to pace against; "
-                  "the table shows what each closed and is projected to close.")
+        kit.empty(
+            f"Quotas are {tracking.NOT_TRACKED}, so no one has a target to pace against; "
+            "the table shows what each closed and is projected to close."
+        )
     elif with_pace.empty:
         kit.empty("No one in this scope has a target for the period, so there is no pacing to chart.")
     else:
         kit.chart(breakdown_chart(with_pace))
-    st.dataframe(fmt.neutralize_formulas(table), hide_index=True, column_config=BREAKDOWN_COLUMNS, width="stretch")
+    st.dataframe(
+        fmt.neutralize_formulas(table), hide_index=True, column_config=BREAKDOWN_COLUMNS, width="stretch"
+    )

@@ -11,7 +11,11 @@ from dashboard.served import ServedWarehouse
 
 
 def fetch(db: ServedWarehouse) -> kit.Frames:
-    return {"last": db.frame("select as_of_date, published_at from main.publish_log order by published_at desc limit 1")}
+    return {
+        "last": db.frame(
+            "select as_of_date, published_at from main.publish_log order by published_at desc limit 1"
+        )
+    }
 
 
 def publish_status() -> None:

@@ -53,8 +53,14 @@ def team_summary(cards: pd.DataFrame) -> dict[str, float | None]:
     }
 
 
-def _bar(frame: pd.DataFrame, field: str, title: str, tooltip: list, goal: float | None = None,
-         goal_label: str = "") -> alt.LayerChart | alt.Chart:
+def _bar(
+    frame: pd.DataFrame,
+    field: str,
+    title: str,
+    tooltip: list,
+    goal: float | None = None,
+    goal_label: str = "",
+) -> alt.LayerChart | alt.Chart:
     data = frame.dropna(subset=[field])
     bars = (
         alt.Chart(data, title=title)
@@ -77,11 +83,17 @@ def _bar(frame: pd.DataFrame, field: str, title: str, tooltip: list, goal: float
 
 
 def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str) -> alt.Chart:
-    counts = {"inbound_win_rate": "inbound_closed_count", "outbound_win_rate": "outbound_closed_count",
-              "icp_win_rate": "icp_closed_count", "non_icp_win_rate": "non_icp_closed_count"}
+    counts = {
+        "inbound_win_rate": "inbound_closed_count",
+        "outbound_win_rate": "outbound_closed_count",
+        "icp_win_rate": "icp_closed_count",
+        "non_icp_win_rate": "non_icp_closed_count",
+    }
     long = []
     for field, label in fields.items():
-        part = frame[["rep", field, counts[field]]].rename(columns={field: "win_rate", counts[field]: "closed"})
+        part = frame[["rep", field, counts[field]]].rename(
+            columns={field: "win_rate", counts[field]: "closed"}
+        )
         part["kind"] = label
         long.append(part)
     data = pd.concat(long).dropna(subset=["win_rate"])
@@ -92,9 +104,17 @@ def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str) -> alt
             x=alt.X("win_rate:Q", axis=kit.share_axis(None)),
             y=alt.Y("rep:N", title=None, axis=alt.Axis(labelOverlap=False)),
             yOffset="kind:N",
-            color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(fields.values()), range=["#2e86c1", "#f0a30a"])),
-            tooltip=["rep:N", "kind:N", alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
-                     alt.Tooltip("closed:Q", title="Closed deals")],
+            color=alt.Color(
+                "kind:N",
+                title=None,
+                scale=alt.Scale(domain=list(fields.values()), range=["#2e86c1", "#f0a30a"]),
+            ),
+            tooltip=[
+                "rep:N",
+                "kind:N",
+                alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
+                alt.Tooltip("closed:Q", title="Closed deals"),
+            ],
         )
         .properties(height=max(180, 30 * frame["rep"].nunique()))
     )
@@ -108,15 +128,22 @@ def cycle_chart(frame: pd.DataFrame) -> alt.LayerChart:
         .encode(
             x=alt.X("median_cycle_days:Q", title="Days"),
             y=alt.Y("rep:N", sort="x", title=None, axis=alt.Axis(labelOverlap=False)),
-            tooltip=["rep:N", "team:N", alt.Tooltip("median_cycle_days:Q", title="Rep median days"),
-                     alt.Tooltip("team_median_cycle_days:Q", title="Team median days")],
+            tooltip=[
+                "rep:N",
+                "team:N",
+                alt.Tooltip("median_cycle_days:Q", title="Rep median days"),
+                alt.Tooltip("team_median_cycle_days:Q", title="Team median days"),
+            ],
         )
     )
     ticks = (
         alt.Chart(data)
         .mark_tick(color="black", thickness=2, size=18)
-        .encode(x="team_median_cycle_days:Q", y=alt.Y("rep:N", sort="x"),
-                tooltip=["team:N", alt.Tooltip("team_median_cycle_days:Q", title="Team median days")])
+        .encode(
+            x="team_median_cycle_days:Q",
+            y=alt.Y("rep:N", sort="x"),
+            tooltip=["team:N", alt.Tooltip("team_median_cycle_days:Q", title="Team median days")],
+        )
     )
     return (bars + ticks).properties(height=max(160, 24 * len(data)))
 
@@ -169,16 +196,23 @@ def render() -> None:
     quotas_untracked, icp_untracked = tr.untracked("quotas"), tr.untracked("icp_fields")
     if scorecards.empty:
         kit.page_header("Team Dashboard", "Where does performance diverge?")
-        kit.empty("The rep_scorecards mart is empty: no rep closed a deal or had a target in the scored quarters.")
+        kit.empty(
+            "The rep_scorecards mart is empty: no rep closed a deal or had a target in the scored quarters."
+        )
         return
-    kit.page_header("Team Dashboard", "Where does performance diverge, by rep and by deal type?",
-                    scorecards["as_of_date"].iloc[0])
+    kit.page_header(
+        "Team Dashboard",
+        "Where does performance diverge, by rep and by deal type?",
+        scorecards["as_of_date"].iloc[0],
+    )
     tr.notice(("quotas", "icp_fields", "next_step"))
 
     quarters = sorted(scorecards["quarter_start"].dropna().unique(), reverse=True)
     left, right = st.columns(2)
     quarter = left.selectbox(
-        "Quarter", quarters, key="team_quarter",
+        "Quarter",
+        quarters,
+        key="team_quarter",
         format_func=lambda q: fmt.period_label("quarter", q) + (" (to date)" if q == quarters[0] else ""),
     )
     teams = sorted(scorecards["team"].dropna().unique())
@@ -189,27 +223,47 @@ def render() -> None:
         cards = cards[cards["team"] == team]
     who = "the company" if team == kit.ALL_TEAMS else f"team {team}"
     if cards.empty:
-        kit.empty(f"No scorecards for {who} in {fmt.period_label('quarter', quarter)}: no rep closed a deal or had a target.")
+        kit.empty(
+            f"No scorecards for {who} in {fmt.period_label('quarter', quarter)}: no rep closed a deal or had a target."
+        )
         return
     cards = kit.with_rep_names(cards, reps)
     summary = team_summary(cards)
 
     cols = st.columns(4)
-    cols[0].metric("Win rate", fmt.share(summary["win_rate"]),
-                   help=f"{fmt.count(summary['won'])} won of {fmt.count(summary['closed'])} closed", border=True)
+    cols[0].metric(
+        "Win rate",
+        fmt.share(summary["win_rate"]),
+        help=f"{fmt.count(summary['won'])} won of {fmt.count(summary['closed'])} closed",
+        border=True,
+    )
     target_text = "quotas " + tracking.NOT_TRACKED if quotas_untracked else "no target set"
-    cols[1].metric("Attainment", tr.text(summary["attainment_rate"], fmt.share, "quotas"),
-                   help=kit.md(f"{fmt.money(summary['closed_won_amount'])} won; target: "
-                               + (fmt.money(summary["target_amount"]) if summary["target_amount"] else target_text)),
-                   border=True)
-    cols[2].metric("Inbound vs outbound",
-                   f"{fmt.share(summary['inbound_win_rate'])} / {fmt.share(summary['outbound_win_rate'])}", border=True)
+    cols[1].metric(
+        "Attainment",
+        tr.text(summary["attainment_rate"], fmt.share, "quotas"),
+        help=kit.md(
+            f"{fmt.money(summary['closed_won_amount'])} won; target: "
+            + (fmt.money(summary["target_amount"]) if summary["target_amount"] else target_text)
+        ),
+        border=True,
+    )
+    cols[2].metric(
+        "Inbound vs outbound",
+        f"{fmt.share(summary['inbound_win_rate'])} / {fmt.share(summary['outbound_win_rate'])}",
+        border=True,
+    )
     icp_rates = (summary["icp_win_rate"], summary["non_icp_win_rate"])
     if icp_untracked and all(fmt.is_missing(v) for v in icp_rates):
-        cols[3].metric("ICP vs non-ICP", "Not tracked", help=f"The ICP fields are {tracking.NOT_TRACKED}", border=True)
+        cols[3].metric(
+            "ICP vs non-ICP", "Not tracked", help=f"The ICP fields are {tracking.NOT_TRACKED}", border=True
+        )
     else:
-        cols[3].metric("ICP vs non-ICP", f"{fmt.share(icp_rates[0])} / {fmt.share(icp_rates[1])}", border=True,
-                       help=None if not icp_untracked else "ICP judged on the criteria your CRM tracks")
+        cols[3].metric(
+            "ICP vs non-ICP",
+            f"{fmt.share(icp_rates[0])} / {fmt.share(icp_rates[1])}",
+            border=True,
+            help=None if not icp_untracked else "ICP judged on the criteria your CRM tracks",
+        )
 
     callouts = []
     ranked = cards.dropna(subset=["win_rate"]).sort_values(["win_rate", "closed_count"], ascending=False)
@@ -230,24 +284,45 @@ def render() -> None:
         st.markdown(" · ".join(callouts))
     st.caption(
         f"{fmt.period_label('quarter', quarter)} for {kit.md(who)}: {kit.md(fmt.money(summary['closed_won_amount']))} won "
-        + (f"of {kit.md(fmt.money(summary['target_amount']))} target." if summary["target_amount"]
-           else f"(target: {target_text}).")
+        + (
+            f"of {kit.md(fmt.money(summary['target_amount']))} target."
+            if summary["target_amount"]
+            else f"(target: {target_text})."
+        )
     )
 
-    win_tooltip = ["rep:N", alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
-                   alt.Tooltip("won_count:Q", title="Won"), alt.Tooltip("closed_count:Q", title="Closed")]
+    win_tooltip = [
+        "rep:N",
+        alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
+        alt.Tooltip("won_count:Q", title="Won"),
+        alt.Tooltip("closed_count:Q", title="Closed"),
+    ]
     left, right = st.columns(2)
     with left:
         if cards["win_rate"].notna().any():
-            kit.chart(_bar(cards, "win_rate", "Win rate by rep", win_tooltip, summary["win_rate"], "Selection's win rate"))
+            kit.chart(
+                _bar(
+                    cards,
+                    "win_rate",
+                    "Win rate by rep",
+                    win_tooltip,
+                    summary["win_rate"],
+                    "Selection's win rate",
+                )
+            )
         else:
             kit.empty("No rep closed a deal this quarter, so there is no win rate yet.")
     with right:
-        attainment_tooltip = ["rep:N", alt.Tooltip("attainment_rate:Q", format=".0%", title="Attainment"),
-                              alt.Tooltip("closed_won_amount:Q", format="$,.0f", title="Closed won"),
-                              alt.Tooltip("target_amount:Q", format="$,.0f", title="Target")]
+        attainment_tooltip = [
+            "rep:N",
+            alt.Tooltip("attainment_rate:Q", format=".0%", title="Attainment"),
+            alt.Tooltip("closed_won_amount:Q", format="$,.0f", title="Closed won"),
+            alt.Tooltip("target_amount:Q", format="$,.0f", title="Target"),
+        ]
         if cards["attainment_rate"].notna().any():
-            kit.chart(_bar(cards, "attainment_rate", "Attainment by rep", attainment_tooltip, 1.0, "100% of target"))
+            kit.chart(
+                _bar(cards, "attainment_rate", "Attainment by rep", attainment_tooltip, 1.0, "100% of target")
+            )
         elif quotas_untracked:
             kit.empty(f"Attainment: quotas are {tracking.NOT_TRACKED}, so no rep has a target to attain.")
         else:
@@ -256,14 +331,24 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         if cards[["inbound_win_rate", "outbound_win_rate"]].notna().any().any():
-            kit.chart(paired_chart(cards, {"inbound_win_rate": "Inbound", "outbound_win_rate": "Outbound"},
-                                   "Win rate, inbound vs outbound"))
+            kit.chart(
+                paired_chart(
+                    cards,
+                    {"inbound_win_rate": "Inbound", "outbound_win_rate": "Outbound"},
+                    "Win rate, inbound vs outbound",
+                )
+            )
         else:
             kit.empty("No closed deals to split into inbound and outbound.")
     with right:
         if cards[["icp_win_rate", "non_icp_win_rate"]].notna().any().any():
-            kit.chart(paired_chart(cards, {"icp_win_rate": "ICP", "non_icp_win_rate": "Non-ICP"},
-                                   "Win rate, ICP vs non-ICP deals"))
+            kit.chart(
+                paired_chart(
+                    cards,
+                    {"icp_win_rate": "ICP", "non_icp_win_rate": "Non-ICP"},
+                    "Win rate, ICP vs non-ICP deals",
+                )
+            )
         elif icp_untracked:
             kit.empty(f"ICP vs non-ICP: the ICP fields are {tracking.NOT_TRACKED}, so no deal can be judged.")
         else:
@@ -278,12 +363,25 @@ def render() -> None:
     with right:
         share_tooltip = ["rep:N", alt.Tooltip("icp_pipeline_share_rate:Q", format=".0%", title="ICP share")]
         if cards["icp_pipeline_share_rate"].notna().any():
-            kit.chart(_bar(cards, "icp_pipeline_share_rate", "ICP share of open pipeline (goal > 70%)",
-                           share_tooltip, ICP_SHARE_GOAL, "Goal: 70%"))
+            kit.chart(
+                _bar(
+                    cards,
+                    "icp_pipeline_share_rate",
+                    "ICP share of open pipeline (goal > 70%)",
+                    share_tooltip,
+                    ICP_SHARE_GOAL,
+                    "Goal: 70%",
+                )
+            )
         elif icp_untracked:
             kit.empty(f"ICP share of pipeline: the ICP fields are {tracking.NOT_TRACKED}.")
         else:
             kit.empty("No open pipeline at the quarter's end, so there is no ICP share.")
 
     st.subheader("Scorecards")
-    st.dataframe(fmt.neutralize_formulas(scorecard_table(cards)), hide_index=True, column_config=SCORECARD_COLUMNS, width="stretch")
+    st.dataframe(
+        fmt.neutralize_formulas(scorecard_table(cards)),
+        hide_index=True,
+        column_config=SCORECARD_COLUMNS,
+        width="stretch",
+    )

@@ -28,8 +28,16 @@ from dashboard import formatting as fmt
 
 TABLE = "marts.source_coverage"
 NOT_TRACKED = "not tracked in your CRM"
-COVERAGE_COLUMNS = ["as_of_date", "object_name", "column_name", "is_tracked", "row_count", "mapped_from",
-                    "source", "is_recorded"]
+COVERAGE_COLUMNS = [
+    "as_of_date",
+    "object_name",
+    "column_name",
+    "is_tracked",
+    "row_count",
+    "mapped_from",
+    "source",
+    "is_recorded",
+]
 SOURCE_LABELS = {
     "salesforce_files": "Salesforce export files (landing folder)",
     "fivetran_salesforce": "Salesforce, loaded by Fivetran",
@@ -49,23 +57,55 @@ class Part:
 
 
 PARTS = (
-    Part("activities", "Activities (tasks and events)", (("task", None), ("event", None)),
-         "inactive and floating deals, the activity part of the risk score, overdue follow-ups"),
-    Part("quotas", "Quotas", (("forecasting_quota", None),),
-         "targets, pacing, coverage, gap to target and attainment"),
-    Part("next_step_date", "Next-step dates", (("opportunity", "next_step_date_c"),),
-         "overdue next steps; Committed uses the CRM's Commit forecast category instead"),
-    Part("next_step", "Next steps", (("opportunity", "next_step"),),
-         "the next-step share and the deals without a next step"),
-    Part("history", "Opportunity history", (("opportunity_history", None),),
-         "close-date pushes, forecast accuracy and time in stage"),
+    Part(
+        "activities",
+        "Activities (tasks and events)",
+        (("task", None), ("event", None)),
+        "inactive and floating deals, the activity part of the risk score, overdue follow-ups",
+    ),
+    Part(
+        "quotas",
+        "Quotas",
+        (("forecasting_quota", None),),
+        "targets, pacing, coverage, gap to target and attainment",
+    ),
+    Part(
+        "next_step_date",
+        "Next-step dates",
+        (("opportunity", "next_step_date_c"),),
+        "overdue next steps; Committed uses the CRM's Commit forecast category instead",
+    ),
+    Part(
+        "next_step",
+        "Next steps",
+        (("opportunity", "next_step"),),
+        "the next-step share and the deals without a next step",
+    ),
+    Part(
+        "history",
+        "Opportunity history",
+        (("opportunity_history", None),),
+        "close-date pushes, forecast accuracy and time in stage",
+    ),
     Part("leads", "Leads", (("lead", None),), "new inbound leads on Plan My Day and lead conversion"),
-    Part("icp_fields", "ICP fields (industry, employees, trigger event, technical fit)",
-         (("account", "industry"), ("account", "number_of_employees"),
-          ("opportunity", "trigger_event_c"), ("opportunity", "technical_fit_c")),
-         "ICP fit (judged on the tracked criteria only) and the ICP figures", all_missing=False),
-    Part("forecast_category", "Forecast categories", (("opportunity", "forecast_category_name"),),
-         "Committed and Best case when next-step dates are not tracked either"),
+    Part(
+        "icp_fields",
+        "ICP fields (industry, employees, trigger event, technical fit)",
+        (
+            ("account", "industry"),
+            ("account", "number_of_employees"),
+            ("opportunity", "trigger_event_c"),
+            ("opportunity", "technical_fit_c"),
+        ),
+        "ICP fit (judged on the tracked criteria only) and the ICP figures",
+        all_missing=False,
+    ),
+    Part(
+        "forecast_category",
+        "Forecast categories",
+        (("opportunity", "forecast_category_name"),),
+        "Committed and Best case when next-step dates are not tracked either",
+    ),
 )
 PARTS_BY_KEY = {part.key: part for part in PARTS}
 
@@ -125,7 +165,9 @@ class Tracking:
             return not_tracked(reason)
         return formatter(value)
 
-    def notice(self, keys: tuple[str, ...], ending: str | None = None, uses: dict[str, str] | None = None) -> None:
+    def notice(
+        self, keys: tuple[str, ...], ending: str | None = None, uses: dict[str, str] | None = None
+    ) -> None:
         """One line on a page: which of `keys` the CRM does not track and what that leaves
         unknown (`uses`: what a part is used for on this page, instead of everywhere)."""
         parts = [PARTS_BY_KEY[k] for k in keys if self.untracked(k)]
@@ -142,13 +184,14 @@ class Tracking:
     def affects(self, obj: str, column: str | None) -> list[str]:
         """What the parts fed by `obj`.`column` (or the whole object) are used for."""
         return [
-            part.affects for part in PARTS
+            part.affects
+            for part in PARTS
             if any(o == obj and (c is None or column is None or c == column) for o, c in part.inputs)
         ]
 
 
 def not_tracked(reason: object = None) -> str:
-    """"not tracked in your CRM", or the mart's reason when it gives one."""
+    """ "not tracked in your CRM", or the mart's reason when it gives one."""
     if fmt.is_missing(reason) or not str(reason).strip():
         return NOT_TRACKED
     text = str(reason).strip()

@@ -49,9 +49,7 @@ class AlertingResource(dg.ConfigurableResource):
 
 def run_check_records(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str | None, Any]]:
     """(step key, AssetCheckEvaluation) of every check evaluated in the run."""
-    records = instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-    ).records
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
     out = []
     for record in records:
         entry = record.event_log_entry
@@ -62,9 +60,7 @@ def run_check_records(instance: dg.DagsterInstance, run_id: str) -> list[tuple[s
 
 
 def run_materialized_keys(instance: dg.DagsterInstance, run_id: str) -> set[dg.AssetKey]:
-    records = instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-    ).records
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
     return {r.event_log_entry.dagster_event.asset_key for r in records if r.event_log_entry.dagster_event}
 
 
@@ -107,8 +103,12 @@ def _relationship_test(check_name: str) -> dict | None:
         if child is None or not parents or parents[0] is None:
             return None
         return {
-            "model": child["alias"], "schema": child["schema"], "column": kwargs.get("column_name"),
-            "parent": parents[0]["alias"], "parent_schema": parents[0]["schema"], "field": kwargs.get("field"),
+            "model": child["alias"],
+            "schema": child["schema"],
+            "column": kwargs.get("column_name"),
+            "parent": parents[0]["alias"],
+            "parent_schema": parents[0]["schema"],
+            "field": kwargs.get("field"),
         }
     return None
 
@@ -125,9 +125,7 @@ def relationship_failure(check_name: str, warehouse_path: Path | None) -> tuple[
     if test is None or not test["column"] or not test["field"]:
         return None
     where = f"{test['model']}.{test['column']}"
-    headline = (
-        f"{where}: values not found in {test['parent']}.{test['field']} (dbt test {check_name})"
-    )
+    headline = f"{where}: values not found in {test['parent']}.{test['field']} (dbt test {check_name})"
     if warehouse_path is None or dbt_target() != "duckdb":
         return headline, ()
     import duckdb
@@ -148,7 +146,8 @@ def relationship_failure(check_name: str, warehouse_path: Path | None) -> tuple[
     shown = ", ".join(f"'{v}'" for v in values)
     hint = (
         " An incremental model keeping rows its parent dropped is rebuilt by `revops run --full-refresh`."
-        if test["model"] == "fct_deal_snapshots" else ""
+        if test["model"] == "fct_deal_snapshots"
+        else ""
     )
     return f"{headline}: {shown}.{hint}", examples
 
@@ -236,16 +235,18 @@ def _loader_examples(metadata: dict[str, Any]) -> tuple[dict[str, Any], ...]:
 
 
 def step_failures(
-    instance, run_id: str, step_key: str | None, exception: BaseException | None, warehouse_path: Path | None = None
+    instance,
+    run_id: str,
+    step_key: str | None,
+    exception: BaseException | None,
+    warehouse_path: Path | None = None,
 ) -> list[GateFailure]:
     """What failed in one step: its failed ERROR checks, else the step's own error (for
     the loader: its file, columns, bad row count and examples from the failure metadata)."""
     failures = [
         failure_of_evaluation(evaluation, warehouse_path)
         for key, evaluation in run_check_records(instance, run_id)
-        if key == step_key
-        and not evaluation.passed
-        and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        if key == step_key and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     ]
     if failures:
         return failures

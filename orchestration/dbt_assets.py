@@ -11,7 +11,6 @@ gated raw tables there, then `dbt build` runs there, then the marts are copied b
 into the build file, where the mart gate and the publisher read them as on DuckDB.
 """
 
-
 import json
 import os
 from collections.abc import Mapping
@@ -61,9 +60,7 @@ def dbt_vars(settings: Settings) -> list[str]:
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
     ),
 )
-def revops_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-):
+def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Seeds, models and their tests in dependency order (`dbt build`)."""
     settings = warehouse.settings()
     # profiles.yml reads the warehouse path and target from the environment, which the
@@ -185,7 +182,9 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
     model on the tested column to find the keys."""
     failures = f"{_quote(test['schema'])}.{_quote(test['alias'])}"
     model = manifest["nodes"].get(test.get("attached_node") or "") or {}
-    column = test.get("column_name") or ((test.get("test_metadata") or {}).get("kwargs") or {}).get("column_name")
+    column = test.get("column_name") or ((test.get("test_metadata") or {}).get("kwargs") or {}).get(
+        "column_name"
+    )
     keys = [k for k in model_key_columns(manifest, model["unique_id"]) if k != column] if model else []
     stored = [r[0] for r in con.execute(f"describe select * from {failures}").fetchall()]
     limit = FAILURE_EXAMPLE_LIMIT
@@ -238,10 +237,14 @@ def drop_passed_test_tables(con, manifest: Mapping[str, Any], failed: list) -> N
         ).fetchall()
         for name, kind in rows:
             if (schema, name) not in keep:
-                con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {_quote(schema)}.{_quote(name)}")
+                con.execute(
+                    f"drop {'view' if kind == 'VIEW' else 'table'} if exists {_quote(schema)}.{_quote(name)}"
+                )
 
 
-def describe_failed_test(con, manifest: Mapping[str, Any], event: dg.AssetCheckResult, *, target: str = "duckdb"):
+def describe_failed_test(
+    con, manifest: Mapping[str, Any], event: dg.AssetCheckResult, *, target: str = "duckdb"
+):
     """The failed check with a message naming the model, the column, the failing rows
     and up to five example keys and values (metadata `examples`, as the gate writes)."""
     unique_id = _metadata_value(event.metadata, "unique_id")

@@ -35,14 +35,20 @@ def _failure_metadata(error: Exception) -> dict:
 def _column_schema(obj: CrmObject, extra_columns: list[str], tracked: dict[str, bool]) -> dg.TableSchema:
     columns = [
         dg.TableColumn(
-            name, type_name, description=None if tracked.get(name, True) else "not tracked by the source: all NULL"
+            name,
+            type_name,
+            description=None if tracked.get(name, True) else "not tracked by the source: all NULL",
         )
         for name, type_name in obj.columns.items()
     ]
-    columns += [dg.TableColumn(name, "VARCHAR", description="extra column of the file") for name in extra_columns]
+    columns += [
+        dg.TableColumn(name, "VARCHAR", description="extra column of the file") for name in extra_columns
+    ]
     columns += [
         dg.TableColumn("_source_file", "VARCHAR", description="file or source table the row came from"),
-        dg.TableColumn("_source_row", "BIGINT", description="line in that file (row number for Parquet and tables)"),
+        dg.TableColumn(
+            "_source_row", "BIGINT", description="line in that file (row number for Parquet and tables)"
+        ),
         dg.TableColumn("_loaded_at", "TIMESTAMP", description="when the load ran (UTC)"),
     ]
     return dg.TableSchema(columns=columns)

@@ -8,7 +8,6 @@ run failed with ERROR severity; a gate check that did not run in this run (a par
 selection) is run here. The copy itself is `revops.publish.publish_marts` (atomic).
 """
 
-
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +144,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
         failed = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
         if failed:
             names = ", ".join(f"{'/'.join(e.asset_key.path)}:{e.check_name}" for e in failed[:20])
-            raise dg.Failure(description=f"{len(failed)} blocking checks failed in this run ({names}); nothing was published.")
+            raise dg.Failure(
+                description=f"{len(failed)} blocking checks failed in this run ({names}); nothing was published."
+            )
 
         # 3. every gate check must have run in this run; run the missing ones here
         checks = [
@@ -165,11 +166,16 @@ def build_publish_asset() -> dg.AssetsDefinition:
         if _gate_check_keys("raw", raw_key) - evaluated:
             context.log.info("the raw gate did not run in this run: running it before publishing")
             inline_reports.append(
-                (validate_raw_tables(settings, baseline_row_counts=raw_baseline(settings, serve_dir)), raw_key)
+                (
+                    validate_raw_tables(settings, baseline_row_counts=raw_baseline(settings, serve_dir)),
+                    raw_key,
+                )
             )
         if _gate_check_keys("marts", mart_key) - evaluated:
             context.log.info("the mart gate did not run in this run: running it before publishing")
-            inline_reports.append((validate_marts(settings, [t for t in load_suites("marts") if t in mart_keys]), mart_key))
+            inline_reports.append(
+                (validate_marts(settings, [t for t in load_suites("marts") if t in mart_keys]), mart_key)
+            )
         for report, key_of in inline_reports:
             if report.blocking_failures:
                 raise dg.Failure(
@@ -183,7 +189,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
         alerts = warning_alerts(warned, run_id=run_id, as_of_date=as_of)
         with duckdb.connect(str(settings.warehouse_path)) as con:
             raw_counts = table_row_counts(con, settings.raw_schema, load_suites("raw"))
-            digests = hygiene_digests(con, run_id=run_id, as_of_date=as_of) if "deal_risk" in mart_keys else []
+            digests = (
+                hygiene_digests(con, run_id=run_id, as_of_date=as_of) if "deal_risk" in mart_keys else []
+            )
 
         try:
             result = publish_marts(
@@ -207,7 +215,11 @@ def build_publish_asset() -> dg.AssetsDefinition:
         if not result.published:
             context.log.info(f"built and gated, not published: {result.detail}")
             return dg.MaterializeResult(
-                metadata={"published": False, "as_of_date": as_of.isoformat(), "not_published_because": result.detail}
+                metadata={
+                    "published": False,
+                    "as_of_date": as_of.isoformat(),
+                    "not_published_because": result.detail,
+                }
             )
         if result.detail:
             context.log.warning(result.detail)
@@ -220,7 +232,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
         deliveries = [alerting.send(payload) for _, payload in digests]
         sent = sum(d.delivered for d in deliveries)
         if digests:
-            context.log.info(f"pipeline-hygiene digest: {len(digests)} managers, {sent} delivered to the webhook")
+            context.log.info(
+                f"pipeline-hygiene digest: {len(digests)} managers, {sent} delivered to the webhook"
+            )
         for delivery in deliveries:
             if not delivery.delivered:
                 context.log.warning(f"digest not delivered: {delivery.detail}")

@@ -12,7 +12,6 @@ is `blocking`. The checks are built from the suite files when the definitions lo
 A failed check's description is the whole message: table, check, failing rows, examples.
 """
 
-
 from collections.abc import Iterable
 
 import dagster as dg
@@ -44,7 +43,10 @@ def _specs(suites: Iterable[Suite], key_of) -> list[dg.AssetCheckSpec]:
                     asset=key_of(suite.table),
                     blocking=check.severity == BLOCKING,
                     description=f"[{check.severity}] {check.description} ({suite.path.name})",
-                    metadata={"severity": check.severity, "suite": f"expectations/{suite.layer}/{suite.path.name}"},
+                    metadata={
+                        "severity": check.severity,
+                        "suite": f"expectations/{suite.layer}/{suite.path.name}",
+                    },
                 )
             )
     return specs
@@ -83,7 +85,9 @@ def _yield_report(context, report: GateReport, key_of) -> Iterable[dg.AssetCheck
                 f"{len(messages)} blocking {report.layer} check{'s' if len(messages) != 1 else ''} failed; "
                 "nothing downstream runs and nothing is published:\n" + "\n".join(f"- {m}" for m in messages)
             ),
-            metadata={"failed_checks": dg.MetadataValue.json([o.as_dict() for o in report.blocking_failures])},
+            metadata={
+                "failed_checks": dg.MetadataValue.json([o.as_dict() for o in report.blocking_failures])
+            },
         )
 
 

@@ -36,7 +36,7 @@ def webhook_url_from_env(environ: Mapping[str, str] | None = None) -> str:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -287,7 +287,10 @@ def hygiene_digests(
                 f"• {slack_escape(d['opportunity_name'] or d['opportunity_id'])} — {_money(d['amount'])} — "
                 f"{slack_escape(d['owner_name'] or d['owner_id'])} — close {d['close_date']} — {', '.join(problems)}"
             )
-        sections = [slack_escape(summary), f"*Largest first (top {min(top_deals, len(deals))}):*\n" + "\n".join(lines)]
+        sections = [
+            slack_escape(summary),
+            f"*Largest first (top {min(top_deals, len(deals))}):*\n" + "\n".join(lines),
+        ]
         payload = slack_payload(f"🧹 {headline}", sections, f"run {run_id or '?'} · marts.deal_risk")
         alert = Alert(
             kind="hygiene_digest",

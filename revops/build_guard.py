@@ -23,7 +23,7 @@ import duckdb
 
 from revops.run_lock import BuildLockedError, build_lock
 
-__all__ = ["BuildLockedError", "WarehouseCorruptError", "guarded_build", "check_warehouse", "move_aside"]
+__all__ = ["BuildLockedError", "WarehouseCorruptError", "check_warehouse", "guarded_build", "move_aside"]
 
 
 class WarehouseCorruptError(RuntimeError):
@@ -65,7 +65,7 @@ def move_aside(warehouse_path: Path) -> Path | None:
     path = Path(warehouse_path)
     if not path.exists():
         return None
-    aside = path.with_name(f"{path.name}.corrupt-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}")
+    aside = path.with_name(f"{path.name}.corrupt-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}")
     path.rename(aside)
     wal = path.with_name(path.name + ".wal")
     if wal.exists():
@@ -90,7 +90,7 @@ def _record_corrupt_alert(settings, message: str, run_id: str | None) -> None:
         [
             {
                 "alert_id": uuid.uuid4().hex,
-                "created_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 "run_id": run_id,
                 "as_of_date": settings.resolved_as_of_date(),
                 "kind": "gate_failure",
@@ -118,7 +118,7 @@ def guarded_build(
     except BuildLockedError as error:
         try:
             _post_once("⏳ RevOps build refused", str(error), webhook_url)
-        except Exception:  # noqa: BLE001 - the refusal itself is the message
+        except Exception:
             pass
         raise
     try:
@@ -127,8 +127,10 @@ def guarded_build(
         except WarehouseCorruptError as error:
             try:
                 _record_corrupt_alert(settings, str(error), run_id)
-                _post_once("🚨 RevOps build stopped: the working warehouse is corrupt", str(error), webhook_url)
-            except Exception:  # noqa: BLE001
+                _post_once(
+                    "🚨 RevOps build stopped: the working warehouse is corrupt", str(error), webhook_url
+                )
+            except Exception:
                 pass
             raise
         yield holder

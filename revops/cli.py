@@ -35,12 +35,8 @@ class CommandError(Exception):
 def _instance_environment() -> None:
     """Point Dagster at the repository's instance (dagster.yaml) unless told otherwise."""
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
-    os.environ.setdefault(
-        "REVOPS_DAGSTER_STORAGE_DIR", str(PROJECT_ROOT / ".dagster_home" / "storage")
-    )
-    os.environ.setdefault(
-        "REVOPS_DAGSTER_COMPUTE_LOGS_DIR", str(PROJECT_ROOT / ".dagster_home" / "logs")
-    )
+    os.environ.setdefault("REVOPS_DAGSTER_STORAGE_DIR", str(PROJECT_ROOT / ".dagster_home" / "storage"))
+    os.environ.setdefault("REVOPS_DAGSTER_COMPUTE_LOGS_DIR", str(PROJECT_ROOT / ".dagster_home" / "logs"))
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -168,7 +164,9 @@ def _rebuild(settings: Settings):
         with build_lock(settings.warehouse_path, "revops run --rebuild-warehouse") as holder:
             aside = move_aside(settings.warehouse_path)
             if aside is not None:
-                print(f"==> the working warehouse was moved aside to {aside}; rebuilding it from the landing files")
+                print(
+                    f"==> the working warehouse was moved aside to {aside}; rebuilding it from the landing files"
+                )
             yield holder
 
     return held()
@@ -282,7 +280,8 @@ def command_status(args: argparse.Namespace) -> int:
             f"{row.get('checks_warned', 0)} warnings"
         )
     alerts = [
-        a for a in read_alerts(settings.state_path(), serve_dir=settings.serve_dir)
+        a
+        for a in read_alerts(settings.state_path(), serve_dir=settings.serve_dir)
         if a["created_at"] is not None and a["created_at"] > log[0]["published_at"]
     ]
     if alerts:
@@ -290,7 +289,7 @@ def command_status(args: argparse.Namespace) -> int:
         for alert in alerts[-5:]:
             print(f"  {alert['created_at']:%Y-%m-%d %H:%M}Z  {alert.get('message') or alert}")
         return 1
-    age = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - log[0]["published_at"]
+    age = dt.datetime.now(dt.UTC).replace(tzinfo=None) - log[0]["published_at"]
     if age > dt.timedelta(days=1):
         print(f"\nThe served marts are {age.days} day(s) old: has the daily build run?")
     return 0
@@ -317,9 +316,20 @@ def command_docs(args: argparse.Namespace) -> int:
         raise CommandError("dbt docs generate failed (see above); has `make run` built the warehouse?")
     print(f"==> dbt docs on http://{args.host}:{args.port} (Ctrl-C stops it)")
     return subprocess.run(
-        [str(dbt), "docs", "serve", "--profiles-dir", str(project), "--host", args.host, "--port", str(args.port),
-         "--no-browser"],
-        cwd=project, env=env,
+        [
+            str(dbt),
+            "docs",
+            "serve",
+            "--profiles-dir",
+            str(project),
+            "--host",
+            args.host,
+            "--port",
+            str(args.port),
+            "--no-browser",
+        ],
+        cwd=project,
+        env=env,
     ).returncode
 
 
@@ -331,14 +341,24 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--landing-dir", help="folder of CRM files (env REVOPS_LANDING_DIR)")
         p.add_argument("--warehouse", help="working DuckDB file (env REVOPS_WAREHOUSE_PATH)")
         p.add_argument("--serve-dir", help="where BI reads the published marts (env REVOPS_SERVE_DIR)")
-        p.add_argument("--as-of", help="the day the marts describe, YYYY-MM-DD (env REVOPS_AS_OF_DATE; default today)")
         p.add_argument(
-            "--source", choices=["salesforce_files", "fivetran_salesforce", "hubspot"],
+            "--as-of", help="the day the marts describe, YYYY-MM-DD (env REVOPS_AS_OF_DATE; default today)"
+        )
+        p.add_argument(
+            "--source",
+            choices=["salesforce_files", "fivetran_salesforce", "hubspot"],
             help="where the CRM data comes from (env REVOPS_SOURCE; default salesforce_files: the landing folder)",
         )
-        p.add_argument("--source-database", help="DuckDB file holding a connector's schema (env REVOPS_SOURCE_DATABASE)")
-        p.add_argument("--source-schema", help="the connector's schema (env REVOPS_SOURCE_SCHEMA; default salesforce / hubspot)")
-        p.add_argument("--mapping", help="field mapping file (env REVOPS_SOURCE_MAPPING; default mappings/<source>.yml)")
+        p.add_argument(
+            "--source-database", help="DuckDB file holding a connector's schema (env REVOPS_SOURCE_DATABASE)"
+        )
+        p.add_argument(
+            "--source-schema",
+            help="the connector's schema (env REVOPS_SOURCE_SCHEMA; default salesforce / hubspot)",
+        )
+        p.add_argument(
+            "--mapping", help="field mapping file (env REVOPS_SOURCE_MAPPING; default mappings/<source>.yml)"
+        )
 
     def demo_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--deals", type=int, default=5000, help="number of deals (default 5000)")
@@ -349,17 +369,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="ingest the landing folder, build and test the warehouse")
     common(run)
-    run.add_argument("--demo", action="store_true", help="generate demo CRM data if the landing folder is empty")
     run.add_argument(
-        "--full-refresh", action="store_true",
+        "--demo", action="store_true", help="generate demo CRM data if the landing folder is empty"
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
         help="rebuild the incremental models (fct_deal_snapshots) from scratch: dbt build --full-refresh",
     )
     run.add_argument(
-        "--allow-older", action="store_true",
+        "--allow-older",
+        action="store_true",
         help="publish even when --as-of is older than the as_of_date BI reads now (refused by default)",
     )
     run.add_argument(
-        "--rebuild-warehouse", action="store_true",
+        "--rebuild-warehouse",
+        action="store_true",
         help="move the working warehouse aside (e.g. a corrupt one) and rebuild it from the landing files; "
         "the served marts, publish history, alerts and baselines are kept",
     )
@@ -405,7 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
         "default data/sources/<shape>.duckdb)",
     )
     demo.add_argument(
-        "--shape", choices=["salesforce_files", "fivetran_salesforce", "hubspot"], default="salesforce_files",
+        "--shape",
+        choices=["salesforce_files", "fivetran_salesforce", "hubspot"],
+        default="salesforce_files",
         help="write the data as a landing folder (default), a Fivetran Salesforce schema or Fivetran's HubSpot schema",
     )
     demo.add_argument(
@@ -414,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
         "next_step, next_step_date, icp_fields, custom_fields, forecast_category, probability, account_ids",
     )
     demo.add_argument(
-        "--history-mode", action="store_true",
+        "--history-mode",
+        action="store_true",
         help="fivetran_salesforce: stage history as History Mode versions (salesforce_history.opportunity) "
         "instead of an opportunity_history table",
     )

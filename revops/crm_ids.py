@@ -27,6 +27,7 @@ from collections.abc import Iterable
 
 CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
+
 # An id column of the contract: the record's own id and every reference to a record
 # (`owner_id`, `what_id`, `who_id`, `converted_opportunity_id`, `quota_owner_id`, ...).
 def is_id_column(name: str) -> bool:

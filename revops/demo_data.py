@@ -96,40 +96,199 @@ TEAMS = (
     _Team("Strategic Accounts", 160_000, 1.8, 0.4, ("Strategic Account Executive",)),
 )
 
-FIRST_NAMES = (
-    "Olivia Liam Emma Noah Ava Elijah Sophia James Isabella Lucas Mia Mateo Amelia Ethan "
-    "Harper Logan Evelyn Aiden Abigail Jackson Emily Sebastian Ella Henry Scarlett Owen "
-    "Grace Daniel Chloe Samuel Priya Arjun Mei Hiroshi Fatima Omar Ingrid Lars Chiara Diego"
-).split()
-LAST_NAMES = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez "
-    "Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson "
-    "White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Patel "
-    "Nguyen Kim Schmidt Rossi"
-).split()
+FIRST_NAMES = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Mateo",
+    "Amelia",
+    "Ethan",
+    "Harper",
+    "Logan",
+    "Evelyn",
+    "Aiden",
+    "Abigail",
+    "Jackson",
+    "Emily",
+    "Sebastian",
+    "Ella",
+    "Henry",
+    "Scarlett",
+    "Owen",
+    "Grace",
+    "Daniel",
+    "Chloe",
+    "Samuel",
+    "Priya",
+    "Arjun",
+    "Mei",
+    "Hiroshi",
+    "Fatima",
+    "Omar",
+    "Ingrid",
+    "Lars",
+    "Chiara",
+    "Diego",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Patel",
+    "Nguyen",
+    "Kim",
+    "Schmidt",
+    "Rossi",
+]
 USER_EMAIL_DOMAIN = "example.com"
 
-NAME_PREFIXES = (
-    "North Blue Silver Red Green Bright Clear Swift Iron Summit Harbor Pine Oak Cedar Stone "
-    "River Eagle Falcon Atlas Nova Apex Vertex Quantum Pioneer Ever Lumen Polar Crescent "
-    "Horizon Meridian"
-).split()
-NAME_ROOTS = (
-    "field bridge point wave gate line works path stack forge light view crest core shift "
-    "sphere mark port ridge wind"
-).split()
-NAME_SUFFIXES = (
-    "Inc. Labs Group Systems Partners Health Analytics Software Capital Solutions "
-    "Technologies Holdings Logistics Retail Media Consulting Networks Industries Co. Ltd"
-).split()
+NAME_PREFIXES = [
+    "North",
+    "Blue",
+    "Silver",
+    "Red",
+    "Green",
+    "Bright",
+    "Clear",
+    "Swift",
+    "Iron",
+    "Summit",
+    "Harbor",
+    "Pine",
+    "Oak",
+    "Cedar",
+    "Stone",
+    "River",
+    "Eagle",
+    "Falcon",
+    "Atlas",
+    "Nova",
+    "Apex",
+    "Vertex",
+    "Quantum",
+    "Pioneer",
+    "Ever",
+    "Lumen",
+    "Polar",
+    "Crescent",
+    "Horizon",
+    "Meridian",
+]
+NAME_ROOTS = [
+    "field",
+    "bridge",
+    "point",
+    "wave",
+    "gate",
+    "line",
+    "works",
+    "path",
+    "stack",
+    "forge",
+    "light",
+    "view",
+    "crest",
+    "core",
+    "shift",
+    "sphere",
+    "mark",
+    "port",
+    "ridge",
+    "wind",
+]
+NAME_SUFFIXES = [
+    "Inc.",
+    "Labs",
+    "Group",
+    "Systems",
+    "Partners",
+    "Health",
+    "Analytics",
+    "Software",
+    "Capital",
+    "Solutions",
+    "Technologies",
+    "Holdings",
+    "Logistics",
+    "Retail",
+    "Media",
+    "Consulting",
+    "Networks",
+    "Industries",
+    "Co.",
+    "Ltd",
+]
 
 OTHER_INDUSTRIES = (
-    "Retail", "Manufacturing", "Education", "Government", "Media", "Hospitality",
-    "Logistics", "Real Estate", "Energy", "Nonprofit", "Software", "Financial Services",
-    "Healthcare", "Professional Services", "Construction", "Telecommunications",
+    "Retail",
+    "Manufacturing",
+    "Education",
+    "Government",
+    "Media",
+    "Hospitality",
+    "Logistics",
+    "Real Estate",
+    "Energy",
+    "Nonprofit",
+    "Software",
+    "Financial Services",
+    "Healthcare",
+    "Professional Services",
+    "Construction",
+    "Telecommunications",
 )
-COUNTRIES = ("United States", "United Kingdom", "Canada", "Germany", "France", "Australia",
-             "Netherlands", "Ireland", "Sweden", "Singapore")
+COUNTRIES = (
+    "United States",
+    "United Kingdom",
+    "Canada",
+    "Germany",
+    "France",
+    "Australia",
+    "Netherlands",
+    "Ireland",
+    "Sweden",
+    "Singapore",
+)
 COUNTRY_WEIGHTS = (0.58, 0.12, 0.08, 0.06, 0.04, 0.04, 0.03, 0.02, 0.02, 0.01)
 
 INBOUND_SOURCES = ("Inbound", "Website", "Content Download", "Webinar")
@@ -146,46 +305,89 @@ TYPE_WIN_ADJ = np.array([0.0, 0.8, 1.8])
 TYPE_SIZE = np.array([1.0, 0.5, 0.8])
 
 TRIGGER_EVENTS = (
-    "Series B funding", "New VP of Sales hired", "Expansion into a new region", "Acquisition",
-    "New compliance requirement", "Legacy system end of life",
-    "Board-mandated digital initiative", "Rapid headcount growth",
+    "Series B funding",
+    "New VP of Sales hired",
+    "Expansion into a new region",
+    "Acquisition",
+    "New compliance requirement",
+    "Legacy system end of life",
+    "Board-mandated digital initiative",
+    "Rapid headcount growth",
 )
 FIT_LEVELS = ("strong", "partial", "weak")
 
 VAGUE_NEXT_STEPS = (
-    "follow up", "Follow up", "Follow Up", "FOLLOW UP", "Waiting on them", "waiting on them",
-    "TBD", "tbd", "Check in", "check in", "Check In",
+    "follow up",
+    "Follow up",
+    "Follow Up",
+    "FOLLOW UP",
+    "Waiting on them",
+    "waiting on them",
+    "TBD",
+    "tbd",
+    "Check in",
+    "check in",
+    "Check In",
 )
 CONCRETE_NEXT_STEPS = (
-    "Send security questionnaire to IT", "Schedule demo with the finance team",
-    "Send proposal v2 with revised pricing", "Book technical deep-dive with engineering",
-    "Confirm evaluation plan with champion", "Send mutual action plan",
-    "Review redlines with legal", "Get pricing approval from our VP",
-    "Intro call with the economic buyer", "Share ROI model with the CFO",
-    "Run pilot kickoff with the admin team", "Send order form for signature",
-    "Align on procurement timeline", "Reference call with an existing customer",
-    "Present business case to the steering committee", "Map stakeholders with champion",
+    "Send security questionnaire to IT",
+    "Schedule demo with the finance team",
+    "Send proposal v2 with revised pricing",
+    "Book technical deep-dive with engineering",
+    "Confirm evaluation plan with champion",
+    "Send mutual action plan",
+    "Review redlines with legal",
+    "Get pricing approval from our VP",
+    "Intro call with the economic buyer",
+    "Share ROI model with the CFO",
+    "Run pilot kickoff with the admin team",
+    "Send order form for signature",
+    "Align on procurement timeline",
+    "Reference call with an existing customer",
+    "Present business case to the steering committee",
+    "Map stakeholders with champion",
 )
 
 # email, call and meeting subjects run from early-stage to late-stage topics
 EMAIL_SUBJECTS = (
-    "Email: Follow-up on our call", "Email: Checking in", "Email: Case study you asked for",
-    "Email: Meeting recap", "Email: Intro to our solutions engineer", "Email: Next steps",
-    "Email: Security questionnaire", "Email: Proposal and pricing", "Email: Contract draft",
+    "Email: Follow-up on our call",
+    "Email: Checking in",
+    "Email: Case study you asked for",
+    "Email: Meeting recap",
+    "Email: Intro to our solutions engineer",
+    "Email: Next steps",
+    "Email: Security questionnaire",
+    "Email: Proposal and pricing",
+    "Email: Contract draft",
 )
 CALL_SUBJECTS = (
-    "Call: Left voicemail", "Call: Discovery", "Call: Check-in with champion",
-    "Call: Requirements review", "Call: Technical questions", "Call: Reference check",
-    "Call: Pricing discussion", "Call: Procurement questions",
+    "Call: Left voicemail",
+    "Call: Discovery",
+    "Call: Check-in with champion",
+    "Call: Requirements review",
+    "Call: Technical questions",
+    "Call: Reference check",
+    "Call: Pricing discussion",
+    "Call: Procurement questions",
 )
 OTHER_TASK_SUBJECTS = ("Update opportunity notes", "Prepare proposal", "Internal deal review")
 MEETING_SUBJECTS = (
-    "Discovery meeting", "Product demo", "Technical deep-dive", "Evaluation kickoff",
-    "Business case review", "Pricing review", "Contract review", "Executive sponsor meeting",
+    "Discovery meeting",
+    "Product demo",
+    "Technical deep-dive",
+    "Evaluation kickoff",
+    "Business case review",
+    "Pricing review",
+    "Contract review",
+    "Executive sponsor meeting",
 )
 
-LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted",
-                 "Closed - Not Converted")
+LEAD_STATUSES = (
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+)
 (LEAD_OPEN, LEAD_WORKING, LEAD_CONVERTED, LEAD_CLOSED) = range(4)
 
 # activity kinds
@@ -307,8 +509,9 @@ def _weekday(days: np.ndarray) -> np.ndarray:
     return (days + 3) % 7  # Monday = 0 (1970-01-01 was a Thursday)
 
 
-def _shift_off_weekend(days: np.ndarray, rng: np.random.Generator, share: float,
-                       latest: int | None = None) -> np.ndarray:
+def _shift_off_weekend(
+    days: np.ndarray, rng: np.random.Generator, share: float, latest: int | None = None
+) -> np.ndarray:
     """Move `share` of weekend days to the Monday after (or the Friday before when that
     would pass `latest`)."""
     wd = _weekday(days)
@@ -321,8 +524,9 @@ def _shift_off_weekend(days: np.ndarray, rng: np.random.Generator, share: float,
     return out
 
 
-def _growth_days(rng: np.random.Generator, size: int, first: int, last: int,
-                 growth: float = 0.6) -> np.ndarray:
+def _growth_days(
+    rng: np.random.Generator, size: int, first: int, last: int, growth: float = 0.6
+) -> np.ndarray:
     """Days in [first, last], density rising linearly by `growth` over the period."""
     u = rng.random(size)
     x = (np.sqrt(1 + u * growth * (2 + growth)) - 1) / growth
@@ -445,7 +649,7 @@ class _ObjectWriter:
     def discard(self) -> None:
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - already failing; the file is removed anyway
+        except Exception:
             pass
         self.tmp_path.unlink(missing_ok=True)
 
@@ -563,9 +767,17 @@ def _build_users(ctx_seed: int, reps: int, first_day: int, as_of: int):
         "created_date": _timestamps(created * DAY + tod),
     }
     users = dict(
-        n_users=n_users, reps=rep_users, rep_weights=weights / weights.sum(), team=team,
-        skill=skill, activity=activity, diligence=diligence, optimism=optimism,
-        departure=departure, replacement=replacement, active_reps=active_reps,
+        n_users=n_users,
+        reps=rep_users,
+        rep_weights=weights / weights.sum(),
+        team=team,
+        skill=skill,
+        activity=activity,
+        diligence=diligence,
+        optimism=optimism,
+        departure=departure,
+        replacement=replacement,
+        active_reps=active_reps,
     )
     return table, users
 
@@ -580,8 +792,14 @@ def _company_names(rng: np.random.Generator, n: int, vocab: dict[str, pa.Array])
     return pc.binary_join_element_wise(pc.binary_join_element_wise(prefix, root, ""), suffix, " ")
 
 
-def _firmographics(rng: np.random.Generator, ctx: _Context, n: int, fit_share: float,
-                   industry_share: float, size_share: float):
+def _firmographics(
+    rng: np.random.Generator,
+    ctx: _Context,
+    n: int,
+    fit_share: float,
+    industry_share: float,
+    size_share: float,
+):
     """Industry index (into ctx.industries) and employee counts; `fit_share` of rows are
     made to match the ICP industry and size rules, the rest match each by chance."""
     icp = ctx.icp
@@ -610,8 +828,14 @@ def _firmographics(rng: np.random.Generator, ctx: _Context, n: int, fit_share: f
     return industry, employees
 
 
-def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters: dict[str, int],
-                    writers: dict[str, _ObjectWriter]) -> None:
+def _generate_block(
+    ctx: _Context,
+    block: int,
+    n: int,
+    deal_base: int,
+    counters: dict[str, int],
+    writers: dict[str, _ObjectWriter],
+) -> None:
     rng = np.random.default_rng([ctx.seed, 0, block])
     A = ctx.as_of
     sm = ctx.stages
@@ -666,8 +890,14 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     is_icp = n_crit == 4
 
     # ---- outcome and path through the stages
-    logit = (-2.2 + 0.3 * n_crit + 0.7 * is_icp + TYPE_WIN_ADJ[dtype_] + SOURCE_WIN_ADJ[src]
-             + np.log(ctx.skill[orig]))
+    logit = (
+        -2.2
+        + 0.3 * n_crit
+        + 0.7 * is_icp
+        + TYPE_WIN_ADJ[dtype_]
+        + SOURCE_WIN_ADJ[src]
+        + np.log(ctx.skill[orig])
+    )
     won = rng.random(n) < 1 / (1 + np.exp(-logit))
     p_skip_first = np.where(inbound, 0.15, 0.05) + np.where(dtype_ > 0, 0.2, 0.0)
     start = np.where((rng.random(n) < p_skip_first) & (S >= 3), 1, 0)
@@ -675,8 +905,7 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     u = rng.random(n)
     c0 = np.cumsum(w) / w.sum()
     c1 = np.cumsum(w[1:]) / w[1:].sum()
-    lost_at = np.where(start == 0, np.searchsorted(c0, u, "right"),
-                       1 + np.searchsorted(c1, u, "right"))
+    lost_at = np.where(start == 0, np.searchsorted(c0, u, "right"), 1 + np.searchsorted(c1, u, "right"))
     end = np.where(won, S - 1, np.minimum(lost_at, S - 1))
     base = end - start + 1
     has_reg = (rng.random(n) < np.where(is_icp, 0.07, 0.12)) & (base >= 2)
@@ -687,23 +916,25 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     length = base + np.where(has_reg, np.where(reg_stop, 1, 2), 0) - has_skip
     st, rr, qq = start[:, None], r[:, None], q[:, None]
     P = st + K
-    P = np.where(has_reg[:, None],
-                 np.where(K <= rr, st + K, np.where(K == rr + 1, st + rr - 1, st + K - 2)), P)
-    P = np.where(has_skip[:, None], np.where(K < qq, st + K, st + K + 1), P)
-    seg = K < length[:, None]
+    P = np.where(
+        has_reg[:, None], np.where(rr >= K, st + K, np.where(rr + 1 == K, st + rr - 1, st + K - 2)), P
+    )
+    P = np.where(has_skip[:, None], np.where(qq > K, st + K, st + K + 1), P)
+    seg = length[:, None] > K
     P = np.where(seg, P, 0)
 
     # ---- durations and the days each stage was entered; X[:, length] = closing day
     team_cycle = np.array([TEAMS[t].cycle for t in range(len(TEAMS))])[ctx.team[orig]]
     pace = team_cycle * np.where(is_icp, 0.72, 1.0 + 0.1 * (4 - n_crit))
     D = ctx.stage_days[P] * pace[:, None] * rng.lognormal(0, 0.45, (n, L))
-    D = np.where(has_reg[:, None] & (K == rr + 1), D * 0.6, D)
+    D = np.where(has_reg[:, None] & (rr + 1 == K), D * 0.6, D)
     stuck_u = rng.random(n)  # 12% stuck in one stage for a while, 3% for months
     stuck_k = (rng.random(n) * length).astype(int)
-    stuck_by = np.where(stuck_u < 0.03, rng.uniform(6.0, 12.0, n),
-                        np.where(stuck_u < 0.15, rng.uniform(2.5, 5.0, n), 1.0))
-    D = np.where(K == stuck_k[:, None], D * stuck_by[:, None], D)
-    last_seg = K == (length - 1)[:, None]
+    stuck_by = np.where(
+        stuck_u < 0.03, rng.uniform(6.0, 12.0, n), np.where(stuck_u < 0.15, rng.uniform(2.5, 5.0, n), 1.0)
+    )
+    D = np.where(stuck_k[:, None] == K, D * stuck_by[:, None], D)
+    last_seg = (length - 1)[:, None] == K
     D = np.where(~won[:, None] & last_seg, D * np.where(is_icp, 1.4, 2.2)[:, None], D)
     Dint = np.where(seg, np.maximum(1, np.rint(D)), 0).astype(np.int64)
     X = np.concatenate([cday[:, None], cday[:, None] + np.cumsum(Dint, axis=1)], axis=1)
@@ -713,15 +944,19 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     rows = np.arange(n)
     T = X[rows, length]
     closed = T <= A
-    owner = np.where(T > ctx.departure[orig], ctx.replacement[orig], orig)  # open when rep left
+    owner = np.where(ctx.departure[orig] < T, ctx.replacement[orig], orig)  # open when rep left
     handover_day = np.where(owner != orig, ctx.departure[orig], NEVER)
 
     # ---- close dates, amounts and the pushes between stage changes
     dil = ctx.diligence[orig]
     opt = ctx.optimism[orig] * rng.uniform(0.8, 1.1, n)
     team_size = np.array([t.deal_size for t in TEAMS])[ctx.team[orig]]
-    amount = (team_size * TYPE_SIZE[dtype_] * rng.lognormal(0, 0.55, n)
-              * np.clip((employees / 250.0) ** 0.2, 0.6, 1.8))
+    amount = (
+        team_size
+        * TYPE_SIZE[dtype_]
+        * rng.lognormal(0, 0.55, n)
+        * np.clip((employees / 250.0) ** 0.2, 0.6, 1.8)
+    )
     amount = _round_to(amount, 100.0)
 
     def planned_close(day: np.ndarray, stage: np.ndarray, snap: float) -> np.ndarray:
@@ -753,19 +988,29 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
             amount = np.where(change, _round_to(amount * rng.uniform(0.8, 1.1, n), 100.0), amount)
             q_day[:, j, p] = np.where(push, day, -1)
             q_cd[:, j, p], q_amt[:, j, p] = cd, amount
-    final_amount = np.where(won & (rng.random(n) < 0.3),
-                            _round_to(amount * rng.uniform(0.85, 1.0, n), 100.0), amount)
+    final_amount = np.where(
+        won & (rng.random(n) < 0.3), _round_to(amount * rng.uniform(0.85, 1.0, n), 100.0), amount
+    )
 
     # ---- opportunity_history: entries, pushes, closing; only what happened by as-of
     cols_day, cols_stage, cols_cd, cols_amt, cols_exists = [], [], [], [], []
     for j in range(L):
-        cols_day.append(X[:, j]); cols_stage.append(P[:, j]); cols_cd.append(ent_cd[:, j])
-        cols_amt.append(ent_amt[:, j]); cols_exists.append(j < length)
+        cols_day.append(X[:, j])
+        cols_stage.append(P[:, j])
+        cols_cd.append(ent_cd[:, j])
+        cols_amt.append(ent_amt[:, j])
+        cols_exists.append(j < length)
         for p in range(2):
-            cols_day.append(q_day[:, j, p]); cols_stage.append(P[:, j]); cols_cd.append(q_cd[:, j, p])
-            cols_amt.append(q_amt[:, j, p]); cols_exists.append(q_day[:, j, p] >= 0)
-    cols_day.append(T); cols_stage.append(np.where(won, sm.won, sm.lost)); cols_cd.append(T)
-    cols_amt.append(final_amount); cols_exists.append(np.ones(n, bool))
+            cols_day.append(q_day[:, j, p])
+            cols_stage.append(P[:, j])
+            cols_cd.append(q_cd[:, j, p])
+            cols_amt.append(q_amt[:, j, p])
+            cols_exists.append(q_day[:, j, p] >= 0)
+    cols_day.append(T)
+    cols_stage.append(np.where(won, sm.won, sm.lost))
+    cols_cd.append(T)
+    cols_amt.append(final_amount)
+    cols_exists.append(np.ones(n, bool))
     ev_day = np.stack(cols_day, axis=1)
     ev_stage = np.stack(cols_stage, axis=1)
     ev_cd = np.stack(cols_cd, axis=1)
@@ -790,24 +1035,28 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     hist_numbers = counters["opportunity_history"] + 1 + np.arange(n_hist)
     counters["opportunity_history"] += n_hist
     hist_stage = ev_stage[h_row, h_col]
-    writers["opportunity_history"].write({
-        "id": _ids(KEY_PREFIXES["opportunity_history"], hist_numbers),
-        "opportunity_id": opp_ids.take(pa.array(h_row)),
-        "stage_name": _take(vocab["stage"], hist_stage),
-        "amount": pa.array(ev_amt[h_row, h_col]),
-        "close_date": _dates(ev_cd[h_row, h_col]),
-        "probability": pa.array(_probability_pct(sm)[hist_stage]),
-        "forecast_category": _take(vocab["forecast_category"], hist_stage),
-        "created_date": _timestamps(ev_ts[h_row, h_col]),
-        "is_deleted": pa.array(opp_deleted[h_row]),
-    })
+    writers["opportunity_history"].write(
+        {
+            "id": _ids(KEY_PREFIXES["opportunity_history"], hist_numbers),
+            "opportunity_id": opp_ids.take(pa.array(h_row)),
+            "stage_name": _take(vocab["stage"], hist_stage),
+            "amount": pa.array(ev_amt[h_row, h_col]),
+            "close_date": _dates(ev_cd[h_row, h_col]),
+            "probability": pa.array(_probability_pct(sm)[hist_stage]),
+            "forecast_category": _take(vocab["forecast_category"], hist_stage),
+            "created_date": _timestamps(ev_ts[h_row, h_col]),
+            "is_deleted": pa.array(opp_deleted[h_row]),
+        }
+    )
 
     # ---- next steps (current state; not part of the history)
     cur_seg = np.where(closed, length - 1, (X[:, :L] <= A).sum(axis=1) - 1)
     is_open = ~closed
     kind_u = rng.random(n)
     blank_p = 0.06 + 0.3 * (1 - ctx.diligence[owner])
-    ns_kind = np.where(kind_u < blank_p, 0, np.where(kind_u < blank_p + 0.12, 1, 2))  # 0 blank 1 vague 2 concrete
+    ns_kind = np.where(
+        kind_u < blank_p, 0, np.where(kind_u < blank_p + 0.12, 1, 2)
+    )  # 0 blank 1 vague 2 concrete
     date_u = rng.random(n)
     # concrete: overdue 22%, today 8%, 1-7 days 35%, 8-45 days 25%, none 10%
     offset = np.select(
@@ -815,8 +1064,7 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
         [-rng.integers(1, 30, n), np.zeros(n, np.int64), rng.integers(1, 8, n), rng.integers(8, 46, n)],
         default=0,
     )
-    ns_has_date = np.where(ns_kind == 2, date_u < 0.90,
-                           np.where(ns_kind == 1, date_u < 0.7, date_u < 0.1))
+    ns_has_date = np.where(ns_kind == 2, date_u < 0.90, np.where(ns_kind == 1, date_u < 0.7, date_u < 0.1))
     ns_date = A + offset
     stage_frac = P[rows, np.minimum(cur_seg, length - 1)] / max(S - 1, 1)
     concrete = _by_stage(rng, stage_frac, len(CONCRETE_NEXT_STEPS), 4)
@@ -843,51 +1091,56 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
 
     type_label = _take(vocab["type"], dtype_)
     opp_name = pc.binary_join_element_wise(acc_names.take(pa.array(acc)), type_label, " - ")
-    writers["opportunity"].write({
-        "id": opp_ids,
-        "account_id": acc_ids.take(pa.array(acc)),
-        "owner_id": _ids(KEY_PREFIXES["user"], owner + 1),
-        "name": opp_name,
-        "stage_name": _take(vocab["stage"], cur_stage),
-        "amount": pa.array(cur_amt),
-        "close_date": _dates(cur_cd),
-        "created_date": _timestamps(created_ts),
-        "last_modified_date": _timestamps(last_modified),
-        "is_closed": pa.array(cur_stage >= S),
-        "is_won": pa.array(cur_stage == sm.won),
-        "forecast_category_name": _take(vocab["forecast_category"], cur_stage),
-        "probability": pa.array(_probability_pct(sm)[cur_stage]),
-        "lead_source": _take(vocab["lead_source"], src),
-        "type": type_label,
-        "next_step": ns_text,
-        "next_step_date_c": _dates(ns_date, mask=ns_date_mask),
-        "trigger_event_c": _take(vocab["trigger"], trigger, mask=~has_trigger),
-        "technical_fit_c": _take(vocab["fit"], fit),
-        "is_deleted": pa.array(opp_deleted),
-    })
+    writers["opportunity"].write(
+        {
+            "id": opp_ids,
+            "account_id": acc_ids.take(pa.array(acc)),
+            "owner_id": _ids(KEY_PREFIXES["user"], owner + 1),
+            "name": opp_name,
+            "stage_name": _take(vocab["stage"], cur_stage),
+            "amount": pa.array(cur_amt),
+            "close_date": _dates(cur_cd),
+            "created_date": _timestamps(created_ts),
+            "last_modified_date": _timestamps(last_modified),
+            "is_closed": pa.array(cur_stage >= S),
+            "is_won": pa.array(cur_stage == sm.won),
+            "forecast_category_name": _take(vocab["forecast_category"], cur_stage),
+            "probability": pa.array(_probability_pct(sm)[cur_stage]),
+            "lead_source": _take(vocab["lead_source"], src),
+            "type": type_label,
+            "next_step": ns_text,
+            "next_step_date_c": _dates(ns_date, mask=ns_date_mask),
+            "trigger_event_c": _take(vocab["trigger"], trigger, mask=~has_trigger),
+            "technical_fit_c": _take(vocab["fit"], fit),
+            "is_deleted": pa.array(opp_deleted),
+        }
+    )
 
     # ---- accounts (created before their first deal)
     first_deal_ts = np.full(n_acc, NEVER * DAY, np.int64)
     np.minimum.at(first_deal_ts, acc, created_ts)
     no_deal = first_deal_ts == NEVER * DAY
-    lead_time = np.where(rng.random(n_acc) < 0.3, rng.integers(0, 700, n_acc),
-                         rng.integers(0, 120, n_acc)) * DAY + rng.integers(0, 3 * HOUR, n_acc)
+    lead_time = np.where(
+        rng.random(n_acc) < 0.3, rng.integers(0, 700, n_acc), rng.integers(0, 120, n_acc)
+    ) * DAY + rng.integers(0, 3 * HOUR, n_acc)
     acc_created = np.where(
         no_deal,
         _growth_days(rng, n_acc, ctx.first_day, A) * DAY + 15 * HOUR,
         first_deal_ts - lead_time - HOUR,
     )
     acc_created = np.minimum(acc_created, A * DAY + 6 * HOUR)
-    writers["account"].write({
-        "id": acc_ids,
-        "name": acc_names,
-        "industry": _take(vocab["industry"], acc_industry),
-        "number_of_employees": pa.array(acc_employees),
-        "annual_revenue": pa.array(acc_revenue.astype(float)),
-        "billing_country": _take(vocab["country"], acc_country),
-        "owner_id": _ids(KEY_PREFIXES["user"], acc_owner + 1),
-        "created_date": _timestamps(acc_created),
-    })
+    writers["account"].write(
+        {
+            "id": acc_ids,
+            "name": acc_names,
+            "industry": _take(vocab["industry"], acc_industry),
+            "number_of_employees": pa.array(acc_employees),
+            "annual_revenue": pa.array(acc_revenue.astype(float)),
+            "billing_country": _take(vocab["country"], acc_country),
+            "owner_id": _ids(KEY_PREFIXES["user"], acc_owner + 1),
+            "created_date": _timestamps(acc_created),
+        }
+    )
 
     # ---- quota basis: closed-won amount per owner and month
     wm = closed & won
@@ -906,7 +1159,7 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     a_t = seg_start.ravel()[flat] + rng.random(len(flat)) * seg_len.ravel()[flat]
     a_stage = P.ravel()[flat]
     K1 = np.arange(L + 1)[None, :]
-    bmask = (K1 >= 1) & (K1 <= length[:, None]) & (X <= A + 15)
+    bmask = (K1 >= 1) & (length[:, None] >= K1) & (X <= A + 15)
     bcnt = rng.poisson(np.where(bmask, 1.6 * eng[:, None], 0.0))
     flatb = np.repeat(np.arange(n * (L + 1)), bcnt.ravel())
     b_deal = flatb // (L + 1)
@@ -921,7 +1174,9 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     kind_r = rng.random(m)
     ms = ctx.meeting_share[a_stage]
     rest = (kind_r - ms) / (1 - ms)
-    a_kind = np.where(kind_r < ms, MEETING, np.where(rest < 0.6, EMAIL, np.where(rest < 0.97, CALL, OTHER_TASK)))
+    a_kind = np.where(
+        kind_r < ms, MEETING, np.where(rest < 0.6, EMAIL, np.where(rest < 0.97, CALL, OTHER_TASK))
+    )
     tod = _time_of_day(rng, a_day, A)
     tod = np.where(a_kind == MEETING, tod // 1800 * 1800, tod)
     a_ts = a_day * DAY + tod
@@ -929,9 +1184,14 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     life_end = np.where(closed, T, A).astype(float)
     quiet_u = rng.random(n)
     quiet_days = np.where(
-        closed & ~won, np.where(quiet_u < 0.65, rng.uniform(10, 45, n), 0.0),
-        np.where(is_open, np.where(quiet_u < 0.35, rng.uniform(8, 50, n), 0.0),
-                 np.where(quiet_u < 0.05, rng.uniform(3, 10, n), 0.0)))
+        closed & ~won,
+        np.where(quiet_u < 0.65, rng.uniform(10, 45, n), 0.0),
+        np.where(
+            is_open,
+            np.where(quiet_u < 0.35, rng.uniform(8, 50, n), 0.0),
+            np.where(quiet_u < 0.05, rng.uniform(3, 10, n), 0.0),
+        ),
+    )
     quiet_from = np.where(quiet_days > 0, life_end - quiet_days, np.inf)
     future = a_day > A
     keep = a_ts >= created_ts[a_deal]
@@ -941,12 +1201,19 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     idx = np.flatnonzero(keep)
     idx = idx[np.lexsort((a_ts[idx], a_deal[idx]))]
     a_deal, a_ts, a_day, a_kind, a_stage, future = (
-        a_deal[idx], a_ts[idx], a_day[idx], a_kind[idx], a_stage[idx], future[idx])
+        a_deal[idx],
+        a_ts[idx],
+        a_day[idx],
+        a_kind[idx],
+        a_stage[idx],
+        future[idx],
+    )
     a_owner = np.where(a_day >= handover_day[a_deal], owner[a_deal], orig[a_deal])
     a_deleted = opp_deleted[a_deal] | (rng.random(len(a_deal)) < 0.001)
     on_account = rng.random(len(a_deal)) < 0.03
-    what_id = pc.if_else(pa.array(on_account), acc_ids.take(pa.array(acc[a_deal])),
-                         opp_ids.take(pa.array(a_deal)))
+    what_id = pc.if_else(
+        pa.array(on_account), acc_ids.take(pa.array(acc[a_deal])), opp_ids.take(pa.array(a_deal))
+    )
 
     is_task = a_kind != MEETING
     t = np.flatnonzero(is_task)
@@ -970,51 +1237,59 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     t_subject = pc.if_else(
         pa.array(t_kind == EMAIL),
         _take(vocab["email_subject"], _by_stage(rng, t_stage_frac, len(EMAIL_SUBJECTS), 4)),
-        pc.if_else(pa.array(t_kind == CALL),
-                   _take(vocab["call_subject"], _by_stage(rng, t_stage_frac, len(CALL_SUBJECTS), 3)),
-                   _take(vocab["other_subject"], rng.integers(len(OTHER_TASK_SUBJECTS), size=t_n))))
+        pc.if_else(
+            pa.array(t_kind == CALL),
+            _take(vocab["call_subject"], _by_stage(rng, t_stage_frac, len(CALL_SUBJECTS), 3)),
+            _take(vocab["other_subject"], rng.integers(len(OTHER_TASK_SUBJECTS), size=t_n)),
+        ),
+    )
     t_type = np.select([t_kind == EMAIL, t_kind == CALL], [0, 1], 2)
     who = (deal_numbers[t_deal] - 1) * 3 + 1 + rng.integers(0, 3, t_n)
     task_numbers = counters["task"] + 1 + np.arange(t_n)
     counters["task"] += t_n
-    writers["task"].write({
-        "id": _ids(KEY_PREFIXES["task"], task_numbers),
-        "what_id": what_id.take(pa.array(t)),
-        "who_id": _ids(CONTACT_PREFIX, who, mask=rng.random(t_n) < 0.08),
-        "owner_id": _ids(KEY_PREFIXES["user"], a_owner[t] + 1),
-        "subject": t_subject,
-        "task_subtype": _take(vocab["task_subtype"], t_type),
-        "type": _take(vocab["task_type"], t_type),
-        "status": _take(vocab["task_status"], not_started.astype(int)),
-        "activity_date": _dates(t_ts // DAY),
-        "created_date": _timestamps(t_created),
-        "completed_date_time": _timestamps(t_ts, mask=no_completed),
-        "is_closed": pa.array(~not_started),
-        "is_deleted": pa.array(a_deleted[t]),
-    })
+    writers["task"].write(
+        {
+            "id": _ids(KEY_PREFIXES["task"], task_numbers),
+            "what_id": what_id.take(pa.array(t)),
+            "who_id": _ids(CONTACT_PREFIX, who, mask=rng.random(t_n) < 0.08),
+            "owner_id": _ids(KEY_PREFIXES["user"], a_owner[t] + 1),
+            "subject": t_subject,
+            "task_subtype": _take(vocab["task_subtype"], t_type),
+            "type": _take(vocab["task_type"], t_type),
+            "status": _take(vocab["task_status"], not_started.astype(int)),
+            "activity_date": _dates(t_ts // DAY),
+            "created_date": _timestamps(t_created),
+            "completed_date_time": _timestamps(t_ts, mask=no_completed),
+            "is_closed": pa.array(~not_started),
+            "is_deleted": pa.array(a_deleted[t]),
+        }
+    )
 
     e = np.flatnonzero(~is_task)
     e_n = len(e)
     e_ts = a_ts[e]
     e_deal = a_deal[e]
-    e_created = np.maximum(e_ts - rng.integers(1, 10, e_n) * DAY + rng.integers(-3 * HOUR, 3 * HOUR, e_n),
-                           created_ts[e_deal])
+    e_created = np.maximum(
+        e_ts - rng.integers(1, 10, e_n) * DAY + rng.integers(-3 * HOUR, 3 * HOUR, e_n), created_ts[e_deal]
+    )
     e_created = np.minimum(np.minimum(e_created, e_ts), no_later)
     e_stage_frac = np.minimum(a_stage[e], S - 1) / max(S - 1, 1)
     e_subject = _by_stage(rng, e_stage_frac, len(MEETING_SUBJECTS), 3)
     event_numbers = counters["event"] + 1 + np.arange(e_n)
     counters["event"] += e_n
-    writers["event"].write({
-        "id": _ids(KEY_PREFIXES["event"], event_numbers),
-        "what_id": what_id.take(pa.array(e)),
-        "owner_id": _ids(KEY_PREFIXES["user"], a_owner[e] + 1),
-        "subject": _take(vocab["meeting_subject"], e_subject),
-        "type": _take(vocab["event_type"], np.zeros(e_n, np.int64)),
-        "start_date_time": _timestamps(e_ts),
-        "end_date_time": _timestamps(e_ts + rng.choice([1800, 2700, 3600], e_n)),
-        "created_date": _timestamps(e_created),
-        "is_deleted": pa.array(a_deleted[e]),
-    })
+    writers["event"].write(
+        {
+            "id": _ids(KEY_PREFIXES["event"], event_numbers),
+            "what_id": what_id.take(pa.array(e)),
+            "owner_id": _ids(KEY_PREFIXES["user"], a_owner[e] + 1),
+            "subject": _take(vocab["meeting_subject"], e_subject),
+            "type": _take(vocab["event_type"], np.zeros(e_n, np.int64)),
+            "start_date_time": _timestamps(e_ts),
+            "end_date_time": _timestamps(e_ts + rng.choice([1800, 2700, 3600], e_n)),
+            "created_date": _timestamps(e_created),
+            "is_deleted": pa.array(a_deleted[e]),
+        }
+    )
 
     # ---- leads: the converted ones behind deals, the rest, and this morning's inbound
     conv = np.flatnonzero((dtype_ == 0) & (rng.random(n) < np.where(inbound, 0.8, 0.3)))
@@ -1029,9 +1304,14 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     age = A - u_day
     su = rng.random(u_n + f_n)
     u_status = np.where(
-        age <= 3, np.where(su < 0.8, LEAD_OPEN, LEAD_WORKING),
-        np.where(age <= 30, np.select([su < 0.25, su < 0.75], [LEAD_OPEN, LEAD_WORKING], LEAD_CLOSED),
-                 np.select([su < 0.05, su < 0.15], [LEAD_OPEN, LEAD_WORKING], LEAD_CLOSED)))
+        age <= 3,
+        np.where(su < 0.8, LEAD_OPEN, LEAD_WORKING),
+        np.where(
+            age <= 30,
+            np.select([su < 0.25, su < 0.75], [LEAD_OPEN, LEAD_WORKING], LEAD_CLOSED),
+            np.select([su < 0.05, su < 0.15], [LEAD_OPEN, LEAD_WORKING], LEAD_CLOSED),
+        ),
+    )
     u_status[u_n:] = LEAD_OPEN
     u_inbound = rng.random(u_n + f_n) < 0.55
     u_inbound[u_n:] = True
@@ -1048,27 +1328,32 @@ def _generate_block(ctx: _Context, block: int, n: int, deal_base: int, counters:
     l_n = c_n + u_n + f_n
     is_conv = np.concatenate([np.ones(c_n, bool), np.zeros(u_n + f_n, bool)])
     l_deleted = rng.random(l_n) < DELETED_SHARE
-    l_deleted[c_n + u_n:] = False
+    l_deleted[c_n + u_n :] = False
     lead_numbers = counters["lead"] + 1 + np.arange(l_n)
     counters["lead"] += l_n
     o = pa.array(order)
-    writers["lead"].write({
-        "id": _ids(KEY_PREFIXES["lead"], lead_numbers),
-        "owner_id": _ids(KEY_PREFIXES["user"], np.concatenate([orig[conv], u_owner])[order] + 1),
-        "lead_source": _take(vocab["lead_source"], np.concatenate([src[conv], u_src])[order]),
-        "status": _take(vocab["lead_status"], np.concatenate(
-            [np.full(c_n, LEAD_CONVERTED), u_status])[order]),
-        "company": pa.concat_arrays([acc_names.take(pa.array(acc[conv])), u_company]).take(o),
-        "industry": _take(vocab["industry"], np.concatenate([industry[conv], u_industry])[order]),
-        "number_of_employees": pa.array(np.concatenate([employees[conv], u_employees])[order]),
-        "created_date": _timestamps(lead_created[order]),
-        "is_converted": pa.array(is_conv[order]),
-        "converted_date": _dates(np.concatenate([cday[conv], np.zeros(u_n + f_n, np.int64)])[order],
-                                 mask=~is_conv[order]),
-        "converted_opportunity_id": pa.concat_arrays(
-            [opp_ids.take(pa.array(conv)), pa.nulls(u_n + f_n, pa.string())]).take(o),
-        "is_deleted": pa.array(l_deleted[order]),
-    })
+    writers["lead"].write(
+        {
+            "id": _ids(KEY_PREFIXES["lead"], lead_numbers),
+            "owner_id": _ids(KEY_PREFIXES["user"], np.concatenate([orig[conv], u_owner])[order] + 1),
+            "lead_source": _take(vocab["lead_source"], np.concatenate([src[conv], u_src])[order]),
+            "status": _take(
+                vocab["lead_status"], np.concatenate([np.full(c_n, LEAD_CONVERTED), u_status])[order]
+            ),
+            "company": pa.concat_arrays([acc_names.take(pa.array(acc[conv])), u_company]).take(o),
+            "industry": _take(vocab["industry"], np.concatenate([industry[conv], u_industry])[order]),
+            "number_of_employees": pa.array(np.concatenate([employees[conv], u_employees])[order]),
+            "created_date": _timestamps(lead_created[order]),
+            "is_converted": pa.array(is_conv[order]),
+            "converted_date": _dates(
+                np.concatenate([cday[conv], np.zeros(u_n + f_n, np.int64)])[order], mask=~is_conv[order]
+            ),
+            "converted_opportunity_id": pa.concat_arrays(
+                [opp_ids.take(pa.array(conv)), pa.nulls(u_n + f_n, pa.string())]
+            ).take(o),
+            "is_deleted": pa.array(l_deleted[order]),
+        }
+    )
 
 
 def _probability_pct(sm: StageMap) -> np.ndarray:
@@ -1082,8 +1367,12 @@ def _probability_pct(sm: StageMap) -> np.ndarray:
 def _quota_table(ctx: _Context, seed: int) -> dict[str, pa.Array]:
     rng = np.random.default_rng([seed, 2])
     months = ctx.n_quota_months
-    month_days = (np.arange(months) + ctx.first_quota_month).astype("datetime64[M]").astype(
-        "datetime64[D]").astype(np.int64)
+    month_days = (
+        (np.arange(months) + ctx.first_quota_month)
+        .astype("datetime64[M]")
+        .astype("datetime64[D]")
+        .astype(np.int64)
+    )
     as_of_month = int(_month_no(np.array([ctx.as_of]))[0]) - ctx.first_quota_month
     # steady state: after the first four months of the window, up to the last full month
     steady = (np.arange(months) >= min(4, max(as_of_month - 1, 0))) & (np.arange(months) < as_of_month)
@@ -1154,7 +1443,7 @@ def generate_demo_data(
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
     started = time.monotonic()
-    as_of = as_of_date or dt.datetime.now(dt.timezone.utc).date()
+    as_of = as_of_date or dt.datetime.now(dt.UTC).date()
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     first_date = _add_months(as_of, -months)
@@ -1169,7 +1458,8 @@ def generate_demo_data(
     other_industries = tuple(i for i in OTHER_INDUSTRIES if i not in icp.industries)
     fit_levels = (
         (icp.technical_fit, *[f for f in FIT_LEVELS if f != icp.technical_fit][:2])
-        if icp.technical_fit is not None else FIT_LEVELS
+        if icp.technical_fit is not None
+        else FIT_LEVELS
     )
     S = stages.n_open
     stage_days = np.maximum(stages.expected_days, 3.0)
@@ -1222,16 +1512,16 @@ def generate_demo_data(
 
     report = progress
     if report is None:
+
         def report(line: str) -> None:
             print(line, file=sys.stderr, flush=True)
 
     writers = {
-        name: _ObjectWriter(obj, out, file_format, camel_case_headers)
-        for name, obj in CRM_OBJECTS.items()
+        name: _ObjectWriter(obj, out, file_format, camel_case_headers) for name, obj in CRM_OBJECTS.items()
     }
     try:
         writers["user"].write(user_table)
-        counters = {name: 0 for name in CRM_OBJECTS}
+        counters = dict.fromkeys(CRM_OBJECTS, 0)
         n_blocks = -(-deals // CHUNK_DEALS)
         for block in range(n_blocks):
             base = block * CHUNK_DEALS
@@ -1239,8 +1529,9 @@ def generate_demo_data(
             _generate_block(ctx, block, size, base, counters, writers)
             if deals > PROGRESS_MIN_DEALS:
                 done = base + size
-                report(f"deals {done:,}/{deals:,} ({done * 100 // deals}%) — "
-                       f"{time.monotonic() - started:.1f} s")
+                report(
+                    f"deals {done:,}/{deals:,} ({done * 100 // deals}%) — {time.monotonic() - started:.1f} s"
+                )
         writers["forecasting_quota"].write(_quota_table(ctx, seed))
         for w in writers.values():
             w.close()
@@ -1256,9 +1547,7 @@ def generate_demo_data(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m revops.demo_data", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m revops.demo_data", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="data/landing", help="output folder (default data/landing)")
     parser.add_argument("--deals", type=int, default=5000, help="number of deals (default 5000)")
     parser.add_argument("--reps", type=int, default=20, help="number of active reps (default 20)")
@@ -1266,8 +1555,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", help="the last day of history, YYYY-MM-DD (default today, UTC)")
     parser.add_argument("--format", choices=FILE_FORMATS, default="csv")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--camel-case-headers", action="store_true",
-                        help="Salesforce API names as headers (StageName, Next_Step_Date__c)")
+    parser.add_argument(
+        "--camel-case-headers",
+        action="store_true",
+        help="Salesforce API names as headers (StageName, Next_Step_Date__c)",
+    )
     args = parser.parse_args(argv)
     try:
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
@@ -1276,15 +1568,23 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         counts = generate_demo_data(
-            args.out, reps=args.reps, deals=args.deals, months=args.months, as_of_date=as_of,
-            seed=args.seed, file_format=args.format, camel_case_headers=args.camel_case_headers,
+            args.out,
+            reps=args.reps,
+            deals=args.deals,
+            months=args.months,
+            as_of_date=as_of,
+            seed=args.seed,
+            file_format=args.format,
+            camel_case_headers=args.camel_case_headers,
         )
     except ValueError as error:
         print(f"demo_data: {error}", file=sys.stderr)
         return 1
     rows = ", ".join(f"{name} {count:,}" for name, count in counts.items())
-    print(f"Demo CRM data ({args.format}, seed {args.seed}) written to {args.out} "
-          f"in {time.monotonic() - started:.1f} s: {rows}")
+    print(
+        f"Demo CRM data ({args.format}, seed {args.seed}) written to {args.out} "
+        f"in {time.monotonic() - started:.1f} s: {rows}"
+    )
     return 0
 
 

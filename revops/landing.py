@@ -33,9 +33,9 @@ from pathlib import Path
 import duckdb
 
 from revops.crm_contract import BOOLEAN, CRM_OBJECTS, DATE, DOUBLE, INTEGER, TIMESTAMP, VARCHAR, CrmObject
+from revops.crm_ids import is_id_column, normalized_id_sql
 from revops.sources.coverage import present_object_columns, required_columns
 from revops.sources.mapping import MappingError, ObjectMapping
-from revops.crm_ids import is_id_column, normalized_id_sql
 
 LANDING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LOAD_LOG_TABLE = "_load_log"
@@ -118,9 +118,7 @@ class LandingFileError(Exception):
     @property
     def examples(self) -> list[dict]:
         return [
-            {"column": p.column, "line": e.line, "value": e.value}
-            for p in self.problems
-            for e in p.examples
+            {"column": p.column, "line": e.line, "value": e.value} for p in self.problems for e in p.examples
         ]
 
     def metadata(self) -> dict:
@@ -329,7 +327,9 @@ def _normalize_headers(
         try:
             source_column = mapping.source_column(normalize_column_name(column), available)
         except MappingError as exc:
-            raise LandingFileError(f"Cannot load {path} into {crm.name}: {exc}.", file=path, object_name=crm.name) from None
+            raise LandingFileError(
+                f"Cannot load {path} into {crm.name}: {exc}.", file=path, object_name=crm.name
+            ) from None
         if source_column is not None:
             mapped_from[column] = f"{path.name}: {source_column}"
             if source_column != column:
@@ -340,7 +340,12 @@ def _normalize_headers(
     # name it does not feed (e.g. a stale next_step_date_c beside the mapped Next_Meeting__c)
     taken = set(renames.values())
     names = [
-        renames.get(name, f"{name}_unmapped" if name in taken or (name in crm.columns and mapped_from.get(name) is None) else name)
+        renames.get(
+            name,
+            f"{name}_unmapped"
+            if name in taken or (name in crm.columns and mapped_from.get(name) is None)
+            else name,
+        )
         for name in names
     ]
     missing = [c for c in present_object_columns(crm) if mapped_from.get(c) is None]
@@ -443,9 +448,7 @@ def _read_csv_header(path: Path, crm: CrmObject) -> list[str]:
 # two-digit month and day. DuckDB's own cast also takes `26-12-05` (year 26), `1-2-3`,
 # `2026-08-01 (BC)` and `infinity`, none of which a CRM export means.
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
-ISO_TIMESTAMP = (
-    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)? ?(Z|z|[+-]\d{2}(:?\d{2})?)?"
-)
+ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)? ?(Z|z|[+-]\d{2}(:?\d{2})?)?"
 
 
 def _text_cast(raw: str, type_name: str) -> str:
@@ -481,8 +484,16 @@ def _text_cast(raw: str, type_name: str) -> str:
 
 
 _INTEGER_TYPES = {
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
 }
 _NAIVE_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"}
 
@@ -572,10 +583,13 @@ def _csv_source(path: Path, names: Sequence[str]) -> str:
     is line 1): the record number plus the line breaks inside quoted values before it."""
     columns = "{" + ", ".join(f"{_sql_string(n)}: 'VARCHAR'" for n in names) + "}"
     compression = "gzip" if path.name.lower().endswith(".gz") else "none"
-    breaks = " + ".join(
-        f"coalesce(length({quote_identifier(n)}) - length(replace({quote_identifier(n)}, chr(10), '')), 0)"
-        for n in names
-    ) or "0"
+    breaks = (
+        " + ".join(
+            f"coalesce(length({quote_identifier(n)}) - length(replace({quote_identifier(n)}, chr(10), '')), 0)"
+            for n in names
+        )
+        or "0"
+    )
     read = (
         f"read_csv({_sql_string(str(path))}, "
         f"auto_detect = false, header = true, columns = {columns}, all_varchar = true, "
@@ -608,9 +622,7 @@ def _parquet_schema(con, path: Path, crm: CrmObject) -> tuple[list[str], list[st
             object_name=crm.name,
         )
     try:
-        rows = con.execute(
-            f"describe select * from read_parquet({_sql_string(str(path))})"
-        ).fetchall()
+        rows = con.execute(f"describe select * from read_parquet({_sql_string(str(path))})").fetchall()
     except duckdb.Error as exc:
         raise _read_error(path, crm, exc) from None
     return [r[0] for r in rows], [r[1] for r in rows]
@@ -794,9 +806,9 @@ def file_fingerprint(path: Path, sample_bytes: int = 1 << 20) -> str:
 
 def _utc_naive(moment: dt.datetime | None) -> dt.datetime:
     if moment is None:
-        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 
@@ -835,7 +847,7 @@ def _upsert_load_log(
     load of a *different* file, so re-running the same file keeps the comparison the
     row-count-collapse check needs."""
     stat = path.stat()
-    modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc).replace(tzinfo=None)
+    modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(tzinfo=None)
     con.execute(
         f"""
         insert into {schema}.{quote_identifier(LOAD_LOG_TABLE)} as log
@@ -856,8 +868,16 @@ def _upsert_load_log(
             load_seconds = excluded.load_seconds
         """,
         [
-            crm.name, path.name, str(path.resolve()), stat.st_size, modified,
-            file_fingerprint(path), row_count, extras, loaded_at, seconds,
+            crm.name,
+            path.name,
+            str(path.resolve()),
+            stat.st_size,
+            modified,
+            file_fingerprint(path),
+            row_count,
+            extras,
+            loaded_at,
+            seconds,
         ],
     )
 
@@ -898,9 +918,7 @@ def load_landing_object(
         headers, types = _parquet_schema(con, path, crm)
         names, mapped_from = _normalize_headers(path, headers, crm, mapping)
         # read_parquet names columns as written; select them under their normalized names
-        renamed = ", ".join(
-            f"{quote_identifier(h)} as {quote_identifier(n)}" for h, n in zip(headers, names)
-        )
+        renamed = ", ".join(f"{quote_identifier(h)} as {quote_identifier(n)}" for h, n in zip(headers, names))
         columns, extras = _plan_columns(names, types, crm)
         source = f"(select {renamed}, _line from {_parquet_source(path)})"
 

@@ -36,7 +36,9 @@ def _resource_config(
                     "source": settings.source,
                     "source_database": _database_config(settings.source_database),
                     "source_schema": settings.source_schema or "",
-                    "source_mapping": str(settings.source_mapping.resolve()) if settings.source_mapping else "",
+                    "source_mapping": str(settings.source_mapping.resolve())
+                    if settings.source_mapping
+                    else "",
                     "full_refresh": full_refresh,
                 }
             },
@@ -110,7 +112,9 @@ class GateSummary:
         for layer in ("raw gate", "dbt tests", "mart gate"):
             not_tracked = self.not_tracked.get(layer, 0)
             total = (
-                self.passed.get(layer, 0) + len(self.failed.get(layer, [])) + len(self.warned.get(layer, []))
+                self.passed.get(layer, 0)
+                + len(self.failed.get(layer, []))
+                + len(self.warned.get(layer, []))
                 + not_tracked
             )
             if not total:
@@ -164,7 +168,10 @@ def _print_publish_log(settings: Settings, file=sys.stdout) -> None:
     if not log:
         print(f"    nothing has been published to {served_path(settings.serve_dir)} yet", file=file)
         return
-    print(f"    served: {served_path(settings.serve_dir)} (read-only for BI) and {settings.serve_dir / 'parquet' / 'current'}/", file=file)
+    print(
+        f"    served: {served_path(settings.serve_dir)} (read-only for BI) and {settings.serve_dir / 'parquet' / 'current'}/",
+        file=file,
+    )
     for row in log:
         print(
             f"    {row['published_at']:%Y-%m-%d %H:%M:%S}Z  as_of {row['as_of_date']}  run {row['run_id'][:8]}  "
@@ -195,7 +202,7 @@ def _where_alerts_are(settings: Settings, run_id: str) -> str:
 
     try:
         in_state = state_alerts(settings.state_path(), serve_dir=settings.serve_dir, run_id=run_id)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return f"the alert could not be read back ({error})"
     if not in_state:
         return "no alert was recorded (see the Dagster UI for the run)"
@@ -203,13 +210,15 @@ def _where_alerts_are(settings: Settings, run_id: str) -> str:
 
     try:
         in_served = served_alerts(settings.serve_dir, run_id=run_id)
-    except Exception:  # noqa: BLE001 - unreadable or held open read-write
+    except Exception:
         in_served = []
     where = f"the alert is in {settings.state_path()} (alerts)"
     if in_served:
         where += f" and in main.alerts of {served_path(settings.serve_dir)}"
     else:
-        where += f"; {served_path(settings.serve_dir)} could not take it now, the next publish copies it there"
+        where += (
+            f"; {served_path(settings.serve_dir)} could not take it now, the next publish copies it there"
+        )
     return where + " (and on the webhook when REVOPS_ALERT_WEBHOOK_URL is set)"
 
 
@@ -233,8 +242,12 @@ def run_pipeline(
     try:
         with guarded_build(settings, entry_point):
             return _run_locked(
-                settings, instance, full_refresh=full_refresh, allow_older=allow_older,
-                only_if_newer=only_if_newer, entry_point=entry_point,
+                settings,
+                instance,
+                full_refresh=full_refresh,
+                allow_older=allow_older,
+                only_if_newer=only_if_newer,
+                entry_point=entry_point,
             )
     except BuildLockedError as error:
         print(f"revops: {error}", file=sys.stderr)
@@ -245,7 +258,13 @@ def run_pipeline(
 
 
 def _run_locked(
-    settings: Settings, instance, *, full_refresh: bool, allow_older: bool, only_if_newer: bool, entry_point: str
+    settings: Settings,
+    instance,
+    *,
+    full_refresh: bool,
+    allow_older: bool,
+    only_if_newer: bool,
+    entry_point: str,
 ) -> int:
     import dagster as dg
 

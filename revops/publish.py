@@ -134,7 +134,7 @@ def served_path(serve_dir: Path) -> Path:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _quote(identifier: str) -> str:
@@ -360,9 +360,7 @@ def _copy_history(con, source_alias: str) -> None:
             ).fetchall()
         }
         shared = ", ".join(_quote(c) for c in columns if c in old)
-        con.execute(
-            f"insert into main.{table} ({shared}) select {shared} from {source_alias}.main.{table}"
-        )
+        con.execute(f"insert into main.{table} ({shared}) select {shared} from {source_alias}.main.{table}")
 
 
 def _has_table_in(con, catalog: str, schema: str, table: str) -> bool:
@@ -378,7 +376,6 @@ def _has_table_in(con, catalog: str, schema: str, table: str) -> bool:
 def _attach_history(con, serve_dir: Path, state_file: Path | None) -> str | None:
     """Attach where the history comes from; returns its alias (None: there is none)."""
     if state_file is not None:
-
         with state.open_state(state_file, serve_dir=serve_dir):
             pass  # created (and a served file's history imported) when it did not exist
         con.execute(f"attach {_sql_string(str(state_file))} as history (read_only)")
@@ -395,12 +392,11 @@ def describe_served(serve_dir: Path, state_file: Path | None = None) -> str:
     serve_dir = Path(serve_dir)
     try:
         if state_file is not None:
-
             last = state.last_publish(state_file, serve_dir=serve_dir)
         else:
             log = read_publish_log(serve_dir, limit=1)
             last = log[0] if log else None
-    except Exception as error:  # noqa: BLE001 - saying what is served must not hide the failure
+    except Exception as error:
         return f"what is served could not be read ({type(error).__name__}: {error})"
     if last is None:
         return f"nothing has been published to {served_path(serve_dir)} yet"
@@ -464,7 +460,6 @@ def recover_interrupted_publish(serve_dir: Path, state_file: Path | None = None)
         return None
     committed = False
     if state_file is not None and journal.get("state_file") == str(state_file):
-
         committed = state.has_publish(state_file, journal["publish_id"])
     if committed:
         _finish(serve_dir, journal)
@@ -506,9 +501,17 @@ def publish_marts(
         if refusal is not None:
             if request.only_if_newer:
                 return PublishResult(
-                    publish_id="", run_id=request.run_id, as_of_date=request.as_of_date, published_at=_utcnow(),
-                    served_path=served_path(serve_dir), parquet_dir=parquet / CURRENT_LINK, mart_row_counts={},
-                    mart_fingerprints={}, seconds=time.monotonic() - started, published=False, detail=refusal,
+                    publish_id="",
+                    run_id=request.run_id,
+                    as_of_date=request.as_of_date,
+                    published_at=_utcnow(),
+                    served_path=served_path(serve_dir),
+                    parquet_dir=parquet / CURRENT_LINK,
+                    mart_row_counts={},
+                    mart_fingerprints={},
+                    seconds=time.monotonic() - started,
+                    published=False,
+                    detail=refusal,
                 )
             if not request.allow_older:
                 raise OlderAsOfError(refusal)
@@ -644,8 +647,10 @@ def publish_marts(
             step("finish")
             _finish(serve_dir, journal)
             _prune_parquet_versions(parquet)
-        except Exception as error:  # noqa: BLE001 - published; the next publish tidies up
-            warnings.append(f"published, but tidying up failed ({type(error).__name__}: {error}); the next publish does it")
+        except Exception as error:
+            warnings.append(
+                f"published, but tidying up failed ({type(error).__name__}: {error}); the next publish does it"
+            )
     return PublishResult(
         publish_id=publish_id,
         run_id=request.run_id,
@@ -663,7 +668,6 @@ def publish_marts(
 def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishRequest) -> str | None:
     """Why this publish would show BI an older (or, for `only_if_newer`, not newer) day."""
     if state_file is not None:
-
         last = state.last_publish(state_file, serve_dir=serve_dir)
     else:
         log = read_publish_log(serve_dir, limit=1) if served_path(serve_dir).exists() else []
@@ -682,7 +686,9 @@ def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishReque
     return None
 
 
-def _commit_to_state(state_file: Path, serve_dir: Path, log_row: Mapping[str, Any], request: PublishRequest) -> None:
+def _commit_to_state(
+    state_file: Path, serve_dir: Path, log_row: Mapping[str, Any], request: PublishRequest
+) -> None:
 
     with state.open_state(state_file, serve_dir=serve_dir) as con:
         con.execute("begin transaction")
@@ -748,7 +754,6 @@ def record_alerts(
     target = served_path(serve_dir)
     state_file = Path(state_path) if state_path is not None else None
     if state_file is not None:
-
         state.append_alerts(state_file, alerts, serve_dir=serve_dir)
     with publish_lock(serve_dir):
         recover_interrupted_publish(serve_dir, state_file)
@@ -779,7 +784,9 @@ def record_alerts(
             if state_file is None:
                 raise
             return RecordedAlerts(
-                target, False, state_file,
+                target,
+                False,
+                state_file,
                 f"the served file cannot be read ({error}); the next publish rebuilds it with its history",
             )
         except BaseException:

@@ -185,7 +185,7 @@ def gate_parameters(
     day sees records created since, and a record can never be newer than its extract.
     """
     gs = gate_settings or GateSettings()
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     return {
         "as_of_date": as_of_date,
         "earliest_plausible_date": gs.earliest_plausible_date,
@@ -392,7 +392,11 @@ class CheckOutcome:
             return f"{self.qualified_table}: {self.check} not tracked ({self.not_tracked}): skipped"
         if self.passed:
             return f"{self.qualified_table}: {self.check} passed ({self.expectation_count} expectations)"
-        rows = "" if self.failing_rows is None else f" - {self.failing_rows:,} failing row{'s' if self.failing_rows != 1 else ''}"
+        rows = (
+            ""
+            if self.failing_rows is None
+            else f" - {self.failing_rows:,} failing row{'s' if self.failing_rows != 1 else ''}"
+        )
         text = f"{self.qualified_table}: check {self.check} failed ({self.severity}){rows}: " + "; ".join(
             self.details
         )
@@ -738,7 +742,9 @@ def _run_sql_expectation(table: _Table, exp: Expectation, kwargs, parameters, ba
             )
         return runner(table, exp, kwargs, parameters, baselines)
     except duckdb.Error as error:
-        return ExpectationResult(exp, False, None, (), f"{exp.description}: the check could not run ({error})")
+        return ExpectationResult(
+            exp, False, None, (), f"{exp.description}: the check could not run ({error})"
+        )
 
 
 def _sql_not_null(table: _Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
@@ -796,7 +802,12 @@ def _sql_parse_as_type(table: _Table, exp, kwargs, parameters, baselines) -> Exp
 
 
 def _same_type(actual: str, declared: str) -> bool:
-    aliases = {"INTEGER": "BIGINT", "INT": "BIGINT", "FLOAT": "DOUBLE", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
+    aliases = {
+        "INTEGER": "BIGINT",
+        "INT": "BIGINT",
+        "FLOAT": "DOUBLE",
+        "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
+    }
     return aliases.get(actual, actual) == aliases.get(declared, declared)
 
 
@@ -841,8 +852,10 @@ def _sql_row_count(table: _Table, exp, kwargs, parameters, baselines) -> Expecta
 
 
 def _sql_unexpected_rows(table: _Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
-    query = kwargs["unexpected_rows_query"].replace("{batch}", table.qualified).replace(
-        "{schema}", _quote(table.schema)
+    query = (
+        kwargs["unexpected_rows_query"]
+        .replace("{batch}", table.qualified)
+        .replace("{schema}", _quote(table.schema))
     )
     names = sorted(set(PARAMETER_IN_SQL.findall(query)))
     params = {n: parameters[n] for n in names}
@@ -966,8 +979,11 @@ class _GxRunner:
             missing = table.missing([column])
             if missing:
                 for exp, _ in column_items:
-                    yield exp, ExpectationResult(
-                        exp, False, table.row_count, (), f"{exp.description}: column {column} is missing"
+                    yield (
+                        exp,
+                        ExpectationResult(
+                            exp, False, table.row_count, (), f"{exp.description}: column {column} is missing"
+                        ),
                     )
                 continue
             temporal = _is_temporal(table.types[column]) or any(
@@ -1021,7 +1037,6 @@ class _GxRunner:
             detail += f" ({len(bad):,} distinct values)"
         return ExpectationResult(exp, False, failing, examples, detail)
 
-
     def _aggregate_failure(self, table: _Table, exp, kwargs, info, frame, projection) -> ExpectationResult:
         """A minimum or maximum out of bounds: the rows that hold it are the examples; for
         a stale maximum (freshness) every row is older than the bound, so all count."""
@@ -1029,7 +1044,9 @@ class _GxRunner:
         detail = f"{exp.description}: it is {_render_value(observed)}"
         bounds = [b for b in (kwargs.get("min_value"), kwargs.get("max_value")) if b is not None]
         if bounds:
-            detail += f", expected within [{_bound(kwargs.get('min_value'))}, {_bound(kwargs.get('max_value'))}]"
+            detail += (
+                f", expected within [{_bound(kwargs.get('min_value'))}, {_bound(kwargs.get('max_value'))}]"
+            )
         if exp.type not in ("expect_column_max_to_be_between", "expect_column_min_to_be_between"):
             return ExpectationResult(exp, False, None, (), detail)
         values = frame[exp.column]
@@ -1041,7 +1058,9 @@ class _GxRunner:
             outside |= values > bounds_kw["max_value"]
         failing = int(frame.loc[outside, ROW_COUNT].sum())
         extreme = values.max() if exp.type == "expect_column_max_to_be_between" else values.min()
-        examples = _examples_for_values(table, exp.column, projection, frame.loc[values == extreme, [exp.column]])
+        examples = _examples_for_values(
+            table, exp.column, projection, frame.loc[values == extreme, [exp.column]]
+        )
         return ExpectationResult(exp, False, failing, examples, detail)
 
 

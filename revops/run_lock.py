@@ -77,9 +77,7 @@ def refusal_sentence(warehouse_path: Path, holder: dict) -> str:
         parts.append(f"pid {pid}" + (f" on {host}" if host and host != socket.gethostname() else ""))
     if started:
         parts.append(f"started {started}")
-    return (
-        f"another build ({', '.join(parts)}) holds {warehouse_path}; try again when it finishes"
-    )
+    return f"another build ({', '.join(parts)}) holds {warehouse_path}; try again when it finishes"
 
 
 def holds_lock(warehouse_path: Path) -> bool:
@@ -127,7 +125,7 @@ def build_lock(warehouse_path: Path, entry_point: str, run_id: str | None = None
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "entry_point": entry_point,
-            "started_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "started_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "run_id": run_id,
         }
         _write_holder(handle, holder)

@@ -40,9 +40,7 @@ def parse_as_of_date(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise SettingsError(
-            f"as_of_date must be a date written YYYY-MM-DD (got {value!r})"
-        ) from None
+        raise SettingsError(f"as_of_date must be a date written YYYY-MM-DD (got {value!r})") from None
 
 
 def database_setting(value: str | None) -> Path | str | None:
@@ -126,7 +124,7 @@ class Settings:
         return state_path_for(self.warehouse_path)
 
     def resolved_as_of_date(self) -> dt.date:
-        return self.as_of_date or dt.datetime.now(dt.timezone.utc).date()
+        return self.as_of_date or dt.datetime.now(dt.UTC).date()
 
 
 def _positive_int(env, name: str, default: int) -> int:

@@ -147,13 +147,16 @@ def _import_served_history(con, serve_dir: Path) -> None:
             }
             shared = ", ".join(_quote(c) for c in columns if c in old)
             if shared:
-                con.execute(f"insert into main.{table} ({shared}) select {shared} from served_history.main.{table}")
+                con.execute(
+                    f"insert into main.{table} ({shared}) select {shared} from served_history.main.{table}"
+                )
         for publish_id, published_at, counts in con.execute(
             "select publish_id, published_at, raw_row_counts from main.publish_log where raw_row_counts is not null"
         ).fetchall():
             for table, rows in json.loads(counts or "{}").items():
                 con.execute(
-                    "insert into main.raw_baselines values (null, ?, ?, ?, ?)", [table, int(rows), publish_id, published_at]
+                    "insert into main.raw_baselines values (null, ?, ?, ?, ?)",
+                    [table, int(rows), publish_id, published_at],
                 )
     finally:
         con.execute("detach served_history")
@@ -179,7 +182,9 @@ def last_publish(path: Path, *, serve_dir: Path | None = None) -> dict[str, Any]
     return log[0] if log else None
 
 
-def read_alerts(path: Path, *, serve_dir: Path | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+def read_alerts(
+    path: Path, *, serve_dir: Path | None = None, run_id: str | None = None
+) -> list[dict[str, Any]]:
     where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
     with open_state(path, serve_dir=serve_dir) as con:
         return _rows(con, f"select * from main.alerts {where} order by created_at", params)
@@ -218,7 +223,7 @@ def last_good_raw_counts(
             """,
             [*params, max(int(loads), 1)],
         ).fetchall()
-    counts = {table: 0 for table in tables}
+    counts = dict.fromkeys(tables, 0)
     counts.update({table: int(rows) for table, rows in rows})
     return counts
 
@@ -232,9 +237,12 @@ def reset_baseline(path: Path, source_key: str | None = None, *, serve_dir: Path
             con.execute("delete from main.raw_baselines")
         else:
             removed = con.execute(
-                "select count(*) from main.raw_baselines where source_key = ? or source_key is null", [source_key]
+                "select count(*) from main.raw_baselines where source_key = ? or source_key is null",
+                [source_key],
             ).fetchone()[0]
-            con.execute("delete from main.raw_baselines where source_key = ? or source_key is null", [source_key])
+            con.execute(
+                "delete from main.raw_baselines where source_key = ? or source_key is null", [source_key]
+            )
     return int(removed)
 
 
@@ -266,5 +274,7 @@ def append_alerts(path: Path, alerts: Sequence[Mapping[str, Any]], *, serve_dir:
 def has_publish(path: Path, publish_id: str) -> bool:
     with open_state(path) as con:
         return bool(
-            con.execute("select count(*) from main.publish_log where publish_id = ?", [publish_id]).fetchone()[0]
+            con.execute(
+                "select count(*) from main.publish_log where publish_id = ?", [publish_id]
+            ).fetchone()[0]
         )

@@ -107,8 +107,7 @@ def _csv_expression(column: str, duckdb_type: str) -> str:
     if not duckdb_type.strip().endswith("[]"):
         return quoted
     element = (
-        "coalesce('\"' || replace(replace(cast(v as varchar), '\\', '\\\\'), '\"', '\\\"') "
-        "|| '\"', 'NULL')"
+        "coalesce('\"' || replace(replace(cast(v as varchar), '\\', '\\\\'), '\"', '\\\"') || '\"', 'NULL')"
     )
     return (
         f"case when {quoted} is not null then "
@@ -150,9 +149,7 @@ def copy_raw_to_postgres(
         pg.set_client_encoding("UTF8")
         with tempfile.TemporaryDirectory(prefix="revops-pg-copy-") as scratch:
             for name in names:
-                copied.append(
-                    _copy_table(duckdb_con, pg, raw_schema, name, Path(scratch) / "table.csv")
-                )
+                copied.append(_copy_table(duckdb_con, pg, raw_schema, name, Path(scratch) / "table.csv"))
     finally:
         pg.close()
     return copied
@@ -175,8 +172,7 @@ def _copy_table(duckdb_con, pg, raw_schema: str, name: str, csv_path: Path) -> C
     source = f"{_quote(raw_schema)}.{_quote(name)}"
     select = ", ".join(_csv_expression(col, kind) for col, kind in columns)
     duckdb_con.execute(
-        f"copy (select {select} from {source}) to {_sql_string(str(csv_path))} "
-        "(format csv, header false)"
+        f"copy (select {select} from {source}) to {_sql_string(str(csv_path))} (format csv, header false)"
     )
     expected_rows = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
 
@@ -253,7 +249,9 @@ def copy_raw_to_spark(
         for name in names:
             source = f"{_quote(raw_schema)}.{_quote(name)}"
             parquet = Path(scratch) / f"{name}.parquet"
-            duckdb_con.execute(f"copy (select * from {source}) to {_sql_string(str(parquet))} (format parquet)")
+            duckdb_con.execute(
+                f"copy (select * from {source}) to {_sql_string(str(parquet))} (format parquet)"
+            )
             expected[name] = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
         loaded = spark_io.run("load", scratch, raw_schema, *names, environ=environ)
     copied = []
@@ -317,7 +315,10 @@ def pull_tables_from_target(
             from revops import spark_io
 
             spark_io.run("export", scratch, *names)
-            sources = {name: f"read_parquet({_sql_string(str(Path(scratch) / name))} || '/*.parquet')" for name in names}
+            sources = {
+                name: f"read_parquet({_sql_string(str(Path(scratch) / name))} || '/*.parquet')"
+                for name in names
+            }
         elif target == "postgres":
             sources = _postgres_tables_as_parquet(names, Path(scratch))
         else:
@@ -326,7 +327,9 @@ def pull_tables_from_target(
             started = time.monotonic()
             schema, table = name.split(".", 1)
             duckdb_con.execute(f"create schema if not exists {_quote(schema)}")
-            actual = [row[0] for row in duckdb_con.execute(f"describe select * from {sources[name]}").fetchall()]
+            actual = [
+                row[0] for row in duckdb_con.execute(f"describe select * from {sources[name]}").fetchall()
+            ]
             ordered = [c for c in tables[name] if c in actual] + [c for c in actual if c not in tables[name]]
             columns = ", ".join(_quote(column) for column in ordered)
             duckdb_con.execute(
@@ -339,8 +342,16 @@ def pull_tables_from_target(
 
 # PostgreSQL type OID -> the Arrow type its column arrives as in DuckDB; others as text
 _PG_OID_ARROW = {
-    16: "bool_", 20: "int64", 21: "int16", 23: "int32", 700: "float32", 701: "float64",
-    1700: "float64", 1082: "date32", 1114: "timestamp_us", 1184: "timestamp_us_utc",
+    16: "bool_",
+    20: "int64",
+    21: "int16",
+    23: "int32",
+    700: "float32",
+    701: "float64",
+    1700: "float64",
+    1082: "date32",
+    1114: "timestamp_us",
+    1184: "timestamp_us_utc",
 }
 
 
@@ -381,13 +392,15 @@ def _postgres_tables_as_parquet(names: list[str], scratch: Path, dsn: str | None
                 schema, table = name.split(".", 1)
                 cur.execute(f"select * from {_quote(schema)}.{_quote(table)}")
                 rows = cur.fetchall()
-                arrow = pa.table({
-                    column.name: pa.array(
-                        [_arrow_value(row[i], column.type_code) for row in rows],
-                        type=_arrow_type(column.type_code),
-                    )
-                    for i, column in enumerate(cur.description)
-                })
+                arrow = pa.table(
+                    {
+                        column.name: pa.array(
+                            [_arrow_value(row[i], column.type_code) for row in rows],
+                            type=_arrow_type(column.type_code),
+                        )
+                        for i, column in enumerate(cur.description)
+                    }
+                )
                 path = scratch / f"{name.replace('/', '_')}.parquet"
                 pq.write_table(arrow, path)
                 sources[name] = f"read_parquet({_sql_string(str(path))})"

@@ -48,9 +48,7 @@ def run_dbt(
     command = [str(DBT_EXECUTABLE), *args]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    process = subprocess.run(
-        command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True
-    )
+    process = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
     if check and process.returncode != 0:
         pytest.fail(
             f"dbt {' '.join(args)} failed (exit {process.returncode}):\n"

@@ -45,10 +45,7 @@ def mart_grains(target_path: Path) -> dict[str, tuple[str, str, list[str]]]:
             grains.setdefault(attached, [meta["kwargs"]["column_name"]])
         elif meta.get("name") == "revops_unique_combination":
             grains[attached] = list(meta["kwargs"]["columns"])
-    return {
-        node["name"]: (node["schema"], node["alias"], grains.get(uid, []))
-        for uid, node in marts.items()
-    }
+    return {node["name"]: (node["schema"], node["alias"], grains.get(uid, [])) for uid, node in marts.items()}
 
 
 def table_rows(con, sql: str) -> tuple[list[str], list[tuple]]:
@@ -70,7 +67,9 @@ def assert_build_ran_every_node(full: list[dict], rerun: list[dict]) -> None:
         if r["status"] not in {"success", "pass"} and not r["unique_id"].startswith("exposure.")
     ]
     assert not not_passed, not_passed
-    assert {r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))} == {
+    assert {
+        r["unique_id"].split(".")[-1] for r in rerun if r["unique_id"].startswith(("model.", "snapshot."))
+    } == {
         "fct_deal_snapshots",
         "opportunity_state_snapshot",
     }

@@ -105,10 +105,20 @@ def postgres_server():
 
     started = False
     try:
-        init = run([
-            str(bin_dir / "initdb"), "-D", str(data_dir), "-U", PG_USER, "--auth=trust",
-            "-E", "UTF8", "--no-locale", "--no-sync",
-        ])
+        init = run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                PG_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        )
         if init.returncode != 0:
             pytest.fail(f"initdb failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}")
         for _attempt in range(3):  # a free port can be taken between probe and start
@@ -117,10 +127,21 @@ def postgres_server():
                 f"-h 127.0.0.1 -p {port} -k {shlex.quote(str(data_dir))} "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             )
-            start = run([
-                str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-o", options,
-                "-l", str(log_file), "-w", "-t", "60", "start",
-            ])
+            start = run(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(log_file),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            )
             started = True  # pg_ctl may have left a server behind even when it failed
             if start.returncode == 0:
                 break

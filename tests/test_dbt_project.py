@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import yaml
-
 from conftest import DBT_PROJECT_DIR, PROJECT_ROOT, run_dbt
 
 
@@ -39,7 +38,9 @@ def test_compiled_files_stay_inside_the_target_folder(tmp_path):
     after = {p for p in PROJECT_ROOT.rglob("*.sql") if ".venv" not in p.parts}
     written_in_repo = {p for p in after - before if "target" not in p.relative_to(PROJECT_ROOT).parts}
     assert not written_in_repo, f"dbt wrote SQL into the repository: {sorted(written_in_repo)}"
-    outside = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(target) and p.suffix == ".sql"]
+    outside = [
+        p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(target) and p.suffix == ".sql"
+    ]
     assert not outside
 
 

@@ -33,13 +33,25 @@ from revops.sources.coverage import (
     untracked_summary,
     write_coverage,
 )
-from revops.sources.mapping import SOURCE_KINDS, MappingError, SourceMapping, default_mapping_path, load_mapping
+from revops.sources.mapping import (
+    SOURCE_KINDS,
+    MappingError,
+    SourceMapping,
+    default_mapping_path,
+    load_mapping,
+)
 
 DEFAULT_SCHEMAS = {"fivetran_salesforce": "salesforce", "hubspot": "hubspot"}
 SOURCE_CATALOG = "revops_source"
 
 __all__ = [
-    "SOURCE_KINDS", "IngestReport", "MappingError", "ObjectLoad", "SourceConfig", "SourceError", "ingest_source",
+    "SOURCE_KINDS",
+    "IngestReport",
+    "MappingError",
+    "ObjectLoad",
+    "SourceConfig",
+    "SourceError",
+    "ingest_source",
 ]
 
 
@@ -125,7 +137,7 @@ def ingest_source(
 ) -> IngestReport:
     """Conform the source into `<raw_schema>`; raises LandingFileError, SourceError or
     MappingError (each a readable paragraph) when it cannot."""
-    loaded_at = (loaded_at or dt.datetime.now(dt.timezone.utc)).replace(tzinfo=None)
+    loaded_at = (loaded_at or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
     mapping = config.mapping()
     say = progress or (lambda line: None)
     if config.kind == "salesforce_files":
@@ -142,11 +154,17 @@ def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestRep
     loads, coverage = [], []
     for obj in CRM_OBJECTS.values():
         result = load_landing_object(
-            con, obj, config.landing_dir, raw_schema=raw_schema, loaded_at=loaded_at,
+            con,
+            obj,
+            config.landing_dir,
+            raw_schema=raw_schema,
+            loaded_at=loaded_at,
             mapping=mapping.object(obj.name),
         )
         if result is None:
-            write_contract_table(con, obj, raw_schema, expressions={}, from_sql=None, label="", loaded_at=loaded_at)
+            write_contract_table(
+                con, obj, raw_schema, expressions={}, from_sql=None, label="", loaded_at=loaded_at
+            )
             coverage += absent_object_coverage(obj, source=config.kind)
             loads.append(ObjectLoad(obj.name, f"{raw_schema}.{obj.name}", 0, "", False))
             say(f"{obj.name}: no file in {config.landing_dir}: an empty input (not tracked)")
@@ -160,11 +178,18 @@ def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestRep
                 f"the mapping {mapping.path} passes through {', '.join(missing)} of "
                 f"{result.source_file.name}, which has no such column"
             )
-        coverage += object_coverage(obj, source=config.kind, row_count=result.row_count, mapped_from=result.mapped_from)
+        coverage += object_coverage(
+            obj, source=config.kind, row_count=result.row_count, mapped_from=result.mapped_from
+        )
         loads.append(
             ObjectLoad(
-                obj.name, result.table, result.row_count, result.source_file.name, True,
-                result.extra_columns, result.seconds,
+                obj.name,
+                result.table,
+                result.row_count,
+                result.source_file.name,
+                True,
+                result.extra_columns,
+                result.seconds,
             )
         )
         say(f"{obj.name}: {result.row_count:,} rows from {result.source_file.name} in {result.seconds:.1f} s")
@@ -187,8 +212,10 @@ def _attached_source(con, config: SourceConfig, say) -> Iterator[None]:
         schemas = [config.resolved_schema] + ([config.history_schema] if config.history_schema else [])
         try:
             names = postgres_schema_tables(str(config.database), schemas)
-        except Exception as exc:  # noqa: BLE001 - psycopg2's errors, said in words
-            raise SourceError(f"cannot read the source database {config.location}: {str(exc).strip()}") from None
+        except Exception as exc:
+            raise SourceError(
+                f"cannot read the source database {config.location}: {str(exc).strip()}"
+            ) from None
         con.execute(f"attach ':memory:' as {quote(SOURCE_CATALOG)}")
         try:
             with tempfile.TemporaryDirectory(prefix="revops-source-") as scratch:
@@ -225,7 +252,8 @@ def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> Inges
         ).fetchone()[0]
         if not has_schema:
             schemas = [
-                r[0] for r in con.execute(
+                r[0]
+                for r in con.execute(
                     "select schema_name from information_schema.schemata where catalog_name = ? order by 1",
                     [SOURCE_CATALOG],
                 ).fetchall()
@@ -238,16 +266,26 @@ def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> Inges
             from revops.sources.fivetran_salesforce import conform_fivetran_salesforce
 
             coverage = conform_fivetran_salesforce(
-                con, catalog=SOURCE_CATALOG, schema=schema, history_schema=config.history_schema,
-                raw_schema=raw_schema, mapping=mapping, loaded_at=loaded_at,
+                con,
+                catalog=SOURCE_CATALOG,
+                schema=schema,
+                history_schema=config.history_schema,
+                raw_schema=raw_schema,
+                mapping=mapping,
+                loaded_at=loaded_at,
             )
         else:
             from revops.sources.hubspot import conform_hubspot
             from revops.sources.mapping import MAPPINGS_DIR
 
             coverage = conform_hubspot(
-                con, catalog=SOURCE_CATALOG, schema=schema, raw_schema=raw_schema, mapping=mapping,
-                seeds_dir=mapping.seeds_dir or MAPPINGS_DIR.parent / "seeds", loaded_at=loaded_at,
+                con,
+                catalog=SOURCE_CATALOG,
+                schema=schema,
+                raw_schema=raw_schema,
+                mapping=mapping,
+                seeds_dir=mapping.seeds_dir or MAPPINGS_DIR.parent / "seeds",
+                loaded_at=loaded_at,
             )
     seconds = round(time.monotonic() - started, 3)
     loads = []
@@ -258,5 +296,9 @@ def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> Inges
         origin = next((r.mapped_from for r in rows if r.mapped_from), "") or ""
         table = origin.rsplit(".", 1)[0] if present else ""
         loads.append(ObjectLoad(obj.name, f"{raw_schema}.{obj.name}", count, table, present, [], seconds))
-        say(f"{obj.name}: {count:,} rows from {table}" if present else f"{obj.name}: not in the source (an empty input)")
+        say(
+            f"{obj.name}: {count:,} rows from {table}"
+            if present
+            else f"{obj.name}: not in the source (an empty input)"
+        )
     return IngestReport(loads, coverage)

@@ -125,9 +125,7 @@ def write_contract_table(
     source = f"from {from_sql} as src" if from_sql is not None else "where false"
     schema = quote(raw_schema)
     con.execute(f"create schema if not exists {schema}")
-    con.execute(
-        f"create or replace table {schema}.{quote(obj.name)} as select {', '.join(selects)} {source}"
-    )
+    con.execute(f"create or replace table {schema}.{quote(obj.name)} as select {', '.join(selects)} {source}")
     return con.execute(f"select count(*) from {schema}.{quote(obj.name)}").fetchone()[0]
 
 

@@ -22,7 +22,14 @@ COVERAGE_TABLE = "_source_coverage"
 MINIMUM_COLUMNS: dict[str, tuple[str, ...]] = {
     "user": ("id", "name"),
     "opportunity": (
-        "id", "owner_id", "stage_name", "amount", "close_date", "created_date", "is_closed", "is_won",
+        "id",
+        "owner_id",
+        "stage_name",
+        "amount",
+        "close_date",
+        "created_date",
+        "is_closed",
+        "is_won",
     ),
 }
 

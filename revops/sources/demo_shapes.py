@@ -31,13 +31,20 @@ OPTIONAL_PARTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "next_step_date": (("opportunity", "next_step_date_c"),),
     "next_step": (("opportunity", "next_step"), ("opportunity", "next_step_date_c")),
     "icp_fields": (
-        ("opportunity", "trigger_event_c"), ("opportunity", "technical_fit_c"),
-        ("account", "industry"), ("account", "number_of_employees"),
+        ("opportunity", "trigger_event_c"),
+        ("opportunity", "technical_fit_c"),
+        ("account", "industry"),
+        ("account", "number_of_employees"),
     ),
     "custom_fields": (
-        ("opportunity", "next_step_date_c"), ("opportunity", "trigger_event_c"), ("opportunity", "technical_fit_c"),
+        ("opportunity", "next_step_date_c"),
+        ("opportunity", "trigger_event_c"),
+        ("opportunity", "technical_fit_c"),
     ),
-    "forecast_category": (("opportunity", "forecast_category_name"), ("opportunity_history", "forecast_category")),
+    "forecast_category": (
+        ("opportunity", "forecast_category_name"),
+        ("opportunity_history", "forecast_category"),
+    ),
     "probability": (("opportunity", "probability"), ("opportunity_history", "probability")),
 }
 # parts that keep the column but empty its values (a legal null, not an absent column)
@@ -96,7 +103,9 @@ def _read(con, folder: Path, obj: str) -> str:
     raise FileNotFoundError(f"{folder} has no file for {obj}")
 
 
-def _projection(obj: str, removed_columns: set[str], nulled: set[str], types: dict[str, str] | None = None) -> str:
+def _projection(
+    obj: str, removed_columns: set[str], nulled: set[str], types: dict[str, str] | None = None
+) -> str:
     parts = []
     for column, type_name in CRM_OBJECTS[obj].columns.items():
         if column in removed_columns:
@@ -119,7 +128,12 @@ def write_landing_without(source: Path, out: Path, without: Iterable[str]) -> di
                 stale.unlink()
             if obj in objects:
                 continue
-            if not columns.get(obj) and not nulled.get(obj) and (source / f"{obj}.csv").exists() and source != out:
+            if (
+                not columns.get(obj)
+                and not nulled.get(obj)
+                and (source / f"{obj}.csv").exists()
+                and source != out
+            ):
                 shutil.copyfile(source / f"{obj}.csv", out / f"{obj}.csv")
             else:
                 con.execute(
@@ -132,8 +146,13 @@ def write_landing_without(source: Path, out: Path, without: Iterable[str]) -> di
 
 
 def write_fivetran_salesforce(
-    source: Path, database: Path, without: Iterable[str] = (), *, schema: str = "salesforce",
-    history_mode: bool = False, history_schema: str = "salesforce_history",
+    source: Path,
+    database: Path,
+    without: Iterable[str] = (),
+    *,
+    schema: str = "salesforce",
+    history_mode: bool = False,
+    history_schema: str = "salesforce_history",
 ) -> dict[str, int]:
     """A DuckDB database holding the landing folder `source` as Fivetran's Salesforce
     connector writes it: its table and column names, dates as timestamps, `_fivetran_synced`
@@ -152,19 +171,25 @@ def write_fivetran_salesforce(
                 continue
             lacks = set(FIVETRAN_SALESFORCE_LACKS.get(obj, ())) | columns.get(obj, set())
             types = {c: "timestamp" for c, t in crm.columns.items() if t == "DATE"}
-            deleted = "coalesce(cast(is_deleted as boolean), false)" if "is_deleted" in crm.columns else "false"
+            deleted = (
+                "coalesce(cast(is_deleted as boolean), false)" if "is_deleted" in crm.columns else "false"
+            )
             con.execute(
                 f"create table {quote(schema)}.{quote(obj)} as select "
                 f"{_projection(obj, lacks, nulled.get(obj, set()), types)}, "
                 f"timestamp '2026-01-01 00:00:00' as _fivetran_synced, {deleted} as _fivetran_deleted "
                 f"from {_read(con, source, obj)}"
             )
-            counts[f"{schema}.{obj}"] = con.execute(f"select count(*) from {quote(schema)}.{quote(obj)}").fetchone()[0]
+            counts[f"{schema}.{obj}"] = con.execute(
+                f"select count(*) from {quote(schema)}.{quote(obj)}"
+            ).fetchone()[0]
         if history_mode and "opportunity_history" not in objects:
             con.execute(f"create schema {quote(history_schema)}")
             opportunity_columns = [
-                c for c in CRM_OBJECTS["opportunity"].columns
-                if c not in columns.get("opportunity", set()) and c not in ("stage_name", "amount", "close_date")
+                c
+                for c in CRM_OBJECTS["opportunity"].columns
+                if c not in columns.get("opportunity", set())
+                and c not in ("stage_name", "amount", "close_date")
             ]
             types = CRM_OBJECTS["opportunity"].columns
             kept = ", ".join(
@@ -175,7 +200,7 @@ def write_fivetran_salesforce(
                 f"""
                 create table {quote(history_schema)}.opportunity as
                 with history as (
-                    select * from {_read(con, source, 'opportunity_history')} where not coalesce(cast(is_deleted as boolean), false)
+                    select * from {_read(con, source, "opportunity_history")} where not coalesce(cast(is_deleted as boolean), false)
                 ),
                 versions as (
                     select
@@ -194,7 +219,7 @@ def write_fivetran_salesforce(
                     timestamp '2026-01-01 00:00:00' as _fivetran_synced,
                     v.stage_name, v.amount, v.close_date, {kept}
                 from versions as v
-                inner join {_read(con, source, 'opportunity')} as o on o.id = v.opportunity_id
+                inner join {_read(con, source, "opportunity")} as o on o.id = v.opportunity_id
                 """
             )
             counts[f"{history_schema}.opportunity"] = con.execute(

@@ -59,7 +59,9 @@ def _normalized_ids(expressions: dict[str, str | None]) -> dict[str, str | None]
     """Ids as the landing loader writes them: trimmed, 15-character Salesforce ids in their
     18-character form, 18-character ids in their canonical case (revops.crm_ids)."""
     return {
-        column: normalized_id_sql(f"cast({sql} as varchar)") if sql is not None and is_id_column(column) else sql
+        column: normalized_id_sql(f"cast({sql} as varchar)")
+        if sql is not None and is_id_column(column)
+        else sql
         for column, sql in expressions.items()
     }
 
@@ -74,8 +76,10 @@ def _active_rows(table: SourceTable) -> str:
 def _history_from_history_mode(table: SourceTable) -> str:
     """opportunity_history rows from History Mode versions of opportunity: the first version
     of each deal and every later one whose stage, amount or close date differs."""
-    forecast = "forecast_category_name" if "forecast_category_name" in table.columns else (
-        "forecast_category" if "forecast_category" in table.columns else None
+    forecast = (
+        "forecast_category_name"
+        if "forecast_category_name" in table.columns
+        else ("forecast_category" if "forecast_category" in table.columns else None)
     )
     forecast_sql = f"src.{quote(forecast)}" if forecast else "cast(null as varchar)"
     probability = "src.probability" if "probability" in table.columns else "cast(null as double)"
@@ -92,7 +96,7 @@ def _history_from_history_mode(table: SourceTable) -> str:
                 {probability} as probability,
                 {forecast_sql} as forecast_category,
                 src._fivetran_start as created_date,
-                {deleted[0] if deleted else 'false'} as is_deleted,
+                {deleted[0] if deleted else "false"} as is_deleted,
                 lag(src.stage_name) over w as previous_stage,
                 lag(src.amount) over w as previous_amount,
                 lag(src.close_date) over w as previous_close_date,
@@ -135,14 +139,22 @@ def conform_fivetran_salesforce(
                 history = SourceTable(
                     label=f"{versions.label} (History Mode)",
                     sql=_history_from_history_mode(versions),
-                    columns={c: "" for c in obj.columns},
+                    columns=dict.fromkeys(obj.columns, ""),
                 )
                 expressions, mapped_from = contract_expressions(obj, history, object_mapping)
                 expressions = _normalized_ids(expressions)
-                mapped_from = {c: (f"{versions.label} (History Mode)" if v else None) for c, v in mapped_from.items()}
+                mapped_from = {
+                    c: (f"{versions.label} (History Mode)" if v else None) for c, v in mapped_from.items()
+                }
                 count = write_contract_table(
-                    con, obj, raw_schema, expressions=expressions, from_sql=history.sql,
-                    label=history.label, loaded_at=loaded_at, order_by="src.opportunity_id, src.created_date",
+                    con,
+                    obj,
+                    raw_schema,
+                    expressions=expressions,
+                    from_sql=history.sql,
+                    label=history.label,
+                    loaded_at=loaded_at,
+                    order_by="src.opportunity_id, src.created_date",
                 )
                 coverage += object_coverage(obj, source=SOURCE, row_count=count, mapped_from=mapped_from)
                 continue
@@ -154,7 +166,9 @@ def conform_fivetran_salesforce(
                     f"{', '.join(required_columns(obj))}). Check REVOPS_SOURCE_SCHEMA and the connector's "
                     f"synced objects."
                 )
-            write_contract_table(con, obj, raw_schema, expressions={}, from_sql=None, label=label, loaded_at=loaded_at)
+            write_contract_table(
+                con, obj, raw_schema, expressions={}, from_sql=None, label=label, loaded_at=loaded_at
+            )
             coverage += absent_object_coverage(obj, source=SOURCE)
             continue
         deleted = _deleted_expression(table)
@@ -162,7 +176,8 @@ def conform_fivetran_salesforce(
             overrides["is_deleted"] = deleted
         if obj.name == "opportunity_history" and "forecast_category" in table.columns:
             overrides["forecast_category"] = (
-                _forecast_label("src.forecast_category"), f"{table.label}.forecast_category"
+                _forecast_label("src.forecast_category"),
+                f"{table.label}.forecast_category",
             )
         expressions, mapped_from = contract_expressions(obj, table, object_mapping, overrides=overrides)
         expressions = _normalized_ids(expressions)
@@ -180,8 +195,14 @@ def conform_fivetran_salesforce(
                 f"{table.label}, which has no such column"
             )
         count = write_contract_table(
-            con, obj, raw_schema, expressions=expressions, from_sql=_active_rows(table),
-            label=table.label, loaded_at=loaded_at, order_by=order_by,
+            con,
+            obj,
+            raw_schema,
+            expressions=expressions,
+            from_sql=_active_rows(table),
+            label=table.label,
+            loaded_at=loaded_at,
+            order_by=order_by,
             extras={c.lower(): f"src.{quote(c.lower())}" for c in object_mapping.pass_through},
         )
         coverage += object_coverage(obj, source=SOURCE, row_count=count, mapped_from=mapped_from)

@@ -97,7 +97,9 @@ def _load_landing(con, landing_dir: Path) -> set[str]:
         present.add(obj.name)
     missing = {"user", "opportunity"} - present
     if missing:
-        raise FileNotFoundError(f"the landing folder {landing_dir} has no {' or '.join(sorted(missing))} file")
+        raise FileNotFoundError(
+            f"the landing folder {landing_dir} has no {' or '.join(sorted(missing))} file"
+        )
     return present
 
 
@@ -107,16 +109,27 @@ def _stage_rows(seeds_dir: Path) -> list[tuple]:
     with (Path(seeds_dir) / "stage_map.csv").open(newline="", encoding="utf-8") as handle:
         stages = sorted(csv.DictReader(handle), key=lambda r: int(r["stage_order"]))
     return [
-        (pipeline_id, label, order, str(first + i), s["stage_name"], i, s["is_closed"] == "true",
-         s["is_won"] == "true", float(s["default_probability"]))
+        (
+            pipeline_id,
+            label,
+            order,
+            str(first + i),
+            s["stage_name"],
+            i,
+            s["is_closed"] == "true",
+            s["is_won"] == "true",
+            float(s["default_probability"]),
+        )
         for pipeline_id, label, order, _, first in PIPELINES
         for i, s in enumerate(stages)
     ]
 
 
 def _pipeline_of(deal_type: str) -> str:
-    cases = " ".join(f"when {deal_type} in ({', '.join(repr(t) for t in types)}) then '{pid}'"
-                     for pid, _, _, types, _ in PIPELINES)
+    cases = " ".join(
+        f"when {deal_type} in ({', '.join(repr(t) for t in types)}) then '{pid}'"
+        for pid, _, _, types, _ in PIPELINES
+    )
     return f"(case {cases} else 'default' end)"
 
 
@@ -124,47 +137,47 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
     """HubSpot table -> its query over the landing tables (`landing.<object>`)."""
     tables: dict[str, str] = {}
     tables["owner"] = f"""
-        select {_id('u.id')} as owner_id, {synced} as _fivetran_synced, u.created_date as created_at,
+        select {_id("u.id")} as owner_id, {synced} as _fivetran_synced, u.created_date as created_at,
             {PORTAL_ID} as portal_id, 'PERSON' as type, u.created_date as updated_at, u.email,
             split_part(u.name, ' ', 1) as first_name,
             nullif(trim(substr(u.name, length(split_part(u.name, ' ', 1)) + 1)), '') as last_name,
-            case when u.is_active then {_id('u.id')} + 900000000 end as active_user_id
+            case when u.is_active then {_id("u.id")} + 900000000 end as active_user_id
         from landing.user as u"""
     tables["_demo_team"] = """
         select cast(row_number() over (order by department) as bigint) as id, department as name
         from (select distinct department from landing.user where department is not null)"""
     tables["team"] = f"select id, name, {synced} as _fivetran_synced from _demo_team"
     tables["owner_team"] = f"""
-        select {_id('u.id')} as owner_id, t.id as team_id, true as is_team_primary, {synced} as _fivetran_synced
+        select {_id("u.id")} as owner_id, t.id as team_id, true as is_team_primary, {synced} as _fivetran_synced
         from landing.user as u join _demo_team as t on t.name = u.department"""
     if "account" in present:
         tables["company"] = f"""
-            select {_id('a.id')} as id, false as is_deleted, {synced} as _fivetran_synced,
+            select {_id("a.id")} as id, false as is_deleted, {synced} as _fivetran_synced,
                 a.name as property_name, cast(null as varchar) as property_description,
                 a.created_date as property_createdate, a.industry as property_industry,
                 a.billing_country as property_country, a.annual_revenue as property_annualrevenue,
                 a.number_of_employees as property_numberofemployees,
-                {_id('a.owner_id')} as property_hubspot_owner_id
+                {_id("a.owner_id")} as property_hubspot_owner_id
             from landing.account as a"""
     tables["deal"] = f"""
-        select {_id('o.id')} as deal_id, coalesce(o.is_deleted, false) as is_deleted,
+        select {_id("o.id")} as deal_id, coalesce(o.is_deleted, false) as is_deleted,
             p.pipeline_id as deal_pipeline_id, p.stage_id as deal_pipeline_stage_id,
-            {_id('o.owner_id')} as owner_id, {PORTAL_ID} as portal_id,
+            {_id("o.owner_id")} as owner_id, {PORTAL_ID} as portal_id,
             o.name as property_dealname, cast(null as varchar) as property_description,
             o.amount as property_amount, cast(o.close_date as timestamp) as property_closedate,
             o.created_date as property_createdate, o.last_modified_date as property_hs_lastmodifieddate,
-            {_case('o.type', _DEALTYPE_CODES)} as property_dealtype,
-            {_case('o.forecast_category_name', _FORECAST_CODES)} as property_hs_forecast_category,
+            {_case("o.type", _DEALTYPE_CODES)} as property_dealtype,
+            {_case("o.forecast_category_name", _FORECAST_CODES)} as property_hs_forecast_category,
             o.lead_source as property_hs_analytics_source, o.next_step as property_hs_next_step,
-            o.next_step_date_c as {CUSTOM_PROPERTIES['next_step_date_c']},
-            o.trigger_event_c as {CUSTOM_PROPERTIES['trigger_event_c']},
-            o.technical_fit_c as {CUSTOM_PROPERTIES['technical_fit_c']},
+            o.next_step_date_c as {CUSTOM_PROPERTIES["next_step_date_c"]},
+            o.trigger_event_c as {CUSTOM_PROPERTIES["trigger_event_c"]},
+            o.technical_fit_c as {CUSTOM_PROPERTIES["technical_fit_c"]},
             {synced} as _fivetran_synced
         from landing.opportunity as o
-        left join _demo_stage as p on p.pipeline_id = {_pipeline_of('o.type')} and p.stage_name = o.stage_name"""
+        left join _demo_stage as p on p.pipeline_id = {_pipeline_of("o.type")} and p.stage_name = o.stage_name"""
     if "account" in present:
         tables["deal_company"] = f"""
-            select {_id('o.id')} as deal_id, {_id('o.account_id')} as company_id, cast(5 as bigint) as type_id,
+            select {_id("o.id")} as deal_id, {_id("o.account_id")} as company_id, cast(5 as bigint) as type_id,
                 'HUBSPOT_DEFINED' as category, {synced} as _fivetran_synced
             from landing.opportunity as o where o.account_id is not null"""
     tables["deal_pipeline"] = f"""
@@ -179,8 +192,8 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
         from _demo_stage"""
     if "opportunity_history" in present:
         changes = f"""(
-            select {_id('h.opportunity_id')} as deal_id, h.created_date as changed_at, p.stage_id, h.amount,
-                h.close_date, {_case('h.forecast_category', _FORECAST_CODES)} as forecast_code,
+            select {_id("h.opportunity_id")} as deal_id, h.created_date as changed_at, p.stage_id, h.amount,
+                h.close_date, {_case("h.forecast_category", _FORECAST_CODES)} as forecast_code,
                 row_number() over w = 1 as is_first,
                 h.stage_name is distinct from lag(h.stage_name) over w as stage_changed,
                 h.amount is distinct from lag(h.amount) over w as amount_changed,
@@ -188,7 +201,7 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
                 h.forecast_category is distinct from lag(h.forecast_category) over w as forecast_changed
             from landing.opportunity_history as h
             join landing.opportunity as o on o.id = h.opportunity_id
-            left join _demo_stage as p on p.pipeline_id = {_pipeline_of('o.type')} and p.stage_name = h.stage_name
+            left join _demo_stage as p on p.pipeline_id = {_pipeline_of("o.type")} and p.stage_name = h.stage_name
             where not coalesce(h.is_deleted, false)
             window w as (partition by h.opportunity_id order by h.created_date)
         )"""
@@ -202,7 +215,10 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
             window w as (partition by deal_id order by changed_at)"""
         properties = {
             "amount": ("amount_changed", "coalesce(cast(amount as varchar), '')"),
-            "closedate": ("close_changed", "coalesce(cast(epoch_ms(cast(close_date as timestamp)) as varchar), '')"),
+            "closedate": (
+                "close_changed",
+                "coalesce(cast(epoch_ms(cast(close_date as timestamp)) as varchar), '')",
+            ),
             "hs_forecast_category": ("forecast_changed", "coalesce(forecast_code, '')"),
             "dealstage": ("stage_changed", "stage_id"),
         }
@@ -215,7 +231,7 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
     engagement_parts = []
     if "task" in present:
         engagement_parts.append(f"""
-            select {_id('t.id')} as id, upper(t.task_subtype) as type, {_id('t.owner_id')} as owner_id,
+            select {_id("t.id")} as id, upper(t.task_subtype) as type, {_id("t.owner_id")} as owner_id,
                 coalesce(t.completed_date_time, cast(t.activity_date as timestamp)) as timestamp,
                 t.created_date as created_at, t.subject, coalesce(t.is_deleted, false) as is_deleted,
                 cast(null as timestamp) as start_time, cast(null as timestamp) as end_time, t.what_id
@@ -223,7 +239,7 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
             where t.status = 'Completed' and t.task_subtype in ('Call', 'Email') and left(t.what_id, 3) = '006'""")
     if "event" in present:
         engagement_parts.append(f"""
-            select {_id('e.id')} as id, 'MEETING' as type, {_id('e.owner_id')} as owner_id,
+            select {_id("e.id")} as id, 'MEETING' as type, {_id("e.owner_id")} as owner_id,
                 e.start_date_time as timestamp, e.created_date as created_at, e.subject,
                 coalesce(e.is_deleted, false) as is_deleted, e.start_date_time as start_time,
                 e.end_date_time as end_time, e.what_id
@@ -235,15 +251,19 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
                 created_at, not is_deleted as active
             from _demo_engagement"""
         common = (
-            "engagement_id, is_deleted as _fivetran_deleted, {synced} as _fivetran_synced, "
+            f"engagement_id, is_deleted as _fivetran_deleted, {synced} as _fivetran_synced, "
             "created_at as property_hs_createdate, timestamp as property_hs_timestamp, "
             "owner_id as property_hubspot_owner_id, cast(null as bigint) as property_hubspot_team_id"
-        ).format(synced=synced)
+        )
         for table, kind, extra in (
             ("engagement_call", "CALL", "subject as property_hs_call_title"),
             ("engagement_email", "EMAIL", "subject as property_hs_email_subject"),
-            ("engagement_meeting", "MEETING", "subject as property_hs_meeting_title, "
-             "start_time as property_hs_meeting_start_time, end_time as property_hs_meeting_end_time"),
+            (
+                "engagement_meeting",
+                "MEETING",
+                "subject as property_hs_meeting_title, "
+                "start_time as property_hs_meeting_start_time, end_time as property_hs_meeting_end_time",
+            ),
         ):
             if ("event" if kind == "MEETING" else "task") in present:
                 tables[table] = (
@@ -251,7 +271,7 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
                     f"where type = '{kind}'"
                 )
         tables["engagement_deal"] = f"""
-            select {_id('what_id')} as deal_id, id as engagement_id, type as engagement_type,
+            select {_id("what_id")} as deal_id, id as engagement_id, type as engagement_type,
                 cast(null as bigint) as type_id, {synced} as _fivetran_synced, 'HUBSPOT_DEFINED' as category
             from _demo_engagement"""
     return tables
@@ -260,7 +280,10 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
 def _write_seeds(con, seeds_dir: Path, present: set[str]) -> dict[str, int]:
     seeds_dir.mkdir(parents=True, exist_ok=True)
     queries = {
-        STAGE_MAP_FILE: ("pipeline,stage,stage_name", "select pipeline_id, stage_id, stage_name from _demo_stage order by all"),
+        STAGE_MAP_FILE: (
+            "pipeline,stage,stage_name",
+            "select pipeline_id, stage_id, stage_name from _demo_stage order by all",
+        ),
         MANAGERS_FILE: (
             "owner_id,manager_owner_id",
             f"select {_id('id')}, {_id('manager_id')} from landing.user where manager_id is not null order by all",
@@ -268,7 +291,8 @@ def _write_seeds(con, seeds_dir: Path, present: set[str]) -> dict[str, int]:
         TARGETS_FILE: (
             "owner_id,month_start,amount",
             f"select {_id('quota_owner_id')}, start_date, quota_amount from landing.forecasting_quota order by all"
-            if "forecasting_quota" in present else None,
+            if "forecasting_quota" in present
+            else None,
         ),
     }
     counts = {}
@@ -286,7 +310,11 @@ def _write_mapping(path: Path) -> None:
     objects = {name: {"from": table} for name, table in DEFAULT_TABLES.items()}
     objects["opportunity"]["columns"] = dict(CUSTOM_PROPERTIES)
     objects["user"]["columns"] = {"title": None}
-    document = {"source": "hubspot", "seeds_dir": demo_seeds_dir(path.with_name(path.name.replace("_mapping.yml", ".duckdb"))).name, "objects": objects}
+    document = {
+        "source": "hubspot",
+        "seeds_dir": demo_seeds_dir(path.with_name(path.name.replace("_mapping.yml", ".duckdb"))).name,
+        "objects": objects,
+    }
     text = yaml.safe_dump(document, sort_keys=False)
     path.write_text(
         "# The demo HubSpot portal's mapping: mappings/hubspot.yml plus its three custom deal\n"
@@ -323,7 +351,9 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
                 con.execute(f"create temp table {table} as {query}")
                 continue
             con.execute(f'create table hubspot_demo."{schema}"."{table}" as {query}')
-            counts[table] = con.execute(f'select count(*) from hubspot_demo."{schema}"."{table}"').fetchone()[0]
+            counts[table] = con.execute(f'select count(*) from hubspot_demo."{schema}"."{table}"').fetchone()[
+                0
+            ]
         counts.update(_write_seeds(con, demo_seeds_dir(database_path), present))
         _write_mapping(demo_mapping_path(database_path))
         con.execute("detach hubspot_demo")

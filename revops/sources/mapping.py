@@ -104,7 +104,9 @@ def load_mapping(path: Path | str, *, expected_source: str | None = None) -> Sou
         seeds_dir = None
     unknown_top = set(document) - {"source", "objects", "seeds_dir"}
     if unknown_top:
-        problems.append(f"unknown keys {', '.join(sorted(unknown_top))} (expected source, objects, seeds_dir)")
+        problems.append(
+            f"unknown keys {', '.join(sorted(unknown_top))} (expected source, objects, seeds_dir)"
+        )
     raw_objects = document.get("objects") or {}
     if not isinstance(raw_objects, dict):
         problems.append("`objects` must map object names to their settings")
@@ -149,6 +151,8 @@ def load_mapping(path: Path | str, *, expected_source: str | None = None) -> Sou
     if problems:
         raise MappingError(f"the mapping file {path} has problems: " + "; ".join(problems) + ".")
     return SourceMapping(
-        source=source, path=path, objects=objects,
+        source=source,
+        path=path,
+        objects=objects,
         seeds_dir=(path.parent / seeds_dir).resolve() if seeds_dir else None,
     )

@@ -80,7 +80,9 @@ def publish_demo(warehouse_path: Path, serve_dir: Path, as_of_date: dt.date, run
     from revops.publish import PublishRequest, publish_marts
 
     marts = mart_names(warehouse_path)
-    checks = [{"asset": f"marts/{m}", "check": "contract", "passed": True, "severity": "blocking"} for m in marts]
+    checks = [
+        {"asset": f"marts/{m}", "check": "contract", "passed": True, "severity": "blocking"} for m in marts
+    ]
     return publish_marts(
         warehouse_path,
         serve_dir,
@@ -193,7 +195,11 @@ def listening_addresses(port: int) -> set[str]:
                     found.add(socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1]))
                 else:
                     raw = bytes.fromhex(address)
-                    found.add(socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))))
+                    found.add(
+                        socket.inet_ntop(
+                            socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                        )
+                    )
     return found
 
 
@@ -231,7 +237,9 @@ def _rendered(driver) -> bool:
     from selenium.webdriver.common.by import By
 
     try:
-        if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stApp"][data-test-script-state="notRunning"]'):
+        if not driver.find_elements(
+            By.CSS_SELECTOR, '[data-testid="stApp"][data-test-script-state="notRunning"]'
+        ):
             return False
         if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMainBlockContainer"] h1'):
             return False

@@ -64,15 +64,20 @@ def build(kind: str, work: Path) -> Path:
 
         database = folder / "fivetran_salesforce.duckdb"
         write_fivetran_salesforce(landing, database)
-        settings = Settings(landing_dir=folder / "no-landing-folder", source=kind, source_database=database, **base)
+        settings = Settings(
+            landing_dir=folder / "no-landing-folder", source=kind, source_database=database, **base
+        )
     elif kind == "hubspot":
         from revops.sources.hubspot_demo import demo_mapping_path, write_hubspot_demo
 
         database = folder / "hubspot.duckdb"
         write_hubspot_demo(landing, database)
         settings = Settings(
-            landing_dir=folder / "no-landing-folder", source=kind, source_database=database,
-            source_mapping=demo_mapping_path(database), **base,
+            landing_dir=folder / "no-landing-folder",
+            source=kind,
+            source_database=database,
+            source_mapping=demo_mapping_path(database),
+            **base,
         )
     else:
         raise ValueError(f"unknown build {kind!r}; one of {', '.join(KINDS)}")

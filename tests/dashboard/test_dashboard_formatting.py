@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import dashboard_harness  # noqa: F401  (puts the repository on sys.path)
 import pandas as pd
 import pytest
 
-import dashboard_harness  # noqa: F401  (puts the repository on sys.path)
 from dashboard import formatting as fmt
 
 

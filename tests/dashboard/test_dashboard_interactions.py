@@ -7,9 +7,8 @@ without saying why.
 
 from __future__ import annotations
 
-import pytest
-
 import dashboard_harness
+import pytest
 
 streamlit = pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -109,7 +108,9 @@ def test_team_dashboard_every_quarter_and_team(page):
 def test_plan_my_day_every_rep(serve_dir, monkeypatch):
     """Each rep through the address (?rep=<owner_id>), as a bookmarked list opens."""
     monkeypatch.setenv("REVOPS_SERVE_DIR", str(serve_dir))
-    reps = dashboard_harness.read_served(serve_dir, "select owner_id, name from marts.dim_reps where is_active")
+    reps = dashboard_harness.read_served(
+        serve_dir, "select owner_id, name from marts.dim_reps where is_active"
+    )
     script = SCRIPT.format(repository=str(dashboard_harness.REPOSITORY), module="plan_my_day")
     for owner_id, name in reps:
         app = AppTest.from_string(script, default_timeout=60)

@@ -15,7 +15,6 @@ import threading
 import time
 
 import pytest
-
 from dashboard_harness import (
     browser_missing,
     error_boxes,
@@ -149,8 +148,12 @@ def test_run_rate_hud(server, browser, serve_dir, rep_ids):
     for period, closed, target, pacing, projected in rows:
         label = {"MTD": "Month to date", "QTD": "Quarter to date", "YTD": "Year to date"}[period]
         assert label in text
-        for expected in (f.money(closed), f"Target {f.money(target)}", f"Pacing {f.share(pacing)}",
-                         f"projected {f.money(projected)}"):
+        for expected in (
+            f.money(closed),
+            f"Target {f.money(target)}",
+            f"Pacing {f.share(pacing)}",
+            f"projected {f.money(projected)}",
+        ):
             assert expected in text, f"{period}: {expected!r} not on the page"
     assert "Who is on pace" in text
     assert_healthy_page(browser, text, rep_ids, server)
@@ -223,6 +226,7 @@ def test_data_health(server, browser, serve_dir, rep_ids):
 def test_an_empty_serve_folder_then_marts_published_days_ago(browser, demo_warehouse, tmp_path):
     """No served file: every page says so. Then marts three days old: Data health says so."""
     import duckdb
+
     from revops.publish import served_path
 
     serve = tmp_path / "serve"
@@ -256,7 +260,9 @@ def test_a_loaded_page_never_blocks_a_publish_and_the_next_load_sees_it(browser,
     from revops.publish import record_alerts
 
     serve = tmp_path / "serve"
-    first = publish_demo(demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date, run_id="aaaa1111" + "0" * 24)
+    first = publish_demo(
+        demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date, run_id="aaaa1111" + "0" * 24
+    )
     server = start_dashboard(serve, tmp_path)
     try:
         text = open_page(browser, f"{server.url}/data-health")
@@ -270,7 +276,10 @@ def test_a_loaded_page_never_blocks_a_publish_and_the_next_load_sees_it(browser,
             publisher = threading.Thread(
                 target=lambda: result.update(
                     second=publish_demo(
-                        demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date, run_id="bbbb2222" + "0" * 24
+                        demo_warehouse.warehouse_path,
+                        serve,
+                        demo_warehouse.as_of_date,
+                        run_id="bbbb2222" + "0" * 24,
                     )
                 )
             )

@@ -15,7 +15,6 @@ import shutil
 
 import duckdb
 import pytest
-
 from dashboard_harness import (
     browser_missing,
     error_boxes,
@@ -142,7 +141,9 @@ def test_run_rate_says_quotas_are_not_tracked(untracked_server, browser):
 
 
 def test_forecast_says_quotas_and_the_committed_basis(untracked_server, browser, untracked_serve):
-    basis = {r[0] for r in read_served(untracked_serve, "select distinct committed_basis from marts.forecast")}
+    basis = {
+        r[0] for r in read_served(untracked_serve, "select distinct committed_basis from marts.forecast")
+    }
     assert basis == {"forecast_category"}
     text = assert_loads(browser, untracked_server, "forecast")
     save_screenshot(browser, "forecast-untracked")
@@ -168,7 +169,7 @@ def test_data_health_lists_what_the_crm_tracks(untracked_server, browser):
     save_screenshot(browser, "data-health-untracked")
     assert "What your CRM tracks" in text
     assert "Source: Salesforce export files (landing folder)" in text
-    section = text[text.index("What your CRM tracks"):text.index("Rows per mart")]
+    section = text[text.index("What your CRM tracks") : text.index("Rows per mart")]
     for untracked in ("Tasks (calls and emails)", "Events (meetings)", "Quotas"):
         assert f"{untracked}\nNot tracked" in section or f"{untracked}\tNot tracked" in section, section
     assert "next-step date" in section
@@ -204,7 +205,10 @@ def test_every_page_loads_on_a_connector_shape(shape, browser, request, tmp_path
         for path in PAGES:
             text = assert_loads(browser, server, path)
             if path == "data-health":
-                label = {"fivetran_salesforce": "Salesforce, loaded by Fivetran", "hubspot": "HubSpot, loaded by Fivetran"}
+                label = {
+                    "fivetran_salesforce": "Salesforce, loaded by Fivetran",
+                    "hubspot": "HubSpot, loaded by Fivetran",
+                }
                 assert f"Source: {label[shape]}" in text
             if path == "":
                 assert "Open deals" in text

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
+import dashboard_harness
 import duckdb
 import pytest
 
-import dashboard_harness
 from dashboard import served
 
 
@@ -43,7 +43,11 @@ def test_reads_are_read_only_and_leave_no_handle(serve_dir):
         assert missing.value.missing == ["marts.no_such_mart"]
     assert path.read_bytes() == before
     assert not list(serve_dir.glob("revops.duckdb.wal"))
-    held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")]
+    held = [
+        os.readlink(f"/proc/self/fd/{fd}")
+        for fd in os.listdir("/proc/self/fd")
+        if os.path.exists(f"/proc/self/fd/{fd}")
+    ]
     assert str(path) not in held
 
 
@@ -52,20 +56,24 @@ def test_a_publish_under_an_open_reader_goes_through_and_the_next_read_sees_it(d
     stamp = served.file_stamp(path)
     with served.open_served(path) as reader:
         publishes = reader.rows("select count(*) from main.publish_log")[0][0]
-        result = dashboard_harness.publish_demo(demo_warehouse.warehouse_path, serve_dir, demo_warehouse.as_of_date)
+        result = dashboard_harness.publish_demo(
+            demo_warehouse.warehouse_path, serve_dir, demo_warehouse.as_of_date
+        )
         assert reader.rows("select count(*) from main.publish_log")[0][0] == publishes  # its own snapshot
     assert served.file_stamp(path) != stamp  # a new file: caches keyed on the stamp are refreshed
     with served.open_served(path) as db:
         assert db.rows("select count(*) from main.publish_log")[0][0] == publishes + 1
-        assert db.rows("select publish_id from main.publish_log order by published_at desc limit 1")[0][0] == result.publish_id
+        assert (
+            db.rows("select publish_id from main.publish_log order by published_at desc limit 1")[0][0]
+            == result.publish_id
+        )
 
 
 def test_a_file_that_is_not_a_warehouse_is_a_readable_error(tmp_path):
     path = tmp_path / "revops.duckdb"
     path.write_text("not a database")
-    with pytest.raises(served.ServedFileError):
-        with served.open_served(path):
-            pass
+    with pytest.raises(served.ServedFileError), served.open_served(path):
+        pass
 
 
 def test_the_launcher_binds_to_loopback_by_default():

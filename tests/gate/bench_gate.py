@@ -38,7 +38,9 @@ def measure(layer: str, warehouse: Path, serve: Path) -> dict:
     from revops.quality import validate_marts, validate_raw_tables
     from revops.settings import Settings
 
-    settings = Settings(landing_dir=warehouse.parent, warehouse_path=warehouse, as_of_date=AS_OF, serve_dir=serve)
+    settings = Settings(
+        landing_dir=warehouse.parent, warehouse_path=warehouse, as_of_date=AS_OF, serve_dir=serve
+    )
     baseline_rss = _rss_mb()
     started = time.monotonic()
     report = validate_raw_tables(settings) if layer == "raw" else validate_marts(settings)
@@ -62,7 +64,9 @@ def measure(layer: str, warehouse: Path, serve: Path) -> dict:
 
         started = time.monotonic()
         published = publish_marts(
-            warehouse, serve, PublishRequest(run_id="bench", as_of_date=AS_OF, marts=list(load_suites("marts")))
+            warehouse,
+            serve,
+            PublishRequest(run_id="bench", as_of_date=AS_OF, marts=list(load_suites("marts"))),
         )
         result["publish_seconds"] = round(time.monotonic() - started, 2)
         result["mart_rows"] = published.mart_row_counts
@@ -105,7 +109,9 @@ def main() -> int:
     layer = "marts" if args.marts else "raw"
     child = subprocess.run(
         [sys.executable, __file__, "--work", str(args.work), "--child", layer],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     print(json.dumps(json.loads(child.stdout.strip().splitlines()[-1]), indent=2))
     return 0

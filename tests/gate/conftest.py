@@ -15,7 +15,15 @@ import shutil
 
 import pytest
 
-from .helpers import GATE_AS_OF_DATE, Baseline, Webhook, Workspace, run_build, served_state, write_demo_landing
+from .helpers import (
+    GATE_AS_OF_DATE,
+    Baseline,
+    Webhook,
+    Workspace,
+    run_build,
+    served_state,
+    write_demo_landing,
+)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ class Webhook:
         webhook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 webhook.posts.append(json.loads(body))
                 self.send_response(webhook.status)
@@ -49,9 +49,9 @@ class Webhook:
         self.server.server_close()
 
 
-
-
-def run_build(landing_dir: Path, warehouse_path: Path, serve_dir: Path, as_of: dt.date = GATE_AS_OF_DATE) -> int:
+def run_build(
+    landing_dir: Path, warehouse_path: Path, serve_dir: Path, as_of: dt.date = GATE_AS_OF_DATE
+) -> int:
     """The pipeline as `revops run` runs it, in this process, on an ephemeral instance."""
     import dagster as dg
 

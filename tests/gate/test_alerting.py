@@ -14,7 +14,10 @@ FAILURE = GateFailure(
         "negative. Examples: -500.0 (opportunity.csv line 14), -1.0 (opportunity.csv line 20)"
     ),
     failing_row_count=2,
-    examples=({"value": -500.0, "source": "opportunity.csv line 14"}, {"value": -1.0, "source": "opportunity.csv line 20"}),
+    examples=(
+        {"value": -500.0, "source": "opportunity.csv line 14"},
+        {"value": -1.0, "source": "opportunity.csv line 20"},
+    ),
 )
 
 
@@ -30,7 +33,9 @@ def test_a_gate_failure_is_one_slack_message_and_one_row_per_check():
     header, first, second, context = payload["blocks"]
     assert header["type"] == "header" and "nothing was published" in header["text"]["text"]
     assert first["text"]["type"] == "mrkdwn"
-    assert first["text"]["text"].startswith("*raw.opportunity* · check `amount_not_negative` · 2 failing rows\n")
+    assert first["text"]["text"].startswith(
+        "*raw.opportunity* · check `amount_not_negative` · 2 failing rows\n"
+    )
     assert "-500.0 (opportunity.csv line 14)" in first["text"]["text"]
     assert context["type"] == "context" and "r1" in context["elements"][0]["text"]
     assert "opportunity.csv line 20" in payload["text"]

@@ -166,7 +166,9 @@ def history_before_creation(line: int, days: int):
 
         def change(rows):
             row = rows[line - 1]
-            deal_created = dt.datetime.fromisoformat(created[row[rows[0].index("opportunity_id")]].replace("Z", "+00:00"))
+            deal_created = dt.datetime.fromisoformat(
+                created[row[rows[0].index("opportunity_id")]].replace("Z", "+00:00")
+            )
             row[rows[0].index("created_date")] = (deal_created - dt.timedelta(days=days)).isoformat()
 
         _rewrite(landing / "opportunity_history.csv", change)
@@ -214,127 +216,146 @@ CASES = [
     Case(
         "missing_required_column",
         drop_column("opportunity", "stage_name"),
-        "raw.opportunity", "landing_file_loads",
+        "raw.opportunity",
+        "landing_file_loads",
         ("opportunity.csv", "stage_name", "missing the required column"),
     ),
     Case(
         "duplicate_ids",
         copy_value("opportunity", "id", from_line=5, to_line=9),
-        "raw.opportunity", "id_unique",
+        "raw.opportunity",
+        "id_unique",
         ("opportunity.csv line 5", "opportunity.csv line 9", "006000000000000004"),
         rows=2,
     ),
     Case(
         "null_id",
         set_value("account", "id", 7, ""),
-        "raw.account", "id_not_null",
+        "raw.account",
+        "id_not_null",
         ("account.csv line 7", "null"),
         rows=1,
     ),
     Case(
         "unknown_stage",
         set_value("opportunity", "stage_name", 12, "Negotiation"),
-        "raw.opportunity", "stage_known",
+        "raw.opportunity",
+        "stage_known",
         ("'Negotiation'", "opportunity.csv line 12", "stage_map.csv"),
         rows=1,
     ),
     Case(
         "negative_amount",
         set_value("opportunity", "amount", 14, "-500"),
-        "raw.opportunity", "amount_not_negative",
+        "raw.opportunity",
+        "amount_not_negative",
         ("-500.0", "opportunity.csv line 14", "amount"),
         rows=1,
     ),
     Case(
         "unparseable_date",
         set_value("opportunity", "close_date", 20, "31/12/2026"),
-        "raw.opportunity", "landing_file_loads",
+        "raw.opportunity",
+        "landing_file_loads",
         ("opportunity.csv", "close_date", "line 20", "31/12/2026"),
         rows=1,
     ),
     Case(
         "close_date_1970",
         set_value("opportunity", "close_date", 30, "1970-01-01"),
-        "raw.opportunity", "close_date_plausible",
+        "raw.opportunity",
+        "close_date_plausible",
         ("1970-01-01", "opportunity.csv line 30", "close_date"),
         rows=1,
     ),
     Case(
         "close_date_2199",
         set_value("opportunity", "close_date", 31, "2199-01-01"),
-        "raw.opportunity", "close_date_plausible",
+        "raw.opportunity",
+        "close_date_plausible",
         ("2199-01-01", "opportunity.csv line 31", "close_date"),
         rows=1,
     ),
     Case(
         "created_date_in_future",
         set_value("opportunity", "created_date", 33, "2027-06-01T10:00:00Z"),
-        "raw.opportunity", "dates_not_in_future",
+        "raw.opportunity",
+        "dates_not_in_future",
         ("2027-06-01", "opportunity.csv line 33", "created_date"),
         rows=1,
     ),
     Case(
         "owner_does_not_exist",
         set_value("opportunity", "owner_id", 40, "005000000000009999"),
-        "raw.opportunity", "owner_exists",
+        "raw.opportunity",
+        "owner_exists",
         ("'005000000000009999'", "opportunity.csv line 40", "owner_id"),
         rows=1,
     ),
     Case(
         "history_for_unknown_deal",
         set_value("opportunity_history", "opportunity_id", 50, "006000000000099999"),
-        "raw.opportunity_history", "opportunity_exists",
+        "raw.opportunity_history",
+        "opportunity_exists",
         ("'006000000000099999'", "opportunity_history.csv line 50", "opportunity_id"),
         rows=1,
     ),
     Case(
         "quota_owner_does_not_exist",
         set_value("forecasting_quota", "quota_owner_id", 3, "005000000000008888"),
-        "raw.forecasting_quota", "quota_owner_exists",
+        "raw.forecasting_quota",
+        "quota_owner_exists",
         ("'005000000000008888'", "forecasting_quota.csv line 3"),
         rows=1,
     ),
     Case(
         "empty_file",
         empty_file("task"),
-        "raw.task", "landing_file_loads",
+        "raw.task",
+        "landing_file_loads",
         ("task.csv", "empty"),
     ),
     Case(
         "header_only_file",
         keep_share_of_rows("event", 0.0),
-        "raw.event", "row_count_not_collapsing",
+        "raw.event",
+        "row_count_not_collapsing",
         ("raw.event has 0 rows", "100% fewer"),
     ),
     Case(
         "truncated_file",
         truncate_bytes("opportunity", 0.6),
-        "raw.opportunity", "landing_file_loads",
+        "raw.opportunity",
+        "landing_file_loads",
         ("opportunity.csv", "truncated", "line "),
     ),
     Case(
         "file_not_utf8",
         latin1_file("account", "name", 6, "Café Müller GmbH"),
-        "raw.account", "landing_file_loads",
+        "raw.account",
+        "landing_file_loads",
         ("account.csv", "UTF-8", "line 6"),
     ),
     Case(
         "sql_in_a_value_reported_safely",
         set_value("opportunity", "account_id", 8, "x'); DROP TABLE raw.opportunity;--"),
-        "raw.opportunity", "account_exists",
+        "raw.opportunity",
+        "account_exists",
         ("DROP TABLE raw.opportunity;--", "opportunity.csv line 8"),
         rows=1,
     ),
     Case(
         "half_the_rows_gone",
         keep_share_of_rows("task", 0.5),
-        "raw.task", "row_count_not_collapsing",
+        "raw.task",
+        "row_count_not_collapsing",
         ("50% fewer", "last good load"),
     ),
     Case(
         "extract_older_than_freshness",
         nothing,
-        "raw.opportunity", "fresh",
+        "raw.opportunity",
+        "fresh",
         ("newest last_modified_date", "2026-11-23", "REVOPS_GATE_FRESHNESS_DAYS"),
         as_of_days_later=10,
     ),
@@ -342,54 +363,62 @@ CASES = [
     Case(
         "amount_of_100_billion",
         set_value("opportunity", "amount", 15, "100000000000"),
-        "raw.opportunity", "amount_below_cap",
+        "raw.opportunity",
+        "amount_below_cap",
         ("100000000000.0", "opportunity.csv line 15", "REVOPS_GATE_MAX_DEAL_AMOUNT"),
         rows=1,
     ),
     Case(
         "id_with_a_trailing_space",
         trailing_space_copy_of_id("opportunity", from_line=5, to_line=9),
-        "raw.opportunity", "id_unique",
+        "raw.opportunity",
+        "id_unique",
         ("opportunity.csv line 5", "opportunity.csv line 9", "006000000000000004"),
         rows=2,
     ),
     Case(
         "18_character_ids_differing_only_in_case",
         same_id_in_another_case,
-        "raw.opportunity", "id_unique",
+        "raw.opportunity",
+        "id_unique",
         ("opportunity.csv line 5", "opportunity.csv line 9", "006Dn00000AbCdEIAV"),
         rows=2,
     ),
     Case(
         "a_month_of_quotas_appended_twice",
         quotas_appended_twice,
-        "raw.forecasting_quota", "one_quota_per_owner_month",
+        "raw.forecasting_quota",
+        "one_quota_per_owner_month",
         ("forecasting_quota.csv line 2", "doubles every target"),
     ),
     Case(
         "tasks_that_link_to_nothing",
         tasks_of_another_org,
-        "raw.task", "activities_linked",
+        "raw.task",
+        "activities_linked",
         ("task.csv line 2", "REVOPS_GATE_MAX_UNLINKED_ACTIVITY_SHARE", "unlinked_share=0.97"),
     ),
     Case(
         "history_400_days_before_the_deal",
         history_before_creation(line=6, days=400),
-        "raw.opportunity_history", "history_not_before_creation",
+        "raw.opportunity_history",
+        "history_not_before_creation",
         ("opportunity_history.csv line 6", "before its deal was created"),
         rows=1,
     ),
     Case(
         "two_digit_year",
         set_value("opportunity", "next_step_date_c", 22, "26-12-05"),
-        "raw.opportunity", "landing_file_loads",
+        "raw.opportunity",
+        "landing_file_loads",
         ("opportunity.csv", "next_step_date_c", "line 22", "26-12-05", "YYYY-MM-DD"),
         rows=1,
     ),
     Case(
         "infinity_date",
         set_value("opportunity", "close_date", 23, "infinity"),
-        "raw.opportunity", "landing_file_loads",
+        "raw.opportunity",
+        "landing_file_loads",
         ("opportunity.csv", "close_date", "line 23", "'infinity'"),
         rows=1,
     ),
@@ -397,21 +426,24 @@ CASES = [
     Case(
         "physical_line_after_a_quoted_line_break",
         quoted_line_break_then_bad_value,
-        "raw.opportunity", "landing_file_loads",
+        "raw.opportunity",
+        "landing_file_loads",
         ("opportunity.csv", "amount", "line 21: '12 500'"),
         rows=1,
     ),
     Case(
         "symlink_out_of_the_landing_folder",
         symlink_to_etc_passwd,
-        "raw.user", "landing_file_loads",
+        "raw.user",
+        "landing_file_loads",
         ("user.csv", "symbolic link to a file outside the landing folder"),
         absent=("root:", "/bin/", "nologin"),
     ),
     Case(
         "cr_only_line_ends",
         cr_only_line_ends,
-        "raw.account", "landing_file_loads",
+        "raw.account",
+        "landing_file_loads",
         ("account.csv", "carriage return alone"),
         absent=("_csv.Error",),
     ),
@@ -474,7 +506,10 @@ def test_bad_input_stops_the_run_before_publishing(case: Case, workspace, baseli
 
     # the loader and the gate treat every value as data: the raw tables are all there
     with duckdb.connect(str(workspace.warehouse_path), read_only=True) as con:
-        tables = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
-        ).fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
     assert {"opportunity", "account", "user"} <= tables

@@ -3,6 +3,7 @@ download (Streamlit's table toolbar writes the frame it was given as CSV)."""
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import re
@@ -18,8 +19,14 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 
 @pytest.mark.parametrize(
     "value",
-    ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
-     "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"],
+    [
+        '=HYPERLINK("http://evil.example","click")',
+        "+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "\t=1+1",
+        "\r=1+1",
+    ],
 )
 def test_formula_leading_text_is_shown_as_text(value):
     assert neutralize_formula(value) == "'" + value
@@ -42,11 +49,19 @@ def test_a_frame_written_as_csv_has_no_formula_cell():
 
 
 def test_every_downloadable_table_of_the_dashboard_is_neutralized():
+    """Every st.dataframe / st.data_editor / st.download_button call passes its data through
+    neutralize_formulas (read from the syntax tree, so formatting does not matter)."""
     calls = []
     for path in DASHBOARD.glob("*.py"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if "st.dataframe(" in line or "st.data_editor(" in line or "st.download_button(" in line:
-                calls.append((path.name, line.strip()))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("dataframe", "data_editor", "download_button")
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "st"
+            ):
+                calls.append((path.name, node.lineno, ast.unparse(node)))
     assert calls
-    for name, line in calls:
-        assert "neutralize_formulas(" in line, f"{name}: {line}"
+    for name, lineno, source in calls:
+        assert "neutralize_formulas(" in source, f"{name}:{lineno}: {source}"

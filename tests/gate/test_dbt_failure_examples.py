@@ -16,15 +16,28 @@ def manifest(test_name: str, column: str, alias: str) -> dict:
     test_id = f"test.revops_warehouse.{test_name}"
     return {
         "nodes": {
-            MODEL: {"unique_id": MODEL, "name": "dim_deals", "schema": "marts", "alias": "dim_deals",
-                    "resource_type": "model", "columns": {"opportunity_id": {}, "account_id": {}}},
+            MODEL: {
+                "unique_id": MODEL,
+                "name": "dim_deals",
+                "schema": "marts",
+                "alias": "dim_deals",
+                "resource_type": "model",
+                "columns": {"opportunity_id": {}, "account_id": {}},
+            },
             "test.revops_warehouse.unique_dim_deals_opportunity_id": {
-                "resource_type": "test", "attached_node": MODEL, "column_name": "opportunity_id",
+                "resource_type": "test",
+                "attached_node": MODEL,
+                "column_name": "opportunity_id",
                 "test_metadata": {"name": "unique", "kwargs": {"column_name": "opportunity_id"}},
             },
             test_id: {
-                "unique_id": test_id, "name": test_name, "resource_type": "test", "attached_node": MODEL,
-                "column_name": column, "schema": "dbt_test__audit", "alias": alias,
+                "unique_id": test_id,
+                "name": test_name,
+                "resource_type": "test",
+                "attached_node": MODEL,
+                "column_name": column,
+                "schema": "dbt_test__audit",
+                "alias": alias,
                 "test_metadata": {"name": test_name.split("_")[0], "kwargs": {"column_name": column}},
             },
         }
@@ -33,7 +46,9 @@ def manifest(test_name: str, column: str, alias: str) -> dict:
 
 def failed_check(test_name: str, rows: int) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=False, asset_key=dg.AssetKey(["marts", "dim_deals"]), check_name=test_name,
+        passed=False,
+        asset_key=dg.AssetKey(["marts", "dim_deals"]),
+        check_name=test_name,
         metadata={"unique_id": f"test.revops_warehouse.{test_name}", "dagster_dbt/failed_row_count": rows},
     )
 
@@ -60,11 +75,17 @@ def test_a_values_only_test_is_joined_back_to_the_model_for_its_keys(tmp_path):
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
     text = result.description
     assert text.startswith(f"marts.dim_deals, column account_id: dbt test {name} failed - 10 failing rows")
-    assert "Examples: account_id='A-gone-12' (opportunity_id='D12'), account_id='A-gone-15' (opportunity_id='D15')" in text
+    assert (
+        "Examples: account_id='A-gone-12' (opportunity_id='D12'), account_id='A-gone-15' (opportunity_id='D15')"
+        in text
+    )
     assert text.count("(opportunity_id=") == 5
     assert "All failing rows: dbt_test__audit.rel_accounts" in text
     examples = result.metadata["examples"].value
-    assert len(examples) == 5 and examples[0] == {"value": "account_id='A-gone-12'", "source": "opportunity_id='D12'"}
+    assert len(examples) == 5 and examples[0] == {
+        "value": "account_id='A-gone-12'",
+        "source": "opportunity_id='D12'",
+    }
 
 
 def test_a_whole_row_test_shows_the_key_it_stored(tmp_path):
@@ -74,8 +95,9 @@ def test_a_whole_row_test_shows_the_key_it_stored(tmp_path):
     con.execute("create table dbt_test__audit.nn as select * from marts.dim_deals where account_id is null")
     name = "not_null_dim_deals_account_id"
     result = describe_failed_test(con, manifest(name, "account_id", "nn"), failed_check(name, 2))
-    assert "2 failing rows. Examples: account_id=null (opportunity_id='D2'), account_id=null (opportunity_id='D7')" in (
-        result.description
+    assert (
+        "2 failing rows. Examples: account_id=null (opportunity_id='D2'), account_id=null (opportunity_id='D7')"
+        in (result.description)
     )
 
 
@@ -83,7 +105,9 @@ def test_a_missing_failures_table_still_gives_the_message(tmp_path):
     con = warehouse(tmp_path)
     name = "not_null_dim_deals_account_id"
     result = describe_failed_test(con, manifest(name, "account_id", "absent"), failed_check(name, 3))
-    assert result.description.startswith(f"marts.dim_deals, column account_id: dbt test {name} failed - 3 failing rows")
+    assert result.description.startswith(
+        f"marts.dim_deals, column account_id: dbt test {name} failed - 3 failing rows"
+    )
     assert "could not be read from dbt_test__audit.absent" in result.description
 
 
@@ -96,6 +120,8 @@ def test_only_the_failed_tests_keep_their_stored_rows(tmp_path):
     con.execute("create view dbt_test__audit.passed_two as select 1 as x where false")
     name = "relationships_dim_deals_account_id__account_id__ref_dim_accounts_"
     drop_passed_test_tables(con, manifest(name, "account_id", "rel_accounts"), [failed_check(name, 1)])
-    left = con.execute("select table_name from information_schema.tables where table_schema = 'dbt_test__audit'")
+    left = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'dbt_test__audit'"
+    )
     assert left.fetchall() == [("rel_accounts",)]
     assert con.execute("select count(*) from marts.dim_deals").fetchone()[0] == 30

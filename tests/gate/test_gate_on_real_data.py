@@ -19,17 +19,42 @@ from revops.quality import GateSettings, gate_parameters, run_gate
 
 AS_OF = dt.date(2026, 11, 23)
 USERS = [["005000000000000001", "Ann", "ann@example.com", "", "Sales", "AE", "true", "2024-01-01T00:00:00Z"]]
-ACCOUNTS = [["001000000000000001", "Acme", "Software", "250", "1000000", "US", "005000000000000001", "2024-01-01T00:00:00Z"]]
+ACCOUNTS = [
+    [
+        "001000000000000001",
+        "Acme",
+        "Software",
+        "250",
+        "1000000",
+        "US",
+        "005000000000000001",
+        "2024-01-01T00:00:00Z",
+    ]
+]
 
 
 def deal(i: int, **values: str) -> dict[str, str]:
     row = {
-        "id": f"00600000000000{i:04d}", "account_id": "001000000000000001", "owner_id": "005000000000000001",
-        "name": f"Deal {i}", "stage_name": "Problem Acknowledged", "amount": str(10_000 + i), "close_date": "2026-12-31",
-        "created_date": "2026-06-01T10:00:00Z", "last_modified_date": "2026-11-22T10:00:00Z",
-        "is_closed": "false", "is_won": "false", "forecast_category_name": "Pipeline", "probability": "10",
-        "lead_source": "Web", "type": "New Business", "next_step": "", "next_step_date_c": "",
-        "trigger_event_c": "", "technical_fit_c": "strong", "is_deleted": "false",
+        "id": f"00600000000000{i:04d}",
+        "account_id": "001000000000000001",
+        "owner_id": "005000000000000001",
+        "name": f"Deal {i}",
+        "stage_name": "Problem Acknowledged",
+        "amount": str(10_000 + i),
+        "close_date": "2026-12-31",
+        "created_date": "2026-06-01T10:00:00Z",
+        "last_modified_date": "2026-11-22T10:00:00Z",
+        "is_closed": "false",
+        "is_won": "false",
+        "forecast_category_name": "Pipeline",
+        "probability": "10",
+        "lead_source": "Web",
+        "type": "New Business",
+        "next_step": "",
+        "next_step_date_c": "",
+        "trigger_event_c": "",
+        "technical_fit_c": "strong",
+        "is_deleted": "false",
     }
     row.update(values)
     return row
@@ -60,7 +85,9 @@ def con(tmp_path):
 
 
 def gate(con, tables, settings: GateSettings | None = None):
-    report = run_gate(con, "raw", schema="raw", parameters=gate_parameters(AS_OF, settings, today=AS_OF), tables=tables)
+    report = run_gate(
+        con, "raw", schema="raw", parameters=gate_parameters(AS_OF, settings, today=AS_OF), tables=tables
+    )
     return report, {o.check: o for o in report.outcomes}
 
 
@@ -69,8 +96,16 @@ def gate(con, tables, settings: GateSettings | None = None):
 
 def test_soft_deleted_rows_are_not_validated(landing, con):
     rows = [deal(i) for i in range(1, 6)]
-    rows.append(deal(6, is_deleted="true", stage_name="Negotiation", owner_id="005000000000009999",
-                     account_id="001000000000009999", amount="-5"))
+    rows.append(
+        deal(
+            6,
+            is_deleted="true",
+            stage_name="Negotiation",
+            owner_id="005000000000009999",
+            account_id="001000000000009999",
+            amount="-5",
+        )
+    )
     rows.append(deal(7, is_deleted="true", id="006000000000000001"))  # a deleted duplicate of deal 1
     write(landing, "opportunity", rows)
     load_landing_folder(con, landing, objects=["user", "account", "opportunity"])
@@ -93,8 +128,14 @@ def test_soft_deleted_rows_are_not_validated(landing, con):
 def test_the_row_count_check_counts_every_loaded_row(landing, con):
     write(landing, "opportunity", [deal(1)] + [deal(i, is_deleted="true") for i in range(2, 11)])
     load_landing_folder(con, landing, objects=["user", "account", "opportunity"])
-    report = run_gate(con, "raw", schema="raw", parameters=gate_parameters(AS_OF, today=AS_OF),
-                      tables=["opportunity"], baseline_row_counts={"opportunity": 10})
+    report = run_gate(
+        con,
+        "raw",
+        schema="raw",
+        parameters=gate_parameters(AS_OF, today=AS_OF),
+        tables=["opportunity"],
+        baseline_row_counts={"opportunity": 10},
+    )
     assert {o.check: o for o in report.outcomes}["row_count_not_collapsing"].passed
 
 
@@ -168,12 +209,14 @@ def test_far_out_and_infinite_dates_fail_their_range_check_without_crashing(tmp_
     folder = tmp_path / "parquet_landing"
     folder.mkdir()
     write(folder, "user", USERS)
-    table = pa.table({
-        "id": ["0J9000000000000001", "0J9000000000000002"],
-        "quota_owner_id": ["005000000000000001"] * 2,
-        "start_date": pa.array([dt.date(2026, 11, 1), value], pa.date32()),
-        "quota_amount": [1000.0, 1000.0],
-    })
+    table = pa.table(
+        {
+            "id": ["0J9000000000000001", "0J9000000000000002"],
+            "quota_owner_id": ["005000000000000001"] * 2,
+            "start_date": pa.array([dt.date(2026, 11, 1), value], pa.date32()),
+            "quota_amount": [1000.0, 1000.0],
+        }
+    )
     pq.write_table(table, folder / "forecasting_quota.parquet")
     load_landing_folder(con, folder, objects=["user", "forecasting_quota"])
     if value == dt.date.max:
@@ -207,8 +250,16 @@ def test_amount_cap_and_outlier_follow_their_settings(landing, con):
 def test_unlinked_activities_warn_below_the_share_and_block_above_it(landing, con):
     write(landing, "opportunity", [deal(1)])
     task = dict(zip(CRM_OBJECTS["task"].required_columns, [""] * 13))
-    task.update(owner_id="005000000000000001", subject="Call", task_subtype="Call", status="Completed",
-                activity_date="2026-11-20", created_date="2026-11-20T10:00:00Z", is_closed="true", is_deleted="false")
+    task.update(
+        owner_id="005000000000000001",
+        subject="Call",
+        task_subtype="Call",
+        status="Completed",
+        activity_date="2026-11-20",
+        created_date="2026-11-20T10:00:00Z",
+        is_closed="true",
+        is_deleted="false",
+    )
     tasks = [dict(task, id=f"00T00000000000{i:04d}", what_id="006000000000000001") for i in range(1, 8)]
     tasks += [dict(task, id=f"00T00000000001{i:04d}", what_id="500000000000000001") for i in range(1, 4)]
     write(landing, "task", tasks)
@@ -229,15 +280,27 @@ def test_history_before_creation_allows_the_tolerance(landing, con):
     history_columns = CRM_OBJECTS["opportunity_history"].required_columns
 
     def history(i, created):
-        values = dict(id=f"008000000000{i:06d}", opportunity_id="006000000000000001", stage_name="Problem Acknowledged",
-                      amount="10001", close_date="2026-12-31", probability="10", forecast_category="Pipeline",
-                      created_date=created, is_deleted="false")
+        values = dict(
+            id=f"008000000000{i:06d}",
+            opportunity_id="006000000000000001",
+            stage_name="Problem Acknowledged",
+            amount="10001",
+            close_date="2026-12-31",
+            probability="10",
+            forecast_category="Pipeline",
+            created_date=created,
+            is_deleted="false",
+        )
         return [values[c] for c in history_columns]
 
-    write(landing, "opportunity_history", [
-        history(1, "2026-06-01T09:00:00Z"),  # an hour before: clock skew, accepted
-        history(2, "2025-04-27T10:00:00Z"),  # 400 days before
-    ])
+    write(
+        landing,
+        "opportunity_history",
+        [
+            history(1, "2026-06-01T09:00:00Z"),  # an hour before: clock skew, accepted
+            history(2, "2025-04-27T10:00:00Z"),  # 400 days before
+        ],
+    )
     load_landing_folder(con, landing, objects=["user", "account", "opportunity", "opportunity_history"])
     _, checks = gate(con, ["opportunity_history"])
     outcome = checks["history_not_before_creation"]

@@ -71,7 +71,9 @@ def test_the_good_build_is_published_with_its_log_parquet_and_digest(baseline):
 
 def test_a_value_full_of_sql_is_served_as_data(baseline):
     served = baseline.serve_dir / "revops.duckdb"
-    names = _read(served, "select opportunity_name from {s}.marts.dim_deals where opportunity_name like 'Robert%'")
+    names = _read(
+        served, "select opportunity_name from {s}.marts.dim_deals where opportunity_name like 'Robert%'"
+    )
     assert names == [(SQL_NAME,)]
     with duckdb.connect(str(baseline.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from raw.opportunity").fetchone()[0] == 800
@@ -130,12 +132,21 @@ def test_kill_minus_9_in_dbt_then_a_clean_rerun_with_a_reader_open(workspace, ba
     started = time.time()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "revops.cli", "run",
-            "--landing-dir", str(workspace.landing_dir),
-            "--warehouse", str(workspace.warehouse_path),
-            "--as-of", GATE_AS_OF_DATE.isoformat(),
+            sys.executable,
+            "-m",
+            "revops.cli",
+            "run",
+            "--landing-dir",
+            str(workspace.landing_dir),
+            "--warehouse",
+            str(workspace.warehouse_path),
+            "--as-of",
+            GATE_AS_OF_DATE.isoformat(),
         ],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: dbt dies with it
     )
     try:
@@ -171,7 +182,9 @@ def test_kill_minus_9_in_dbt_then_a_clean_rerun_with_a_reader_open(workspace, ba
 
         # the reader was never blocked and still sees the file it opened
         assert reader.execute("select count(*) from main.publish_log").fetchone()[0] == publishes_seen
-        assert reader.execute("select count(*), sum(risk_score) from marts.deal_risk").fetchall() == risk_before
+        assert (
+            reader.execute("select count(*), sum(risk_score) from marts.deal_risk").fetchall() == risk_before
+        )
     finally:
         reader.close()
 
@@ -203,7 +216,9 @@ def test_publish_core_swaps_atomically_under_an_open_reader(workspace, baseline)
         result = publish_marts(
             workspace.warehouse_path,
             workspace.serve_dir,
-            PublishRequest(run_id="core-test", as_of_date=GATE_AS_OF_DATE, marts=list(baseline.state["counts"])),
+            PublishRequest(
+                run_id="core-test", as_of_date=GATE_AS_OF_DATE, marts=list(baseline.state["counts"])
+            ),
         )
         # the old view, unchanged and unblocked
         assert reader.execute("select count(*) from marts.deal_risk").fetchone()[0] == rows_before
@@ -219,11 +234,13 @@ def test_republishing_the_same_marts_gives_identical_marts(workspace, baseline):
     from revops.publish import PublishRequest, publish_marts
 
     first = publish_marts(
-        workspace.warehouse_path, workspace.serve_dir,
+        workspace.warehouse_path,
+        workspace.serve_dir,
         PublishRequest(run_id="again-1", as_of_date=GATE_AS_OF_DATE, marts=list(baseline.state["counts"])),
     )
     second = publish_marts(
-        workspace.warehouse_path, workspace.serve_dir,
+        workspace.warehouse_path,
+        workspace.serve_dir,
         PublishRequest(run_id="again-2", as_of_date=GATE_AS_OF_DATE, marts=list(baseline.state["counts"])),
     )
     assert first.mart_fingerprints == second.mart_fingerprints == baseline.state["fingerprints"]
@@ -238,9 +255,19 @@ def test_recording_alerts_leaves_the_marts_byte_for_byte(workspace, baseline):
     before = served_state(workspace.serve_dir)
     record_alerts(
         workspace.serve_dir,
-        [{"alert_id": "a1", "kind": "gate_failure", "severity": "blocking", "table_name": "raw.x",
-          "check_name": "c", "failing_row_count": 3, "examples": [{"value": "v", "source": "x.csv line 2"}],
-          "message": "raw.x: check c failed", "created_at": dt.datetime(2026, 11, 23)}],
+        [
+            {
+                "alert_id": "a1",
+                "kind": "gate_failure",
+                "severity": "blocking",
+                "table_name": "raw.x",
+                "check_name": "c",
+                "failing_row_count": 3,
+                "examples": [{"value": "v", "source": "x.csv line 2"}],
+                "message": "raw.x: check c failed",
+                "created_at": dt.datetime(2026, 11, 23),
+            }
+        ],
     )
     after = served_state(workspace.serve_dir)
     assert after["fingerprints"] == before["fingerprints"]
@@ -255,8 +282,10 @@ def test_first_run_failing_still_records_its_alert(tmp_path):
 
     record_alerts(tmp_path / "serve", [{"alert_id": "a1", "kind": "gate_failure", "message": "m"}])
     assert [a["alert_id"] for a in read_alerts(tmp_path / "serve")] == ["a1"]
-    assert _read(tmp_path / "serve" / "revops.duckdb",
-                 "select count(*) from information_schema.schemata where catalog_name = 'served' and schema_name = 'marts'") == [(1,)]
+    assert _read(
+        tmp_path / "serve" / "revops.duckdb",
+        "select count(*) from information_schema.schemata where catalog_name = 'served' and schema_name = 'marts'",
+    ) == [(1,)]
 
 
 def test_a_publish_that_fails_midway_leaves_nothing_behind(workspace, baseline, monkeypatch):
@@ -268,12 +297,18 @@ def test_a_publish_that_fails_midway_leaves_nothing_behind(workspace, baseline, 
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(publish, "_swap_in", crash)
-    with pytest.raises(publish.PublishError, match=(
-        r"failed at step journal \(OSError: disk full \(simulated\)\); nothing of it is served: BI reads publish"
-    )):
+    with pytest.raises(
+        publish.PublishError,
+        match=(
+            r"failed at step journal \(OSError: disk full \(simulated\)\); nothing of it is served: BI reads publish"
+        ),
+    ):
         publish.publish_marts(
-            workspace.warehouse_path, workspace.serve_dir,
-            publish.PublishRequest(run_id="crash", as_of_date=GATE_AS_OF_DATE, marts=list(baseline.state["counts"])),
+            workspace.warehouse_path,
+            workspace.serve_dir,
+            publish.PublishRequest(
+                run_id="crash", as_of_date=GATE_AS_OF_DATE, marts=list(baseline.state["counts"])
+            ),
         )
     assert served_state(workspace.serve_dir) == before
     assert not list(workspace.serve_dir.glob(".revops.duckdb.tmp-*"))
@@ -319,7 +354,9 @@ def test_a_failing_dbt_test_stops_publishing(workspace, baseline, webhook, monke
     assert dbt_alerts[0]["failing_row_count"] == 1
     # the model, the column and the failing row's key and value, read from dbt's stored failures
     message = dbt_alerts[0]["message"]
-    assert message.startswith("staging.stg_salesforce__opportunities, column owner_id: dbt test relationships")
+    assert message.startswith(
+        "staging.stg_salesforce__opportunities, column owner_id: dbt test relationships"
+    )
     deal_id = fields[0]
     assert f"Examples: owner_id='005000000000007777' (opportunity_id='{deal_id}')" in message
     assert "005000000000007777" in dbt_alerts[0]["examples"]

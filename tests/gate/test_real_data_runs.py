@@ -33,8 +33,13 @@ def set_cell(path: Path, line: int, column: str, value: str) -> None:
 def test_deleted_rows_null_accounts_and_outliers_publish_with_warnings(workspace, capsys):
     deals = workspace.landing_dir / "opportunity.csv"
     # a soft-deleted deal with values the gate would block on a live one
-    for column, value in {"is_deleted": "true", "stage_name": "Negotiation", "owner_id": "005000000000009999",
-                          "account_id": "001000000000009999", "amount": "-1"}.items():
+    for column, value in {
+        "is_deleted": "true",
+        "stage_name": "Negotiation",
+        "owner_id": "005000000000009999",
+        "account_id": "001000000000009999",
+        "amount": "-1",
+    }.items():
         set_cell(deals, 40, column, value)
     set_cell(deals, 41, "account_id", "")  # legal in Salesforce
     set_cell(deals, 42, "account_id", "")
@@ -66,7 +71,8 @@ CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 def salesforce_18(id15: str) -> str:
     return id15 + "".join(
-        CHECKSUM[sum(1 << i for i, c in enumerate(id15[5 * b : 5 * b + 5]) if "A" <= c <= "Z")] for b in range(3)
+        CHECKSUM[sum(1 << i for i, c in enumerate(id15[5 * b : 5 * b + 5]) if "A" <= c <= "Z")]
+        for b in range(3)
     )
 
 
@@ -114,5 +120,7 @@ def test_tasks_with_15_character_ids_link_to_their_18_character_deals(workspace,
             "select count(*) from raw.task t where t.what_id is not null "
             "and t.what_id not in (select id from raw.opportunity) and t.what_id not in (select id from raw.account)"
         ).fetchone()[0]
-        linked = con.execute("select count(*) from raw.task t join raw.opportunity o on o.id = t.what_id").fetchone()[0]
+        linked = con.execute(
+            "select count(*) from raw.task t join raw.opportunity o on o.id = t.what_id"
+        ).fetchone()[0]
     assert unlinked == 0 and linked > 10_000

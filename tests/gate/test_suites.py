@@ -44,10 +44,18 @@ def test_raw_suites_cover_the_input_contract():
         exps = suites[name].expectations
         required = {e.column for e in exps if e.type == "expect_column_to_exist"}
         assert required == set(obj.columns), name
-        typed = {e.column: e.kwargs["type_"] for e in exps if e.type == "expect_column_values_to_parse_as_type"}
+        typed = {
+            e.column: e.kwargs["type_"] for e in exps if e.type == "expect_column_values_to_parse_as_type"
+        }
         assert typed == {c: t for c, t in obj.columns.items() if c != "id"}, name
         checks = {c.name: c.severity for c in suites[name].checks()}
-        for check in ("required_columns", "types_parse", "id_not_null", "id_unique", "row_count_not_collapsing"):
+        for check in (
+            "required_columns",
+            "types_parse",
+            "id_not_null",
+            "id_unique",
+            "row_count_not_collapsing",
+        ):
             assert checks.get(check) == "blocking", (name, check)
 
 
@@ -70,7 +78,11 @@ def test_a_broken_suite_file_is_refused(tmp_path):
     with pytest.raises(SuiteError, match="unknown expectation type"):
         load_suite(path)
     bad["expectations"] = [
-        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}, "meta": {"check": "a", "severity": "fatal"}}
+        {
+            "type": "expect_column_values_to_be_unique",
+            "kwargs": {"column": "id"},
+            "meta": {"check": "a", "severity": "fatal"},
+        }
     ]
     path.write_text(json.dumps(bad))
     with pytest.raises(SuiteError, match="severity"):
@@ -81,7 +93,13 @@ def _suite(tmp_path, expectations, table="t", layer="raw"):
     folder = tmp_path / layer
     folder.mkdir(exist_ok=True)
     (folder / f"{table}.json").write_text(
-        json.dumps({"name": f"{layer}.{table}", "meta": {"layer": layer, "table": table}, "expectations": expectations})
+        json.dumps(
+            {
+                "name": f"{layer}.{table}",
+                "meta": {"layer": layer, "table": table},
+                "expectations": expectations,
+            }
+        )
     )
     return load_suites(layer, tmp_path)
 
@@ -107,15 +125,26 @@ def con():
 
 VALUE_EXPECTATIONS = [
     ("expect_column_values_to_not_be_null", {"column": "stage_name"}),
-    ("expect_column_values_to_be_in_set", {"column": "stage_name", "value_set": {"$PARAMETER": "known_stage_names"}}),
+    (
+        "expect_column_values_to_be_in_set",
+        {"column": "stage_name", "value_set": {"$PARAMETER": "known_stage_names"}},
+    ),
     ("expect_column_values_to_be_between", {"column": "amount", "min_value": 0}),
-    ("expect_column_values_to_be_between",
-     {"column": "close_date", "min_value": {"$PARAMETER": "earliest_plausible_date"}, "max_value": {"$PARAMETER": "latest_close_date"}}),
+    (
+        "expect_column_values_to_be_between",
+        {
+            "column": "close_date",
+            "min_value": {"$PARAMETER": "earliest_plausible_date"},
+            "max_value": {"$PARAMETER": "latest_close_date"},
+        },
+    ),
     ("expect_column_values_to_match_regex", {"column": "id", "regex": "^[a-d]$"}),
 ]
 
 
-@pytest.mark.parametrize("type_,kwargs", VALUE_EXPECTATIONS, ids=[f"{t}:{k['column']}" for t, k in VALUE_EXPECTATIONS])
+@pytest.mark.parametrize(
+    "type_,kwargs", VALUE_EXPECTATIONS, ids=[f"{t}:{k['column']}" for t, k in VALUE_EXPECTATIONS]
+)
 def test_value_frequencies_give_what_gx_gives_row_by_row(con, tmp_path, type_, kwargs):
     """The gx engine validates distinct values with their row counts; the outcome and the
     failing rows must equal GX's own row-by-row validation of the whole table."""
@@ -131,8 +160,10 @@ def test_value_frequencies_give_what_gx_gives_row_by_row(con, tmp_path, type_, k
     frame = con.execute("select * from raw.t").df()
     context = gx.get_context(mode="ephemeral")
     batch = (
-        context.data_sources.add_pandas("p").add_dataframe_asset("t")
-        .add_batch_definition_whole_dataframe("w").get_batch(batch_parameters={"dataframe": frame})
+        context.data_sources.add_pandas("p")
+        .add_dataframe_asset("t")
+        .add_batch_definition_whole_dataframe("w")
+        .get_batch(batch_parameters={"dataframe": frame})
     )
     suite = gx.ExpectationSuite(name="row_by_row")
     resolved = _gx_kwargs(_resolve(kwargs, params), temporal=kwargs["column"] == "close_date")
@@ -147,10 +178,25 @@ def test_failures_name_table_check_rows_and_sources(con, tmp_path):
     suites = _suite(
         tmp_path,
         [
-            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}, "meta": {"check": "id_unique"}},
-            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}, "meta": {"check": "id_not_null", "engine": "duckdb"}},
-            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "amount", "min_value": 0},
-             "meta": {"check": "amount_not_negative", "severity": "warning", "description": "amount is negative"}},
+            {
+                "type": "expect_column_values_to_be_unique",
+                "kwargs": {"column": "id"},
+                "meta": {"check": "id_unique"},
+            },
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "id"},
+                "meta": {"check": "id_not_null", "engine": "duckdb"},
+            },
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "amount", "min_value": 0},
+                "meta": {
+                    "check": "amount_not_negative",
+                    "severity": "warning",
+                    "description": "amount is negative",
+                },
+            },
         ],
     )
     report = run_gate(con, "raw", schema="raw", parameters=gate_parameters(AS_OF), suites=suites)
@@ -159,7 +205,9 @@ def test_failures_name_table_check_rows_and_sources(con, tmp_path):
         "raw.t: check id_unique failed (blocking) - 2 failing rows: id is not unique: 1 value appears "
         "more than once. Examples: 'b' (t.csv line 3), 'b' (t.csv line 4)"
     )
-    assert by_check["id_not_null"].message.endswith("1 failing row: id is null. Examples: null (t.csv line 5)")
+    assert by_check["id_not_null"].message.endswith(
+        "1 failing row: id is null. Examples: null (t.csv line 5)"
+    )
     assert by_check["amount_not_negative"].severity == "warning"
     assert "Examples: -1.0 (t.csv line 3), -1.0 (t.csv line 4)" in by_check["amount_not_negative"].message
     assert [o.check for o in report.blocking_failures] == ["id_unique", "id_not_null"]
@@ -172,24 +220,37 @@ def test_foreign_keys_and_values_with_quotes_are_reported_safely(con, tmp_path):
     con.execute("update raw.t set id = 'x''); DROP TABLE raw.t;--' where _source_row = 7")
     suites = _suite(
         tmp_path,
-        [{"type": "expect_foreign_key_to_resolve", "kwargs": {"column": "id", "to_table": "parent", "to_column": "id"},
-          "meta": {"check": "parent_exists"}},
-         {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "id", "value_set": ["a"]},
-          "meta": {"check": "known"}}],
+        [
+            {
+                "type": "expect_foreign_key_to_resolve",
+                "kwargs": {"column": "id", "to_table": "parent", "to_column": "id"},
+                "meta": {"check": "parent_exists"},
+            },
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "id", "value_set": ["a"]},
+                "meta": {"check": "known"},
+            },
+        ],
     )
     report = run_gate(con, "raw", schema="raw", parameters=gate_parameters(AS_OF), suites=suites)
     fk, known = report.outcomes
     assert fk.failing_rows == 4  # b, b, e and the quoted one; nulls are not foreign keys
-    assert "\"x'); DROP TABLE raw.t;--\" (t.csv line 7)" in fk.message
-    assert "\"x'); DROP TABLE raw.t;--\" (t.csv line 7)" in known.message
+    assert '"x\'); DROP TABLE raw.t;--" (t.csv line 7)' in fk.message
+    assert '"x\'); DROP TABLE raw.t;--" (t.csv line 7)' in known.message
     assert con.execute("select count(*) from raw.t").fetchone()[0] == 6
 
 
 def test_row_count_against_the_last_good_load(con, tmp_path):
     suites = _suite(
         tmp_path,
-        [{"type": "expect_table_row_count_to_not_drop", "kwargs": {"max_drop_rate": {"$PARAMETER": "max_row_drop_rate"}},
-          "meta": {"check": "row_count_not_collapsing"}}],
+        [
+            {
+                "type": "expect_table_row_count_to_not_drop",
+                "kwargs": {"max_drop_rate": {"$PARAMETER": "max_row_drop_rate"}},
+                "meta": {"check": "row_count_not_collapsing"},
+            }
+        ],
     )
     params = gate_parameters(AS_OF, GateSettings(max_row_drop_rate=0.5))
     ok = run_gate(con, "raw", schema="raw", parameters=params, suites=suites, baseline_row_counts={"t": 9})
@@ -204,8 +265,18 @@ def test_row_count_against_the_last_good_load(con, tmp_path):
 def test_a_missing_column_fails_its_checks_instead_of_crashing(con, tmp_path):
     suites = _suite(
         tmp_path,
-        [{"type": "expect_column_to_exist", "kwargs": {"column": "owner_id"}, "meta": {"check": "required_columns"}},
-         {"type": "expect_column_values_to_be_between", "kwargs": {"column": "owner_id", "min_value": 0}, "meta": {"check": "owner_range"}}],
+        [
+            {
+                "type": "expect_column_to_exist",
+                "kwargs": {"column": "owner_id"},
+                "meta": {"check": "required_columns"},
+            },
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "owner_id", "min_value": 0},
+                "meta": {"check": "owner_range"},
+            },
+        ],
     )
     report = run_gate(con, "raw", schema="raw", parameters=gate_parameters(AS_OF), suites=suites)
     assert [o.passed for o in report.outcomes] == [False, False]

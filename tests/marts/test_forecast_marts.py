@@ -14,7 +14,13 @@ FORECAST_AMOUNTS = [
     "forecast_amount",
     "gap_to_target_amount",
 ]
-RUN_RATE_AMOUNTS = ["target_amount", "closed_won_amount", "committed_amount", "best_case_weighted_amount", "projected_amount"]
+RUN_RATE_AMOUNTS = [
+    "target_amount",
+    "closed_won_amount",
+    "committed_amount",
+    "best_case_weighted_amount",
+    "projected_amount",
+]
 
 
 def _rollup_mismatches(warehouse, mart, period_columns, amounts):
@@ -79,7 +85,9 @@ def test_run_rate_expected_share_counts_business_days(demo_warehouse):
         where calendar_date between date_trunc('month', date '{as_of}')
             and date_trunc('month', date '{as_of}') + interval 1 month - interval 1 day
     """)[0]
-    share = demo_warehouse.scalar("select expected_share from marts.run_rate where rollup_level = 'company' and period = 'MTD'")
+    share = demo_warehouse.scalar(
+        "select expected_share from marts.run_rate where rollup_level = 'company' and period = 'MTD'"
+    )
     assert share == pytest.approx(elapsed / total)
 
 
@@ -97,7 +105,9 @@ def test_daily_action_list_ranks_within_owner_and_block(demo_warehouse):
            or (a.priority_block = b.priority_block and a.revenue_at_stake_amount < b.revenue_at_stake_amount)
     """)
     assert out_of_order == []
-    kinds = {row[0] for row in demo_warehouse.query("select distinct action_type from marts.daily_action_list")}
+    kinds = {
+        row[0] for row in demo_warehouse.query("select distinct action_type from marts.daily_action_list")
+    }
     assert {"closing_without_next_step", "overdue_follow_up", "late_stage_next_step"} <= kinds
 
 
@@ -130,4 +140,8 @@ def test_revops_health_status_agrees_with_its_band(demo_warehouse):
         if status == "green":
             assert inside, (metric, value, low, high)
         else:
-            assert not inside or metric in ("next_step_share", "icp_share_of_pipeline"), (metric, value, status)
+            assert not inside or metric in ("next_step_share", "icp_share_of_pipeline"), (
+                metric,
+                value,
+                status,
+            )

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pytest
 import yaml
-
 from conftest import DBT_PROJECT_DIR, PROJECT_ROOT
 
 TOLERANCE = 1e-9
@@ -292,8 +291,7 @@ def test_icp_deals_win_more_often_than_non_icp(demo_warehouse):
     )
     assert rates["icp"] > rates["non_icp"]
     icp_rate, non_icp_rate, factor = demo_warehouse.query(
-        "select icp_win_rate, non_icp_win_rate, non_icp_adjustment_factor "
-        "from intermediate.int_icp_win_rates"
+        "select icp_win_rate, non_icp_win_rate, non_icp_adjustment_factor from intermediate.int_icp_win_rates"
     )[0]
     assert icp_rate > non_icp_rate
     assert factor == pytest.approx(non_icp_rate / icp_rate)
@@ -311,7 +309,9 @@ def test_probabilities_are_shares_and_weight_the_open_deals(demo_warehouse, deal
         "select opportunity_id, is_icp, calibrated_probability, icp_adjustment_factor, "
         "adjusted_probability, amount, weighted_amount from intermediate.int_deal_probabilities"
     )
-    open_deals = {d.opportunity_id for d in deals_on_as_of.values() if not stage_map[d.stage_name]["is_closed"]}
+    open_deals = {
+        d.opportunity_id for d in deals_on_as_of.values() if not stage_map[d.stage_name]["is_closed"]
+    }
     assert {row[0] for row in rows} == open_deals
     for _, is_icp, calibrated, factor, adjusted, amount, weighted in rows:
         assert 0 <= calibrated <= 1 and 0 <= adjusted <= 1

@@ -12,7 +12,6 @@ from collections import defaultdict
 
 import duckdb
 import pytest
-
 from conftest import run_dbt
 
 HYGIENE_COUNTS = {
@@ -25,7 +24,9 @@ HYGIENE_COUNTS = {
 
 
 def _open_stages(warehouse) -> set[str]:
-    return {row[0] for row in warehouse.query("select stage_name from reference.stage_map where not is_closed")}
+    return {
+        row[0] for row in warehouse.query("select stage_name from reference.stage_map where not is_closed")
+    }
 
 
 def test_snapshot_of_as_of_date_holds_the_deals_of_deal_risk(demo_warehouse):
@@ -70,7 +71,13 @@ def test_snapshot_days_follow_the_history_rows(demo_warehouse):
 
     first_day = demo_warehouse.scalar("select min(snapshot_date) from marts.fct_deal_snapshots")
     as_of = demo_warehouse.as_of_date
-    days = sorted({first_day, as_of, *(first_day + dt.timedelta(days=n) for n in range(0, (as_of - first_day).days, 37))})
+    days = sorted(
+        {
+            first_day,
+            as_of,
+            *(first_day + dt.timedelta(days=n) for n in range(0, (as_of - first_day).days, 37)),
+        }
+    )
 
     for day in days:
         expected = {}
@@ -251,15 +258,14 @@ def test_dbt_snapshot_captures_the_state_with_the_as_of_date(demo_warehouse):
 
 
 def test_dims_cover_every_owner_deal_and_account(demo_warehouse):
-    assert demo_warehouse.scalar(
-        "select count(*) from marts.dim_deals where is_open and risk_level is null"
-    ) == 0
+    assert (
+        demo_warehouse.scalar("select count(*) from marts.dim_deals where is_open and risk_level is null")
+        == 0
+    )
     assert demo_warehouse.scalar(
         "select count(*) from marts.dim_deals where is_open"
     ) == demo_warehouse.scalar("select count(*) from marts.deal_risk")
-    assert demo_warehouse.scalar(
-        "select count(*) from marts.dim_reps where is_manager"
-    ) > 0
+    assert demo_warehouse.scalar("select count(*) from marts.dim_reps where is_manager") > 0
 
 
 def test_incremental_run_adds_the_next_day_and_keeps_earlier_days(demo_warehouse, tmp_path):
@@ -313,9 +319,12 @@ def test_incremental_run_adds_the_next_day_and_keeps_earlier_days(demo_warehouse
     assert unmarked_after == unmarked_before, "days up to D are unchanged"
 
     # the demo data has no history rows or new deals after D: the same deals are open on D + 1
-    assert demo_warehouse.scalar(
-        "select count(*) from staging.stg_salesforce__opportunity_history where created_date > ?", [day]
-    ) == 0
+    assert (
+        demo_warehouse.scalar(
+            "select count(*) from staging.stg_salesforce__opportunity_history where created_date > ?", [day]
+        )
+        == 0
+    )
     open_on_day = {row[1] for row in after if row[0] == day}
     open_on_next_day = {row[1] for row in after if row[0] == next_day}
     assert open_on_next_day == open_on_day

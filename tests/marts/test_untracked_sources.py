@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pytest
-
 from conftest import BuiltWarehouse, run_dbt
 
 
@@ -75,7 +74,14 @@ def _write_coverage(con: duckdb.DuckDBPyConnection, removal: Removal) -> None:
         for column in obj.columns:
             tracked = obj.name not in removal.absent_objects and (obj.name, column) not in removal.untracked
             rows.append(
-                (obj.name, column, tracked, row_count, f"{obj.name}.csv: {column}" if tracked else None, "salesforce_files")
+                (
+                    obj.name,
+                    column,
+                    tracked,
+                    row_count,
+                    f"{obj.name}.csv: {column}" if tracked else None,
+                    "salesforce_files",
+                )
             )
     con.execute(
         "create or replace table raw._source_coverage (object_name varchar, column_name varchar,"
@@ -87,10 +93,10 @@ def _write_coverage(con: duckdb.DuckDBPyConnection, removal: Removal) -> None:
 @pytest.fixture(scope="module")
 def variant(demo_landing_dir, tmp_path_factory):
     """variant(name): the demo with REMOVALS[name] applied to raw and built (cached)."""
+    from conftest import DEMO_AS_OF_DATE
+
     from revops.crm_contract import CRM_OBJECTS
     from revops.landing import load_landing_object
-
-    from conftest import DEMO_AS_OF_DATE
 
     built: dict[str, BuiltWarehouse] = {}
 
@@ -110,7 +116,9 @@ def variant(demo_landing_dir, tmp_path_factory):
         # the unit tests do not read the data (the demo_warehouse build runs them once)
         run_dbt(
             [
-                "build", "--exclude-resource-type", "unit_test",
+                "build",
+                "--exclude-resource-type",
+                "unit_test",
                 *(["--exclude", *removal.dbt_excludes] if removal.dbt_excludes else []),
             ],
             warehouse_path=warehouse_path,
@@ -123,7 +131,9 @@ def variant(demo_landing_dir, tmp_path_factory):
     return build
 
 
-def _differences(full: BuiltWarehouse, other: BuiltWarehouse, table: str, columns: list[str], where: str = "true"):
+def _differences(
+    full: BuiltWarehouse, other: BuiltWarehouse, table: str, columns: list[str], where: str = "true"
+):
     """Rows of `table` (on `columns`, filtered by `where`) in one build and not the other.
     Doubles are compared to 6 decimals: DuckDB's parallel sums add in any order, so two
     builds of the same data differ in the last bits (146491.87639441327 vs ...33)."""
@@ -171,18 +181,24 @@ def assert_unchanged(full, other, table, columns=None, where="true", leave_out=f
 
 def test_recorded_coverage_saying_everything_is_tracked_changes_no_mart(demo_warehouse, variant):
     recorded = variant("everything_recorded")
-    marts = [row[0] for row in demo_warehouse.query(
-        "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-    )]
+    marts = [
+        row[0]
+        for row in demo_warehouse.query(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        )
+    ]
     assert "source_coverage" in marts
     for mart in marts:
         if mart != "source_coverage":
             assert_unchanged(demo_warehouse, recorded, f"marts.{mart}")
     assert recorded.scalar("select bool_and(is_recorded and is_tracked) from marts.source_coverage")
-    assert recorded.scalar(
-        "select mapped_from from marts.source_coverage where object_name = 'opportunity'"
-        " and column_name = 'next_step_date_c'"
-    ) == "opportunity.csv: next_step_date_c"
+    assert (
+        recorded.scalar(
+            "select mapped_from from marts.source_coverage where object_name = 'opportunity'"
+            " and column_name = 'next_step_date_c'"
+        )
+        == "opportunity.csv: next_step_date_c"
+    )
 
 
 def test_without_the_coverage_table_every_contract_column_is_tracked_with_staging_counts(demo_warehouse):
@@ -217,24 +233,48 @@ def test_no_activity_makes_activity_flags_unknown_and_rescales_the_score(demo_wa
     assert rows[5] == total and rows[6] == total and rows[7] < 1e-9, rows
     # three-valued: floating is never true; false only where a known input rules it out
     assert built.scalar("select count(*) from marts.deal_risk where is_floating") == 0
-    assert built.scalar(
-        "select count(*) from marts.deal_risk where is_floating = false and days_in_stage >= 21 and not has_next_step"
-    ) == 0
+    assert (
+        built.scalar(
+            "select count(*) from marts.deal_risk where is_floating = false and days_in_stage >= 21 and not has_next_step"
+        )
+        == 0
+    )
     assert built.scalar("select count(*) from marts.deal_risk where is_optimism_hold") == 0
     hygiene = built.query("select inactive_count, floating_count from marts.pipeline_hygiene")
     assert hygiene and all(row == (None, None) for row in hygiene)
     assert built.scalar("select count(inactive_count) from marts.pipeline_hygiene_weekly") == 0
     # what does not need activity is the full build's
     assert_unchanged(
-        demo_warehouse, built, "marts.deal_risk",
-        ["opportunity_id", "stage_name", "amount", "days_in_stage", "is_stalled", "has_next_step",
-         "close_date_push_count", "stage_time_component", "next_step_component", "close_date_component"],
+        demo_warehouse,
+        built,
+        "marts.deal_risk",
+        [
+            "opportunity_id",
+            "stage_name",
+            "amount",
+            "days_in_stage",
+            "is_stalled",
+            "has_next_step",
+            "close_date_push_count",
+            "stage_time_component",
+            "next_step_component",
+            "close_date_component",
+        ],
     )
-    for mart in ["forecast", "run_rate", "icp_fit", "stage_conversion_rates", "rep_scorecards", "daily_action_list"]:
+    for mart in [
+        "forecast",
+        "run_rate",
+        "icp_fit",
+        "stage_conversion_rates",
+        "rep_scorecards",
+        "daily_action_list",
+    ]:
         leave_out = {"high_risk_deal_count"} if mart == "rep_scorecards" else set()
         assert_unchanged(demo_warehouse, built, f"marts.{mart}", leave_out=leave_out)
     assert_unchanged(
-        demo_warehouse, built, "marts.pipeline_hygiene",
+        demo_warehouse,
+        built,
+        "marts.pipeline_hygiene",
         leave_out={"inactive_count", "floating_count"},
     )
     assert built.query(
@@ -245,7 +285,9 @@ def test_no_activity_makes_activity_flags_unknown_and_rescales_the_score(demo_wa
 # --------------------------------------------------------------------------- no next-step date
 
 
-def test_no_next_step_date_judges_next_steps_on_text_and_commits_on_forecast_category(demo_warehouse, variant):
+def test_no_next_step_date_judges_next_steps_on_text_and_commits_on_forecast_category(
+    demo_warehouse, variant
+):
     built = variant("no_next_step_date")
     as_of = built.as_of_date.isoformat()
     wrong = built.scalar("""
@@ -256,7 +298,9 @@ def test_no_next_step_date_judges_next_steps_on_text_and_commits_on_forecast_cat
     """)
     assert wrong == 0
     assert built.query("select distinct committed_basis from marts.forecast") == [("forecast_category",)]
-    assert built.query("select distinct forecast_basis from marts.forecast_accuracy") == [("forecast_category_history",)]
+    assert built.query("select distinct forecast_basis from marts.forecast_accuracy") == [
+        ("forecast_category_history",)
+    ]
     expected = built.scalar(f"""
         select coalesce(sum(amount), 0) from intermediate.int_deals_as_of
         where is_open and forecast_category = 'Commit' and close_date >= date '{as_of}'
@@ -268,14 +312,25 @@ def test_no_next_step_date_judges_next_steps_on_text_and_commits_on_forecast_cat
     )
     assert expected > 0 and abs(actual - expected) < 0.01
     assert "Next-step date not tracked" in built.scalar("select min(risk_reasons) from marts.deal_risk")
-    assert built.scalar(
-        "select count(*) from marts.daily_action_list where action_type in ('overdue_follow_up', 'late_stage_next_step')"
-    ) == 0
+    assert (
+        built.scalar(
+            "select count(*) from marts.daily_action_list where action_type in ('overdue_follow_up', 'late_stage_next_step')"
+        )
+        == 0
+    )
     for column in ["target_amount", "closed_won_amount", "open_pipeline_amount", "weighted_pipeline_amount"]:
-        assert_unchanged(demo_warehouse, built, "marts.forecast",
-                         ["period_type", "period_start", "rollup_level", "owner_id", "team", column])
-    assert_unchanged(demo_warehouse, built, "marts.deal_risk",
-                     ["opportunity_id", "activity_component", "stage_time_component", "is_inactive"])
+        assert_unchanged(
+            demo_warehouse,
+            built,
+            "marts.forecast",
+            ["period_type", "period_start", "rollup_level", "owner_id", "team", column],
+        )
+    assert_unchanged(
+        demo_warehouse,
+        built,
+        "marts.deal_risk",
+        ["opportunity_id", "activity_component", "stage_time_component", "is_inactive"],
+    )
     for mart in ["icp_fit", "stage_conversion_rates", "fct_stage_history"]:
         assert_unchanged(demo_warehouse, built, f"marts.{mart}")
 
@@ -303,12 +358,26 @@ def test_no_quota_gives_no_target_everywhere(demo_warehouse, variant):
     ) == [(None, "unknown", "quotas not tracked in the CRM")]
     # an owner with a quota and no deal had a row of zeros; without quotas it has none
     has_deals = "not (closed_won_amount = 0 and open_deal_count = 0)"
-    assert_unchanged(demo_warehouse, built, "marts.forecast", where=has_deals,
-                     leave_out={"target_amount", "coverage_ratio", "gap_to_target_amount",
-                                "remaining_coverage_ratio", "target_status"})
-    assert_unchanged(demo_warehouse, built, "marts.run_rate",
-                     where="not (closed_won_amount = 0 and committed_amount = 0 and best_case_weighted_amount = 0)",
-                     leave_out={"target_amount", "pacing_rate", "projected_attainment_rate", "status"})
+    assert_unchanged(
+        demo_warehouse,
+        built,
+        "marts.forecast",
+        where=has_deals,
+        leave_out={
+            "target_amount",
+            "coverage_ratio",
+            "gap_to_target_amount",
+            "remaining_coverage_ratio",
+            "target_status",
+        },
+    )
+    assert_unchanged(
+        demo_warehouse,
+        built,
+        "marts.run_rate",
+        where="not (closed_won_amount = 0 and committed_amount = 0 and best_case_weighted_amount = 0)",
+        leave_out={"target_amount", "pacing_rate", "projected_attainment_rate", "status"},
+    )
     for mart in ["deal_risk", "pipeline_hygiene", "icp_fit", "daily_action_list", "forecast_accuracy"]:
         assert_unchanged(demo_warehouse, built, f"marts.{mart}")
     assert_unchanged(demo_warehouse, built, "marts.revops_health", where="metric <> 'pipeline_coverage'")
@@ -320,17 +389,25 @@ def test_no_quota_gives_no_target_everywhere(demo_warehouse, variant):
 def test_no_history_makes_pushes_variance_and_time_in_stage_unknown(demo_warehouse, variant):
     built = variant("no_history")
     assert built.scalar("select count(close_date_push_count) from marts.deal_risk") == 0
-    assert built.scalar(
-        "select count(*) from marts.deal_risk where risk_reasons not like '%Opportunity history not tracked%'"
-    ) == 0
+    assert (
+        built.scalar(
+            "select count(*) from marts.deal_risk where risk_reasons not like '%Opportunity history not tracked%'"
+        )
+        == 0
+    )
     # close date component: known (25) only where the close date has passed
-    assert built.scalar(
-        "select count(*) from marts.deal_risk where close_date_component is not null and not is_close_date_past"
-    ) == 0
+    assert (
+        built.scalar(
+            "select count(*) from marts.deal_risk where close_date_component is not null and not is_close_date_past"
+        )
+        == 0
+    )
     health = dict(
         (row[0], row[1:])
-        for row in built.query("select metric, value, status, unknown_reason from marts.revops_health"
-                               " where rollup_level = 'company'")
+        for row in built.query(
+            "select metric, value, status, unknown_reason from marts.revops_health"
+            " where rollup_level = 'company'"
+        )
     )
     for metric in ["forecast_variance", "time_in_stage_vs_baseline"]:
         assert health[metric] == (None, "unknown", "opportunity history not tracked in the CRM")
@@ -341,7 +418,12 @@ def test_no_history_makes_pushes_variance_and_time_in_stage_unknown(demo_warehou
     ) == [(0, 0, "opportunity history not tracked in the CRM", True)]
     for mart in ["icp_fit"]:
         assert_unchanged(demo_warehouse, built, f"marts.{mart}")
-    assert_unchanged(demo_warehouse, built, "marts.run_rate", ["rollup_level", "owner_id", "team", "period", "target_amount"])
+    assert_unchanged(
+        demo_warehouse,
+        built,
+        "marts.run_rate",
+        ["rollup_level", "owner_id", "team", "period", "target_amount"],
+    )
 
 
 # --------------------------------------------------------------------------- no leads
@@ -355,10 +437,21 @@ def test_no_leads_makes_lead_conversion_unknown_and_lists_no_lead(demo_warehouse
     )
     assert statuses == [(None, "unknown", "leads not tracked in the CRM")]
     assert built.scalar("select count(*) from marts.daily_action_list where lead_id is not null") == 0
-    assert_unchanged(demo_warehouse, built, "marts.daily_action_list",
-                     ["owner_id", "action_type", "opportunity_id", "revenue_at_stake_amount"],
-                     where="lead_id is null")
-    for mart in ["deal_risk", "forecast", "run_rate", "icp_fit", "stage_conversion_rates", "pipeline_hygiene"]:
+    assert_unchanged(
+        demo_warehouse,
+        built,
+        "marts.daily_action_list",
+        ["owner_id", "action_type", "opportunity_id", "revenue_at_stake_amount"],
+        where="lead_id is null",
+    )
+    for mart in [
+        "deal_risk",
+        "forecast",
+        "run_rate",
+        "icp_fit",
+        "stage_conversion_rates",
+        "pipeline_hygiene",
+    ]:
         assert_unchanged(demo_warehouse, built, f"marts.{mart}")
 
 
@@ -372,10 +465,13 @@ def test_no_icp_fields_makes_icp_unknown_and_adjusts_nothing(demo_warehouse, var
                count(is_technical_fit), count(is_icp), min(criteria_tracked_count)
         from marts.icp_fit
     """) == [(0, 0, 0, 0, 0, 0)]
-    assert built.query("select distinct icp_adjustment_factor from intermediate.int_deal_probabilities") == [(1.0,)]
-    assert built.scalar(
-        "select count(*) from marts.stage_conversion_rates where segment in ('icp', 'non_icp')"
-    ) == 0
+    assert built.query("select distinct icp_adjustment_factor from intermediate.int_deal_probabilities") == [
+        (1.0,)
+    ]
+    assert (
+        built.scalar("select count(*) from marts.stage_conversion_rates where segment in ('icp', 'non_icp')")
+        == 0
+    )
     assert built.scalar("select count(*) from marts.icp_segments where segment_type = 'icp'") == 0
     assert built.query(
         "select value, status, unknown_reason from marts.revops_health where metric = 'icp_share_of_pipeline'"
@@ -385,9 +481,12 @@ def test_no_icp_fields_makes_icp_unknown_and_adjusts_nothing(demo_warehouse, var
         " from marts.rep_scorecards"
     ) == [(0, 0, 0, 0)]
     # the weighted pipeline is the calibrated probabilities without ICP adjustment
-    assert built.scalar(
-        "select max(abs(adjusted_probability - least(calibrated_probability, 1))) from intermediate.int_deal_probabilities"
-    ) < 1e-12
+    assert (
+        built.scalar(
+            "select max(abs(adjusted_probability - least(calibrated_probability, 1))) from intermediate.int_deal_probabilities"
+        )
+        < 1e-12
+    )
     for mart in ["deal_risk", "pipeline_hygiene", "run_rate"]:
         assert_unchanged(demo_warehouse, built, f"marts.{mart}")
     assert_unchanged(demo_warehouse, built, "marts.stage_conversion_rates", where="segment_type <> 'icp'")
@@ -401,11 +500,12 @@ def test_null_account_ids_build_and_change_only_what_needs_the_account(demo_ware
     built = variant("null_account_ids")
     nulls = built.scalar("select count(*) from marts.dim_deals where account_id is null")
     assert nulls > 100
-    assert built.scalar(
-        "select count(*) from marts.icp_fit where account_id is null and (is_industry_fit or is_company_size_fit)"
-    ) == 0
+    assert (
+        built.scalar(
+            "select count(*) from marts.icp_fit where account_id is null and (is_industry_fit or is_company_size_fit)"
+        )
+        == 0
+    )
     for mart in ["deal_risk", "pipeline_hygiene", "run_rate", "fct_stage_history"]:
         assert_unchanged(demo_warehouse, built, f"marts.{mart}", leave_out={"account_id"})
-    assert_unchanged(demo_warehouse, built, "marts.forecast",
-                     leave_out={"weighted_pipeline_amount"})
-
+    assert_unchanged(demo_warehouse, built, "marts.forecast", leave_out={"weighted_pipeline_amount"})

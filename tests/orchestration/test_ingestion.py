@@ -52,7 +52,8 @@ def materialize(landing: Path, warehouse: Path, **kwargs) -> dg.ExecuteInProcess
 def test_one_asset_per_crm_object_in_the_ingestion_group():
     specs = [spec for asset in ingestion_assets for spec in asset.specs]
     assert [spec.key for spec in specs] == [
-        *(dg.AssetKey(["raw", name]) for name in CRM_OBJECTS), dg.AssetKey(["raw", "_source_coverage"])
+        *(dg.AssetKey(["raw", name]) for name in CRM_OBJECTS),
+        dg.AssetKey(["raw", "_source_coverage"]),
     ]
     for spec, obj in zip(specs, CRM_OBJECTS.values()):
         assert spec.group_name == "ingestion"
@@ -63,8 +64,7 @@ def test_one_asset_per_crm_object_in_the_ingestion_group():
 
 def _materialization(result, name: str):
     [event] = [
-        e for e in result.get_asset_materialization_events()
-        if e.asset_key == dg.AssetKey(["raw", name])
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["raw", name])
     ]
     return event.materialization
 

@@ -95,7 +95,7 @@ def test_daily_schedule_defaults_to_six_and_takes_its_time_from_settings(monkeyp
     assert weekdays.execution_timezone == "America/New_York"
 
     with dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 11, 23, 5, 30, tzinfo=dt.timezone.utc)
+        scheduled_execution_time=dt.datetime(2026, 11, 23, 5, 30, tzinfo=dt.UTC)
     ) as context:
         result = weekdays.evaluate_tick(context)
     assert len(result.run_requests) == 1

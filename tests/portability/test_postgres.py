@@ -21,11 +21,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import run_dbt
+from mart_comparison import MART_NAMES, assert_build_ran_every_node, assert_same_mart, mart_grains, table_rows
 from postgres_server import PostgresServer
 from postgres_server import create_database as _create_database
-from mart_comparison import MART_NAMES, assert_build_ran_every_node, assert_same_mart, mart_grains, table_rows
 
 PG_DATABASE = "revops"
 
@@ -212,12 +211,16 @@ def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_
         assert cur.fetchone()[0] > 0
     # ... and what BI reads is what DuckDB builds from the same files
     grains = mart_grains(demo_warehouse.target_path)
-    with open_served(settings.serve_dir) as served, duckdb.connect(
-        str(demo_warehouse.warehouse_path), read_only=True
-    ) as duck:
-        published = {r[0] for r in served.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts'"
-        ).fetchall()}
+    with (
+        open_served(settings.serve_dir) as served,
+        duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as duck,
+    ):
+        published = {
+            r[0]
+            for r in served.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
         assert published == set(MART_NAMES)
         for mart in MART_NAMES:
             schema, table, grain = grains[mart]
@@ -249,6 +252,9 @@ def test_connection_string_comes_from_the_dbt_profile_variables():
     from revops.warehouse_targets import postgres_dsn_from_env
 
     assert postgres_dsn_from_env({}) == "host='127.0.0.1' port='5432' user='postgres' dbname='revops'"
-    assert postgres_dsn_from_env(
-        {"REVOPS_PG_HOST": "db.internal", "REVOPS_PG_PASSWORD": "it's", "REVOPS_PG_DATABASE": "crm"}
-    ) == "host='db.internal' port='5432' user='postgres' password='it\\'s' dbname='crm'"
+    assert (
+        postgres_dsn_from_env(
+            {"REVOPS_PG_HOST": "db.internal", "REVOPS_PG_PASSWORD": "it's", "REVOPS_PG_DATABASE": "crm"}
+        )
+        == "host='db.internal' port='5432' user='postgres' password='it\\'s' dbname='crm'"
+    )

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import run_dbt
 from mart_comparison import MART_NAMES, assert_build_ran_every_node, assert_same_mart, mart_grains, table_rows
 
@@ -37,7 +36,9 @@ def _run_results(target_path: Path) -> list[dict]:
     return json.loads((target_path / "run_results.json").read_text())["results"]
 
 
-def _export(tables: list[str], folder: Path, environ: dict[str, str]) -> dict[str, tuple[list[str], list[tuple]]]:
+def _export(
+    tables: list[str], folder: Path, environ: dict[str, str]
+) -> dict[str, tuple[list[str], list[tuple]]]:
     """Each Spark table as (columns, rows): Spark writes it to Parquet in a child
     process (`revops.spark_io export`), DuckDB reads it back."""
     from revops import spark_io
@@ -70,8 +71,7 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
     then a second day of snapshot."""
     if shutil.which("java") is None:
         pytest.skip(
-            "no Java runtime: install one (`apt-get install openjdk-17-jre-headless`) "
-            "to run the Spark tests"
+            "no Java runtime: install one (`apt-get install openjdk-17-jre-headless`) to run the Spark tests"
         )
     missing = [m for m in ("pyspark", "dbt.adapters.spark") if importlib.util.find_spec(m) is None]
     if missing:
@@ -125,10 +125,15 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
         exported = _export([*tables, "snapshots.opportunity_state_snapshot"], work / "day_one", environ)
         marts = {name: exported[table] for table, name in tables.items()}
         snapshot_day_one = exported["snapshots.opportunity_state_snapshot"]
-        raw_names = [name for (name,) in demo_warehouse.query(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
-        )]
-        raw_tables = spark_io.run("export", work / "raw", *(f"raw.{name}" for name in raw_names), environ=environ)
+        raw_names = [
+            name
+            for (name,) in demo_warehouse.query(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            )
+        ]
+        raw_tables = spark_io.run(
+            "export", work / "raw", *(f"raw.{name}" for name in raw_names), environ=environ
+        )
 
         # Day two: one deal gets a new next step, another disappears from the CRM.
         with duckdb.connect() as con:
@@ -148,7 +153,15 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
             con.execute("delete from raw.opportunity where id = ?", [deleted])
             copy_raw_to_spark(con, raw_schema="raw", tables=["opportunity"], environ=environ)
         run_dbt(
-            ["build", "--target", "spark", "--select", "+opportunity_state_snapshot", "--indirect-selection", "cautious"],
+            [
+                "build",
+                "--target",
+                "spark",
+                "--select",
+                "+opportunity_state_snapshot",
+                "--indirect-selection",
+                "cautious",
+            ],
             dbt_vars={"as_of_date": NEXT_DAY.isoformat()},
             **common,
         )
@@ -157,8 +170,16 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
         ]
 
     return SparkWarehouse(
-        spark_dir, target_path, work / "serve", (full_build, rerun), marts, raw_tables,
-        snapshot_day_one, snapshot_day_two, changed, deleted,
+        spark_dir,
+        target_path,
+        work / "serve",
+        (full_build, rerun),
+        marts,
+        raw_tables,
+        snapshot_day_one,
+        snapshot_day_two,
+        changed,
+        deleted,
     )
 
 
@@ -175,7 +196,9 @@ def test_raw_tables_arrive_with_every_row_and_column(spark_warehouse, demo_wareh
             )
         ]
         assert [column for column, _ in described["columns"]] == duck_columns, name
-        assert described["rows"] == demo_warehouse.scalar(f'select count(*) from "{schema}"."{table}"') > 0, name
+        assert described["rows"] == demo_warehouse.scalar(f'select count(*) from "{schema}"."{table}"') > 0, (
+            name
+        )
     opportunity_types = dict(spark_warehouse.raw_tables["raw.opportunity"]["columns"])
     assert opportunity_types["amount"] == "double"
     assert opportunity_types["close_date"] == "date"
@@ -231,7 +254,10 @@ def test_snapshot_versions_a_changed_and_a_deleted_deal_on_spark(spark_warehouse
 
     # day two: the changed deal has its old version closed and a new one open ...
     changed = _versions(day_two, spark_warehouse.changed_deal)
-    assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in changed] == [(as_of, next_day), (next_day, None)]
+    assert [(v["dbt_valid_from"], v["dbt_valid_to"]) for v in changed] == [
+        (as_of, next_day),
+        (next_day, None),
+    ]
     assert changed[1]["next_step"] == "Security review with their CISO"
     assert changed[0]["next_step"] != changed[1]["next_step"]
     # ... the deleted deal's version is closed (hard_deletes: invalidate; dbt stamps a

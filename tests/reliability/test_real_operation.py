@@ -51,11 +51,25 @@ def _env(root: Path) -> dict[str, str]:
 def start_run(root: Path, landing: Path, day: dt.date = DAY, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [
-            sys.executable, "-m", "revops.cli", "run", "--landing-dir", str(landing),
-            "--warehouse", str(root / "warehouse" / "build.duckdb"), "--serve-dir", str(root / "serve"),
-            "--as-of", day.isoformat(), *extra,
+            sys.executable,
+            "-m",
+            "revops.cli",
+            "run",
+            "--landing-dir",
+            str(landing),
+            "--warehouse",
+            str(root / "warehouse" / "build.duckdb"),
+            "--serve-dir",
+            str(root / "serve"),
+            "--as-of",
+            day.isoformat(),
+            *extra,
         ],
-        cwd=PROJECT_ROOT, env=_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        env=_env(root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -109,9 +123,13 @@ def test_two_builds_at_once_one_is_refused_in_one_sentence_and_the_other_publish
     # run B, on a bad landing folder with fewer deals, starts while run A holds the warehouse
     bad = workspace / "landing_bad"
     shutil.copytree(workspace / "landing", bad)
-    _rewrite(bad / "opportunity.csv", lambda h, body: [
-        [*r[: h.index("amount")], "-500", *r[h.index("amount") + 1:]] if n == 0 else r for n, r in enumerate(body[:200])
-    ])
+    _rewrite(
+        bad / "opportunity.csv",
+        lambda h, body: [
+            [*r[: h.index("amount")], "-500", *r[h.index("amount") + 1 :]] if n == 0 else r
+            for n, r in enumerate(body[:200])
+        ],
+    )
     run_a = start_run(workspace, workspace / "landing")
     deadline = time.monotonic() + 120
     while json.loads(lock_file.read_text() or "{}").get("pid") != run_a.pid:
@@ -144,7 +162,9 @@ HOLD_READ_WRITE = textwrap.dedent(
 def test_a_bi_tool_holding_the_served_file_read_write_does_not_stop_the_build(workspace):
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_READ_WRITE, str(workspace / "serve" / "revops.duckdb")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "holding"
@@ -159,7 +179,9 @@ def test_a_bi_tool_holding_the_served_file_read_write_does_not_stop_the_build(wo
 
 def _snapshots(warehouse: Path) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute("select * from marts.fct_deal_snapshots order by snapshot_date, opportunity_id").fetchall()
+        return con.execute(
+            "select * from marts.fct_deal_snapshots order by snapshot_date, opportunity_id"
+        ).fetchall()
 
 
 def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_build(workspace):
@@ -171,8 +193,10 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
         # open on DAY and for more than 20 days before it
         # open on DAY and for more than 20 days before it; the last one with no history
         # row in the last 10 days (so a late row closing it 10 days back closes it for good)
-        open_deals = [r[0] for r in con.execute(
-            """
+        open_deals = [
+            r[0]
+            for r in con.execute(
+                """
             select s.opportunity_id
             from marts.fct_deal_snapshots as s
             left join staging.stg_salesforce__opportunity_history as h
@@ -180,11 +204,16 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
             group by 1
             having max(s.snapshot_date) = ? and min(s.snapshot_date) < ? - 20
             order by count(h.opportunity_id) = 0, 1
-            """, [DAY, DAY, DAY],
-        ).fetchall()]
+            """,
+                [DAY, DAY, DAY],
+            ).fetchall()
+        ]
     soft, hard, late = open_deals[0], open_deals[1], open_deals[-1]
-    before = served(workspace, f"select count(*) from marts.fct_deal_snapshots where opportunity_id = '{late}' "
-                               f"and snapshot_date >= date '{DAY - dt.timedelta(days=10)}'")
+    before = served(
+        workspace,
+        f"select count(*) from marts.fct_deal_snapshots where opportunity_id = '{late}' "
+        f"and snapshot_date >= date '{DAY - dt.timedelta(days=10)}'",
+    )
     assert before[0][0] >= 10
     landing = workspace / "landing"
 
@@ -203,8 +232,14 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
         return out
 
     _rewrite(landing / "opportunity.csv", change_opportunities)
-    for name, column in (("opportunity_history", "opportunity_id"), ("task", "what_id"), ("event", "what_id")):
-        _rewrite(landing / f"{name}.csv", lambda h, body, c=column: [r for r in body if r[h.index(c)] != hard])
+    for name, column in (
+        ("opportunity_history", "opportunity_id"),
+        ("task", "what_id"),
+        ("event", "what_id"),
+    ):
+        _rewrite(
+            landing / f"{name}.csv", lambda h, body, c=column: [r for r in body if r[h.index(c)] != hard]
+        )
 
     def late_history_row(h, body):
         template = next(r for r in body if r[h.index("opportunity_id")] == late)
@@ -221,14 +256,25 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
     assert code == 0, err[-4000:]
 
     # gone from every mart that names deals
-    marts = [r[0] for r in served(workspace, "select table_name from information_schema.columns "
-                                             "where table_schema = 'marts' and column_name = 'opportunity_id'")]
+    marts = [
+        r[0]
+        for r in served(
+            workspace,
+            "select table_name from information_schema.columns "
+            "where table_schema = 'marts' and column_name = 'opportunity_id'",
+        )
+    ]
     assert "fct_deal_snapshots" in marts and "dim_deals" in marts
     for mart in marts:
-        rows = served(workspace, f"select count(*) from marts.{mart} where opportunity_id in ('{soft}', '{hard}')")
+        rows = served(
+            workspace, f"select count(*) from marts.{mart} where opportunity_id in ('{soft}', '{hard}')"
+        )
         assert rows == [(0,)], mart
-    closed_days = served(workspace, f"select count(*) from marts.fct_deal_snapshots where opportunity_id = '{late}' "
-                                    f"and snapshot_date >= date '{DAY - dt.timedelta(days=10)}'")
+    closed_days = served(
+        workspace,
+        f"select count(*) from marts.fct_deal_snapshots where opportunity_id = '{late}' "
+        f"and snapshot_date >= date '{DAY - dt.timedelta(days=10)}'",
+    )
     assert closed_days == [(0,)]
 
     # the incremental table is what a full rebuild gives
@@ -240,7 +286,10 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
 
 def test_run_help_documents_full_refresh_and_allow_older():
     process = subprocess.run(
-        [sys.executable, "-m", "revops.cli", "run", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "revops.cli", "run", "--help"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
     )
     assert "--full-refresh" in process.stdout and "dbt build --full-refresh" in process.stdout

@@ -85,8 +85,21 @@ def backfill(workspace: Workspace, **extra_env: str) -> subprocess.CompletedProc
         }
     )
     return subprocess.run(
-        [sys.executable, "-m", "revops.cli", "backfill", "--from", DAYS[0].isoformat(), "--to", DAYS[-1].isoformat()],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "revops.cli",
+            "backfill",
+            "--from",
+            DAYS[0].isoformat(),
+            "--to",
+            DAYS[-1].isoformat(),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -100,7 +113,9 @@ def served(workspace: Workspace, sql: str) -> list[tuple]:
 
 def published_days(workspace: Workspace) -> list[dt.date]:
     """The as_of_date of every publish, oldest first (one entry per publish)."""
-    return [row[0] for row in served(workspace, "select as_of_date from main.publish_log order by published_at")]
+    return [
+        row[0] for row in served(workspace, "select as_of_date from main.publish_log order by published_at")
+    ]
 
 
 def snapshot_days(workspace: Workspace) -> dict[dt.date, int]:
@@ -162,7 +177,8 @@ def test_backfill_stops_at_a_failing_day_then_resumes_and_skips_the_days_done(wo
     assert open_deals == risk_deals == built[first_day]
     # the failed day left its alert, and nothing of its own was published
     alerts = served(
-        workspace, "select as_of_date, kind, table_name, check_name, run_id from main.alerts where kind = 'gate_failure'"
+        workspace,
+        "select as_of_date, kind, table_name, check_name, run_id from main.alerts where kind = 'gate_failure'",
     )
     assert [alert[:4] for alert in alerts] == [(failing_day, "gate_failure", "raw.opportunity", "fresh")]
     runs = dagster_runs(workspace)
@@ -201,11 +217,25 @@ def test_backfill_stops_at_a_failing_day_then_resumes_and_skips_the_days_done(wo
 def test_a_range_that_ends_before_it_starts_is_refused_before_any_build(tmp_path):
     process = subprocess.run(
         [
-            sys.executable, "-m", "revops.cli", "backfill", "--from", "2026-11-25", "--to", "2026-11-23",
-            "--landing-dir", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "build.duckdb"),
-            "--serve-dir", str(tmp_path / "serve"),
+            sys.executable,
+            "-m",
+            "revops.cli",
+            "backfill",
+            "--from",
+            "2026-11-25",
+            "--to",
+            "2026-11-23",
+            "--landing-dir",
+            str(tmp_path / "landing"),
+            "--warehouse",
+            str(tmp_path / "build.duckdb"),
+            "--serve-dir",
+            str(tmp_path / "serve"),
         ],
-        cwd=PROJECT_ROOT, env={**os.environ, "DAGSTER_HOME": str(tmp_path)}, capture_output=True, text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
     )
 
     assert process.returncode == 1

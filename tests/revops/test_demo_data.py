@@ -37,8 +37,10 @@ def _connect(folder: Path, file_format: str = "csv") -> duckdb.DuckDBPyConnectio
             source = f"read_parquet('{folder / (name + '.parquet')}')"
         con.execute(f'create table "{name}" as select * from {source}')
     con.execute(f"create table stage_map as select * from read_csv('{SEEDS / 'stage_map.csv'}')")
-    con.execute(f"create table icp_rules as select * from read_csv('{SEEDS / 'icp_rules.csv'}', all_varchar = true)")
-    con.execute(f"""
+    con.execute(
+        f"create table icp_rules as select * from read_csv('{SEEDS / 'icp_rules.csv'}', all_varchar = true)"
+    )
+    con.execute("""
         create table deals as
         select o.*, a.industry, a.number_of_employees,
                a.industry in (select rule_value from icp_rules where criterion = 'industry')
@@ -130,8 +132,15 @@ def test_camel_case_headers_are_salesforce_api_names(tmp_path):
             headers[name] = next(csv.reader(f))
         assert headers[name] == [api_name(c) for c in CRM_OBJECTS[name].required_columns]
     assert headers["opportunity"][:2] == ["Id", "AccountId"]
-    for expected in ("StageName", "Next_Step_Date__c", "Trigger_Event__c", "Technical_Fit__c",
-                     "IsDeleted", "ForecastCategoryName", "LastModifiedDate"):
+    for expected in (
+        "StageName",
+        "Next_Step_Date__c",
+        "Trigger_Event__c",
+        "Technical_Fit__c",
+        "IsDeleted",
+        "ForecastCategoryName",
+        "LastModifiedDate",
+    ):
         assert expected in headers["opportunity"]
     assert "NumberOfEmployees" in headers["account"]
     assert "CompletedDateTime" in headers["task"]
@@ -146,10 +155,14 @@ def test_parquet_output_is_typed_and_holds_the_same_rows_as_csv(demo, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.parquet" for n in CRM_OBJECTS)
     pq_con = duckdb.connect()
     for name, obj in CRM_OBJECTS.items():
-        described = pq_con.execute(f"describe select * from read_parquet('{tmp_path / (name + '.parquet')}')").fetchall()
+        described = pq_con.execute(
+            f"describe select * from read_parquet('{tmp_path / (name + '.parquet')}')"
+        ).fetchall()
         assert [(c, t) for c, t, *_ in described] == list(obj.columns.items()), name
     sql = "select * from {} order by id"
-    parquet_rows = pq_con.execute(sql.format(f"read_parquet('{tmp_path / 'opportunity.parquet'}')")).fetchall()
+    parquet_rows = pq_con.execute(
+        sql.format(f"read_parquet('{tmp_path / 'opportunity.parquet'}')")
+    ).fetchall()
     assert parquet_rows == csv_con.execute(sql.format("opportunity")).fetchall()
 
 
@@ -163,8 +176,24 @@ def test_progress_is_reported_per_block_on_large_runs(tmp_path, monkeypatch):
 
 
 def test_command_line(tmp_path, capsys):
-    code = main(["--out", str(tmp_path), "--deals", "300", "--reps", "5", "--months", "6",
-                 "--as-of", "2026-11-23", "--format", "parquet", "--seed", "1"])
+    code = main(
+        [
+            "--out",
+            str(tmp_path),
+            "--deals",
+            "300",
+            "--reps",
+            "5",
+            "--months",
+            "6",
+            "--as-of",
+            "2026-11-23",
+            "--format",
+            "parquet",
+            "--seed",
+            "1",
+        ]
+    )
     assert code == 0
     assert "opportunity 300" in capsys.readouterr().out
     assert (tmp_path / "opportunity.parquet").exists()
@@ -176,26 +205,34 @@ def test_command_line(tmp_path, capsys):
 def test_foreign_keys_resolve(con):
     checks = {
         "opportunity.account_id": "select count(*) from opportunity where account_id not in (select id from account)",
-        "opportunity.owner_id": "select count(*) from opportunity where owner_id not in (select id from \"user\")",
-        "account.owner_id": "select count(*) from account where owner_id not in (select id from \"user\")",
+        "opportunity.owner_id": 'select count(*) from opportunity where owner_id not in (select id from "user")',
+        "account.owner_id": 'select count(*) from account where owner_id not in (select id from "user")',
         "history.opportunity_id": "select count(*) from opportunity_history where opportunity_id not in (select id from opportunity)",
         "task.what_id": "select count(*) from task where what_id not in (select id from opportunity union all select id from account)",
         "event.what_id": "select count(*) from event where what_id not in (select id from opportunity union all select id from account)",
-        "task.owner_id": "select count(*) from task where owner_id not in (select id from \"user\")",
-        "quota.owner": "select count(*) from forecasting_quota where quota_owner_id not in (select id from \"user\")",
+        "task.owner_id": 'select count(*) from task where owner_id not in (select id from "user")',
+        "quota.owner": 'select count(*) from forecasting_quota where quota_owner_id not in (select id from "user")',
         "lead.converted_opportunity_id": "select count(*) from lead where converted_opportunity_id not in (select id from opportunity)",
-        "user.manager_id": "select count(*) from \"user\" where manager_id not in (select id from \"user\")",
+        "user.manager_id": 'select count(*) from "user" where manager_id not in (select id from "user")',
     }
     assert {k: _scalar(con, sql) for k, sql in checks.items()} == dict.fromkeys(checks, 0)
     for table in CRM_OBJECTS:
         assert _scalar(con, f'select count(*) - count(distinct id) from "{table}"') == 0, table
     assert _scalar(con, "select count(*) from task where what_id like '001%'") > 0
-    assert _scalar(con, "select count(*) from lead where is_converted and converted_date > "
-                        "(select created_date::date from opportunity where id = converted_opportunity_id)") == 0
+    assert (
+        _scalar(
+            con,
+            "select count(*) from lead where is_converted and converted_date > "
+            "(select created_date::date from opportunity where id = converted_opportunity_id)",
+        )
+        == 0
+    )
 
 
 def test_current_state_is_the_last_history_row(con):
-    mismatches = _scalar(con, """
+    mismatches = _scalar(
+        con,
+        """
         select count(*) from opportunity o
         left join hist h on h.opportunity_id = o.id and h.rn_desc = 1
         join stage_map s on s.stage_name = o.stage_name
@@ -207,30 +244,58 @@ def test_current_state_is_the_last_history_row(con):
            or o.probability <> round(s.default_probability * 100, 6)
            or o.forecast_category_name <> s.default_forecast_category
            or (o.is_closed and h.created_date::date <> o.close_date)
-    """)
+    """,
+    )
     assert mismatches == 0
-    first_rows_not_at_creation = _scalar(con, """
+    first_rows_not_at_creation = _scalar(
+        con,
+        """
         select count(*) from hist h join opportunity o on o.id = h.opportunity_id
         where h.prev_created_date is null and h.created_date <> o.created_date
-    """)
+    """,
+    )
     assert first_rows_not_at_creation == 0
 
 
 def test_history_is_ordered_and_nothing_is_dated_after_as_of(con):
     assert _scalar(con, "select count(*) from hist where prev_created_date >= created_date") == 0
     assert _scalar(con, "select count(*) from opportunity_history where created_date::date > ?", [AS_OF]) == 0
-    assert _scalar(con, "select count(*) from opportunity where created_date::date > ? or last_modified_date::date > ?", [AS_OF, AS_OF]) == 0
+    assert (
+        _scalar(
+            con,
+            "select count(*) from opportunity where created_date::date > ? or last_modified_date::date > ?",
+            [AS_OF, AS_OF],
+        )
+        == 0
+    )
     # completed activity never after as-of; only open tasks and meetings are scheduled ahead
-    assert _scalar(con, "select count(*) from task where status = 'Completed' and (activity_date > ? or completed_date_time::date > ?)", [AS_OF, AS_OF]) == 0
+    assert (
+        _scalar(
+            con,
+            "select count(*) from task where status = 'Completed' and (activity_date > ? or completed_date_time::date > ?)",
+            [AS_OF, AS_OF],
+        )
+        == 0
+    )
     assert _scalar(con, "select count(*) from task where created_date::date > ?", [AS_OF]) == 0
-    assert _scalar(con, "select count(*) from task where status = 'Not Started' and not is_closed and completed_date_time is null and activity_date > ?", [AS_OF]) > 0
+    assert (
+        _scalar(
+            con,
+            "select count(*) from task where status = 'Not Started' and not is_closed and completed_date_time is null and activity_date > ?",
+            [AS_OF],
+        )
+        > 0
+    )
     assert _scalar(con, "select count(*) from event where start_date_time::date > ?", [AS_OF]) > 0
     # activity stays within the deal's life
-    before_or_after = _scalar(con, """
+    before_or_after = _scalar(
+        con,
+        """
         select count(*) from task t join opportunity o on o.id = t.what_id
         where t.status = 'Completed' and (t.completed_date_time < o.created_date
               or (o.is_closed and t.activity_date > o.close_date))
-    """)
+    """,
+    )
     assert before_or_after == 0
 
 
@@ -253,62 +318,108 @@ def test_icp_deals_win_more_often_and_close_faster(con):
             from deals where is_closed group by 1
         """).fetchall()
     }
-    (icp_rate, icp_won_cycle, icp_cycle, icp_n), (other_rate, other_won_cycle, other_cycle, other_n) = rows[True], rows[False]
+    (icp_rate, icp_won_cycle, icp_cycle, icp_n), (other_rate, other_won_cycle, other_cycle, other_n) = (
+        rows[True],
+        rows[False],
+    )
     assert icp_n > 200 and other_n > 200
     assert icp_rate > other_rate + 0.1
     assert icp_won_cycle < other_won_cycle
     assert icp_cycle < other_cycle
     # every criterion misses on some deals, so ICP discovery has segments to compare
     assert _scalar(con, "select count(distinct industry) from deals") > 8
-    assert _scalar(con, "select count(*) filter (where number_of_employees < 50) * count(*) filter (where number_of_employees > 1000) from deals") > 0
+    assert (
+        _scalar(
+            con,
+            "select count(*) filter (where number_of_employees < 50) * count(*) filter (where number_of_employees > 1000) from deals",
+        )
+        > 0
+    )
     assert _scalar(con, "select count(*) from deals where trigger_event_c is null") > 0
     assert _scalar(con, "select count(distinct technical_fit_c) from deals") == 3
 
 
 def test_history_has_regressions_pushes_and_amount_changes(con):
-    regressions = _scalar(con, """
+    regressions = _scalar(
+        con,
+        """
         select count(distinct h.opportunity_id) from hist h
         join stage_map cur on cur.stage_name = h.stage_name
         join stage_map prev on prev.stage_name = h.prev_stage
         where not cur.is_closed and cur.stage_order < prev.stage_order
-    """)
+    """,
+    )
     assert regressions > 20
-    pushed_twice = _scalar(con, """
+    pushed_twice = _scalar(
+        con,
+        """
         select count(*) from (
             select opportunity_id from hist group by 1
             having count(*) filter (where close_date > prev_close_date) >= 2)
-    """)
+    """,
+    )
     assert pushed_twice > 50
     assert _scalar(con, "select count(*) from hist where prev_stage = stage_name") > 0  # push-only rows
-    assert _scalar(con, """
+    assert (
+        _scalar(
+            con,
+            """
         select count(*) from (select opportunity_id, amount, lag(amount) over
             (partition by opportunity_id order by created_date) prev from opportunity_history)
-        where amount <> prev""") > 0
-    lost_from = _scalar(con, """
-        select count(distinct prev_stage) from hist where stage_name = 'Closed Lost'""")
+        where amount <> prev""",
+        )
+        > 0
+    )
+    lost_from = _scalar(
+        con,
+        """
+        select count(distinct prev_stage) from hist where stage_name = 'Closed Lost'""",
+    )
     assert lost_from >= 5
-    assert _scalar(con, "select count(*) from hist h where h.prev_created_date is null "
-                        "and h.stage_name <> (select stage_name from stage_map order by stage_order limit 1)") > 0
+    assert (
+        _scalar(
+            con,
+            "select count(*) from hist h where h.prev_created_date is null "
+            "and h.stage_name <> (select stage_name from stage_map order by stage_order limit 1)",
+        )
+        > 0
+    )
 
 
 def test_open_deals_have_the_hygiene_problems_the_marts_look_for(con):
     open_deals = "from opportunity where not is_closed and not is_deleted"
     assert _scalar(con, f"select count(*) {open_deals}") > 100
     assert _scalar(con, f"select count(*) {open_deals} and close_date < ?", [AS_OF]) > 10
-    assert _scalar(con, f"select count(*) {open_deals} and close_date between ? and ? + 7", [AS_OF, AS_OF]) > 5
-    assert _scalar(con, f"select count(*) {open_deals} and close_date between ? + 8 and ? + 30", [AS_OF, AS_OF]) > 5
+    assert (
+        _scalar(con, f"select count(*) {open_deals} and close_date between ? and ? + 7", [AS_OF, AS_OF]) > 5
+    )
+    assert (
+        _scalar(con, f"select count(*) {open_deals} and close_date between ? + 8 and ? + 30", [AS_OF, AS_OF])
+        > 5
+    )
     assert _scalar(con, f"select count(*) {open_deals} and next_step is null") > 10
     vague = con.execute(f"select next_step {open_deals} and lower(next_step) in {VAGUE}").fetchall()
     assert len(vague) > 10 and len({v for (v,) in vague}) > 4  # in varied case
-    for condition in ("next_step_date_c < ?", "next_step_date_c = ?", "next_step_date_c between ? + 1 and ? + 7",
-                      "next_step_date_c > ? + 7", "next_step_date_c is null"):
+    for condition in (
+        "next_step_date_c < ?",
+        "next_step_date_c = ?",
+        "next_step_date_c between ? + 1 and ? + 7",
+        "next_step_date_c > ? + 7",
+        "next_step_date_c is null",
+    ):
         params = [AS_OF] * condition.count("?")
         assert _scalar(con, f"select count(*) {open_deals} and {condition}", params) > 0, condition
 
 
 def test_some_open_deals_have_gone_quiet(con):
-    holidays = [r[0] for r in duckdb.sql(f"select holiday_date from read_csv('{SEEDS / 'business_calendar_holidays.csv'}')").fetchall()]
-    rows = con.execute("""
+    holidays = [
+        r[0]
+        for r in duckdb.sql(
+            f"select holiday_date from read_csv('{SEEDS / 'business_calendar_holidays.csv'}')"
+        ).fetchall()
+    ]
+    rows = con.execute(
+        """
         with interactions as (
             select what_id, coalesce(completed_date_time::date, activity_date) as day from task
             where status = 'Completed' and task_subtype in ('Call', 'Email') and not is_deleted
@@ -322,58 +433,106 @@ def test_some_open_deals_have_gone_quiet(con):
         left join opportunity_history h on h.opportunity_id = o.id
         where not o.is_closed and not o.is_deleted
         group by o.id
-    """, [AS_OF]).fetchall()
+    """,
+        [AS_OF],
+    ).fetchall()
     since = np.array([r[1] for r in rows], dtype="datetime64[D]")
     as_of_next = np.datetime64(AS_OF + dt.timedelta(days=1))
     business_days = np.busday_count(since + 1, as_of_next, holidays=np.array(holidays, dtype="datetime64[D]"))
     inactive = (business_days >= 5).mean()
     assert 0.1 < inactive < 0.8  # a real share, but not the whole pipeline
     assert (business_days <= 1).sum() > 0
-    optimism_hold = sum(1 for r in rows if r[1] <= AS_OF - dt.timedelta(days=14)
-                        and r[2] <= AS_OF - dt.timedelta(days=14))
+    optimism_hold = sum(
+        1 for r in rows if r[1] <= AS_OF - dt.timedelta(days=14) and r[2] <= AS_OF - dt.timedelta(days=14)
+    )
     assert optimism_hold > 10
 
 
 def test_inbound_leads_arrive_today_and_on_the_previous_business_day(con):
     inbound = "('Inbound', 'Website', 'Content Download', 'Webinar')"
     for day in (AS_OF, dt.date(2026, 11, 20)):
-        assert _scalar(con, f"""select count(*) from lead where created_date::date = ? and not is_converted
-                                and not is_deleted and lead_source in {inbound}""", [day]) >= 3
+        assert (
+            _scalar(
+                con,
+                f"""select count(*) from lead where created_date::date = ? and not is_converted
+                                and not is_deleted and lead_source in {inbound}""",
+                [day],
+            )
+            >= 3
+        )
     statuses = {s for (s,) in con.execute("select distinct status from lead").fetchall()}
-    assert statuses == {"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"}
-    assert _scalar(con, "select count(*) from lead where is_converted <> (status = 'Closed - Converted')") == 0
-    assert _scalar(con, "select count(*) from lead where is_converted and (converted_date is null or converted_opportunity_id is null)") == 0
+    assert statuses == {
+        "Open - Not Contacted",
+        "Working - Contacted",
+        "Closed - Converted",
+        "Closed - Not Converted",
+    }
+    assert (
+        _scalar(con, "select count(*) from lead where is_converted <> (status = 'Closed - Converted')") == 0
+    )
+    assert (
+        _scalar(
+            con,
+            "select count(*) from lead where is_converted and (converted_date is null or converted_opportunity_id is null)",
+        )
+        == 0
+    )
 
 
 def test_users_teams_and_inactive_reps(con):
     teams = _scalar(con, "select count(distinct department) from \"user\" where title = 'Sales Manager'")
     assert 2 <= teams <= 4
-    reps = "select id from \"user\" where manager_id in (select id from \"user\" where title = 'Sales Manager')"
-    assert _scalar(con, f"select count(*) from \"user\" where is_active and id in ({reps})") == SCALE["reps"]
-    inactive_owners = _scalar(con, f"""
+    reps = 'select id from "user" where manager_id in (select id from "user" where title = \'Sales Manager\')'
+    assert _scalar(con, f'select count(*) from "user" where is_active and id in ({reps})') == SCALE["reps"]
+    inactive_owners = _scalar(
+        con,
+        f"""
         select count(distinct owner_id) from opportunity
-        where owner_id in ({reps}) and owner_id in (select id from "user" where not is_active)""")
+        where owner_id in ({reps}) and owner_id in (select id from "user" where not is_active)""",
+    )
     assert inactive_owners >= 1
-    assert _scalar(con, """select count(*) from opportunity o join "user" u on u.id = o.owner_id
-                           where not u.is_active and not o.is_closed""") == 0
+    assert (
+        _scalar(
+            con,
+            """select count(*) from opportunity o join "user" u on u.id = o.owner_id
+                           where not u.is_active and not o.is_closed""",
+        )
+        == 0
+    )
     assert _scalar(con, "select count(*) from opportunity where owner_id not in (" + reps + ")") == 0
 
 
 def test_quotas_cover_every_active_rep_every_month(con):
     first_month = dt.date(2025, 5, 1)  # 18 months before 2026-11-23
     last_month = dt.date(2027, 5, 1)  # six months after the as-of month
-    missing = _scalar(con, """
+    missing = _scalar(
+        con,
+        """
         with reps as (select id from "user" where is_active
                       and manager_id in (select id from "user" where title = 'Sales Manager')),
              months as (select unnest(generate_series(?::date, ?::date, interval 1 month))::date as m)
         select count(*) from reps cross join months
         where not exists (select 1 from forecasting_quota q where q.quota_owner_id = reps.id and q.start_date = months.m)
-    """, [first_month, last_month])
+    """,
+        [first_month, last_month],
+    )
     assert missing == 0
-    assert _scalar(con, "select count(*) from forecasting_quota where day(start_date) <> 1 or quota_amount <= 0") == 0
-    assert _scalar(con, """select count(*) from forecasting_quota where quota_owner_id in
-                           (select id from "user" where title in ('Sales Manager', 'VP of Sales'))""") == 0
-    attainment = [a for (a,) in con.execute("""
+    assert (
+        _scalar(con, "select count(*) from forecasting_quota where day(start_date) <> 1 or quota_amount <= 0")
+        == 0
+    )
+    assert (
+        _scalar(
+            con,
+            """select count(*) from forecasting_quota where quota_owner_id in
+                           (select id from "user" where title in ('Sales Manager', 'VP of Sales'))""",
+        )
+        == 0
+    )
+    attainment = [
+        a
+        for (a,) in con.execute(
+            """
         with won as (select owner_id, date_trunc('month', close_date)::date m, sum(amount) amount
                      from opportunity where is_won and not is_deleted group by all)
         select sum(coalesce(won.amount, 0)) / sum(q.quota_amount)
@@ -381,7 +540,10 @@ def test_quotas_cover_every_active_rep_every_month(con):
         join "user" u on u.id = q.quota_owner_id
         where u.is_active and q.start_date between ?::date + interval 4 month and ?::date - interval 1 month
         group by q.quota_owner_id
-    """, [first_month, AS_OF.replace(day=1)]).fetchall()]
+    """,
+            [first_month, AS_OF.replace(day=1)],
+        ).fetchall()
+    ]
     assert len(attainment) == SCALE["reps"]
     assert 0.75 < float(np.median(attainment)) < 1.15
     assert all(0.5 < a < 1.5 for a in attainment)

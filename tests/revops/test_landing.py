@@ -170,7 +170,12 @@ def test_every_object_loads_with_its_declared_types(landing, con, camel):
 
     assert [r.object_name for r in results] == list(CRM_OBJECTS)
     for obj in CRM_OBJECTS.values():
-        expected = {**obj.columns, "_source_file": "VARCHAR", "_source_row": "BIGINT", "_loaded_at": "TIMESTAMP"}
+        expected = {
+            **obj.columns,
+            "_source_file": "VARCHAR",
+            "_source_row": "BIGINT",
+            "_loaded_at": "TIMESTAMP",
+        }
         assert column_types(con, obj.name) == expected
         assert con.execute(f'select count(*) from raw."{obj.name}"').fetchone()[0] == 2
     # `user` is a reserved word in some engines: the table is quoted, and there
@@ -212,7 +217,9 @@ def test_booleans_accept_true_false_1_0_in_any_case(landing, con):
 def test_timestamps_with_z_or_offset_are_stored_in_utc(landing, con):
     rows = [
         opportunity_row(id="o1", created_date="2024-03-10T10:00:00Z", close_date="2024-03-31"),
-        opportunity_row(id="o2", created_date="2024-03-10T10:00:00+02:00", close_date="2024-03-31T23:30:00-05:00"),
+        opportunity_row(
+            id="o2", created_date="2024-03-10T10:00:00+02:00", close_date="2024-03-31T23:30:00-05:00"
+        ),
         opportunity_row(id="o3", created_date="2024-03-10 23:30:00-0500", close_date="2024-03-31T10:00:00Z"),
         opportunity_row(id="o4", created_date="2024-03-10T10:00:00", close_date="2024-03-31"),
         opportunity_row(id="o5", created_date="2024-03-10T10:00:00.250Z", close_date=""),
@@ -253,7 +260,9 @@ def test_header_columns_in_any_order_load_in_contract_order(landing, con):
     assert con.execute(
         "select id, quota_owner_id, start_date, quota_amount from raw.forecasting_quota"
     ).fetchone() == ("q1", "005A", dt.date(2024, 1, 1), 250000.0)
-    assert list(column_types(con, "forecasting_quota"))[:4] == CRM_OBJECTS["forecasting_quota"].required_columns
+    assert (
+        list(column_types(con, "forecasting_quota"))[:4] == CRM_OBJECTS["forecasting_quota"].required_columns
+    )
 
 
 def test_each_row_records_its_file_line_and_load_time(landing, con):
@@ -307,8 +316,13 @@ def test_load_log_records_the_file_and_the_previous_count(landing, con):
     ).fetchall()
     assert len(log) == 1
     obj, source_file, size, modified, fingerprint, rows, loaded_at, previous_rows, previous_at = log[0]
-    assert (obj, source_file, size, rows) == ("forecasting_quota", "forecasting_quota.csv", path.stat().st_size, 1)
-    assert modified == dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).replace(tzinfo=None)
+    assert (obj, source_file, size, rows) == (
+        "forecasting_quota",
+        "forecasting_quota.csv",
+        path.stat().st_size,
+        1,
+    )
+    assert modified == dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(tzinfo=None)
     assert len(fingerprint) == 64
     assert loaded_at == dt.datetime(2024, 5, 3)
     # the previous load of a *different* file: re-running one file does not hide a drop
@@ -326,7 +340,9 @@ def test_utf8_text_with_bom_and_crlf_line_ends_loads(landing, con):
     text = "\ufeffId,QuotaOwnerId,StartDate,QuotaAmount\r\nq1,Zoë Müller,2024-01-01,1000\r\n"
     (landing / "forecasting_quota.csv").write_bytes(text.encode("utf-8"))
     load_landing_object(con, "forecasting_quota", landing)
-    assert con.execute("select id, quota_owner_id from raw.forecasting_quota").fetchall() == [("q1", "Zoë Müller")]
+    assert con.execute("select id, quota_owner_id from raw.forecasting_quota").fetchall() == [
+        ("q1", "Zoë Müller")
+    ]
 
 
 # --------------------------------------------------------------------------- parquet
@@ -363,7 +379,7 @@ def test_parquet_timestamps_are_stored_in_utc(landing, con):
     data["is_deleted"] = pa.array([False])
     # aware timestamps are converted to UTC; text is parsed as in CSV; naive means UTC
     data["start_date_time"] = pa.array(
-        [dt.datetime(2024, 3, 10, 10, 0, tzinfo=dt.timezone.utc)], pa.timestamp("us", tz="Europe/Paris")
+        [dt.datetime(2024, 3, 10, 10, 0, tzinfo=dt.UTC)], pa.timestamp("us", tz="Europe/Paris")
     )
     data["end_date_time"] = pa.array(["2024-03-10T11:00:00+01:00"])
     data["created_date"] = pa.array([dt.datetime(2024, 3, 1, 9, 0)], pa.timestamp("ns"))
@@ -429,10 +445,15 @@ def test_an_optional_column_the_file_lacks_is_loaded_as_null_and_reported_not_tr
     assert result.mapped_from["stage_name"] == "opportunity.csv: stage_name"
     columns = [r[0] for r in con.execute("describe raw.opportunity").fetchall()]
     assert columns[: len(OPPORTUNITY_HEADER)] == OPPORTUNITY_HEADER  # the contract's shape, always
-    assert con.execute("select next_step_date_c, trigger_event_c from raw.opportunity").fetchall() == [(None, None)]
-    assert dict(con.execute("describe raw.opportunity").fetchall()[i][:2] for i in range(len(OPPORTUNITY_HEADER)))[
-        "next_step_date_c"
-    ] == "DATE"
+    assert con.execute("select next_step_date_c, trigger_event_c from raw.opportunity").fetchall() == [
+        (None, None)
+    ]
+    assert (
+        dict(
+            con.execute("describe raw.opportunity").fetchall()[i][:2] for i in range(len(OPPORTUNITY_HEADER))
+        )["next_step_date_c"]
+        == "DATE"
+    )
 
 
 def test_a_mapping_renames_a_custom_field_and_keeps_the_stale_one_as_an_extra(landing, con):
@@ -446,7 +467,9 @@ def test_a_mapping_renames_a_custom_field_and_keeps_the_stale_one_as_an_extra(la
     result = load_landing_object(con, "opportunity", landing, mapping=mapping)
 
     assert result.mapped_from["next_step_date_c"] == "opportunity.csv: next_meeting_c"
-    assert con.execute("select next_step_date_c from raw.opportunity").fetchone()[0].isoformat() == "2024-03-01"
+    assert (
+        con.execute("select next_step_date_c from raw.opportunity").fetchone()[0].isoformat() == "2024-03-01"
+    )
     assert "next_step_date_c_unmapped" in result.extra_columns
 
 
@@ -560,7 +583,9 @@ def test_unterminated_quote_is_an_error(landing, con):
 
 
 def test_headers_that_mean_the_same_column_are_an_error(landing, con):
-    write_csv(landing / "forecasting_quota.csv", ["Id", "id", "quota_owner_id", "start_date", "quota_amount"], [])
+    write_csv(
+        landing / "forecasting_quota.csv", ["Id", "id", "quota_owner_id", "start_date", "quota_amount"], []
+    )
     with pytest.raises(LandingFileError, match="columns 1 and 2 of the header both mean id"):
         load_landing_object(con, "forecasting_quota", landing)
 
@@ -647,7 +672,9 @@ def test_uniqueness_is_checked_on_the_normalized_id(landing, con):
 
 def test_tasks_with_15_character_ids_link_to_their_18_character_deals(landing, con):
     ids15 = ["006Dn00000AbCdE", "006Dn00000XyZwQ", "0065g00000kLmNo"]
-    write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, [opportunity_row(id=salesforce_18(i)) for i in ids15])
+    write_csv(
+        landing / "opportunity.csv", OPPORTUNITY_HEADER, [opportunity_row(id=salesforce_18(i)) for i in ids15]
+    )
     task_columns = CRM_OBJECTS["task"].required_columns
     tasks = []
     for n, id15 in enumerate(ids15):
@@ -660,7 +687,9 @@ def test_tasks_with_15_character_ids_link_to_their_18_character_deals(landing, c
         "select count(*) from raw.task t join raw.opportunity o on o.id = t.what_id"
     ).fetchone()[0]
     assert linked == 3
-    assert con.execute("select distinct owner_id from raw.task").fetchall() == [(salesforce_18("005000000000001"),)]
+    assert con.execute("select distinct owner_id from raw.task").fetchall() == [
+        (salesforce_18("005000000000001"),)
+    ]
 
 
 def test_values_that_are_not_salesforce_ids_are_only_trimmed(landing, con):
@@ -668,7 +697,10 @@ def test_values_that_are_not_salesforce_ids_are_only_trimmed(landing, con):
     write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
     load_landing_object(con, "opportunity", landing)
     assert [r[0] for r in con.execute("select id from raw.opportunity order by _source_row").fetchall()] == [
-        "opp-1", "12345", "006000000000000009", "a b c"
+        "opp-1",
+        "12345",
+        "006000000000000009",
+        "a b c",
     ]
 
 
@@ -678,13 +710,17 @@ def test_an_18_character_value_whose_suffix_marks_digits_as_uppercase_is_left_as
     values = ["00T000000000000123", "00U000000000000405"]
     write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, [opportunity_row(id=v) for v in values])
     load_landing_object(con, "opportunity", landing)
-    assert [r[0] for r in con.execute("select id from raw.opportunity order by _source_row").fetchall()] == values
+    assert [
+        r[0] for r in con.execute("select id from raw.opportunity order by _source_row").fetchall()
+    ] == values
 
 
 # --------------------------------------------------------------------------- dates (issue 12)
 
 
-@pytest.mark.parametrize("value", ["26-12-05", "1-2-3", "2026-08-01 (BC)", "infinity", "-infinity", "2026-8-1"])
+@pytest.mark.parametrize(
+    "value", ["26-12-05", "1-2-3", "2026-08-01 (BC)", "infinity", "-infinity", "2026-8-1"]
+)
 def test_dates_must_be_iso_8601(landing, con, value):
     rows = [opportunity_row(id="o1"), opportunity_row(id="o2", close_date=value)]
     write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
@@ -700,7 +736,9 @@ def test_dates_must_be_iso_8601(landing, con, value):
 def test_timestamps_must_be_iso_8601(landing, con, value):
     rows = [opportunity_row(id="o1", created_date=value)]
     write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
-    with pytest.raises(LandingFileError, match=r"column created_date should be an ISO 8601 timestamp.*line 2"):
+    with pytest.raises(
+        LandingFileError, match=r"column created_date should be an ISO 8601 timestamp.*line 2"
+    ):
         load_landing_object(con, "opportunity", landing)
 
 
@@ -723,7 +761,9 @@ def test_lines_are_physical_lines_after_a_quoted_line_break(landing, con):
     write_csv(landing / "opportunity.csv", OPPORTUNITY_HEADER, rows)
     load_landing_object(con, "opportunity", landing)
     assert con.execute("select id, _source_row from raw.opportunity order by id").fetchall() == [
-        ("o1", 2), ("o2", 4), ("o3", 5)
+        ("o1", 2),
+        ("o2", 4),
+        ("o3", 5),
     ]
     assert con.execute("select next_step from raw.opportunity where id = 'o1'").fetchone()[0] == (
         "call Bob\nthen send the contract"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-
 from postgres_server import create_database
+from test_fivetran_salesforce import FIVETRAN_TABLES, HISTORY_MODE, LOADED_AT
+
 from revops.crm_contract import CRM_OBJECTS
 from revops.sources import SourceConfig, SourceError, ingest_source
-from test_fivetran_salesforce import FIVETRAN_TABLES, HISTORY_MODE, LOADED_AT
 
 
 def _postgres_sql(sql: str) -> str:
@@ -39,7 +39,8 @@ def _raw_tables(con) -> dict[str, tuple[list, list]]:
         result = con.execute(f'select * exclude (_source_row, _loaded_at) from raw."{name}" order by all')
         tables[name] = ([(d[0], d[1]) for d in result.description], result.fetchall())
     tables["_source_coverage"] = (
-        [], con.execute("select * from raw._source_coverage order by all").fetchall()
+        [],
+        con.execute("select * from raw._source_coverage order by all").fetchall(),
     )
     return tables
 
@@ -74,7 +75,9 @@ def test_the_schema_in_postgres_conforms_like_the_duckdb_file(tmp_path, fivetran
 
 
 def test_an_unreachable_postgres_source_is_one_sentence_without_the_password(tmp_path, postgres_server):
-    url = f"postgresql://{postgres_server.user}:hunter2@{postgres_server.host}:{postgres_server.port}/nosuchdb"
+    url = (
+        f"postgresql://{postgres_server.user}:hunter2@{postgres_server.host}:{postgres_server.port}/nosuchdb"
+    )
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con, pytest.raises(SourceError) as info:
         ingest_source(con, SourceConfig(kind="fivetran_salesforce", database=url), loaded_at=LOADED_AT)
     message = str(info.value)

@@ -153,7 +153,9 @@ def test_every_contract_object_is_written_in_the_contracts_shape(tmp_path, fivet
     for name, obj in CRM_OBJECTS.items():
         described = con.execute(f'describe raw."{name}"').fetchall()
         assert [(r[0], r[1]) for r in described] == [
-            *obj.columns.items(), ("_source_file", "VARCHAR"), ("_source_row", "BIGINT"),
+            *obj.columns.items(),
+            ("_source_file", "VARCHAR"),
+            ("_source_row", "BIGINT"),
             ("_loaded_at", "TIMESTAMP"),
         ], name
 
@@ -165,19 +167,47 @@ def test_values_dates_and_deletes_come_through(tmp_path, fivetran_database):
         "trigger_event_c, _source_file from raw.opportunity order by id"
     ).fetchall()
     assert rows == [
-        ("006000000000001AAA", "001000000000001AAA", 50000.0, dt.date(2026, 12, 15),
-         dt.datetime(2026, 9, 1, 14, 30), False, None, None, "salesforce.opportunity"),
-        ("006000000000002AAA", None, 12000.0, dt.date(2026, 10, 31), dt.datetime(2026, 8, 1, 9, 0), False,
-         None, None, "salesforce.opportunity"),
+        (
+            "006000000000001AAA",
+            "001000000000001AAA",
+            50000.0,
+            dt.date(2026, 12, 15),
+            dt.datetime(2026, 9, 1, 14, 30),
+            False,
+            None,
+            None,
+            "salesforce.opportunity",
+        ),
+        (
+            "006000000000002AAA",
+            None,
+            12000.0,
+            dt.date(2026, 10, 31),
+            dt.datetime(2026, 8, 1, 9, 0),
+            False,
+            None,
+            None,
+            "salesforce.opportunity",
+        ),
         # _fivetran_deleted counts as deleted
-        ("006000000000003AAA", "001000000000001AAA", 9000.0, dt.date(2026, 12, 1),
-         dt.datetime(2026, 10, 1, 9, 0), True, None, None, "salesforce.opportunity"),
+        (
+            "006000000000003AAA",
+            "001000000000001AAA",
+            9000.0,
+            dt.date(2026, 12, 1),
+            dt.datetime(2026, 10, 1, 9, 0),
+            True,
+            None,
+            None,
+            "salesforce.opportunity",
+        ),
     ]
     assert con.execute("select activity_date, completed_date_time from raw.task").fetchall() == [
         (dt.date(2026, 11, 20), dt.datetime(2026, 11, 20, 15, 0))
     ]
     assert con.execute('select id, created_date from raw."user" order by id').fetchall() == [
-        ("005000000000001AAA", None), ("005000000000009AAA", None),
+        ("005000000000001AAA", None),
+        ("005000000000009AAA", None),
     ]
 
 
@@ -191,14 +221,38 @@ def test_history_mode_gives_a_history_row_wherever_stage_amount_or_close_date_ch
     ).fetchall()
     assert rows == [
         # the next-step edit of 2026-09-15 changed none of the three: no row
-        ("006000000000001AAA", "Problem Acknowledged", 40000.0, dt.date(2026, 11, 30), "Pipeline",
-         dt.datetime(2026, 9, 1, 14, 30)),
-        ("006000000000001AAA", "Evaluating Options", 50000.0, dt.date(2026, 12, 15), "Best Case",
-         dt.datetime(2026, 10, 2, 9, 0)),
-        ("006000000000002AAA", "Evaluating Options", 12000.0, dt.date(2026, 10, 31), "Pipeline",
-         dt.datetime(2026, 8, 1, 9, 0)),
-        ("006000000000002AAA", "Closed Won", 12000.0, dt.date(2026, 10, 31), "Closed",
-         dt.datetime(2026, 10, 31, 12, 0)),
+        (
+            "006000000000001AAA",
+            "Problem Acknowledged",
+            40000.0,
+            dt.date(2026, 11, 30),
+            "Pipeline",
+            dt.datetime(2026, 9, 1, 14, 30),
+        ),
+        (
+            "006000000000001AAA",
+            "Evaluating Options",
+            50000.0,
+            dt.date(2026, 12, 15),
+            "Best Case",
+            dt.datetime(2026, 10, 2, 9, 0),
+        ),
+        (
+            "006000000000002AAA",
+            "Evaluating Options",
+            12000.0,
+            dt.date(2026, 10, 31),
+            "Pipeline",
+            dt.datetime(2026, 8, 1, 9, 0),
+        ),
+        (
+            "006000000000002AAA",
+            "Closed Won",
+            12000.0,
+            dt.date(2026, 10, 31),
+            "Closed",
+            dt.datetime(2026, 10, 31, 12, 0),
+        ),
     ]
     ids = [r[0] for r in con.execute("select id from raw.opportunity_history").fetchall()]
     assert len(set(ids)) == len(ids)

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import run_dbt
+
 from revops.crm_contract import CRM_OBJECTS
 from revops.demo_data import generate_demo_data
 from revops.sources import SourceConfig, SourceError, ingest_source
 
 AS_OF = dt.date(2026, 11, 23)
 LOADED_AT = dt.datetime(2026, 11, 23, 6, 0)
-RENAMED = {"next_step_date_c": "Next_Meeting__c", "trigger_event_c": "Buying_Trigger__c", "technical_fit_c": "Fit__c"}
+RENAMED = {
+    "next_step_date_c": "Next_Meeting__c",
+    "trigger_event_c": "Buying_Trigger__c",
+    "technical_fit_c": "Fit__c",
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,9 @@ def landing(tmp_path_factory) -> Path:
     return folder
 
 
-def _rewrite_opportunities(source: Path, target: Path, rename: dict[str, str], extra: str | None = None) -> None:
+def _rewrite_opportunities(
+    source: Path, target: Path, rename: dict[str, str], extra: str | None = None
+) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for path in source.glob("*.csv"):
         if path.name != "opportunity.csv":
@@ -46,7 +52,7 @@ def _rewrite_opportunities(source: Path, target: Path, rename: dict[str, str], e
 def _raw(con) -> dict[str, list[tuple]]:
     return {
         name: con.execute(
-            f"select {', '.join(chr(34) + c + chr(34) for c in obj.columns)} from raw.\"{name}\" order by all"
+            f'select {", ".join(chr(34) + c + chr(34) for c in obj.columns)} from raw."{name}" order by all'
         ).fetchall()
         for name, obj in CRM_OBJECTS.items()
     }
@@ -88,7 +94,10 @@ def test_without_the_mapping_the_renamed_fields_are_not_tracked(tmp_path, landin
 def test_a_pass_through_field_the_file_lacks_is_an_error(tmp_path, landing):
     mapping = tmp_path / "mapping.yml"
     mapping.write_text("source: salesforce_files\nobjects:\n  opportunity:\n    pass_through: [Region__c]\n")
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as con, pytest.raises(SourceError, match="passes through region_c"):
+    with (
+        duckdb.connect(str(tmp_path / "w.duckdb")) as con,
+        pytest.raises(SourceError, match="passes through region_c"),
+    ):
         ingest_source(con, SourceConfig(landing_dir=landing, mapping_path=mapping), loaded_at=LOADED_AT)
 
 
@@ -106,7 +115,15 @@ def test_pass_through_fields_reach_dim_deal_custom_fields(tmp_path, landing):
         ).fetchall()
     assert config.deal_custom_fields() == ["region_c"]
     run_dbt(
-        ["build", "--select", "+dim_deal_custom_fields", "--exclude", "test_type:unit", "--indirect-selection", "cautious"],
+        [
+            "build",
+            "--select",
+            "+dim_deal_custom_fields",
+            "--exclude",
+            "test_type:unit",
+            "--indirect-selection",
+            "cautious",
+        ],
         warehouse_path=warehouse,
         target_path=tmp_path / "target",
         dbt_vars={"as_of_date": AS_OF.isoformat(), "deal_custom_fields": config.deal_custom_fields()},

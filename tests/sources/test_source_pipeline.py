@@ -11,8 +11,8 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 import pytest
-
 from mart_comparison import MART_NAMES, assert_same_mart, mart_grains, table_rows
+
 from revops.pipeline import run_pipeline
 from revops.publish import open_served
 from revops.settings import Settings
@@ -45,7 +45,8 @@ def test_the_run_publishes(fivetran_publish):
     assert code == 0
     with open_served(settings.serve_dir) as served:
         published = {
-            r[0] for r in served.execute(
+            r[0]
+            for r in served.execute(
                 "select table_name from information_schema.tables where table_schema = 'marts'"
             ).fetchall()
         }
@@ -69,7 +70,8 @@ def test_every_published_mart_equals_the_landing_folders_build(mart, fivetran_pu
     schema, table, grain = mart_grains(demo_warehouse.target_path)[mart]
     excluded = NOT_IN_FIVETRAN.get(mart)
     sql = f'select * {"exclude (" + ", ".join(excluded) + ")" if excluded else ""} from "{schema}"."{table}"'
-    with open_served(settings.serve_dir) as served, duckdb.connect(
-        str(demo_warehouse.warehouse_path), read_only=True
-    ) as duck:
+    with (
+        open_served(settings.serve_dir) as served,
+        duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as duck,
+    ):
         assert_same_mart(mart, grain, table_rows(duck, sql), table_rows(served, sql), "the Fivetran schema")

@@ -42,7 +42,7 @@ class _Target:
 
 
 target = _Target()
-run_started_at = _datetime.datetime(2025, 1, 1, tzinfo=_datetime.timezone.utc)
+run_started_at = _datetime.datetime(2025, 1, 1, tzinfo=_datetime.UTC)
 execute = False
 
 

@@ -33,7 +33,13 @@ from pathlib import Path
 from revops.crm_contract import CRM_OBJECTS
 from revops.sources.conform import SourceError, write_contract_table
 from revops.sources.coverage import CoverageRow, absent_object_coverage, object_coverage, required_columns
-from revops.sources.hubspot.deals import deal_keys, deal_table, history_plan, opportunity_plan, stage_events_sql
+from revops.sources.hubspot.deals import (
+    deal_keys,
+    deal_table,
+    history_plan,
+    opportunity_plan,
+    stage_events_sql,
+)
 from revops.sources.hubspot.engagements import engagement_plan
 from revops.sources.hubspot.people import TEMP_TABLES, account_plan, owner_table, quota_plan, user_plan
 from revops.sources.hubspot.plan import Context, Plan
@@ -113,14 +119,25 @@ def conform_hubspot(
                 plan = plans[obj.name]
                 if plan is None:
                     write_contract_table(
-                        con, obj, raw_schema, expressions={}, from_sql=None,
-                        label=f"{schema} (no {obj.name})", loaded_at=loaded_at,
+                        con,
+                        obj,
+                        raw_schema,
+                        expressions={},
+                        from_sql=None,
+                        label=f"{schema} (no {obj.name})",
+                        loaded_at=loaded_at,
                     )
                     coverage += absent_object_coverage(obj, source=SOURCE)
                     continue
                 count = write_contract_table(
-                    con, obj, raw_schema, expressions=plan.expressions(), from_sql=plan.query(),
-                    label=plan.label, loaded_at=loaded_at, order_by=plan.order_by,
+                    con,
+                    obj,
+                    raw_schema,
+                    expressions=plan.expressions(),
+                    from_sql=plan.query(),
+                    label=plan.label,
+                    loaded_at=loaded_at,
+                    order_by=plan.order_by,
                     extras=plan.extra_expressions(),
                 )
                 coverage += object_coverage(obj, source=SOURCE, row_count=count, mapped_from=plan.mapped_from)

@@ -25,7 +25,15 @@ from revops.sources.hubspot.stages import STAGE_BY_ID_TABLE, STAGE_TABLE, StageL
 
 STAGE_MAP_ORIGIN = "via seeds/hubspot_stage_map.csv"
 PRIMARY_DEAL_COMPANY_TYPE_ID = 5  # HubSpot's association type "deal to company, primary"
-COMPUTED_OPPORTUNITY_COLUMNS = ("id", "account_id", "stage_name", "is_closed", "is_won", "probability", "is_deleted")
+COMPUTED_OPPORTUNITY_COLUMNS = (
+    "id",
+    "account_id",
+    "stage_name",
+    "is_closed",
+    "is_won",
+    "probability",
+    "is_deleted",
+)
 HISTORY_PROPERTIES = ("amount", "closedate", "hs_forecast_category", "dealstage")
 
 # contract column -> HubSpot columns tried in turn when the mapping file does not name one
@@ -64,7 +72,9 @@ def deal_keys(deal: SourceTable) -> dict[str, str]:
     id_column = first_column(deal, ("deal_id", "id"))
     stage = first_column(deal, ("deal_pipeline_stage_id", "property_dealstage"))
     pipeline = first_column(deal, ("deal_pipeline_id", "property_pipeline"))
-    missing = [what for what, col in (("deal_id", id_column), ("deal_pipeline_stage_id", stage)) if col is None]
+    missing = [
+        what for what, col in (("deal_id", id_column), ("deal_pipeline_stage_id", stage)) if col is None
+    ]
     if missing:
         raise SourceError(
             f"{deal.label} has no column {' or '.join(missing)}: a deal's id and stage are required "
@@ -92,19 +102,20 @@ def _primary_company_sql(ctx: Context) -> tuple[str, str] | None:
         return None
     primary = (
         f"case when dc.type_id = {PRIMARY_DEAL_COMPANY_TYPE_ID} then 0 else 1 end, "
-        if "type_id" in link.columns else ""
+        if "type_id" in link.columns
+        else ""
     )
     sql = f"""(
         select deal_id, company_id from (
-            select {id_sql(link, 'dc', 'deal_id')} as deal_id, {id_sql(link, 'dc', 'company_id')} as company_id,
+            select {id_sql(link, "dc", "deal_id")} as deal_id, {id_sql(link, "dc", "company_id")} as company_id,
                 row_number() over (
                     partition by dc.deal_id order by {primary}dc.company_id
                 ) as link_rank
             from {link.sql} as dc
-            where {not_deleted_sql(link, 'dc')}
-                and {id_sql(link, 'dc', 'company_id')} in (
-                    select {id_sql(company, 'c', company_id)} from {company.sql} as c
-                    where {not_deleted_sql(company, 'c')}
+            where {not_deleted_sql(link, "dc")}
+                and {id_sql(link, "dc", "company_id")} in (
+                    select {id_sql(company, "c", company_id)} from {company.sql} as c
+                    where {not_deleted_sql(company, "c")}
                 )
         ) where link_rank = 1
     )"""
@@ -113,7 +124,9 @@ def _primary_company_sql(ctx: Context) -> tuple[str, str] | None:
 
 def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], lookup: StageLookup) -> Plan:
     mapping = ctx.object("opportunity")
-    reject_explicit(mapping, COMPUTED_OPPORTUNITY_COLUMNS, "they come from the deal's id, pipeline stage and companies")
+    reject_explicit(
+        mapping, COMPUTED_OPPORTUNITY_COLUMNS, "they come from the deal's id, pipeline stage and companies"
+    )
     company = _primary_company_sql(ctx)
     joins = [
         f"left join temp.{STAGE_TABLE} as s on s.pipeline_id = {keys['pipeline']} and s.stage_id = {keys['stage']}",
@@ -130,8 +143,10 @@ def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], look
         if source is None:
             continue
         sql = (
-            id_sql(deal, "d", source) if column in _ID_COLUMNS
-            else timestamp_sql(deal, "d", source) if column in _TIMESTAMP_COLUMNS + ("close_date",)
+            id_sql(deal, "d", source)
+            if column in _ID_COLUMNS
+            else timestamp_sql(deal, "d", source)
+            if column in _TIMESTAMP_COLUMNS + ("close_date",)
             else f"d.{quote(source)}"
         )
         if column == "forecast_category_name":
@@ -144,7 +159,9 @@ def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], look
     plan.add("is_won", "coalesce(s.is_won, s2.is_won)", lookup.flags_from)
     if lookup.probability_from:
         plan.add("probability", "coalesce(s.probability, s2.probability)", lookup.probability_from)
-    plan.add("is_deleted", keys["deleted"], keys["deleted_from"] or f"{deal.label} (no delete flag: none deleted)")
+    plan.add(
+        "is_deleted", keys["deleted"], keys["deleted_from"] or f"{deal.label} (no delete flag: none deleted)"
+    )
     for column in mapping.pass_through:
         name = column.lower()
         if name not in deal.columns:
@@ -173,9 +190,13 @@ def stage_events_sql(ctx: Context, deal: SourceTable, keys: dict[str, str]) -> t
     stages, properties = ctx.hs.table("deal_stage"), ctx.hs.table("deal_property_history")
     live_deals = f"(select {keys['id']} from {deal.sql} as d where {keys['live']})"
     if stages is not None and {"deal_id", "value"} <= set(stages.columns):
-        when = [timestamp_sql(stages, "ds", c) for c in ("date_entered", "_fivetran_start") if c in stages.columns]
+        when = [
+            timestamp_sql(stages, "ds", c) for c in ("date_entered", "_fivetran_start") if c in stages.columns
+        ]
         if not when:
-            raise SourceError(f"{stages.label} has neither date_entered nor _fivetran_start: when was each stage entered?")
+            raise SourceError(
+                f"{stages.label} has neither date_entered nor _fivetran_start: when was each stage entered?"
+            )
         changed_at = when[0] if len(when) == 1 else f"coalesce({', '.join(when)})"
         deal_id = id_sql(stages, "ds", "deal_id")
         return (
@@ -197,13 +218,19 @@ def stage_events_sql(ctx: Context, deal: SourceTable, keys: dict[str, str]) -> t
 
 
 def history_plan(
-    ctx: Context, deal: SourceTable, keys: dict[str, str], lookup: StageLookup, stage_events: tuple[str, str, str] | None
+    ctx: Context,
+    deal: SourceTable,
+    keys: dict[str, str],
+    lookup: StageLookup,
+    stage_events: tuple[str, str, str] | None,
 ) -> Plan | None:
     """The history plan, or None when HubSpot has no history tables (not tracked)."""
     mapping = ctx.object("opportunity_history")
     if mapping.source_name is None:
         return None
-    reject_explicit(mapping, tuple(mapping.columns), "history comes from deal_stage and deal_property_history")
+    reject_explicit(
+        mapping, tuple(mapping.columns), "history comes from deal_stage and deal_property_history"
+    )
     properties = ctx.hs.table("deal_property_history")
     if properties is not None and not {"deal_id", "name", "value", "timestamp"} <= set(properties.columns):
         properties = None
@@ -233,16 +260,21 @@ def history_plan(
         f"{keys['deleted']} as is_deleted from {deal.sql} as d where {keys['live']}"
     )
     struct_columns = "amount_v, close_v, forecast_v" if properties is not None else ""
-    moments_select = ", any_value(amount_v) as amount_v, any_value(close_v) as close_v, any_value(forecast_v) as forecast_v" if struct_columns else ""
+    moments_select = (
+        ", any_value(amount_v) as amount_v, any_value(close_v) as close_v, any_value(forecast_v) as forecast_v"
+        if struct_columns
+        else ""
+    )
     filled_select = (
         ", (last_value(m.amount_v ignore nulls) over w).v as amount"
         ", (last_value(m.close_v ignore nulls) over w).v as close_date"
         ", (last_value(m.forecast_v ignore nulls) over w).v as forecast_category"
-        if struct_columns else ""
+        if struct_columns
+        else ""
     )
     from_clause = f"""(
         with deals as ({deals}),
-        events as ({' union all by name '.join(events)}),
+        events as ({" union all by name ".join(events)}),
         moments as (
             select deal_id, changed_at, any_value(stage_id) as stage_id, bool_or(is_change) as is_change{moments_select}
             from events where deal_id is not null and changed_at is not null group by deal_id, changed_at
@@ -260,12 +292,24 @@ def history_plan(
     left join temp.{STAGE_TABLE} as s on s.pipeline_id = h.pipeline_id and s.stage_id = h.stage_id
     left join temp.{STAGE_BY_ID_TABLE} as s2 on s2.stage_id = h.stage_id
     where h.is_change"""
-    tables = ([stage_events[2]] if stage_events else []) + ([properties.label] if properties is not None else [])
+    tables = ([stage_events[2]] if stage_events else []) + (
+        [properties.label] if properties is not None else []
+    )
     label = " + ".join(dict.fromkeys(tables))
     plan = Plan(label=label, from_clause=from_clause, order_by='src."opportunity_id", src."created_date"')
-    plan.add("id", "h.deal_id || ':' || cast(epoch_ms(h.changed_at) as varchar)", f"{label} (deal id and change time)")
+    plan.add(
+        "id",
+        "h.deal_id || ':' || cast(epoch_ms(h.changed_at) as varchar)",
+        f"{label} (deal id and change time)",
+    )
     plan.add("opportunity_id", "h.deal_id", f"{label}.deal_id")
-    plan.add("stage_name", "coalesce(s.stage_name, s2.stage_name)", stage_events[1] if stage_events else f"{deal.label}.{keys['stage_column']} (current stage) {STAGE_MAP_ORIGIN}")
+    plan.add(
+        "stage_name",
+        "coalesce(s.stage_name, s2.stage_name)",
+        stage_events[1]
+        if stage_events
+        else f"{deal.label}.{keys['stage_column']} (current stage) {STAGE_MAP_ORIGIN}",
+    )
     if properties is not None:
         plan.add("amount", "h.amount", f"{properties.label} (amount)")
         plan.add("close_date", "h.close_date", f"{properties.label} (closedate)")

@@ -34,7 +34,9 @@ def _columns(table: SourceTable | None, alias: str, names, render) -> list[str]:
     return [render(table, alias, n) for n in names if n in table.columns]
 
 
-def _kind_sql(ctx: Context, hs_type: str, table_name: str, label: str, subjects) -> tuple[str, list[str]] | None:
+def _kind_sql(
+    ctx: Context, hs_type: str, table_name: str, label: str, subjects
+) -> tuple[str, list[str]] | None:
     """One engagement type's rows with engagement_id, occurred_at, started_at, ended_at,
     created_at, owner_id, subject, is_deleted, kind (or None when HubSpot has none of it)."""
     sub, engagement = ctx.hs.table(table_name), ctx.hs.table("engagement")
@@ -46,14 +48,25 @@ def _kind_sql(ctx: Context, hs_type: str, table_name: str, label: str, subjects)
         return None
     x, e = ("x", "e") if sub is not None else (None, "e")
     occurred = _columns(sub, "x", ("property_hs_timestamp", "timestamp"), timestamp_sql) + _columns(
-        engagement, "e", ("timestamp",), timestamp_sql)
+        engagement, "e", ("timestamp",), timestamp_sql
+    )
     started = _columns(sub, "x", START_COLUMNS, timestamp_sql)
     ended = _columns(sub, "x", END_COLUMNS, timestamp_sql)
     created = _columns(sub, "x", ("property_hs_createdate",), timestamp_sql) + _columns(
-        engagement, "e", ("created_at",), timestamp_sql)
-    owners = _columns(sub, "x", ("property_hubspot_owner_id",), id_sql) + _columns(engagement, "e", ("owner_id",), id_sql)
+        engagement, "e", ("created_at",), timestamp_sql
+    )
+    owners = _columns(sub, "x", ("property_hubspot_owner_id",), id_sql) + _columns(
+        engagement, "e", ("owner_id",), id_sql
+    )
     subject = _columns(sub, "x", subjects, lambda t, a, c: f"cast({a}.{quote(c)} as varchar)")
-    deleted = [d[0] for d in (deleted_sql(sub, "x") if sub else None, deleted_sql(engagement, "e") if engagement else None) if d]
+    deleted = [
+        d[0]
+        for d in (
+            deleted_sql(sub, "x") if sub else None,
+            deleted_sql(engagement, "e") if engagement else None,
+        )
+        if d
+    ]
     if sub is not None:
         source = f"{sub.sql} as x"
         if engagement is not None:
@@ -71,13 +84,22 @@ def _kind_sql(ctx: Context, hs_type: str, table_name: str, label: str, subjects)
             {coalesce(created) or null_ts} as created_at,
             {coalesce(owners) or null_text} as owner_id,
             {coalesce(subject) or null_text} as subject,
-            {' or '.join(deleted) or 'false'} as is_deleted,
+            {" or ".join(deleted) or "false"} as is_deleted,
             '{label}' as kind
         from {source} where {where}"""
-    tracked = [c for c, found in (
-        ("occurred", occurred), ("started", started + occurred), ("ended", ended), ("created", created),
-        ("owner", owners), ("subject", subject), ("deleted", deleted),
-    ) if found]
+    tracked = [
+        c
+        for c, found in (
+            ("occurred", occurred),
+            ("started", started + occurred),
+            ("ended", ended),
+            ("created", created),
+            ("owner", owners),
+            ("subject", subject),
+            ("deleted", deleted),
+        )
+        if found
+    ]
     return sql, tracked
 
 
@@ -91,7 +113,7 @@ def _deal_links_sql(ctx: Context, deal_ids: str) -> str | None:
         from (
             select distinct {engagement_id} as engagement_id, {deal_id} as deal_id
             from {link.sql} as ed
-            where {not_deleted_sql(link, 'ed')} and {deal_id} in {deal_ids}
+            where {not_deleted_sql(link, "ed")} and {deal_id} in {deal_ids}
         )
     )"""
 
@@ -120,7 +142,8 @@ def engagement_plan(ctx: Context, object_name: str, deal_ids: str) -> Plan | Non
     plan.add(
         "id",
         "case when link.deals > 1 then g.engagement_id || ':' || link.deal_id else g.engagement_id end"
-        if links else "g.engagement_id",
+        if links
+        else "g.engagement_id",
         f"{label}.engagement_id",
     )
     if links:

@@ -56,16 +56,25 @@ def owner_table(ctx: Context) -> SourceTable:
 
 def _team_sql(ctx: Context) -> tuple[str, str] | None:
     link, team = ctx.hs.table("owner_team"), ctx.hs.table("team")
-    if link is None or team is None or not {"owner_id", "team_id"} <= set(link.columns) or not {"id", "name"} <= set(team.columns):
+    if (
+        link is None
+        or team is None
+        or not {"owner_id", "team_id"} <= set(link.columns)
+        or not {"id", "name"} <= set(team.columns)
+    ):
         return None
-    primary = "case when coalesce(try_cast(ot.is_team_primary as boolean), false) then 0 else 1 end, " if "is_team_primary" in link.columns else ""
+    primary = (
+        "case when coalesce(try_cast(ot.is_team_primary as boolean), false) then 0 else 1 end, "
+        if "is_team_primary" in link.columns
+        else ""
+    )
     sql = f"""(
         select owner_id, team_name from (
-            select {id_sql(link, 'ot', 'owner_id')} as owner_id, cast(t.name as varchar) as team_name,
+            select {id_sql(link, "ot", "owner_id")} as owner_id, cast(t.name as varchar) as team_name,
                 row_number() over (partition by ot.owner_id order by {primary}t.id) as team_rank
             from {link.sql} as ot
-            join {team.sql} as t on {id_sql(team, 't', 'id')} = {id_sql(link, 'ot', 'team_id')}
-            where {not_deleted_sql(link, 'ot')} and {not_deleted_sql(team, 't')}
+            join {team.sql} as t on {id_sql(team, "t", "id")} = {id_sql(link, "ot", "team_id")}
+            where {not_deleted_sql(link, "ot")} and {not_deleted_sql(team, "t")}
         ) where team_rank = 1
     )"""
     return sql, f"{team.label}.name (the owner's primary team in {link.label})"
@@ -73,7 +82,11 @@ def _team_sql(ctx: Context) -> tuple[str, str] | None:
 
 def user_plan(ctx: Context, owner: SourceTable) -> Plan:
     mapping = ctx.object("user")
-    reject_explicit(mapping, ("id", "name", "manager_id", "department", "is_active"), "they come from the owner, its teams and hubspot_managers.csv")
+    reject_explicit(
+        mapping,
+        ("id", "name", "manager_id", "department", "is_active"),
+        "they come from the owner, its teams and hubspot_managers.csv",
+    )
     owner_id = id_sql(owner, "o", "owner_id")
     joins = []
     team = _team_sql(ctx)
@@ -81,14 +94,21 @@ def user_plan(ctx: Context, owner: SourceTable) -> Plan:
         joins.append(f"left join {team[0]} as team on team.owner_id = {owner_id}")
     managers_path, managers = read_managers(ctx.seeds_dir)
     if managers:
-        known = {row[0] for row in ctx.hs.con.execute(f"select distinct {owner_id} from {owner.sql} as o").fetchall()}
-        unknown = sorted({m for m in managers.values() if m and m not in known} | {o for o in managers if o not in known})
+        known = {
+            row[0]
+            for row in ctx.hs.con.execute(f"select distinct {owner_id} from {owner.sql} as o").fetchall()
+        }
+        unknown = sorted(
+            {m for m in managers.values() if m and m not in known} | {o for o in managers if o not in known}
+        )
         if unknown:
             raise SourceError(
                 f"{managers_path} names owners that are not in {owner.label}: {', '.join(unknown[:5])}"
                 f"{' and more' if len(unknown) > 5 else ''}"
             )
-        ctx.hs.con.execute(f"create or replace temp table {MANAGERS_TABLE} (owner_id varchar, manager_id varchar)")
+        ctx.hs.con.execute(
+            f"create or replace temp table {MANAGERS_TABLE} (owner_id varchar, manager_id varchar)"
+        )
         ctx.hs.con.executemany(f"insert into {MANAGERS_TABLE} values (?, ?)", list(managers.items()))
         joins.append(f"left join temp.{MANAGERS_TABLE} as manager on manager.owner_id = {owner_id}")
     plan = Plan(label=owner.label, from_clause=f"{owner.sql} as o " + " ".join(joins), order_by='src."id"')
@@ -97,14 +117,24 @@ def user_plan(ctx: Context, owner: SourceTable) -> Plan:
     name_parts = ", ".join(f"nullif(trim(cast(o.{c} as varchar)), '')" for c in names)
     name_sql = f"nullif(concat_ws(' ', {name_parts}), '')" if names else None
     if "email" in owner.columns:
-        name_sql = f"coalesce({name_sql}, cast(o.email as varchar))" if name_sql else "cast(o.email as varchar)"
-    plan.add("name", name_sql, f"{owner.label}.{', '.join(names + ['email'] if 'email' in owner.columns else names)}")
+        name_sql = (
+            f"coalesce({name_sql}, cast(o.email as varchar))" if name_sql else "cast(o.email as varchar)"
+        )
+    plan.add(
+        "name",
+        name_sql,
+        f"{owner.label}.{', '.join(names + ['email'] if 'email' in owner.columns else names)}",
+    )
     for column, defaults in USER_DEFAULTS.items():
         source = mapped_column(owner, mapping, column, defaults)
         if source:
             sql = timestamp_sql(owner, "o", source) if column == "created_date" else f"o.{quote(source)}"
             plan.add(column, sql, f"{owner.label}.{source}")
-    plan.add("manager_id", "manager.manager_id" if managers else None, f"{managers_path.parent.name}/{managers_path.name}")
+    plan.add(
+        "manager_id",
+        "manager.manager_id" if managers else None,
+        f"{managers_path.parent.name}/{managers_path.name}",
+    )
     plan.add("department", "team.team_name" if team else None, team[1] if team else None)
     active = first_column(owner, ("is_active", "archived", "active_user_id"))
     if active:
@@ -135,8 +165,10 @@ def account_plan(ctx: Context) -> Plan | None:
         source = mapped_column(company, mapping, column, defaults)
         if source:
             sql = (
-                id_sql(company, "c", source) if column == "owner_id"
-                else timestamp_sql(company, "c", source) if column == "created_date"
+                id_sql(company, "c", source)
+                if column == "owner_id"
+                else timestamp_sql(company, "c", source)
+                if column == "created_date"
                 else f"c.{quote(source)}"
             )
             plan.add(column, sql, f"{company.label}.{source}")
@@ -153,13 +185,17 @@ def quota_plan(ctx: Context) -> Plan | None:
     if not targets:
         return None
     con = ctx.hs.con
-    con.execute(f"create or replace temp table {TARGETS_TABLE} (line bigint, owner_id varchar, month_start date, amount double)")
+    con.execute(
+        f"create or replace temp table {TARGETS_TABLE} (line bigint, owner_id varchar, month_start date, amount double)"
+    )
     con.executemany(
         f"insert into {TARGETS_TABLE} values (?, ?, ?, ?)",
         [(t.line, t.owner_id, t.month_start, t.amount) for t in targets],
     )
     plan = Plan(label=path.name, from_clause=f"temp.{TARGETS_TABLE} as t", order_by='src."id"')
-    plan.add("id", "t.owner_id || ':' || strftime(t.month_start, '%Y-%m')", f"{path.name}: owner_id, month_start")
+    plan.add(
+        "id", "t.owner_id || ':' || strftime(t.month_start, '%Y-%m')", f"{path.name}: owner_id, month_start"
+    )
     plan.add("quota_owner_id", "t.owner_id", f"{path.name}: owner_id")
     plan.add("start_date", "t.month_start", f"{path.name}: month_start")
     plan.add("quota_amount", "t.amount", f"{path.name}: amount")

@@ -138,7 +138,9 @@ def read_managers(seeds_dir: Path) -> tuple[Path, dict[str, str]]:
         if not owner:
             problems.append(f"line {line}: column owner_id is empty")
         elif owner in managers and managers[owner] != manager:
-            problems.append(f"line {line}: owner {owner} already has manager {managers[owner]} on line {lines[owner]}")
+            problems.append(
+                f"line {line}: owner {owner} already has manager {managers[owner]} on line {lines[owner]}"
+            )
         elif manager == owner:
             problems.append(f"line {line}: owner {owner} is their own manager")
         else:
@@ -157,7 +159,9 @@ def read_targets(seeds_dir: Path, file_name: str = TARGETS_FILE) -> tuple[Path, 
         try:
             month = dt.date.fromisoformat(row["month_start"])
         except ValueError:
-            problems.append(f"line {line}: column month_start: {row['month_start']!r} is not a date YYYY-MM-DD")
+            problems.append(
+                f"line {line}: column month_start: {row['month_start']!r} is not a date YYYY-MM-DD"
+            )
             continue
         if month.day != 1:
             problems.append(f"line {line}: column month_start: {month} is not the first day of a month")
@@ -172,7 +176,9 @@ def read_targets(seeds_dir: Path, file_name: str = TARGETS_FILE) -> tuple[Path, 
             continue
         key = (row["owner_id"], month)
         if key in seen:
-            problems.append(f"line {line}: owner {row['owner_id']} already has a target for {month} on line {seen[key]}")
+            problems.append(
+                f"line {line}: owner {row['owner_id']} already has a target for {month} on line {seen[key]}"
+            )
             continue
         seen[key] = line
         targets.append(Target(line, row["owner_id"], month, amount))

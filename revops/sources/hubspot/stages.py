@@ -59,13 +59,15 @@ def _stages_from_schema(hs: HubSpotSchema) -> dict[tuple[str | None, str], HubSp
     def col(name: str, cast: str) -> str:
         return f"try_cast(s.{quote(name)} as {cast})" if name in table.columns else f"cast(null as {cast})"
 
-    pipeline_id = id_sql(table, "s", "pipeline_id") if "pipeline_id" in table.columns else "cast(null as varchar)"
+    pipeline_id = (
+        id_sql(table, "s", "pipeline_id") if "pipeline_id" in table.columns else "cast(null as varchar)"
+    )
     rows = hs.con.execute(
         f"""
-        select {pipeline_id}, {id_sql(table, 's', 'stage_id')}, {pipeline_label}, {col('label', 'varchar')},
-               {col('is_closed', 'boolean')}, {col('closed_won', 'boolean')}, {col('probability', 'double')}
+        select {pipeline_id}, {id_sql(table, "s", "stage_id")}, {pipeline_label}, {col("label", "varchar")},
+               {col("is_closed", "boolean")}, {col("closed_won", "boolean")}, {col("probability", "double")}
         from {table.sql} as s {join}
-        order by case when {not_deleted_sql(table, 's')} then 0 else 1 end
+        order by case when {not_deleted_sql(table, "s")} then 0 else 1 end
         """
     ).fetchall()
     for pipeline, stage, p_label, s_label, closed, won, probability in rows:
@@ -103,14 +105,19 @@ def _seed_match(stage: HubSpotStage, rows: list[StageMapRow]) -> str | None:
     for row in rows:
         pipe, stg = row.pipeline.lower(), row.stage.lower()
         pipeline_rank = (
-            0 if stage.pipeline_id and pipe == stage.pipeline_id.lower()
-            else 1 if stage.pipeline_label and pipe == stage.pipeline_label.lower()
-            else 0 if stage.pipeline_id is None  # a history stage id: match on the stage alone
+            0
+            if stage.pipeline_id and pipe == stage.pipeline_id.lower()
+            else 1
+            if stage.pipeline_label and pipe == stage.pipeline_label.lower()
+            else 0
+            if stage.pipeline_id is None  # a history stage id: match on the stage alone
             else None
         )
         stage_rank = (
-            0 if stg == stage.stage_id.lower()
-            else 1 if stage.stage_label and stg == stage.stage_label.lower()
+            0
+            if stg == stage.stage_id.lower()
+            else 1
+            if stage.stage_label and stg == stage.stage_label.lower()
             else None
         )
         if pipeline_rank is None or stage_rank is None:
@@ -130,8 +137,11 @@ def _seed_match(stage: HubSpotStage, rows: list[StageMapRow]) -> str | None:
 
 def _describe(stage: HubSpotStage) -> str:
     pipeline = (
-        f"pipeline {stage.pipeline_label!r} ({stage.pipeline_id})" if stage.pipeline_label
-        else f"pipeline {stage.pipeline_id}" if stage.pipeline_id else "pipeline unknown"
+        f"pipeline {stage.pipeline_label!r} ({stage.pipeline_id})"
+        if stage.pipeline_label
+        else f"pipeline {stage.pipeline_id}"
+        if stage.pipeline_id
+        else "pipeline unknown"
     )
     label = f"{stage.stage_label!r} ({stage.stage_id})" if stage.stage_label else repr(stage.stage_id)
     return f"{label} of {pipeline}"
@@ -168,8 +178,10 @@ def build_stage_lookup(
             used_project_flags = True
         else:
             closed = stage.is_closed
-            won = stage.is_won if stage.is_won is not None else (
-                closed and stage.probability is not None and stage.probability >= 1
+            won = (
+                stage.is_won
+                if stage.is_won is not None
+                else (closed and stage.probability is not None and stage.probability >= 1)
             )
             used_hubspot_flags = True
             if (closed, won) != (target.is_closed, target.is_won) and (stage.deals or stage.history_rows):
@@ -194,12 +206,17 @@ def build_stage_lookup(
     if conflicts:
         raise SourceError(f"{STAGE_MAP_FILE} disagrees with HubSpot: " + "; ".join(conflicts[:MAX_EXAMPLES]))
     _write_lookup(hs.con, resolved)
-    flags_from = " / ".join(
-        label for used, label in (
-            (used_hubspot_flags, "hubspot.deal_pipeline_stage.is_closed, closed_won"),
-            (used_project_flags, "seeds/stage_map.csv (is_closed, is_won of the mapped stage)"),
-        ) if used
-    ) or "seeds/stage_map.csv"
+    flags_from = (
+        " / ".join(
+            label
+            for used, label in (
+                (used_hubspot_flags, "hubspot.deal_pipeline_stage.is_closed, closed_won"),
+                (used_project_flags, "seeds/stage_map.csv (is_closed, is_won of the mapped stage)"),
+            )
+            if used
+        )
+        or "seeds/stage_map.csv"
+    )
     return StageLookup(
         flags_from=flags_from,
         probability_from="hubspot.deal_pipeline_stage.probability" if used_probability else None,
