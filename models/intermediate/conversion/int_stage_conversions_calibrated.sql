@@ -5,8 +5,8 @@
 -- raw rate = won / n (null when n = 0); calibrated = (won + k x default) / (n + k),
 -- k = var calibration_k, default = the stage map's default_probability, so a stage with
 -- little history keeps close to its default and one with much history follows it.
-
-{%- set k = var('calibration_k') %}
+-- The macros of stage_conversions.sql compute it, as they do for every past day in
+-- int_stage_conversions_daily (whose as_of_date row equals this model).
 
 with
 
@@ -34,119 +34,66 @@ tracking as (
 
 ),
 
-open_stages as (
+days as (
 
-    select
-        stage_name,
-        stage_order,
-        default_probability
-    from stage_map
-    where not is_closed
+    select {{ as_of_date() }} as as_of_day
 
 ),
 
-lead_sources as (
+open_stages as (
 
-    select distinct coalesce(nullif(trim(lead_source), ''), 'unknown') as lead_source
-    from deals
+    {{ stage_conversion_open_stages('stage_map') }}
 
 ),
 
 segments as (
 
-    select 'all' as segment, 'all' as segment_type
-    union all
-    -- no icp / non_icp rows when the CRM tracks no ICP criterion (is_icp unknown)
-    select 'icp' as segment, 'icp' as segment_type
-    from tracking
-    where icp_tracked_criteria_count > 0
-    union all
-    select 'non_icp' as segment, 'icp' as segment_type
-    from tracking
-    where icp_tracked_criteria_count > 0
-    union all
-    select
-        {{ dbt.concat(["'lead_source:'", "lead_source"]) }} as segment,
-        'lead_source' as segment_type
-    from lead_sources
+    {{ stage_conversion_segments('deals', 'tracking') }}
 
 ),
 
 outcome_segments as (
 
-    select stage_name, opportunity_id, is_won, 'all' as segment
-    from outcomes
-    union all
-    select
-        stage_name,
-        opportunity_id,
-        is_won,
-        case when is_icp then 'icp' else 'non_icp' end as segment
-    from outcomes
-    where is_icp is not null
-    union all
-    select
-        stage_name,
-        opportunity_id,
-        is_won,
-        {{ dbt.concat(["'lead_source:'", "lead_source"]) }} as segment
-    from outcomes
+    {{ stage_conversion_outcome_segments('outcomes') }}
 
 ),
 
 counted as (
 
+    -- the outcomes are already those of the window ending on as_of_date
     select
-        stage_name,
-        segment,
+        days.as_of_day,
+        outcome_segments.stage_name,
+        outcome_segments.segment,
         count(*) as deal_count,
-        sum(case when is_won then 1 else 0 end) as won_count
+        sum(case when outcome_segments.is_won then 1 else 0 end) as won_count
     from outcome_segments
-    group by stage_name, segment
+    cross join days
+    group by days.as_of_day, outcome_segments.stage_name, outcome_segments.segment
 
 ),
 
-grid as (
+rates as (
 
-    select
-        open_stages.stage_name,
-        open_stages.stage_order,
-        open_stages.default_probability,
-        segments.segment,
-        segments.segment_type,
-        cast(coalesce(counted.deal_count, 0) as integer) as deal_count,
-        cast(coalesce(counted.won_count, 0) as integer) as won_count
-    from open_stages
-    cross join segments
-    left join counted
-        on
-            open_stages.stage_name = counted.stage_name
-            and segments.segment = counted.segment
+    {{ stage_conversion_rates('days', 'open_stages', 'segments', 'counted') }}
 
 ),
 
 final as (
 
     select
-        {{ as_of_date() }} as as_of_date,
+        as_of_day as as_of_date,
         stage_name,
         stage_order,
         segment,
         segment_type,
         deal_count,
         won_count,
-        deal_count - won_count as lost_count,
-        case
-            when deal_count > 0 then cast(won_count as {{ type_double() }}) / deal_count
-        end as raw_rate,
-        cast(default_probability as {{ type_double() }}) as default_probability,
-        case
-            when deal_count + {{ k }} > 0
-                then (won_count + {{ k }} * cast(default_probability as {{ type_double() }}))
-                / (deal_count + {{ k }})
-            else cast(default_probability as {{ type_double() }})
-        end as calibrated_probability
-    from grid
+        lost_count,
+        raw_rate,
+        default_probability,
+        calibrated_probability
+    from rates
 
 )
 
