@@ -19,6 +19,7 @@ if str(_REPOSITORY) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import (  # noqa: E402
+    calibration,
     data_health,
     forecast,
     pipeline_health,
@@ -39,6 +40,7 @@ PAGES = [
     st.Page(plan_my_day.render, title="Plan My Day", url_path="plan-my-day", icon=":material/checklist:"),
     st.Page(run_rate_hud.render, title="Run-Rate HUD", url_path="run-rate", icon=":material/speed:"),
     st.Page(forecast.render, title="Forecast", url_path="forecast", icon=":material/query_stats:"),
+    st.Page(calibration.render, title="Calibration", url_path="calibration", icon=":material/target:"),
     st.Page(team_dashboard.render, title="Team Dashboard", url_path="team", icon=":material/groups:"),
     st.Page(data_health.render, title="Data health", url_path="data-health", icon=":material/fact_check:"),
 ]
