@@ -82,9 +82,10 @@ def bucket_table(rows: pd.DataFrame, quotas_untracked: bool = False) -> pd.DataF
             fmt.money(row.closed_won_amount),
             fmt.money(row.committed_amount),
             best,
-            fmt.money(row.forecast_amount),
+            fmt.money(row.call_amount),
             fmt.money(row.weighted_pipeline_amount),
             f"{fmt.money(row.open_pipeline_amount)} in {fmt.count(row.open_deal_count)} deals",
+            f"{fmt.money(row.slipped_amount)} in {fmt.count(row.slipped_count)} deals",
             against_target(row.coverage_ratio, fmt.ratio),
             against_target(row.remaining_coverage_ratio, fmt.ratio),
             against_target(row.gap_to_target_amount, fmt.money),
@@ -95,9 +96,10 @@ def bucket_table(rows: pd.DataFrame, quotas_untracked: bool = False) -> pd.DataF
         "Closed won",
         "Committed (the CRM's Commit category)" if by_category else "Committed",
         "Best case (40% of face value)",
-        "Forecast (closed + committed + best case)",
+        "The call (closed + committed + best case)",
         "Weighted pipeline (calibrated probabilities)",
         "Open pipeline",
+        "Slipped (close date passed: in no bucket)",
         f"Coverage ({COVERAGE_BAND})",
         "Coverage of what is left to win",
         "Gap to target (negative: beaten)",
@@ -257,12 +259,13 @@ def render() -> None:
             targeted = has_target(row)
             col.metric(
                 period_title(row.period_type, row.period_offset, row.period_start),
-                fmt.money(row.forecast_amount),
-                delta=f"{fmt.signed_share(row.forecast_amount / row.target_amount - 1, 0)} vs target"
+                fmt.money(row.call_amount),
+                delta=f"{fmt.signed_share(row.call_amount / row.target_amount - 1, 0)} vs target"
                 if targeted
                 else None,
                 help=kit.md(
-                    "Forecast = closed won + committed + best case at 40%. Target: "
+                    "The call = closed won + committed + best case at 40%; slipped deals (close date "
+                    "passed) are in no bucket. Target: "
                     + (fmt.money(row.target_amount) if targeted else no_target_text(quotas_untracked))
                 ),
                 border=True,

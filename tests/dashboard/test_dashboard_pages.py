@@ -163,7 +163,7 @@ def test_forecast(server, browser, serve_dir, rep_ids):
     f = fmt()
     rows = read_served(
         serve_dir,
-        "select period_type, period_start, forecast_amount, coverage_ratio, weighted_pipeline_amount, "
+        "select period_type, period_start, call_amount, coverage_ratio, weighted_pipeline_amount, "
         "committed_amount from marts.forecast where rollup_level = 'company'",
     )
     within, scored = read_served(
