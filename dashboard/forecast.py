@@ -1,7 +1,8 @@
 """Forecast: will we hit the number this month and quarter, and how good were our past calls.
 
-Reads forecast (buckets, coverage and weighted pipeline for the current and next month
-and quarter, per owner, team and company), forecast_accuracy (the forecast taken on the
+Reads forecast (buckets, slipped deals, coverage and weighted pipeline for the current and
+next month and quarter, per owner, team and company), pipeline_waterfall and its deals (how
+the pipeline moved, dashboard/waterfall_section.py), forecast_accuracy (the forecast taken on the
 first day of each closed period against what closed), revops_health (the healthy
 variance band) and dim_reps.
 """
@@ -14,10 +15,16 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
+from dashboard import tracking, waterfall_section
 from dashboard.served import ServedWarehouse
 
-TABLES = ("marts.forecast", "marts.forecast_accuracy", "marts.revops_health", "marts.dim_reps")
+TABLES = (
+    "marts.forecast",
+    "marts.forecast_accuracy",
+    "marts.revops_health",
+    "marts.dim_reps",
+    *waterfall_section.TABLES,
+)
 DEFAULT_VARIANCE_BAND = 0.15  # DESIGN.md's healthy band, when revops_health does not carry it
 COVERAGE_BAND = "healthy 2.5–3x"
 BUCKETS = {
@@ -38,6 +45,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
             "where metric = 'forecast_variance' and rollup_level = 'company'"
         ),
         "coverage": tracking.fetch(db),
+        **waterfall_section.fetch(db),
     }
 
 
@@ -294,6 +302,8 @@ def render() -> None:
             )
         kit.chart(forecast_chart(rows))
         st.table(bucket_table(rows, quotas_untracked))
+
+    waterfall_section.render(frames, level, value, label, reps)
 
     st.subheader("Forecast accuracy")
     period_type = st.radio(
