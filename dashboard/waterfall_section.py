@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
+from dashboard import tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.pipeline_waterfall", "marts.pipeline_waterfall_deals")
@@ -103,6 +104,13 @@ def render(frames: dict[str, pd.DataFrame], level: str, value: str | None, label
     waterfall = frames.get("waterfall")
     if waterfall is None or waterfall.empty:
         kit.empty("No pipeline waterfall in the published warehouse yet.")
+        return
+    reasons = waterfall["unknown_reason"].dropna().unique() if "unknown_reason" in waterfall else []
+    if len(reasons):
+        kit.empty(
+            f"How the pipeline moved is unknown: {kit.md(tracking.not_tracked(reasons[0]))}. "
+            "The waterfall compares the deals' state on two days, rebuilt from the CRM's history."
+        )
         return
     left, right = st.columns(2)
     period = left.radio(

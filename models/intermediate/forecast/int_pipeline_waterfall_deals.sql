@@ -8,6 +8,8 @@
 --   in E only:  created (created after d0) or pulled_in (existed at d0: open with a close
 --               date outside the period, or closed then and reopened since).
 -- The deal's owner is its owner at d1 when in E, else at d0 (DECISIONS.md).
+-- Without opportunity history the snapshots hold every deal in its current state back to
+-- its creation, so how the pipeline moved is unknown: no rows (pipeline_waterfall says why).
 
 with
 
@@ -35,12 +37,39 @@ users as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
+window_days as (
+
+    -- the two days each window compares
+    select
+        period,
+        period_start,
+        period_end,
+        window_name,
+        window_start_date as snapshot_date
+    from windows
+    union all
+    select
+        period,
+        period_start,
+        period_end,
+        window_name,
+        window_end_date
+    from windows
+
+),
+
 day_snapshots as (
 
-    -- the snapshot rows of the windows' two days only
+    -- the snapshot rows of those days only (an equi-join: the snapshots are the big table)
     select
-        windows.period,
-        windows.window_name,
+        window_days.period,
+        window_days.window_name,
         snapshots.snapshot_date,
         snapshots.opportunity_id,
         snapshots.owner_id,
@@ -49,14 +78,14 @@ day_snapshots as (
         snapshots.close_date,
         snapshots.created_date,
         coalesce(
-            snapshots.close_date >= windows.period_start and snapshots.close_date <= windows.period_end,
+            snapshots.close_date >= window_days.period_start and snapshots.close_date <= window_days.period_end,
             false
         ) as is_in_period
-    from windows
+    from window_days
     inner join snapshots
-        on
-            snapshots.snapshot_date = windows.window_start_date
-            or snapshots.snapshot_date = windows.window_end_date
+        on window_days.snapshot_date = snapshots.snapshot_date
+    cross join tracking
+    where tracking.is_history_tracked
 
 ),
 

@@ -4,7 +4,8 @@
 -- - won - lost - pushed_out - removed = end, at every roll-up. Every movement row is
 -- written, zeros included, for every owner and team with a deal in S u E, and always for
 -- the company, so BI reads the equation from rows. unchanged (outside the equation)
--- carries its deals' amount.
+-- carries its deals' amount. Without opportunity history only the company rows are
+-- written, with deal_count and amount NULL and unknown_reason saying why.
 
 {%- set movements = [
     'start', 'created', 'pulled_in', 'increased', 'decreased', 'unchanged',
@@ -60,6 +61,12 @@ moved as (
 windows as (
 
     select * from {{ ref('int_pipeline_waterfall_windows') }}
+
+),
+
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
 
 ),
 
@@ -176,9 +183,15 @@ final as (
         cast(team as {{ type_varchar() }}) as team,
         cast(movement as {{ type_varchar() }}) as movement,
         cast(movement_order as integer) as movement_order,
-        cast(coalesce(deal_count, 0) as integer) as deal_count,
-        cast(coalesce(amount, 0) as {{ type_double() }}) as amount
+        -- without opportunity history the movements are unknown (NULL), not 0
+        cast(case when tracking.is_history_tracked then coalesce(deal_count, 0) end as integer) as deal_count,
+        cast(case when tracking.is_history_tracked then coalesce(amount, 0) end as {{ type_double() }}) as amount,
+        cast(
+            case when not tracking.is_history_tracked then 'opportunity history not tracked in the CRM' end
+            as {{ type_varchar() }}
+        ) as unknown_reason
     from unpivoted
+    cross join tracking
 
 )
 
