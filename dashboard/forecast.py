@@ -1,7 +1,8 @@
 """Forecast: will we hit the number this month and quarter, and how good were our past calls.
 
-Reads forecast (buckets, coverage and weighted pipeline for the current and next month
-and quarter, per owner, team and company), forecast_accuracy (the forecast taken on the
+Reads forecast (buckets, slipped deals, coverage and weighted pipeline for the current and
+next month and quarter, per owner, team and company), pipeline_waterfall and its deals (how
+the pipeline moved, dashboard/waterfall_section.py), forecast_accuracy (the forecast taken on the
 first day of each closed period against what closed), revops_health (the healthy
 variance band) and dim_reps.
 """
@@ -14,10 +15,16 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
+from dashboard import tracking, waterfall_section
 from dashboard.served import ServedWarehouse
 
-TABLES = ("marts.forecast", "marts.forecast_accuracy", "marts.revops_health", "marts.dim_reps")
+TABLES = (
+    "marts.forecast",
+    "marts.forecast_accuracy",
+    "marts.revops_health",
+    "marts.dim_reps",
+    *waterfall_section.TABLES,
+)
 DEFAULT_VARIANCE_BAND = 0.15  # DESIGN.md's healthy band, when revops_health does not carry it
 COVERAGE_BAND = "healthy 2.5–3x"
 BUCKETS = {
@@ -38,6 +45,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
             "where metric = 'forecast_variance' and rollup_level = 'company'"
         ),
         "coverage": tracking.fetch(db),
+        **waterfall_section.fetch(db),
     }
 
 
@@ -82,9 +90,10 @@ def bucket_table(rows: pd.DataFrame, quotas_untracked: bool = False) -> pd.DataF
             fmt.money(row.closed_won_amount),
             fmt.money(row.committed_amount),
             best,
-            fmt.money(row.forecast_amount),
+            fmt.money(row.call_amount),
             fmt.money(row.weighted_pipeline_amount),
             f"{fmt.money(row.open_pipeline_amount)} in {fmt.count(row.open_deal_count)} deals",
+            f"{fmt.money(row.slipped_amount)} in {fmt.count(row.slipped_count)} deals",
             against_target(row.coverage_ratio, fmt.ratio),
             against_target(row.remaining_coverage_ratio, fmt.ratio),
             against_target(row.gap_to_target_amount, fmt.money),
@@ -95,9 +104,10 @@ def bucket_table(rows: pd.DataFrame, quotas_untracked: bool = False) -> pd.DataF
         "Closed won",
         "Committed (the CRM's Commit category)" if by_category else "Committed",
         "Best case (40% of face value)",
-        "Forecast (closed + committed + best case)",
+        "The call (closed + committed + best case)",
         "Weighted pipeline (calibrated probabilities)",
         "Open pipeline",
+        "Slipped (close date passed: in no bucket)",
         f"Coverage ({COVERAGE_BAND})",
         "Coverage of what is left to win",
         "Gap to target (negative: beaten)",
@@ -257,12 +267,13 @@ def render() -> None:
             targeted = has_target(row)
             col.metric(
                 period_title(row.period_type, row.period_offset, row.period_start),
-                fmt.money(row.forecast_amount),
-                delta=f"{fmt.signed_share(row.forecast_amount / row.target_amount - 1, 0)} vs target"
+                fmt.money(row.call_amount),
+                delta=f"{fmt.signed_share(row.call_amount / row.target_amount - 1, 0)} vs target"
                 if targeted
                 else None,
                 help=kit.md(
-                    "Forecast = closed won + committed + best case at 40%. Target: "
+                    "The call = closed won + committed + best case at 40%; slipped deals (close date "
+                    "passed) are in no bucket. Target: "
                     + (fmt.money(row.target_amount) if targeted else no_target_text(quotas_untracked))
                 ),
                 border=True,
@@ -291,6 +302,8 @@ def render() -> None:
             )
         kit.chart(forecast_chart(rows))
         st.table(bucket_table(rows, quotas_untracked))
+
+    waterfall_section.render(frames, level, value, label, reps)
 
     st.subheader("Forecast accuracy")
     period_type = st.radio(

@@ -24,7 +24,14 @@ STATUS = {
     "at_risk": ("At risk", "orange"),
     "behind": ("Behind", "red"),
     "no_target": ("No target", "gray"),
-    "not_started": ("Not started", "gray"),
+    "too_early": ("Too early to grade", "gray"),
+}
+# projected_status: where closed + committed + best case weighted lands against the target
+PROJECTED = {
+    "will_hit": ("Will hit", "green"),
+    "at_risk": ("At risk", "orange"),
+    "will_miss": ("Will miss", "red"),
+    "no_target": ("No target", "gray"),
 }
 
 
@@ -44,8 +51,12 @@ def status_label(status: object, quotas_untracked: bool = False) -> tuple[str, s
 
 def period_card(row: Any, tr: tracking.Tracking) -> None:
     quotas_untracked = tr.untracked("quotas")
-    label, color = status_label(row.status, quotas_untracked)
-    st.markdown(f"**{PERIODS.get(row.period, row.period)}** :{color}-badge[{label}]")
+    label, color = status_label(row.pace_status, quotas_untracked)
+    projected_label, projected_color = PROJECTED.get(str(row.projected_status), ("Unknown", "gray"))
+    st.markdown(
+        f"**{PERIODS.get(row.period, row.period)}** :{color}-badge[Pace: {label}] "
+        f":{projected_color}-badge[Projected: {projected_label}]"
+    )
     st.caption(
         f"{fmt.date(row.period_start)} – {fmt.date(row.period_end)} · "
         f"{fmt.count(row.elapsed_business_days)} of {fmt.count(row.period_business_days)} business days "
@@ -148,7 +159,10 @@ def breakdown(
             "Pacing": rows["pacing_rate"],
             "Projected": rows["projected_amount"],
             "Projected attainment": rows["projected_attainment_rate"],
-            "Status": [status_label(s, quotas_untracked)[0] for s in rows["status"]],
+            "Status": [status_label(s, quotas_untracked)[0] for s in rows["pace_status"]],
+            "Projected status": [
+                PROJECTED.get(str(s), ("Unknown", "gray"))[0] for s in rows["projected_status"]
+            ],
         }
     ).sort_values(["Level", "Pacing"], ascending=[False, False], na_position="last")
 

@@ -90,6 +90,25 @@ def test_forecast_accuracy_by_quarter(page):
     assert any("closed quarters" in m.value for m in app.markdown)
 
 
+def test_forecast_waterfall_every_period_window_and_movement(page, demo_warehouse):
+    app = page("forecast")
+    for period in ("month", "quarter"):
+        choose(app, app.radio(key="waterfall_period"), period)
+        for window in ("last_7_days", "period_to_date"):
+            choose(app, app.radio(key="waterfall_window"), window)
+            start, end = demo_warehouse.query(
+                """select max(case when movement = 'start' then deal_count end),
+                          max(case when movement = 'end' then deal_count end)
+                   from marts.pipeline_waterfall
+                   where rollup_level = 'company' and period = ? and "window" = ?""",
+                [period, window],
+            )[0]
+            assert any(f"({start:,} → {end:,} deals)" in m.value for m in app.markdown), (period, window)
+    for index in range(len(app.selectbox(key="waterfall_movement").options)):
+        choose_index(app, app.selectbox(key="waterfall_movement"), index)
+        assert app.dataframe or app.info
+
+
 def test_run_rate_breakdown_periods(page):
     app = page("run_rate_hud")
     for period in ("MTD", "YTD"):

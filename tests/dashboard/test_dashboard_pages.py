@@ -140,12 +140,16 @@ def test_run_rate_hud(server, browser, serve_dir, rep_ids):
     f = fmt()
     rows = read_served(
         serve_dir,
-        "select period, closed_won_amount, target_amount, pacing_rate, projected_amount "
-        "from marts.run_rate where rollup_level = 'company' order by period",
+        "select period, closed_won_amount, target_amount, pacing_rate, projected_amount, pace_status, "
+        "projected_status from marts.run_rate where rollup_level = 'company' order by period",
     )
     text = open_page(browser, f"{server.url}/run-rate")
     save_screenshot(browser, "run-rate-hud")
-    for period, closed, target, pacing, projected in rows:
+    from dashboard.run_rate_hud import PROJECTED, STATUS
+
+    for period, closed, target, pacing, projected, pace_status, projected_status in rows:
+        assert f"Pace: {STATUS[pace_status][0]}" in text, period
+        assert f"Projected: {PROJECTED[projected_status][0]}" in text, period
         label = {"MTD": "Month to date", "QTD": "Quarter to date", "YTD": "Year to date"}[period]
         assert label in text
         for expected in (
@@ -163,9 +167,15 @@ def test_forecast(server, browser, serve_dir, rep_ids):
     f = fmt()
     rows = read_served(
         serve_dir,
-        "select period_type, period_start, forecast_amount, coverage_ratio, weighted_pipeline_amount, "
-        "committed_amount from marts.forecast where rollup_level = 'company'",
+        "select period_type, period_start, call_amount, coverage_ratio, weighted_pipeline_amount, "
+        "committed_amount, slipped_amount, slipped_count from marts.forecast where rollup_level = 'company'",
     )
+    start, end = read_served(
+        serve_dir,
+        "select max(case when movement = 'start' then amount end), max(case when movement = 'end' then amount end) "
+        "from marts.pipeline_waterfall where rollup_level = 'company' and period = 'month' "
+        "and \"window\" = 'last_7_days'",
+    )[0]
     within, scored = read_served(
         serve_dir,
         "select count(*) filter (where is_within_healthy_band), count(variance_rate) from marts.forecast_accuracy "
@@ -173,11 +183,17 @@ def test_forecast(server, browser, serve_dir, rep_ids):
     )[0]
     text = open_page(browser, f"{server.url}/forecast")
     save_screenshot(browser, "forecast")
-    for period_type, start, forecast, coverage, weighted, committed in rows:
-        label = f.period_label(period_type, start)
+    for period_type, period_start, call, coverage, weighted, committed, slipped, slipped_count in rows:
+        label = f.period_label(period_type, period_start)
         assert f"{label}: coverage {f.ratio(coverage)}, weighted pipeline {f.money(weighted)}" in text
-        for expected in (f.money(forecast), f.money(committed)):
+        for expected in (
+            f.money(call),
+            f.money(committed),
+            f"{f.money(slipped)} in {f.count(slipped_count)} deals",
+        ):
             assert expected in text, f"{label}: {expected!r} not on the page"
+    assert "How the pipeline moved" in text
+    assert f"open pipeline {f.money(start)} → {f.money(end)}" in text
     assert f"Within ±15% in {within} of {scored} closed months" in text
     assert_healthy_page(browser, text, rep_ids, server)
 

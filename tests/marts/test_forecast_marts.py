@@ -9,9 +9,11 @@ FORECAST_AMOUNTS = [
     "committed_amount",
     "best_case_amount",
     "best_case_weighted_amount",
+    "slipped_amount",
+    "slipped_count",
     "open_pipeline_amount",
     "weighted_pipeline_amount",
-    "forecast_amount",
+    "call_amount",
     "gap_to_target_amount",
 ]
 RUN_RATE_AMOUNTS = [
@@ -63,11 +65,14 @@ def test_forecast_buckets_recomputed_from_the_deal_state(demo_warehouse):
             sum(case when is_won_stage and close_date between s and date '{as_of}' then amount else 0 end),
             sum(case when is_open and close_date between s and e and close_date >= date '{as_of}'
                      and has_next_step and next_step_date <= date '{as_of}' + 7 then amount else 0 end),
-            sum(case when is_open and close_date between s and e then amount else 0 end)
+            sum(case when is_open and close_date between s and e and close_date >= date '{as_of}'
+                     then amount else 0 end),
+            sum(case when is_open and close_date between s and e and close_date < date '{as_of}'
+                     then amount else 0 end)
         from deals, month
     """)[0]
     actual = demo_warehouse.query("""
-        select closed_won_amount, committed_amount, open_pipeline_amount
+        select closed_won_amount, committed_amount, open_pipeline_amount, slipped_amount
         from marts.forecast
         where rollup_level = 'company' and period_type = 'month' and period_offset = 'current'
     """)[0]

@@ -1,6 +1,8 @@
 -- One row per period x deal that counts toward it: won deals closed in the period up to
 -- as_of_date, and open deals with a close date in the period, each placed in its
--- forecast bucket (DESIGN.md "Forecast buckets").
+-- forecast bucket (DESIGN.md "Forecast buckets"). Slipped: open deals whose close date
+-- is in the period but before as_of_date; their date is stale, so they are in no bucket,
+-- not in the open or weighted pipeline, and only reported as slipped.
 
 with
 
@@ -64,6 +66,7 @@ bucketed as (
 
     select
         *,
+        is_open and close_date < {{ as_of_date() }} as is_slipped,
         -- without next-step dates, the CRM's forecast category decides (Commit -> committed)
         case
             when is_next_step_date_tracked
@@ -83,6 +86,15 @@ bucketed as (
 
 ),
 
+classified as (
+
+    select
+        *,
+        is_open and not is_slipped and not is_committed as is_best_case
+    from bucketed
+
+),
+
 final as (
 
     select
@@ -96,17 +108,19 @@ final as (
         is_open,
         is_committed,
         committed_basis,
-        is_open and not is_committed as is_best_case,
+        is_slipped,
+        is_best_case,
         case when is_closed_won then amount else 0 end as closed_won_amount,
         case when is_committed then amount else 0 end as committed_amount,
-        case when is_open and not is_committed then amount else 0 end as best_case_amount,
+        case when is_best_case then amount else 0 end as best_case_amount,
+        case when is_best_case then amount * {{ var('best_case_weight') }} else 0 end as best_case_weighted_amount,
+        case when is_slipped then amount else 0 end as slipped_amount,
+        -- the open pipeline and its weighted value leave slipped deals out
+        case when is_open and not is_slipped then amount else 0 end as open_amount,
         case
-            when is_open and not is_committed then amount * {{ var('best_case_weight') }}
-            else 0
-        end as best_case_weighted_amount,
-        case when is_open then amount else 0 end as open_amount,
-        case when is_open then amount * adjusted_probability else 0 end as weighted_pipeline_amount
-    from bucketed
+            when is_open and not is_slipped then amount * adjusted_probability else 0
+        end as weighted_pipeline_amount
+    from classified
 
 )
 

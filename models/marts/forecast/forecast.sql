@@ -1,7 +1,8 @@
 -- Will we hit the number? One row per period (current and next month and quarter) x
 -- owner, with team and company roll-ups that add up exactly: target, closed won,
--- committed, best case (face value and weighted), open and weighted pipeline,
--- coverage and gap to target (DESIGN.md "Forecast buckets").
+-- committed, best case (face value and weighted), slipped (open deals whose close date
+-- in the period has passed: in no bucket and not in the pipeline or coverage), open and
+-- weighted pipeline, coverage, the call and gap to target (DESIGN.md "Forecast buckets").
 
 with
 
@@ -41,9 +42,11 @@ owner_buckets as (
         sum(committed_amount) as committed_amount,
         sum(best_case_amount) as best_case_amount,
         sum(best_case_weighted_amount) as best_case_weighted_amount,
+        sum(slipped_amount) as slipped_amount,
+        sum(case when is_slipped then 1 else 0 end) as slipped_count,
         sum(open_amount) as open_pipeline_amount,
         sum(weighted_pipeline_amount) as weighted_pipeline_amount,
-        sum(case when is_open then 1 else 0 end) as open_deal_count
+        sum(case when is_open and not is_slipped then 1 else 0 end) as open_deal_count
     from buckets
     group by 1, 2, 3
 
@@ -66,6 +69,8 @@ owner_rows as (
         coalesce(owner_buckets.committed_amount, 0) as committed_amount,
         coalesce(owner_buckets.best_case_amount, 0) as best_case_amount,
         coalesce(owner_buckets.best_case_weighted_amount, 0) as best_case_weighted_amount,
+        coalesce(owner_buckets.slipped_amount, 0) as slipped_amount,
+        coalesce(owner_buckets.slipped_count, 0) as slipped_count,
         coalesce(owner_buckets.open_pipeline_amount, 0) as open_pipeline_amount,
         coalesce(owner_buckets.weighted_pipeline_amount, 0) as weighted_pipeline_amount,
         coalesce(owner_buckets.open_deal_count, 0) as open_deal_count
@@ -91,6 +96,8 @@ unioned as (
             'committed_amount',
             'best_case_amount',
             'best_case_weighted_amount',
+            'slipped_amount',
+            'slipped_count',
             'open_pipeline_amount',
             'weighted_pipeline_amount',
             'open_deal_count',
@@ -127,10 +134,12 @@ final as (
         cast(committed_amount as {{ type_double() }}) as committed_amount,
         cast(best_case_amount as {{ type_double() }}) as best_case_amount,
         cast(best_case_weighted_amount as {{ type_double() }}) as best_case_weighted_amount,
+        cast(slipped_amount as {{ type_double() }}) as slipped_amount,
+        cast(slipped_count as integer) as slipped_count,
         cast(open_pipeline_amount as {{ type_double() }}) as open_pipeline_amount,
         cast(weighted_pipeline_amount as {{ type_double() }}) as weighted_pipeline_amount,
         cast(closed_won_amount + committed_amount + best_case_weighted_amount as {{ type_double() }})
-            as forecast_amount,
+            as call_amount,
         cast(target_amount - closed_won_amount as {{ type_double() }}) as gap_to_target_amount,
         cast(
             case when target_amount > 0 then open_pipeline_amount / target_amount end

@@ -1,7 +1,9 @@
 -- Are we on pace? One row per rollup (owner, team, company) x period to date (MTD, QTD,
 -- YTD): closed won against the period's target, the share of the target expected by
 -- now (elapsed business days / business days in the period), pacing and the projected
--- finish (closed + committed + best case weighted).
+-- finish (closed + committed + best case weighted; slipped deals are in no bucket).
+-- pace_status grades pacing (too_early while fewer than run_rate_min_elapsed_business_days
+-- have elapsed); projected_status grades projected / target with the same bands.
 
 with
 
@@ -124,6 +126,33 @@ paced as (
 
 ),
 
+graded as (
+
+    select
+        *,
+        case
+            when target_amount is null or target_amount <= 0 then 'no_target'
+            when
+                elapsed_business_days < {{ var('run_rate_min_elapsed_business_days') }}
+                or expected_share is null
+                or expected_share = 0
+                then 'too_early'
+            when closed_won_amount / (target_amount * expected_share) >= {{ var('run_rate_on_track_pacing') }}
+                then 'on_track'
+            when closed_won_amount / (target_amount * expected_share) >= {{ var('run_rate_at_risk_pacing') }}
+                then 'at_risk'
+            else 'behind'
+        end as pace_status,
+        case
+            when target_amount is null or target_amount <= 0 then 'no_target'
+            when projected_amount / target_amount >= {{ var('run_rate_on_track_pacing') }} then 'will_hit'
+            when projected_amount / target_amount >= {{ var('run_rate_at_risk_pacing') }} then 'at_risk'
+            else 'will_miss'
+        end as projected_status
+    from paced
+
+),
+
 final as (
 
     select
@@ -153,16 +182,11 @@ final as (
             case when target_amount > 0 then projected_amount / target_amount end
             as {{ type_double() }}
         ) as projected_attainment_rate,
-        case
-            when target_amount is null or target_amount <= 0 then 'no_target'
-            when expected_share is null or expected_share = 0 then 'not_started'
-            when closed_won_amount / (target_amount * expected_share) >= {{ var('run_rate_on_track_pacing') }}
-                then 'on_track'
-            when closed_won_amount / (target_amount * expected_share) >= {{ var('run_rate_at_risk_pacing') }}
-                then 'at_risk'
-            else 'behind'
-        end as status
-    from paced
+        -- the key column status is the pace status
+        pace_status as status,
+        pace_status,
+        projected_status
+    from graded
 
 )
 
