@@ -48,6 +48,12 @@ calendar as (
 
 ),
 
+tracking as (
+
+    select * from {{ ref('int_source_tracking') }}
+
+),
+
 bounds as (
 
     select min(snapshot_date) as first_snapshot_date
@@ -281,8 +287,12 @@ rated as (
         coalesce(learned.committed_won_amount, 0) as committed_won_amount,
         coalesce(learned.best_case_deal_count, 0) as best_case_deal_count,
         coalesce(learned.best_case_history_amount, 0) as best_case_history_amount,
-        coalesce(learned.best_case_won_amount, 0) as best_case_won_amount
+        coalesce(learned.best_case_won_amount, 0) as best_case_won_amount,
+        -- without opportunity history the buckets of past days are unknown, and so are
+        -- the rates (and the calibrated call)
+        tracking.is_history_tracked
     from targets
+    cross join tracking
     left join learned
         on targets.rate_use = learned.rate_use
             and targets.period_type = learned.period_type
@@ -325,21 +335,41 @@ final as (
         cast(committed_history_amount as {{ type_double() }}) as committed_history_amount,
         cast(committed_won_amount as {{ type_double() }}) as committed_won_amount,
         cast(committed_observed_rate as {{ type_double() }}) as committed_observed_rate,
-        cast(case when is_committed_learned then committed_observed_rate else 1.0 end as {{ type_double() }})
-            as committed_rate,
         cast(
-            case when is_committed_learned then 'history' else 'rules_weight' end as {{ type_varchar() }}
+            case
+                when not is_history_tracked then null
+                when is_committed_learned then committed_observed_rate
+                else 1.0
+            end
+            as {{ type_double() }}
+        ) as committed_rate,
+        cast(
+            case
+                when not is_history_tracked then 'unknown'
+                when is_committed_learned then 'history'
+                else 'rules_weight'
+            end
+            as {{ type_varchar() }}
         ) as committed_rate_basis,
         cast(best_case_deal_count as integer) as best_case_deal_count,
         cast(best_case_history_amount as {{ type_double() }}) as best_case_history_amount,
         cast(best_case_won_amount as {{ type_double() }}) as best_case_won_amount,
         cast(best_case_observed_rate as {{ type_double() }}) as best_case_observed_rate,
         cast(
-            case when is_best_case_learned then best_case_observed_rate else {{ var('best_case_weight') }} end
+            case
+                when not is_history_tracked then null
+                when is_best_case_learned then best_case_observed_rate
+                else {{ var('best_case_weight') }}
+            end
             as {{ type_double() }}
         ) as best_case_rate,
         cast(
-            case when is_best_case_learned then 'history' else 'rules_weight' end as {{ type_varchar() }}
+            case
+                when not is_history_tracked then 'unknown'
+                when is_best_case_learned then 'history'
+                else 'rules_weight'
+            end
+            as {{ type_varchar() }}
         ) as best_case_rate_basis
     from with_rates
 
