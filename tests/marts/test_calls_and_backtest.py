@@ -318,3 +318,43 @@ def test_trend_on_the_first_day_shows_the_rules_call(known_history):
     assert (committed, best_case) == (10000, 5000)
     assert call == pytest.approx(12000)
     assert target == pytest.approx(3 * 5000)
+
+
+def test_trend_on_as_of_date_holds_todays_buckets(demo_warehouse):
+    """On as_of_date the day-by-day buckets are today's: closed won and committed are
+    forecast's, and the weighted pipeline is int_deal_probabilities' over the open deals
+    closing in the period on or after today (slipped deals out), for every owner."""
+    as_of = demo_warehouse.as_of_date.isoformat()
+    mismatches = demo_warehouse.query(f"""
+        with trend as (
+            select * from marts.forecast_trend
+            where snapshot_date = date '{as_of}' and rollup_level = 'owner'
+        ),
+        periods as (
+            select * from intermediate.int_forecast_periods
+            where period_offset = 'current' and period_type in ('month', 'quarter')
+        ),
+        weighted as (
+            select periods.period_type, p.owner_id, sum(p.weighted_amount) as weighted
+            from intermediate.int_deal_probabilities p
+            join periods on p.close_date between periods.period_start and periods.period_end
+            where p.close_date >= date '{as_of}'
+            group by 1, 2
+        )
+        select t.period_type, t.owner_id, t.closed_won_amount, f.closed_won_amount,
+               t.committed_amount, f.committed_amount, t.weighted_pipeline_amount, w.weighted
+        from trend t
+        join marts.forecast f
+          on f.period_type = t.period_type and f.period_start = t.period_start
+         and f.rollup_level = 'owner' and f.owner_id = t.owner_id
+        left join weighted w on w.period_type = t.period_type and w.owner_id = t.owner_id
+        where abs(t.closed_won_amount - f.closed_won_amount) > 0.001
+           or abs(t.committed_amount - f.committed_amount) > 0.001
+           or abs(t.weighted_pipeline_amount - coalesce(w.weighted, 0)) > 0.001
+    """)
+    assert mismatches == []
+    owners = demo_warehouse.scalar(
+        f"select count(*) from marts.forecast_trend where snapshot_date = date '{as_of}'"
+        " and rollup_level = 'owner' and committed_amount > 0"
+    )
+    assert owners > 0
