@@ -12,8 +12,8 @@
 -- opportunity_state_snapshot) the forecast category of that day decides (Commit ->
 -- committed, Best Case -> best case, anything else -> pipeline); from the first
 -- captured day on, the rules (a next step dated within [d, d + committed_next_step_days]
--- -> committed, the rest best case). weighted_amount uses today's ICP-adjusted
--- calibrated probability of the deal's stage on d (DECISIONS.md "Forecast trend").
+-- -> committed, the rest best case). No probabilities here: a row of a past day stays
+-- what it was when today's conversion rates change (forecast_trend applies them).
 -- Size: the open snapshot rows x 2 period types, plus won deals x the days left in
 -- their period after the win.
 
@@ -49,36 +49,6 @@ calendar as (
 
 ),
 
-stage_map as (
-
-    select * from {{ ref('stage_map') }}
-
-),
-
-stage_rates as (
-
-    select * from {{ ref('int_stage_conversions_calibrated') }}
-
-),
-
-icp as (
-
-    select * from {{ ref('int_opportunities_icp_evaluated') }}
-
-),
-
-icp_win_rates as (
-
-    select * from {{ ref('int_icp_win_rates') }}
-
-),
-
-tracking as (
-
-    select * from {{ ref('int_source_tracking') }}
-
-),
-
 period_types as (
 
     select 'month' as period_type, 1 as period_months
@@ -105,40 +75,6 @@ first_capture as (
 
 ),
 
--- today's probability of each stage, for ICP and non-ICP deals (int_deal_probabilities'
--- rule applied to the stage a deal had on a past day)
-stage_probabilities as (
-
-    select
-        stage_map.stage_name,
-        coalesce(
-            stage_rates.calibrated_probability,
-            cast(stage_map.default_probability as {{ type_double() }})
-        ) as calibrated_probability
-    from stage_map
-    left join stage_rates
-        on stage_map.stage_name = stage_rates.stage_name
-            and stage_rates.segment = 'all'
-
-),
-
-deal_icp_factors as (
-
-    select
-        deals.opportunity_id,
-        case
-            when tracking.icp_tracked_criteria_count = 0 then 1.0
-            when coalesce(icp.is_icp, false) then 1.0
-            else coalesce(icp_win_rates.non_icp_adjustment_factor, 1.0)
-        end as icp_adjustment_factor
-    from deals
-    left join icp
-        on deals.opportunity_id = icp.opportunity_id
-    cross join icp_win_rates
-    cross join tracking
-
-),
-
 open_rows as (
 
     select
@@ -162,9 +98,7 @@ open_rows as (
         and snapshots.snapshot_date >= first_capture.first_captured_date as is_rules_basis,
         {{ has_next_step('captured.next_step', 'captured.next_step_date', 'snapshots.snapshot_date') }}
         and captured.next_step_date
-        <= {{ dbt.dateadd('day', var('committed_next_step_days'), 'snapshots.snapshot_date') }} as is_next_step_due,
-        coalesce(stage_probabilities.calibrated_probability, 0) * coalesce(deal_icp_factors.icp_adjustment_factor, 1.0)
-            as unclamped_probability
+        <= {{ dbt.dateadd('day', var('committed_next_step_days'), 'snapshots.snapshot_date') }} as is_next_step_due
     from snapshots
     cross join period_types
     cross join first_capture
@@ -175,10 +109,6 @@ open_rows as (
                 snapshots.snapshot_date < captured.valid_to_date
                 or captured.valid_to_date is null
             )
-    left join stage_probabilities
-        on snapshots.stage_name = stage_probabilities.stage_name
-    left join deal_icp_factors
-        on snapshots.opportunity_id = deal_icp_factors.opportunity_id
     where snapshots.close_date is not null
 
 ),
@@ -205,8 +135,7 @@ open_bucketed as (
             when forecast_category = 'Commit' then 'committed'
             when forecast_category = 'Best Case' then 'best_case'
             else 'pipeline'
-        end as bucket,
-        case when unclamped_probability > 1.0 then 1.0 else unclamped_probability end as probability
+        end as bucket
     from open_rows
 
 ),
@@ -277,8 +206,7 @@ won_rows as (
         won_periods.forecast_category,
         first_capture.first_captured_date is not null
         and calendar.calendar_date >= first_capture.first_captured_date as is_rules_basis,
-        'closed_won' as bucket,
-        cast(null as {{ type_double() }}) as probability
+        'closed_won' as bucket
     from won_periods_ended as won_periods
     inner join calendar
         on calendar.calendar_date >= won_periods.counted_from_date
@@ -318,13 +246,7 @@ final as (
         cast(case when bucket = 'closed_won' then amount else 0 end as {{ type_double() }}) as closed_won_amount,
         cast(case when bucket = 'committed' then amount else 0 end as {{ type_double() }}) as committed_amount,
         cast(case when bucket = 'best_case' then amount else 0 end as {{ type_double() }}) as best_case_amount,
-        cast(case when bucket = 'slipped' then amount else 0 end as {{ type_double() }}) as slipped_amount,
-        cast(probability as {{ type_double() }}) as probability,
-        -- weighted pipeline: the open deals that are not slipped
-        cast(
-            case when bucket in ('committed', 'best_case', 'pipeline') then amount * probability else 0 end
-            as {{ type_double() }}
-        ) as weighted_pipeline_amount
+        cast(case when bucket = 'slipped' then amount else 0 end as {{ type_double() }}) as slipped_amount
     from unioned
 
 )

@@ -58,6 +58,47 @@ tracking as (
 
 ),
 
+stage_map as (
+
+    select * from {{ ref('stage_map') }}
+
+),
+
+stage_rates as (
+
+    select * from {{ ref('int_stage_conversions_calibrated') }}
+
+),
+
+icp as (
+
+    select * from {{ ref('int_opportunities_icp_evaluated') }}
+
+),
+
+icp_win_rates as (
+
+    select * from {{ ref('int_icp_win_rates') }}
+
+),
+
+-- today's probability of each stage (int_deal_probabilities' rule: segment 'all', the
+-- stage map's default without a rate), applied to the stage a deal had on a past day
+stage_probabilities as (
+
+    select
+        stage_map.stage_name,
+        coalesce(
+            stage_rates.calibrated_probability,
+            cast(stage_map.default_probability as {{ type_double() }})
+        ) as calibrated_probability
+    from stage_map
+    left join stage_rates
+        on stage_map.stage_name = stage_rates.stage_name
+            and stage_rates.segment = 'all'
+
+),
+
 bounds as (
 
     select min(snapshot_date) as first_snapshot_date
@@ -92,26 +133,69 @@ period_days as (
 
 ),
 
-day_owner_buckets as (
+period_rows as (
 
+    -- the buckets of the period's days, each open deal weighted by today's probability
+    -- of its stage that day, x the non-ICP factor for a deal that is not ICP (capped at 1)
     select
         period_days.period_type,
         period_days.period_start,
         period_days.snapshot_date,
         daily_buckets.owner_id,
-        sum(daily_buckets.closed_won_amount) as closed_won_amount,
-        sum(daily_buckets.committed_amount) as committed_amount,
-        sum(daily_buckets.best_case_amount) as best_case_amount,
-        sum(daily_buckets.slipped_amount) as slipped_amount,
-        sum(daily_buckets.weighted_pipeline_amount) as weighted_pipeline_amount,
-        sum(
-            case when daily_buckets.bucket in ('committed', 'best_case', 'pipeline') then daily_buckets.amount else 0 end
-        ) as open_pipeline_amount
+        daily_buckets.bucket,
+        daily_buckets.amount,
+        daily_buckets.closed_won_amount,
+        daily_buckets.committed_amount,
+        daily_buckets.best_case_amount,
+        daily_buckets.slipped_amount,
+        coalesce(stage_probabilities.calibrated_probability, 0)
+        * case
+            when tracking.icp_tracked_criteria_count = 0 then 1.0
+            when coalesce(icp.is_icp, false) then 1.0
+            else coalesce(icp_win_rates.non_icp_adjustment_factor, 1.0)
+        end as unclamped_probability
     from period_days
     inner join daily_buckets
         on daily_buckets.snapshot_date = period_days.snapshot_date
             and daily_buckets.period_type = period_days.period_type
             and daily_buckets.period_start = period_days.period_start
+    left join stage_probabilities
+        on daily_buckets.stage_name = stage_probabilities.stage_name
+    left join icp
+        on daily_buckets.opportunity_id = icp.opportunity_id
+    cross join icp_win_rates
+    cross join tracking
+
+),
+
+weighted_rows as (
+
+    select
+        *,
+        case
+            when bucket not in ('committed', 'best_case', 'pipeline') then 0
+            when unclamped_probability > 1.0 then amount
+            else amount * unclamped_probability
+        end as weighted_pipeline_amount
+    from period_rows
+
+),
+
+day_owner_buckets as (
+
+    select
+        period_type,
+        period_start,
+        snapshot_date,
+        owner_id,
+        sum(closed_won_amount) as closed_won_amount,
+        sum(committed_amount) as committed_amount,
+        sum(best_case_amount) as best_case_amount,
+        sum(slipped_amount) as slipped_amount,
+        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
+        sum(case when bucket in ('committed', 'best_case', 'pipeline') then amount else 0 end)
+            as open_pipeline_amount
+    from weighted_rows
     group by 1, 2, 3, 4
 
 ),
