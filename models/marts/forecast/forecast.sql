@@ -169,4 +169,18 @@ final as (
 
 )
 
-select * from final
+-- the calibrated call (DESIGN.md "Calibrated call"): closed won + the team's own rates
+-- (int_calibrated_call_rates, company-wide) x committed and best case at face value
+select
+    final.*,
+    cast(
+        final.closed_won_amount
+        + calibrated_rates.committed_rate * final.committed_amount
+        + calibrated_rates.best_case_rate * final.best_case_amount
+        as {{ type_double() }}
+    ) as calibrated_call_amount
+from final
+left join {{ ref('int_calibrated_call_rates') }} as calibrated_rates
+    on calibrated_rates.rate_use = 'forecast'
+        and final.period_type = calibrated_rates.period_type
+        and final.period_start = calibrated_rates.period_start

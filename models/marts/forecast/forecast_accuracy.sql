@@ -1,6 +1,7 @@
 -- How good were our calls? For each closed month and quarter, per owner and for the
 -- company: the forecast as of the period's first day (closed won + committed + best
--- case weighted, from the deal snapshots of that day) against closed won at its end.
+-- case weighted, from the buckets of that day: int_deal_forecast_buckets_daily) against
+-- closed won at its end.
 -- Before the project first captured next steps, the buckets come from the forecast
 -- category the CRM recorded (Commit -> committed, Best Case -> best case, Pipeline ->
 -- neither); from the first captured day on, from the committed / best-case rules
@@ -14,9 +15,15 @@ snapshots as (
 
 ),
 
-opportunity_states as (
+daily_buckets as (
 
-    select * from {{ ref('opportunity_state_snapshot') }}
+    select * from {{ ref('int_deal_forecast_buckets_daily') }}
+
+),
+
+first_capture as (
+
+    select * from {{ ref('int_next_step_first_capture') }}
 
 ),
 
@@ -26,49 +33,9 @@ deals as (
 
 ),
 
-won_history as (
-
-    select * from {{ ref('int_opportunity_history_as_of') }}
-
-),
-
-stage_map as (
-
-    select * from {{ ref('stage_map') }}
-
-),
-
 tracking as (
 
     select * from {{ ref('int_source_tracking') }}
-
-),
-
-captured_next_steps as (
-
-    select
-        opportunity_id,
-        next_step,
-        next_step_date,
-        cast(dbt_valid_from as date) as valid_from_date,
-        cast(dbt_valid_to as date) as valid_to_date
-    from opportunity_states
-
-),
-
-first_capture as (
-
-    -- a CRM without next steps or their dates never has the rules' basis: every period
-    -- uses the forecast category history
-    select
-        min(
-            case
-                when tracking.is_next_step_tracked and tracking.is_next_step_date_tracked
-                    then captured_next_steps.valid_from_date
-            end
-        ) as first_captured_date
-    from captured_next_steps
-    cross join tracking
 
 ),
 
@@ -127,73 +94,22 @@ closed_periods as (
 
 ),
 
--- the open deals of each period's first day that close in the period
-opening_pipeline as (
+-- the buckets of each period's first day (int_deal_forecast_buckets_daily: on that day
+-- no deal of the period is slipped)
+opening_buckets as (
 
     select
         closed_periods.period_type,
         closed_periods.period_start,
-        closed_periods.period_end,
-        snapshots.opportunity_id,
-        snapshots.owner_id,
-        coalesce(snapshots.amount, 0) as amount,
-        snapshots.close_date,
-        snapshots.forecast_category,
-        captured_next_steps.next_step,
-        captured_next_steps.next_step_date,
-        first_capture.first_captured_date is not null
-        and closed_periods.period_start >= first_capture.first_captured_date as is_rules_basis
+        daily_buckets.owner_id,
+        sum(daily_buckets.committed_amount) as committed_amount,
+        sum(daily_buckets.best_case_amount) as best_case_amount
     from closed_periods
-    inner join snapshots
-        on snapshots.snapshot_date = closed_periods.period_start
-            and snapshots.close_date >= closed_periods.period_start
-            and snapshots.close_date <= closed_periods.period_end
-    cross join first_capture
-    left join captured_next_steps
-        on snapshots.opportunity_id = captured_next_steps.opportunity_id
-            and closed_periods.period_start >= captured_next_steps.valid_from_date
-            and (
-                closed_periods.period_start < captured_next_steps.valid_to_date
-                or captured_next_steps.valid_to_date is null
-            )
-
-),
-
-bucketed as (
-
-    select
-        *,
-        case
-            when is_rules_basis
-                then close_date >= period_start
-                and {{ has_next_step('next_step', 'next_step_date', 'period_start') }}
-                and next_step_date <= {{ dbt.dateadd('day', var('committed_next_step_days'), 'period_start') }}
-            else forecast_category = 'Commit'
-        end as is_committed,
-        case
-            when is_rules_basis then true
-            else forecast_category = 'Best Case'
-        end as is_best_case_candidate
-    from opening_pipeline
-
-),
-
-opening_buckets as (
-
-    select
-        period_type,
-        period_start,
-        owner_id,
-        max(case when is_rules_basis then 1 else 0 end) as used_rules_basis,
-        sum(case when coalesce(is_committed, false) then amount else 0 end) as committed_amount,
-        sum(
-            case
-                when not coalesce(is_committed, false) and coalesce(is_best_case_candidate, false)
-                    then amount
-                else 0
-            end
-        ) as best_case_amount
-    from bucketed
+    inner join daily_buckets
+        on daily_buckets.snapshot_date = closed_periods.period_start
+            and daily_buckets.period_type = closed_periods.period_type
+            and daily_buckets.period_start = closed_periods.period_start
+            and daily_buckets.bucket in ('committed', 'best_case', 'pipeline')
     group by 1, 2, 3
 
 ),
@@ -201,39 +117,45 @@ opening_buckets as (
 won_deals as (
 
     select
-        deals.opportunity_id,
-        deals.owner_id,
-        coalesce(deals.amount, 0) as amount,
-        deals.close_date,
-        min(won_history.created_date) as won_recorded_date
+        opportunity_id,
+        owner_id,
+        coalesce(amount, 0) as amount,
+        close_date
     from deals
-    left join won_history
-        on deals.opportunity_id = won_history.opportunity_id
-            and won_history.stage_name = deals.stage_name
-    where deals.is_won_stage
-    group by 1, 2, 3, 4
+    where is_won_stage
 
 ),
 
 outcomes as (
 
+    -- closed won at the period's end: the won deals closed in it
     select
         closed_periods.period_type,
         closed_periods.period_start,
         won_deals.owner_id,
-        sum(won_deals.amount) as actual_amount,
-        sum(
-            case
-                when won_deals.close_date <= closed_periods.period_start
-                    and coalesce(won_deals.won_recorded_date, won_deals.close_date) <= closed_periods.period_start
-                    then won_deals.amount
-                else 0
-            end
-        ) as closed_won_at_start_amount
+        sum(won_deals.amount) as actual_amount
     from closed_periods
     inner join won_deals
         on won_deals.close_date >= closed_periods.period_start
             and won_deals.close_date <= closed_periods.period_end
+    group by 1, 2, 3
+
+),
+
+opening_won as (
+
+    -- closed won on the first day: closed on it, the win recorded by then
+    select
+        closed_periods.period_type,
+        closed_periods.period_start,
+        daily_buckets.owner_id,
+        sum(daily_buckets.closed_won_amount) as closed_won_at_start_amount
+    from closed_periods
+    inner join daily_buckets
+        on daily_buckets.snapshot_date = closed_periods.period_start
+            and daily_buckets.period_type = closed_periods.period_type
+            and daily_buckets.period_start = closed_periods.period_start
+            and daily_buckets.bucket = 'closed_won'
     group by 1, 2, 3
 
 ),
@@ -243,6 +165,8 @@ owner_periods as (
     select period_type, period_start, owner_id from opening_buckets
     union
     select period_type, period_start, owner_id from outcomes
+    union
+    select period_type, period_start, owner_id from opening_won
 
 ),
 
@@ -254,7 +178,7 @@ owner_rows as (
         closed_periods.period_end,
         'owner' as rollup_level,
         owner_periods.owner_id,
-        coalesce(outcomes.closed_won_at_start_amount, 0) as closed_won_at_start_amount,
+        coalesce(opening_won.closed_won_at_start_amount, 0) as closed_won_at_start_amount,
         coalesce(opening_buckets.committed_amount, 0) as committed_amount,
         coalesce(opening_buckets.best_case_amount, 0) as best_case_amount,
         coalesce(outcomes.actual_amount, 0) as actual_amount
@@ -270,6 +194,10 @@ owner_rows as (
         on owner_periods.period_type = outcomes.period_type
             and owner_periods.period_start = outcomes.period_start
             and owner_periods.owner_id = outcomes.owner_id
+    left join opening_won
+        on owner_periods.period_type = opening_won.period_type
+            and owner_periods.period_start = opening_won.period_start
+            and owner_periods.owner_id = opening_won.owner_id
 
 ),
 
