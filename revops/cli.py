@@ -66,8 +66,8 @@ def _has_landing_files(landing_dir: Path) -> bool:
 def command_demo_data(args: argparse.Namespace) -> int:
     import tempfile
 
-    from revops.demo_data import generate_demo_data
     from revops.sources.demo_shapes import ShapeError, parse_without
+    from revops_demo import generate_demo_data
 
     settings = _settings_from(args)
     shape = getattr(args, "shape", None) or "salesforce_files"

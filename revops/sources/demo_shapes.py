@@ -2,7 +2,7 @@
 
     revops demo-data --shape salesforce_files|fivetran_salesforce|hubspot [--without tasks,events,...]
 
-The generator (`revops.demo_data`) writes the contract's landing files; this module takes
+The generator (`revops_demo`) writes the contract's landing files; this module takes
 them and writes what a real team would have: the landing folder without some objects or
 columns, a DuckDB database holding the Salesforce schema as Fivetran writes it, or Fivetran's
 HubSpot schema. Every case of "what real CRMs lack" is one command to reproduce.

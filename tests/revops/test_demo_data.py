@@ -12,9 +12,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from revops import demo_data
+import revops_demo.generator as demo_generator
 from revops.crm_contract import CRM_OBJECTS
-from revops.demo_data import api_name, generate_demo_data, main
+from revops_demo import api_name, generate_demo_data, main
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 AS_OF = dt.date(2026, 11, 23)  # a Monday: the previous business day is Friday 2026-11-20
@@ -167,8 +167,8 @@ def test_parquet_output_is_typed_and_holds_the_same_rows_as_csv(demo, tmp_path):
 
 
 def test_progress_is_reported_per_block_on_large_runs(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo_data, "CHUNK_DEALS", 300)
-    monkeypatch.setattr(demo_data, "PROGRESS_MIN_DEALS", 500)
+    monkeypatch.setattr(demo_generator, "CHUNK_DEALS", 300)
+    monkeypatch.setattr(demo_generator, "PROGRESS_MIN_DEALS", 500)
     lines: list[str] = []
     generate_demo_data(tmp_path, reps=4, deals=700, months=6, as_of_date=AS_OF, progress=lines.append)
     assert len(lines) == 3

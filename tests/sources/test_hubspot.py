@@ -518,9 +518,9 @@ DEMO_AS_OF = dt.date(2026, 11, 23)
 @pytest.fixture(scope="module")
 def demo_round_trip(tmp_path_factory):
     """The demo at 300 deals: loaded directly, and through HubSpot's tables and conform_hubspot."""
-    from revops.demo_data import generate_demo_data
     from revops.landing import load_landing_object
     from revops.sources.hubspot_demo import demo_mapping_path, demo_seeds_dir, write_hubspot_demo
+    from revops_demo import generate_demo_data
 
     work = tmp_path_factory.mktemp("hubspot_demo")
     landing = work / "landing"
