@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from revops.crm_contract import CRM_OBJECTS
+from revops.crm_contract import CRM_OBJECTS, GROWTH_OBJECTS
 from revops.sources.conform import quote, sql_string
 
 # --without names: an object, or a part of one (object, column) that a real CRM may lack.
@@ -46,6 +46,7 @@ OPTIONAL_PARTS: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("opportunity_history", "forecast_category"),
     ),
     "probability": (("opportunity", "probability"), ("opportunity_history", "probability")),
+    "growth_inputs": (("marketing_spend", None), ("subscription", None)),
 }
 # parts that keep the column but empty its values (a legal null, not an absent column)
 NULLED_PARTS = {"account_ids": ("opportunity", "account_id")}
@@ -167,7 +168,7 @@ def write_fivetran_salesforce(
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"create schema {quote(schema)}")
         for obj, crm in CRM_OBJECTS.items():
-            if obj in objects or (history_mode and obj == "opportunity_history"):
+            if obj in objects or obj in GROWTH_OBJECTS or (history_mode and obj == "opportunity_history"):
                 continue
             lacks = set(FIVETRAN_SALESFORCE_LACKS.get(obj, ())) | columns.get(obj, set())
             types = {c: "timestamp" for c, t in crm.columns.items() if t == "DATE"}
