@@ -35,6 +35,7 @@ class Accounts:
     country: np.ndarray
     owner: np.ndarray
     ids: pa.Array
+    numbers: np.ndarray  # the number in each account's id
 
 
 def _company_names(rng: np.random.Generator, n: int, vocab: dict[str, pa.Array]) -> pa.Array:
@@ -92,7 +93,15 @@ def draw_accounts(rng: np.random.Generator, ctx: _Context, n: int, counters: dic
     acc_owner = rng.choice(ctx.reps, n_acc, p=ctx.rep_weights)
     acc_ids = _ids(KEY_PREFIXES["account"], acc_numbers)
     return Accounts(
-        n_acc, acc_industry, acc_employees, acc_names, acc_revenue, acc_country, acc_owner, acc_ids
+        n_acc,
+        acc_industry,
+        acc_employees,
+        acc_names,
+        acc_revenue,
+        acc_country,
+        acc_owner,
+        acc_ids,
+        acc_numbers,
     )
 
 

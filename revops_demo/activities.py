@@ -23,10 +23,12 @@ from revops_demo.vocab import (
     EMAIL_SUBJECTS,
     HOUR,
     KEY_PREFIXES,
+    LOST_ENGAGEMENT,
     MEETING,
     MEETING_SUBJECTS,
     OTHER_TASK,
     OTHER_TASK_SUBJECTS,
+    WON_ENGAGEMENT,
 )
 from revops_demo.writer import _ObjectWriter
 
@@ -53,7 +55,9 @@ def _draw_activities(
     orig, is_icp, X, seg, P, length = d.orig, d.is_icp, d.X, d.seg, d.P, d.length
     closed, won, T, is_open = d.closed, d.won, d.T, ~d.closed
     created_ts, term_ts = s.created_ts, s.term_ts
+    # engaged deals are the ones that win: more activity on the deals that will be won
     eng = ctx.activity[orig] * rng.lognormal(0, 0.3, n) * np.where(is_icp, 1.1, 1.0)
+    eng = eng * np.where(won, WON_ENGAGEMENT, LOST_ENGAGEMENT)
     seg_start = X[:, :L]
     seg_ok = seg & (seg_start <= A)
     seg_len = np.where(seg_ok, np.clip(np.minimum(X[:, 1:], A + 15) - seg_start, 0, None), 0)

@@ -11,6 +11,11 @@ from revops_demo.accounts import Accounts
 from revops_demo.arrays import _growth_days, _month_end, _round_to, _shift_off_weekend
 from revops_demo.context import _Context
 from revops_demo.vocab import (
+    CATCH_UP_BASE,
+    CATCH_UP_DILIGENCE,
+    CATCH_UP_LATE_DAYS,
+    CATCH_UP_SAME_DAY,
+    CLOSE_DATE_REALISM,
     DEAL_TYPE_WEIGHTS,
     DEAL_TYPES,
     INBOUND_SOURCES,
@@ -18,6 +23,8 @@ from revops_demo.vocab import (
     NEVER,
     OUTBOUND_SOURCES,
     OUTBOUND_WEIGHTS,
+    PLANNED_PUSHES,
+    PUSHES,
     SOURCE_WIN_ADJ,
     TEAMS,
     TRIGGER_EVENTS,
@@ -57,7 +64,7 @@ class Deals:
     team_cycle: np.ndarray
     ent_cd: np.ndarray = None  # close date and amount on entering each segment
     ent_amt: np.ndarray = None
-    q_day: np.ndarray = None  # (n, L, 2): days of the pushes within each segment (-1: none)
+    q_day: np.ndarray = None  # (n, L, PUSHES): days of the pushes within each segment (-1: none)
     q_cd: np.ndarray = None
     q_amt: np.ndarray = None
     final_amount: np.ndarray = None
@@ -197,7 +204,7 @@ def _close_dates_and_amounts(rng: np.random.Generator, ctx: _Context, d: Deals) 
     n, L, S = d.n, d.L, ctx.stages.n_open
     X, P, team_cycle = d.X, d.P, d.team_cycle
     dil = ctx.diligence[d.orig]
-    opt = ctx.optimism[d.orig] * rng.uniform(0.8, 1.1, n)
+    opt = (ctx.optimism[d.orig] + CLOSE_DATE_REALISM) * rng.uniform(0.8, 1.1, n)
     team_size = np.array([t.deal_size for t in TEAMS])[ctx.team[d.orig]]
     amount = (
         team_size
@@ -214,9 +221,9 @@ def _close_dates_and_amounts(rng: np.random.Generator, ctx: _Context, d: Deals) 
     cd = planned_close(X[:, 0], P[:, 0], 0.35)
     ent_cd = np.zeros((n, L), np.int64)
     ent_amt = np.zeros((n, L))
-    q_day = np.full((n, L, 2), -1, np.int64)
-    q_cd = np.zeros((n, L, 2), np.int64)
-    q_amt = np.zeros((n, L, 2))
+    q_day = np.full((n, L, PUSHES), -1, np.int64)
+    q_cd = np.zeros((n, L, PUSHES), np.int64)
+    q_amt = np.zeros((n, L, PUSHES))
     for j in range(L):
         active = j < d.length
         e, nxt = X[:, j], X[:, j + 1]
@@ -226,9 +233,20 @@ def _close_dates_and_amounts(rng: np.random.Generator, ctx: _Context, d: Deals) 
             change = active & (P[:, j] >= S // 2) & (rng.random(n) < 0.18)
             amount = np.where(change, _round_to(amount * rng.uniform(0.75, 1.2, n), 100.0), amount)
         ent_cd[:, j], ent_amt[:, j] = cd, amount
-        for p in range(2):
-            day = cd + rng.integers(-4, 8, n)
-            push = active & (day > e) & (day < nxt) & (rng.random(n) < dil * 0.9)
+        for p in range(PUSHES):
+            if p < PLANNED_PUSHES:  # the rep pushes around the planned date
+                day = cd + rng.integers(-4, 8, n)
+                push = active & (day > e) & (day < nxt) & (rng.random(n) < dil * 0.9)
+            else:  # the pipeline review catches a date that has just passed
+                day = cd + np.where(
+                    rng.random(n) < CATCH_UP_SAME_DAY, 0, rng.integers(1, CATCH_UP_LATE_DAYS, n)
+                )
+                push = (
+                    active
+                    & (day > e)
+                    & (day < nxt)
+                    & (rng.random(n) < CATCH_UP_BASE + CATCH_UP_DILIGENCE * dil)
+                )
             new = day + np.rint(rng.uniform(10, 40, n) * team_cycle).astype(np.int64)
             new = np.where(rng.random(n) < 0.4, _month_end(new), new)
             cd = np.where(push, new, cd)

@@ -17,6 +17,7 @@ from revops_demo.activities import write_activities
 from revops_demo.arrays import _add_months, _day, _month_no
 from revops_demo.context import _Context, _vocab
 from revops_demo.deals import draw_deals
+from revops_demo.growth import marketing_spend_table, record_growth_basis, subscription_table
 from revops_demo.history import write_history
 from revops_demo.leads import write_leads
 from revops_demo.opportunities import write_opportunities
@@ -66,6 +67,7 @@ def _generate_block(
     add_quota_basis(ctx, deals)
     write_activities(rng, ctx, deals, state, accounts, counters, writers)
     write_leads(rng, ctx, block, deals, state, accounts, counters, writers["lead"])
+    record_growth_basis(ctx, deals, state, accounts.numbers)
 
 
 def _previous_business_day(day: dt.date, holidays: set[dt.date]) -> dt.date:
@@ -87,7 +89,8 @@ def generate_demo_data(
     camel_case_headers: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Write the eight CRM objects to `out_dir`; return the rows written per object.
+    """Write every object of the contract (the eight CRM objects and the two growth inputs)
+    to `out_dir`; return the rows written per object.
 
     `reps` active sales reps (plus a few former, inactive reps and one manager per
     team), `deals` opportunities created over the `months` months up to `as_of_date`
@@ -192,6 +195,8 @@ def generate_demo_data(
                     f"deals {done:,}/{deals:,} ({done * 100 // deals}%) — {time.monotonic() - started:.1f} s"
                 )
         writers["forecasting_quota"].write(_quota_table(ctx, seed))
+        writers["marketing_spend"].write(marketing_spend_table(ctx))
+        writers["subscription"].write(subscription_table(ctx))
         for w in writers.values():
             w.close()
     except BaseException:

@@ -12,7 +12,7 @@ from revops_demo.arrays import _dates, _ids, _take, _time_of_day, _timestamps
 from revops_demo.context import _Context
 from revops_demo.deals import Deals
 from revops_demo.seeds import StageMap
-from revops_demo.vocab import DAY, DELETED_SHARE, KEY_PREFIXES
+from revops_demo.vocab import CRM_OPTIMISM_POINTS, DAY, DELETED_SHARE, KEY_PREFIXES, PUSHES
 from revops_demo.writer import _ObjectWriter
 
 
@@ -36,6 +36,17 @@ def _probability_pct(sm: StageMap) -> np.ndarray:
     return np.round(sm.probability * 100, 6)
 
 
+def crm_probability(ctx: _Context, stage: np.ndarray, rep: np.ndarray) -> np.ndarray:
+    """The CRM's `probability` as reps leave it: the stage map's default plus the rep's
+    optimism (0-20 points in steps of 5, the more optimistic the rep the more), at most 99;
+    closed stages keep 100 / 0. The real win chance follows ICP fit, source, type, the rep's
+    skill and the deal's activity, which the field does not see."""
+    sm = ctx.stages
+    bump = np.clip(np.round((1.0 - ctx.optimism[rep]) * CRM_OPTIMISM_POINTS / 5) * 5, 0, 20)
+    pct = _probability_pct(sm)[stage]
+    return np.where(stage < sm.n_open, np.minimum(pct + bump, 99.0), pct)
+
+
 def write_history(
     rng: np.random.Generator,
     ctx: _Context,
@@ -53,7 +64,7 @@ def write_history(
         cols_cd.append(d.ent_cd[:, j])
         cols_amt.append(d.ent_amt[:, j])
         cols_exists.append(j < d.length)
-        for p in range(2):
+        for p in range(PUSHES):
             cols_day.append(d.q_day[:, j, p])
             cols_stage.append(d.P[:, j])
             cols_cd.append(d.q_cd[:, j, p])
@@ -95,7 +106,7 @@ def write_history(
             "stage_name": _take(ctx.vocab["stage"], hist_stage),
             "amount": pa.array(ev_amt[h_row, h_col]),
             "close_date": _dates(ev_cd[h_row, h_col]),
-            "probability": pa.array(_probability_pct(sm)[hist_stage]),
+            "probability": pa.array(crm_probability(ctx, hist_stage, d.orig[h_row])),
             "forecast_category": _take(ctx.vocab["forecast_category"], hist_stage),
             "created_date": _timestamps(ev_ts[h_row, h_col]),
             "is_deleted": pa.array(state.opp_deleted[h_row]),

@@ -10,7 +10,7 @@ from revops_demo.accounts import Accounts
 from revops_demo.arrays import _by_stage, _dates, _ids, _take, _time_of_day, _timestamps
 from revops_demo.context import _Context
 from revops_demo.deals import Deals
-from revops_demo.history import DealState, _probability_pct
+from revops_demo.history import DealState, crm_probability
 from revops_demo.vocab import CONCRETE_NEXT_STEPS, DAY, HOUR, KEY_PREFIXES, VAGUE_NEXT_STEPS
 from revops_demo.writer import _ObjectWriter
 
@@ -91,7 +91,7 @@ def write_opportunities(
             "is_closed": pa.array(s.cur_stage >= S),
             "is_won": pa.array(s.cur_stage == sm.won),
             "forecast_category_name": _take(vocab["forecast_category"], s.cur_stage),
-            "probability": pa.array(_probability_pct(sm)[s.cur_stage]),
+            "probability": pa.array(crm_probability(ctx, s.cur_stage, d.orig)),
             "lead_source": _take(vocab["lead_source"], d.source),
             "type": type_label,
             "next_step": ns_text,

@@ -8,7 +8,7 @@ import pyarrow as pa
 from revops_demo.arrays import _dates, _ids, _month_no
 from revops_demo.context import _Context
 from revops_demo.deals import Deals
-from revops_demo.vocab import KEY_PREFIXES
+from revops_demo.vocab import ATTAINMENT_RANGE, KEY_PREFIXES
 
 
 def add_quota_basis(ctx: _Context, d: Deals) -> None:
@@ -37,16 +37,18 @@ def _quota_table(ctx: _Context, seed: int) -> dict[str, pa.Array]:
     growth = 0.6
     x = np.clip((month_days - ctx.first_day) / max(ctx.as_of - ctx.first_day, 1), 0, None)
     quarter_x = x[(np.arange(months) // 3) * 3]  # quotas step up each quarter of the window
-    trend = (1 + growth * quarter_x) / (1 + growth * x[steady]).mean()
+    trend = 1 + growth * quarter_x
+    # the level whose trend-shaped quotas add up to the rep's won amount over the steady
+    # months: divided by the rep's attainment, that attainment is what the rep reaches
     base = np.zeros(ctx.n_users)
     for u in ctx.reps:
         tenure = steady & (month_days < ctx.departure[u])
-        base[u] = ctx.won_by_owner_month[u, tenure].mean() if tenure.any() else 0.0
+        base[u] = ctx.won_by_owner_month[u, tenure].sum() / trend[tenure].sum() if tenure.any() else 0.0
     fallback = np.median(base[ctx.reps][base[ctx.reps] > 0]) if (base[ctx.reps] > 0).any() else 10_000.0
     rows_owner, rows_month, amounts = [], [], []
     for u in ctx.reps:
         level = base[u] if base[u] > 0 else fallback
-        attainment = rng.uniform(0.75, 1.1)
+        attainment = rng.uniform(*ATTAINMENT_RANGE)
         for mth in range(months):
             if month_days[mth] >= ctx.departure[u]:
                 break

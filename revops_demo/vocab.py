@@ -21,6 +21,7 @@ KEY_PREFIXES = {
     "event": "00U",
     "lead": "00Q",
     "forecasting_quota": "0J9",
+    "subscription": "a0S",  # a custom object's prefix: subscriptions are not a standard object
 }
 CONTACT_PREFIX = "003"  # task.who_id: contacts are not part of the contract
 ID_DIGITS = 15  # 3-character key prefix + 15 digits = 18 characters
@@ -31,6 +32,18 @@ EPOCH = dt.date(1970, 1, 1)
 NEVER = 10**9  # a day number later than any as-of date
 
 DELETED_SHARE = 0.005
+
+# --- the story (docs/demo_data.md)
+PLANNED_PUSHES = 2  # close-date changes per stage around the planned date ...
+PUSHES = 6  # ... and up to four catch-ups: a close date reached without closing is moved,
+CATCH_UP_SAME_DAY = 0.75  # on the day itself, else at a review 1-14 days later, with
+CATCH_UP_LATE_DAYS = 15
+CATCH_UP_BASE = 0.5  # ... probability base + this x the rep's diligence (0.45-0.95)
+CATCH_UP_DILIGENCE = 0.3
+CLOSE_DATE_REALISM = 0.2  # planned time to close = (rep optimism 0.55-0.95 + this) x stage time left
+CRM_OPTIMISM_POINTS = 50  # CRM probability = stage default + (1 - optimism) x this, steps of 5
+ATTAINMENT_RANGE = (0.62, 1.18)  # each rep's attainment of quota over the steady months
+WON_ENGAGEMENT, LOST_ENGAGEMENT = 1.15, 0.9  # activity on deals that win vs deals that do not
 
 
 # --------------------------------------------------------------------------- vocabularies
@@ -348,3 +361,10 @@ LEAD_STATUSES = (
 
 # activity kinds
 EMAIL, CALL, OTHER_TASK, MEETING = range(4)
+
+# --- growth inputs (revops_demo.growth)
+# marketing cost per new-business opportunity created, by channel (LEAD_SOURCES order):
+# programs that make pipeline; outbound carries the SDR programme, referrals cost little
+COST_PER_OPPORTUNITY = np.array([2600.0, 1900.0, 1500.0, 3400.0, 4200.0, 900.0, 6000.0])
+ANNUAL_CHURN_RATE = 0.12  # share of customers lost per year
+CONTRACTION_SHARE = 0.15  # subscriptions cut back once, to 50-85% of their amount
