@@ -77,44 +77,12 @@ def _previous_business_day(day: dt.date, holidays: set[dt.date]) -> dt.date:
     return d
 
 
-def generate_demo_data(
-    out_dir: str | os.PathLike,
-    *,
-    reps: int = 20,
-    deals: int = 5000,
-    months: int = 24,
-    as_of_date: dt.date | None = None,
-    seed: int = 42,
-    file_format: str = "csv",
-    camel_case_headers: bool = False,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, int]:
-    """Write every object of the contract (the eight CRM objects and the two growth inputs)
-    to `out_dir`; return the rows written per object.
-
-    `reps` active sales reps (plus a few former, inactive reps and one manager per
-    team), `deals` opportunities created over the `months` months up to `as_of_date`
-    (default: today, UTC). Files of the other format for the same objects are removed
-    so the folder holds one file per object. Runs of more than 50,000 deals report
-    progress per block of deals to `progress` (default: a line on stderr).
-    """
-    if file_format not in FILE_FORMATS:
-        raise ValueError(f"file_format must be one of {FILE_FORMATS} (got {file_format!r})")
-    if reps < 1 or deals < 1 or months < 1:
-        raise ValueError("reps, deals and months must each be at least 1")
-    if seed < 0:
-        raise ValueError("seed must be a non-negative integer")
-    started = time.monotonic()
-    as_of = as_of_date or dt.datetime.now(dt.UTC).date()
-    if isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
+def _build_context(seed: int, reps: int, months: int, as_of: dt.date) -> tuple[dict, _Context]:
+    """The users' table and the state every block shares: seeds, reps, stage rates, vocabularies."""
     first_date = _add_months(as_of, -months)
     stages = read_stage_map()
     icp = read_icp_rules()
     holidays = read_holidays()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-
     as_of_day, first_day = _day(as_of), _day(first_date)
     user_table, users = _build_users(seed, reps, first_day, as_of_day)
     other_industries = tuple(i for i in OTHER_INDUSTRIES if i not in icp.industries)
@@ -171,6 +139,43 @@ def generate_demo_data(
         },
         **users,
     )
+    return user_table, ctx
+
+
+def generate_demo_data(
+    out_dir: str | os.PathLike,
+    *,
+    reps: int = 20,
+    deals: int = 5000,
+    months: int = 24,
+    as_of_date: dt.date | None = None,
+    seed: int = 42,
+    file_format: str = "csv",
+    camel_case_headers: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, int]:
+    """Write every object of the contract (the eight CRM objects and the two growth inputs)
+    to `out_dir`; return the rows written per object.
+
+    `reps` active sales reps (plus a few former, inactive reps and one manager per
+    team), `deals` opportunities created over the `months` months up to `as_of_date`
+    (default: today, UTC). Files of the other format for the same objects are removed
+    so the folder holds one file per object. Runs of more than 50,000 deals report
+    progress per block of deals to `progress` (default: a line on stderr).
+    """
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {FILE_FORMATS} (got {file_format!r})")
+    if reps < 1 or deals < 1 or months < 1:
+        raise ValueError("reps, deals and months must each be at least 1")
+    if seed < 0:
+        raise ValueError("seed must be a non-negative integer")
+    started = time.monotonic()
+    as_of = as_of_date or dt.datetime.now(dt.UTC).date()
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    user_table, ctx = _build_context(seed, reps, months, as_of)
 
     report = progress
     if report is None:
