@@ -366,5 +366,5 @@ EMAIL, CALL, OTHER_TASK, MEETING = range(4)
 # marketing cost per new-business opportunity created, by channel (LEAD_SOURCES order):
 # programs that make pipeline; outbound carries the SDR programme, referrals cost little
 COST_PER_OPPORTUNITY = np.array([2600.0, 1900.0, 1500.0, 3400.0, 4200.0, 900.0, 6000.0])
-ANNUAL_CHURN_RATE = 0.12  # share of customers lost per year
+ANNUAL_CHURN_RATE = 0.08  # share of customers lost per year
 CONTRACTION_SHARE = 0.15  # subscriptions cut back once, to 50-85% of their amount

@@ -63,7 +63,9 @@ spend_months as (
         channel,
         spend_amount,
         spend_month,
-        cast({{ dbt.last_day('spend_month', 'month') }} as date) as spend_month_end
+        cast(
+            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'spend_month')) }} as date
+        ) as spend_month_end
     from spend
 
 ),
@@ -116,7 +118,9 @@ channels as (
 
     select channel from spend_by_channel
     union
-    select channel from won_by_channel where channel is not null
+    select channel
+    from won_by_channel
+    where channel is not null
 
 ),
 
