@@ -438,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--without",
         help="leave parts out, comma-separated: activities, tasks, events, leads, quotas, history, accounts, "
-        "next_step, next_step_date, icp_fields, custom_fields, forecast_category, probability, account_ids",
+        "next_step, next_step_date, icp_fields, custom_fields, forecast_category, probability, account_ids, growth_inputs (marketing_spend, subscription)",
     )
     demo.add_argument(
         "--history-mode",
