@@ -79,10 +79,10 @@ spend_by_channel as (
             spend_months.spend_amount
             * cast(
                 {{ dbt.datediff(
-                    'case when spend_months.spend_month > bounds.window_start_date'
-                    ~ ' then spend_months.spend_month else bounds.window_start_date end',
-                    'case when spend_months.spend_month_end < bounds.window_end_date'
-                    ~ ' then spend_months.spend_month_end else bounds.window_end_date end',
+                    '(case when spend_months.spend_month > bounds.window_start_date'
+                    ~ ' then spend_months.spend_month else bounds.window_start_date end)',
+                    '(case when spend_months.spend_month_end < bounds.window_end_date'
+                    ~ ' then spend_months.spend_month_end else bounds.window_end_date end)',
                     'day'
                 ) }} + 1 as {{ type_double() }}
             )
