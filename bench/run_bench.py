@@ -235,7 +235,7 @@ def bench_tier(tier: str, keep: bool) -> TierResult:
         [
             sys.executable,
             "-m",
-            "revops.demo_data",
+            "revops_demo",
             "--out",
             str(landing),
             "--deals",

@@ -66,8 +66,8 @@ def _has_landing_files(landing_dir: Path) -> bool:
 def command_demo_data(args: argparse.Namespace) -> int:
     import tempfile
 
-    from revops.demo_data import generate_demo_data
     from revops.sources.demo_shapes import ShapeError, parse_without
+    from revops_demo import generate_demo_data
 
     settings = _settings_from(args)
     shape = getattr(args, "shape", None) or "salesforce_files"
@@ -438,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--without",
         help="leave parts out, comma-separated: activities, tasks, events, leads, quotas, history, accounts, "
-        "next_step, next_step_date, icp_fields, custom_fields, forecast_category, probability, account_ids",
+        "next_step, next_step_date, icp_fields, custom_fields, forecast_category, probability, account_ids, growth_inputs (marketing_spend, subscription)",
     )
     demo.add_argument(
         "--history-mode",

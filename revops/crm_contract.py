@@ -1,7 +1,10 @@
-"""The input contract: the eight Salesforce objects the warehouse takes in.
+"""The input contract: the eight Salesforce objects the warehouse takes in, and the two
+optional growth inputs (marketing spend and subscriptions) that CAC and NRR need.
 
 One place names every object's required columns and the type each is loaded
 as, so the landing loader, the demo data generator and the quality gate agree.
+Every object but user and opportunity is optional (`revops.sources.coverage`): an
+absent one is an empty table, recorded as not tracked in `source_coverage`.
 Column names are Salesforce field names in snake_case (Fivetran's naming);
 types are DuckDB logical types, declared rather than guessed from the file.
 """
@@ -165,5 +168,31 @@ CRM_OBJECTS: dict[str, CrmObject] = {
             },
             "Monthly target per rep (start_date is the first day of the month).",
         ),
+        CrmObject(
+            "marketing_spend",
+            {
+                "month": DATE,
+                "channel": VARCHAR,
+                "amount": DOUBLE,
+            },
+            "Marketing spend per month and channel (month is the first day of the month; channel "
+            "uses the opportunity's lead_source values). Optional: without it CAC is unknown.",
+        ),
+        CrmObject(
+            "subscription",
+            {
+                "id": VARCHAR,
+                "account_id": VARCHAR,
+                "start_date": DATE,
+                "end_date": DATE,
+                "mrr_amount": DOUBLE,
+            },
+            "Recurring revenue per account: mrr_amount per month from start_date to end_date "
+            "(NULL: still active). Optional: without it NRR comes from Expansion and Renewal deals.",
+        ),
     ]
 }
+
+# Optional inputs no CRM connector has (DESIGN.md "Optional inputs for the rest of the six growth
+# metrics"): the landing folder may carry them; Fivetran's Salesforce and HubSpot schemas do not.
+GROWTH_OBJECTS: tuple[str, ...] = ("marketing_spend", "subscription")

@@ -75,7 +75,7 @@ class BuiltWarehouse:
 @pytest.fixture(scope="session")
 def demo_landing_dir(tmp_path_factory) -> Path:
     """The demo CRM files at the test scale, generated once per session."""
-    from revops.demo_data import generate_demo_data
+    from revops_demo import generate_demo_data
 
     landing_dir = tmp_path_factory.mktemp("landing")
     generate_demo_data(landing_dir, as_of_date=DEMO_AS_OF_DATE, **DEMO_SCALE)

@@ -22,6 +22,8 @@
         'lead': ['id', 'owner_id', 'lead_source', 'status', 'company', 'industry', 'number_of_employees',
                  'created_date', 'is_converted', 'converted_date', 'converted_opportunity_id', 'is_deleted'],
         'forecasting_quota': ['id', 'quota_owner_id', 'start_date', 'quota_amount'],
+        'marketing_spend': ['month', 'channel', 'amount'],
+        'subscription': ['id', 'account_id', 'start_date', 'end_date', 'mrr_amount'],
     }) }}
 {%- endmacro %}
 
@@ -36,6 +38,8 @@
         'event': 'stg_salesforce__events',
         'lead': 'stg_salesforce__leads',
         'forecasting_quota': 'stg_salesforce__forecasting_quotas',
+        'marketing_spend': 'stg_salesforce__marketing_spend',
+        'subscription': 'stg_salesforce__subscriptions',
     }) }}
 {%- endmacro %}
 

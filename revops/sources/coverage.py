@@ -43,6 +43,8 @@ PRESENT_OBJECT_MINIMUM: dict[str, tuple[str, ...]] = {
     "event": ("what_id", "start_date_time"),
     "lead": ("id", "created_date"),
     "forecasting_quota": ("quota_owner_id", "start_date", "quota_amount"),
+    "marketing_spend": ("month", "channel", "amount"),
+    "subscription": ("account_id", "start_date", "mrr_amount"),
 }
 
 

@@ -2,7 +2,7 @@
 
     revops demo-data --shape salesforce_files|fivetran_salesforce|hubspot [--without tasks,events,...]
 
-The generator (`revops.demo_data`) writes the contract's landing files; this module takes
+The generator (`revops_demo`) writes the contract's landing files; this module takes
 them and writes what a real team would have: the landing folder without some objects or
 columns, a DuckDB database holding the Salesforce schema as Fivetran writes it, or Fivetran's
 HubSpot schema. Every case of "what real CRMs lack" is one command to reproduce.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from revops.crm_contract import CRM_OBJECTS
+from revops.crm_contract import CRM_OBJECTS, GROWTH_OBJECTS
 from revops.sources.conform import quote, sql_string
 
 # --without names: an object, or a part of one (object, column) that a real CRM may lack.
@@ -46,6 +46,7 @@ OPTIONAL_PARTS: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("opportunity_history", "forecast_category"),
     ),
     "probability": (("opportunity", "probability"), ("opportunity_history", "probability")),
+    "growth_inputs": (("marketing_spend", None), ("subscription", None)),
 }
 # parts that keep the column but empty its values (a legal null, not an absent column)
 NULLED_PARTS = {"account_ids": ("opportunity", "account_id")}
@@ -167,7 +168,7 @@ def write_fivetran_salesforce(
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"create schema {quote(schema)}")
         for obj, crm in CRM_OBJECTS.items():
-            if obj in objects or (history_mode and obj == "opportunity_history"):
+            if obj in objects or obj in GROWTH_OBJECTS or (history_mode and obj == "opportunity_history"):
                 continue
             lacks = set(FIVETRAN_SALESFORCE_LACKS.get(obj, ())) | columns.get(obj, set())
             types = {c: "timestamp" for c, t in crm.columns.items() if t == "DATE"}

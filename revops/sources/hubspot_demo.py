@@ -2,7 +2,7 @@
 
     counts = write_hubspot_demo(Path("data/landing"), Path("data/hubspot/hubspot.duckdb"))
 
-Reads a contract-shaped landing folder (`revops.demo_data.generate_demo_data`) and writes a
+Reads a contract-shaped landing folder (`revops_demo.generate_demo_data`) and writes a
 DuckDB database holding, in schema `schema`, every table `revops.sources.hubspot` reads,
 with Fivetran's names and types. Beside the database (`demo_seeds_dir`) it writes the
 seeds the team would edit for this portal, and a mapping file (`demo_mapping_path`)

@@ -30,7 +30,7 @@ KINDS = ("untracked", "fivetran_salesforce", "hubspot")
 
 
 def demo_landing(folder: Path) -> Path:
-    from revops.demo_data import generate_demo_data
+    from revops_demo import generate_demo_data
 
     landing = folder / "landing"
     if not landing.exists():

@@ -92,8 +92,8 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import duckdb
 
-    from revops.demo_data import generate_demo_data
     from revops.landing import load_landing_folder
+    from revops_demo import generate_demo_data
 
     landing = args.work / "landing"
     if not args.marts:

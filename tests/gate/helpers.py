@@ -98,7 +98,7 @@ class Baseline:
 def write_demo_landing(out: Path) -> Path:
     import csv
 
-    from revops.demo_data import generate_demo_data
+    from revops_demo import generate_demo_data
 
     generate_demo_data(out, as_of_date=GATE_AS_OF_DATE, file_format="csv", **GATE_SCALE)
     path = out / "opportunity.csv"

@@ -440,6 +440,14 @@ CASES = [
         absent=("root:", "/bin/", "nologin"),
     ),
     Case(
+        "negative_marketing_spend",
+        set_value("marketing_spend", "amount", 5, "-250"),
+        "raw.marketing_spend",
+        "amount_not_negative",
+        ("-250.0", "marketing_spend.csv line 5", "amount"),
+        rows=1,
+    ),
+    Case(
         "cr_only_line_ends",
         cr_only_line_ends,
         "raw.account",

@@ -90,7 +90,7 @@ def served(root: Path, sql: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
-    from revops.demo_data import generate_demo_data
+    from revops_demo import generate_demo_data
 
     root = tmp_path_factory.mktemp("real_operation")
     generate_demo_data(root / "landing", as_of_date=DAY, **SCALE)

@@ -49,7 +49,7 @@ class Workspace:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Workspace:
-    from revops.demo_data import generate_demo_data
+    from revops_demo import generate_demo_data
 
     root = tmp_path_factory.mktemp("backfill")
     generate_demo_data(root / "landing", as_of_date=EXTRACT_DATE, **SMALL_SCALE)

@@ -12,8 +12,8 @@ import pytest
 from conftest import run_dbt
 
 from revops.crm_contract import CRM_OBJECTS
-from revops.demo_data import generate_demo_data
 from revops.sources import SourceConfig, SourceError, ingest_source
+from revops_demo import generate_demo_data
 
 AS_OF = dt.date(2026, 11, 23)
 LOADED_AT = dt.datetime(2026, 11, 23, 6, 0)

@@ -1,6 +1,7 @@
 -- The six RevOps health metrics of DESIGN.md for as_of_date, each with its value, its
 -- healthy band and a green / yellow / red status, plus lead-to-opportunity conversion,
--- pipeline velocity and revenue per customer for the company and per team.
+-- pipeline velocity and revenue per customer for the company and per team, and CAC
+-- (all channels) and net revenue retention from growth_metrics.
 
 with
 
@@ -61,6 +62,12 @@ users as (
 tracking as (
 
     select * from {{ ref('int_source_tracking') }}
+
+),
+
+growth as (
+
+    select * from {{ ref('growth_metrics') }}
 
 ),
 
@@ -448,6 +455,21 @@ efficiency_tracked as (
 
 ),
 
+-- CAC for the company (all channels) and NRR, with growth_metrics' bands and statuses
+growth_rows as (
+
+    select
+        case metric when 'cac' then 'cac_amount' else 'net_revenue_retention' end as metric,
+        value,
+        healthy_min,
+        healthy_max,
+        status,
+        unknown_reason
+    from growth
+    where channel = 'all'
+
+),
+
 final as (
 
     select
@@ -486,6 +508,18 @@ final as (
             end as {{ type_varchar() }}
         )
     from efficiency_tracked
+    union all
+    select
+        {{ as_of_date() }},
+        metric,
+        'company',
+        cast(null as {{ dbt.type_string() }}),
+        cast(value as {{ type_double() }}),
+        cast(healthy_min as {{ type_double() }}),
+        cast(healthy_max as {{ type_double() }}),
+        status,
+        cast(unknown_reason as {{ type_varchar() }})
+    from growth_rows
 
 )
 

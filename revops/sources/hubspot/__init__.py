@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from revops.crm_contract import CRM_OBJECTS
+from revops.crm_contract import CRM_OBJECTS, GROWTH_OBJECTS
 from revops.sources.conform import SourceError, write_contract_table
 from revops.sources.coverage import CoverageRow, absent_object_coverage, object_coverage, required_columns
 from revops.sources.hubspot.deals import (
@@ -76,6 +76,8 @@ def _plans(ctx: Context) -> dict[str, Plan | None]:
         "event": engagement_plan(ctx, "event", deal_ids),
         "lead": None,
         "forecasting_quota": quota_plan(ctx),
+        # HubSpot's schema has no marketing spend or subscriptions: not tracked
+        **dict.fromkeys(GROWTH_OBJECTS),
     }
 
 
