@@ -27,6 +27,7 @@ from revops.alerting import (
     webhook_url_from_env,
 )
 from revops.publish import record_alerts
+from revops.sql import quote_identifier
 from revops.warehouse_targets import dbt_target
 
 
@@ -113,10 +114,6 @@ def _relationship_test(check_name: str) -> dict | None:
     return None
 
 
-def _quoted(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
 def relationship_failure(check_name: str, warehouse_path: Path | None) -> tuple[str, tuple[dict, ...]] | None:
     """A failing dbt relationships test in words, with up to five of the values that do
     not resolve, read from the DuckDB working warehouse (None: not such a test, or the
@@ -130,11 +127,11 @@ def relationship_failure(check_name: str, warehouse_path: Path | None) -> tuple[
         return headline, ()
     import duckdb
 
-    column, field = _quoted(test["column"]), _quoted(test["field"])
+    column, field = quote_identifier(test["column"]), quote_identifier(test["field"])
     sql = (
-        f"select distinct cast(c.{column} as varchar) from {_quoted(test['schema'])}.{_quoted(test['model'])} c "
+        f"select distinct cast(c.{column} as varchar) from {quote_identifier(test['schema'])}.{quote_identifier(test['model'])} c "
         f"where c.{column} is not null and c.{column} not in (select p.{field} from "
-        f"{_quoted(test['parent_schema'])}.{_quoted(test['parent'])} p where p.{field} is not null) "
+        f"{quote_identifier(test['parent_schema'])}.{quote_identifier(test['parent'])} p where p.{field} is not null) "
         f"order by 1 limit {RELATIONSHIP_EXAMPLES}"
     )
     try:

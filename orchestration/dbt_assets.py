@@ -23,6 +23,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from orchestration.dbt_project import prune_invocation_dirs, revops_dbt_project
 from orchestration.resources import WarehouseResource
 from revops.settings import Settings
+from revops.sql import quote_identifier
 from revops.warehouse_targets import copy_raw_to_target, dbt_target, pull_tables_from_target
 
 
@@ -136,10 +137,6 @@ MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
 FAILURE_EXAMPLE_LIMIT = 5
 
 
-def _quote(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
 def _metadata_value(metadata: Mapping[str, Any], key: str) -> Any:
     value = metadata.get(key)
     return getattr(value, "value", getattr(value, "text", value))
@@ -180,7 +177,7 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
     Tests that store whole rows (not_null, expressions) hold the key; tests that store the
     failing values only (unique, relationships, accepted_values) are joined back to the
     model on the tested column to find the keys."""
-    failures = f"{_quote(test['schema'])}.{_quote(test['alias'])}"
+    failures = f"{quote_identifier(test['schema'])}.{quote_identifier(test['alias'])}"
     model = manifest["nodes"].get(test.get("attached_node") or "") or {}
     column = test.get("column_name") or ((test.get("test_metadata") or {}).get("kwargs") or {}).get(
         "column_name"
@@ -199,19 +196,19 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
         ]
 
     if column and column in stored and all(k in stored for k in keys):
-        selected = ", ".join(_quote(c) for c in [*keys, column])
+        selected = ", ".join(quote_identifier(c) for c in [*keys, column])
         return examples(
             con.execute(f"select {selected} from {failures} order by {selected} limit {limit}").fetchall()
         )
     if column and model and stored:
-        relation = f"{_quote(model['schema'])}.{_quote(model['alias'])}"
-        selected = ", ".join(f"m.{_quote(c)}" for c in [*keys, column])
+        relation = f"{quote_identifier(model['schema'])}.{quote_identifier(model['alias'])}"
+        selected = ", ".join(f"m.{quote_identifier(c)}" for c in [*keys, column])
         rows = con.execute(
             f"select {selected} from {relation} m "
-            f"where m.{_quote(column)} in (select {_quote(stored[0])} from {failures}) "
+            f"where m.{quote_identifier(column)} in (select {quote_identifier(stored[0])} from {failures}) "
             # one row per failing value: five different values say more than one five times
-            f"qualify row_number() over (partition by m.{_quote(column)} order by {selected}) = 1 "
-            f"order by m.{_quote(column)}, {selected} limit {limit}"
+            f"qualify row_number() over (partition by m.{quote_identifier(column)} order by {selected}) = 1 "
+            f"order by m.{quote_identifier(column)}, {selected} limit {limit}"
         ).fetchall()
         if rows:
             return examples(rows)
@@ -238,7 +235,7 @@ def drop_passed_test_tables(con, manifest: Mapping[str, Any], failed: list) -> N
         for name, kind in rows:
             if (schema, name) not in keep:
                 con.execute(
-                    f"drop {'view' if kind == 'VIEW' else 'table'} if exists {_quote(schema)}.{_quote(name)}"
+                    f"drop {'view' if kind == 'VIEW' else 'table'} if exists {quote_identifier(schema)}.{quote_identifier(name)}"
                 )
 
 

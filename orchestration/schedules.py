@@ -15,11 +15,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from revops.paths import LANDING_SUFFIXES
 from revops.settings import Settings
 
 DEFAULT_CRON = "0 6 * * *"
 DEFAULT_TIMEZONE = "UTC"
-LANDING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
 
 def landing_fingerprint(landing_dir: Path) -> dict[str, list]:

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from revops.clock import utcnow
+
 ENV_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
 DIGEST_TOP_DEALS = 10  # deals listed per manager, largest amounts first
 EXAMPLE_LIMIT = 5
@@ -33,10 +35,6 @@ MAX_TEXT_CHARS = 39000  # Slack truncates a message's text at 40,000 characters
 def webhook_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return (env.get(ENV_WEBHOOK_URL) or "").strip()
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -55,7 +53,7 @@ class Alert:
     examples: list[dict[str, Any]] = field(default_factory=list)
     recipient: str | None = None
     alert_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    created_at: dt.datetime = field(default_factory=_utcnow)
+    created_at: dt.datetime = field(default_factory=utcnow)
 
     def as_row(self) -> dict[str, Any]:
         return {

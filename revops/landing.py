@@ -34,10 +34,11 @@ import duckdb
 
 from revops.crm_contract import BOOLEAN, CRM_OBJECTS, DATE, DOUBLE, INTEGER, TIMESTAMP, VARCHAR, CrmObject
 from revops.crm_ids import is_id_column, normalized_id_sql
+from revops.paths import LANDING_SUFFIXES
 from revops.sources.coverage import present_object_columns, required_columns
 from revops.sources.mapping import MappingError, ObjectMapping
+from revops.sql import quote_identifier, quote_literal
 
-LANDING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 LOAD_LOG_TABLE = "_load_log"
 METADATA_COLUMNS = ("_source_file", "_source_row", "_loaded_at")
 MAX_EXAMPLES = 5
@@ -166,14 +167,6 @@ def normalize_column_name(header: str) -> str:
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)  # stageName -> stage_Name
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)  # SLAExpiry -> SLA_Expiry
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _crm_object(obj: CrmObject | str) -> CrmObject:
@@ -581,7 +574,7 @@ def _csv_source(path: Path, names: Sequence[str]) -> str:
     ragged row, an unterminated quote or invalid UTF-8 is an error, never a lost row.
     Rows keep file order. `_line` is the physical line a record starts on (the header
     is line 1): the record number plus the line breaks inside quoted values before it."""
-    columns = "{" + ", ".join(f"{_sql_string(n)}: 'VARCHAR'" for n in names) + "}"
+    columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names) + "}"
     compression = "gzip" if path.name.lower().endswith(".gz") else "none"
     breaks = (
         " + ".join(
@@ -591,7 +584,7 @@ def _csv_source(path: Path, names: Sequence[str]) -> str:
         or "0"
     )
     read = (
-        f"read_csv({_sql_string(str(path))}, "
+        f"read_csv({quote_literal(str(path))}, "
         f"auto_detect = false, header = true, columns = {columns}, all_varchar = true, "
         f"delim = ',', quote = '\"', escape = '\"', comment = '', skip = 0, "
         f"strict_mode = true, ignore_errors = false, null_padding = false, "
@@ -608,7 +601,7 @@ def _csv_source(path: Path, names: Sequence[str]) -> str:
 
 def _parquet_source(path: Path) -> str:
     return (
-        f"(select *, file_row_number + 1 as _line from read_parquet({_sql_string(str(path))}, "
+        f"(select *, file_row_number + 1 as _line from read_parquet({quote_literal(str(path))}, "
         f"file_row_number = true))"
     )
 
@@ -622,7 +615,7 @@ def _parquet_schema(con, path: Path, crm: CrmObject) -> tuple[list[str], list[st
             object_name=crm.name,
         )
     try:
-        rows = con.execute(f"describe select * from read_parquet({_sql_string(str(path))})").fetchall()
+        rows = con.execute(f"describe select * from read_parquet({quote_literal(str(path))})").fetchall()
     except duckdb.Error as exc:
         raise _read_error(path, crm, exc) from None
     return [r[0] for r in rows], [r[1] for r in rows]
@@ -721,13 +714,13 @@ def _select_sql(columns: Sequence[_Column], source: str, file_name: str, loaded_
     )
     outer = [quote_identifier(c.name) for c in columns]
     outer += [
-        f"{_sql_string(file_name)} as _source_file",
+        f"{quote_literal(file_name)} as _source_file",
         "cast(_line as bigint) as _source_row",
-        f"cast({_sql_string(loaded_at.isoformat(sep=' '))} as timestamp) as _loaded_at",
+        f"cast({quote_literal(loaded_at.isoformat(sep=' '))} as timestamp) as _loaded_at",
     ]
     where = ""
     if bad:
-        where = f"\nwhere case when {bad} then error({_sql_string(_BAD_VALUE_MARKER)}) else true end"
+        where = f"\nwhere case when {bad} then error({quote_literal(_BAD_VALUE_MARKER)}) else true end"
     return (
         f"select {', '.join(outer)}\n"
         f"from (\n    select {', '.join(inner)}\n    from {source} as src\n) as typed"
@@ -952,7 +945,7 @@ def load_landing_object(
             raise
     finally:
         if previous_tz:
-            con.execute(f"set TimeZone = {_sql_string(previous_tz)}")
+            con.execute(f"set TimeZone = {quote_literal(previous_tz)}")
 
     return LoadResult(
         object_name=crm.name,

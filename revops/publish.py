@@ -54,6 +54,8 @@ from typing import Any
 import duckdb
 
 from revops import state
+from revops.clock import utcnow
+from revops.sql import quote_identifier, quote_literal
 
 SERVED_FILE = "revops.duckdb"
 PARQUET_DIR = "parquet"
@@ -131,18 +133,6 @@ class PublishRequest:
 
 def served_path(serve_dir: Path) -> Path:
     return Path(serve_dir) / SERVED_FILE
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _quote(identifier: str) -> str:
-    return '"' + str(identifier).replace('"', '""') + '"'
-
-
-def _sql_string(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------- locking and cleanup
@@ -234,7 +224,7 @@ def open_served(serve_dir: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
         return
     con = duckdb.connect()
     try:
-        con.execute(f"attach {_sql_string(str(path))} as served (read_only)")
+        con.execute(f"attach {quote_literal(str(path))} as served (read_only)")
         con.execute("use served")
         yield con
     finally:
@@ -303,12 +293,12 @@ def mart_fingerprints(con, schema: str, marts: Iterable[str]) -> tuple[dict[str,
     """
     counts, prints = {}, {}
     for mart in marts:
-        table = f"{_quote(schema)}.{_quote(mart)}"
+        table = f"{quote_identifier(schema)}.{quote_identifier(mart)}"
         columns = con.execute(f"describe {table}").fetchall()
         values = ", ".join(
-            f"round({_quote(name)}, {FINGERPRINT_DECIMALS})"
+            f"round({quote_identifier(name)}, {FINGERPRINT_DECIMALS})"
             if str(type_).upper() in ("DOUBLE", "FLOAT", "REAL")
-            else _quote(name)
+            else quote_identifier(name)
             for name, type_, *_ in columns
         )
         rows, digest = con.execute(
@@ -342,7 +332,7 @@ class OlderAsOfError(PublishError):
 
 def _create_log_tables(con) -> None:
     for table, columns in (("publish_log", PUBLISH_LOG_COLUMNS), ("alerts", ALERTS_COLUMNS)):
-        ddl = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
+        ddl = ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
         con.execute(f"create table if not exists main.{table} ({ddl})")
 
 
@@ -359,7 +349,7 @@ def _copy_history(con, source_alias: str) -> None:
                 [source_alias, table],
             ).fetchall()
         }
-        shared = ", ".join(_quote(c) for c in columns if c in old)
+        shared = ", ".join(quote_identifier(c) for c in columns if c in old)
         con.execute(f"insert into main.{table} ({shared}) select {shared} from {source_alias}.main.{table}")
 
 
@@ -378,11 +368,11 @@ def _attach_history(con, serve_dir: Path, state_file: Path | None) -> str | None
     if state_file is not None:
         with state.open_state(state_file, serve_dir=serve_dir):
             pass  # created (and a served file's history imported) when it did not exist
-        con.execute(f"attach {_sql_string(str(state_file))} as history (read_only)")
+        con.execute(f"attach {quote_literal(str(state_file))} as history (read_only)")
         return "history"
     previous = served_path(serve_dir)
     if previous.exists():
-        con.execute(f"attach {_sql_string(str(previous))} as history (read_only)")
+        con.execute(f"attach {quote_literal(str(previous))} as history (read_only)")
         return "history"
     return None
 
@@ -491,7 +481,7 @@ def publish_marts(
     state_file = Path(state_path) if state_path is not None else None
     if not working_warehouse.exists():
         raise PublishError(f"the working warehouse {working_warehouse} does not exist")
-    publish_id = f"{_utcnow():%Y%m%dT%H%M%S}-{request.run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    publish_id = f"{utcnow():%Y%m%dT%H%M%S}-{request.run_id[:8]}-{uuid.uuid4().hex[:6]}"
     parquet = serve_dir / PARQUET_DIR
     step = lambda name: on_step(name) if on_step is not None else None  # noqa: E731
     with publish_lock(serve_dir):
@@ -504,7 +494,7 @@ def publish_marts(
                     publish_id="",
                     run_id=request.run_id,
                     as_of_date=request.as_of_date,
-                    published_at=_utcnow(),
+                    published_at=utcnow(),
                     served_path=served_path(serve_dir),
                     parquet_dir=parquet / CURRENT_LINK,
                     mart_row_counts={},
@@ -519,7 +509,7 @@ def publish_marts(
         tmp = serve_dir / f"{TMP_PREFIX}{publish_id}"
         version_tmp = parquet / f"{PARQUET_TMP_PREFIX}{publish_id}"
         version = parquet / f"v-{publish_id}"
-        published_at = _utcnow()
+        published_at = utcnow()
         journal: dict[str, Any] | None = None
         journal_tmp = serve_dir / f"{TMP_PREFIX}journal-{publish_id}"
         current_step = PUBLISH_STEPS[0]
@@ -541,7 +531,7 @@ def publish_marts(
             step(current_step)
             con = duckdb.connect(str(tmp))
             try:
-                con.execute(f"attach {_sql_string(str(working_warehouse))} as build (read_only)")
+                con.execute(f"attach {quote_literal(str(working_warehouse))} as build (read_only)")
                 missing = [m for m in request.marts if not _has_table_in(con, "build", MARTS_SCHEMA, m)]
                 if missing:
                     raise PublishError(
@@ -550,8 +540,8 @@ def publish_marts(
                 con.execute(f"create schema {MARTS_SCHEMA}")
                 for mart in request.marts:
                     con.execute(
-                        f"create table {MARTS_SCHEMA}.{_quote(mart)} as "
-                        f"select * from build.{MARTS_SCHEMA}.{_quote(mart)}"
+                        f"create table {MARTS_SCHEMA}.{quote_identifier(mart)} as "
+                        f"select * from build.{MARTS_SCHEMA}.{quote_identifier(mart)}"
                     )
                 con.execute("detach build")
                 counts, prints = mart_fingerprints(con, MARTS_SCHEMA, request.marts)
@@ -573,7 +563,7 @@ def publish_marts(
                 for mart in request.marts:
                     target = version_tmp / f"{mart}.parquet"
                     con.execute(
-                        f"copy {MARTS_SCHEMA}.{_quote(mart)} to {_sql_string(str(target))} (format parquet)"
+                        f"copy {MARTS_SCHEMA}.{quote_identifier(mart)} to {quote_literal(str(target))} (format parquet)"
                     )
                 con.execute("checkpoint")
             finally:
@@ -769,7 +759,7 @@ def record_alerts(
                 if state_file is not None:
                     con.execute("delete from main.publish_log")
                     con.execute("delete from main.alerts")
-                    con.execute(f"attach {_sql_string(str(state_file))} as history (read_only)")
+                    con.execute(f"attach {quote_literal(str(state_file))} as history (read_only)")
                     _copy_history(con, "history")
                     con.execute("detach history")
                 else:

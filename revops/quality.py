@@ -44,10 +44,10 @@ from typing import Any
 import duckdb
 
 from revops.gate_coverage import read_coverage, untracked_reason
-from revops.settings import PROJECT_ROOT
+from revops.paths import EXPECTATIONS_DIR, SEEDS_DIR
+from revops.sql import quote_identifier
 
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-STAGE_MAP_PATH = PROJECT_ROOT / "seeds" / "stage_map.csv"
+STAGE_MAP_PATH = SEEDS_DIR / "stage_map.csv"
 
 LAYERS = ("raw", "marts")
 BLOCKING = "blocking"
@@ -572,12 +572,8 @@ def _validate_suite(
 # --------------------------------------------------------------------------- helpers
 
 
-def _quote(identifier: str) -> str:
-    return '"' + str(identifier).replace('"', '""') + '"'
-
-
 def _qualified(schema: str, table: str) -> str:
-    return f"{_quote(schema)}.{_quote(table)}"
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
 
 
 def _existing_tables(con, schema: str) -> set[str]:
@@ -609,7 +605,9 @@ class _Table:
         self._row_count: int | None = None
         if deleted_flag and deleted_flag in self.types:
             # the checks see live rows only: soft-deleted rows never count (DESIGN.md)
-            self.qualified = f"(select * from {self.physical} where {_quote(deleted_flag)} is not true)"
+            self.qualified = (
+                f"(select * from {self.physical} where {quote_identifier(deleted_flag)} is not true)"
+            )
         self.filtered = self.qualified != self.physical
 
     @property
@@ -631,10 +629,10 @@ class _Table:
     def order_by(self) -> str:
         if not self.example_columns:
             return ""
-        return " order by " + ", ".join(_quote(c) for c in self.example_columns)
+        return " order by " + ", ".join(quote_identifier(c) for c in self.example_columns)
 
     def example_select(self) -> str:
-        return ", ".join(_quote(c) for c in self.example_columns)
+        return ", ".join(quote_identifier(c) for c in self.example_columns)
 
     def source_of(self, values: Sequence[Any]) -> str:
         """Where an example row came from: `opportunity.csv line 14`, or its key."""
@@ -748,7 +746,7 @@ def _run_sql_expectation(table: _Table, exp: Expectation, kwargs, parameters, ba
 
 
 def _sql_not_null(table: _Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
-    col = _quote(kwargs["column"])
+    col = quote_identifier(kwargs["column"])
     where = f"from {table.qualified} where {col} is null"
     count = table.con.execute(f"select count(*) {where}").fetchone()[0]
     if count == 0:
@@ -761,7 +759,7 @@ def _sql_not_null(table: _Table, exp, kwargs, parameters, baselines) -> Expectat
 def _sql_unique(table: _Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
     """Rows whose key appears more than once (nulls count as equal, as in GROUP BY)."""
     columns = list(kwargs.get("column_list") or [kwargs["column"]])
-    cols = ", ".join(_quote(c) for c in columns)
+    cols = ", ".join(quote_identifier(c) for c in columns)
     keys = table.con.execute(
         f"select count(*) from (select 1 from {table.qualified} group by {cols} having count(*) > 1)"
     ).fetchone()[0]
@@ -771,7 +769,7 @@ def _sql_unique(table: _Table, exp, kwargs, parameters, baselines) -> Expectatio
     count = table.con.execute(f"select count(*) from {counted} where __revops_n > 1").fetchone()[0]
     value = f"row({cols})" if len(columns) > 1 else cols
     extra = f", {table.example_select()}" if table.example_columns else ""
-    order = ", ".join([cols] + [_quote(c) for c in table.example_columns])
+    order = ", ".join([cols] + [quote_identifier(c) for c in table.example_columns])
     examples = table.examples(
         f"select {value}{extra} from {counted} where __revops_n > 1 order by {order} limit {EXAMPLE_LIMIT}"
     )
@@ -791,7 +789,7 @@ def _sql_parse_as_type(table: _Table, exp, kwargs, parameters, baselines) -> Exp
     actual = table.types[column]
     if _same_type(actual, type_):
         return ExpectationResult(exp, True)
-    col = _quote(column)
+    col = quote_identifier(column)
     where = f"from {table.qualified} where {col} is not null and try_cast({col} as {type_}) is null"
     count = table.con.execute(f"select count(*) {where}").fetchone()[0]
     if count == 0:
@@ -812,7 +810,7 @@ def _same_type(actual: str, declared: str) -> bool:
 
 
 def _sql_foreign_key(table: _Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
-    col = _quote(kwargs["column"])
+    col = quote_identifier(kwargs["column"])
     other = _Table(table.con, table.schema, kwargs["to_table"], ())
     to_column = kwargs.get("to_column", "id")
     if not other.exists or other.missing([to_column]):
@@ -821,12 +819,12 @@ def _sql_foreign_key(table: _Table, exp, kwargs, parameters, baselines) -> Expec
         )
     where = (
         f"from {table.qualified} t where t.{col} is not null and not exists "
-        f"(select 1 from {other.qualified} o where o.{_quote(to_column)} = t.{col})"
+        f"(select 1 from {other.qualified} o where o.{quote_identifier(to_column)} = t.{col})"
     )
     count, values = table.con.execute(f"select count(*), count(distinct t.{col}) {where}").fetchone()
     if count == 0:
         return ExpectationResult(exp, True)
-    extra = ", ".join(f"t.{_quote(c)}" for c in table.example_columns)
+    extra = ", ".join(f"t.{quote_identifier(c)}" for c in table.example_columns)
     order = f" order by {extra}" if extra else ""
     examples = table.examples(
         f"select t.{col}{', ' + extra if extra else ''} {where}{order} limit {EXAMPLE_LIMIT}"
@@ -855,7 +853,7 @@ def _sql_unexpected_rows(table: _Table, exp, kwargs, parameters, baselines) -> E
     query = (
         kwargs["unexpected_rows_query"]
         .replace("{batch}", table.qualified)
-        .replace("{schema}", _quote(table.schema))
+        .replace("{schema}", quote_identifier(table.schema))
     )
     names = sorted(set(PARAMETER_IN_SQL.findall(query)))
     params = {n: parameters[n] for n in names}
@@ -991,7 +989,7 @@ class _GxRunner:
             )
             projection = _projection(column, table.types[column], temporal)
             frame = table.con.execute(
-                f"select {projection} as {_quote(column)}, count(*) as {ROW_COUNT} "
+                f"select {projection} as {quote_identifier(column)}, count(*) as {ROW_COUNT} "
                 f"from {table.qualified} group by all"
             ).df()
             gx_items = [(exp, _gx_kwargs(kw, temporal)) for exp, kw in column_items]
@@ -1085,7 +1083,7 @@ def _has_temporal_bound(kwargs: Mapping[str, Any]) -> bool:
 
 def _projection(column: str, duckdb_type: str, temporal: bool) -> str:
     """Dates of timestamps (UTC, as stored): plausibility and freshness are by day."""
-    col = _quote(column)
+    col = quote_identifier(column)
     if not temporal:
         return col
     if duckdb_type == "DATE":
@@ -1133,12 +1131,12 @@ def _examples_for_values(table: _Table, column: str, projection: str, bad_values
     view = f"__revops_bad_values_{abs(hash((table.display, column))) % 10**8}"
     if len(values):
         con.register(view, values)
-        conditions.append(f"{projection} in (select {_quote(column)} from {view})")
+        conditions.append(f"{projection} in (select {quote_identifier(column)} from {view})")
     if has_null:
         conditions.append(f"{projection} is null")
     try:
         return table.examples(
-            f"select {_quote(column)}{extra} from {table.qualified} where {' or '.join(conditions)}"
+            f"select {quote_identifier(column)}{extra} from {table.qualified} where {' or '.join(conditions)}"
             f"{table.order_by()} limit {EXAMPLE_LIMIT}"
         )
     finally:

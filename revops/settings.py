@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from revops.paths import PROJECT_ROOT
 
 ENV_LANDING_DIR = "REVOPS_LANDING_DIR"
 ENV_WAREHOUSE_PATH = "REVOPS_WAREHOUSE_PATH"

@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from revops.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
 
 class SparkStepError(RuntimeError):
@@ -39,7 +39,7 @@ def spark_settings_from_env(environ: dict[str, str] | None = None) -> dict[str, 
     env = os.environ if environ is None else environ
     spark_dir = Path(env.get("REVOPS_SPARK_DIR", "../data/spark"))
     if not spark_dir.is_absolute():
-        spark_dir = (PROJECT_ROOT / "dbt_project" / spark_dir).resolve()
+        spark_dir = (DBT_PROJECT_DIR / spark_dir).resolve()
     return {
         "spark.master": env.get("REVOPS_SPARK_MASTER", "local[2]"),
         "spark.sql.warehouse.dir": f"{spark_dir}/warehouse",

@@ -38,6 +38,8 @@ from typing import Any
 
 import duckdb
 
+from revops.sql import quote_identifier
+
 STATE_SUFFIX = ".state.duckdb"
 DEFAULT_BASELINE_LOADS = 5  # the row-count baseline: the max over the last 5 good loads
 OPEN_TIMEOUT_SECONDS = 60
@@ -58,10 +60,6 @@ class StateError(RuntimeError):
 def state_path_for(warehouse_path: Path) -> Path:
     warehouse_path = Path(warehouse_path)
     return warehouse_path.with_name(warehouse_path.stem + STATE_SUFFIX)
-
-
-def _quote(identifier: str) -> str:
-    return '"' + str(identifier).replace('"', '""') + '"'
 
 
 def _log_columns():
@@ -109,12 +107,12 @@ def open_state(
 
 def _create_tables(con) -> None:
     for table, columns in _log_columns().items():
-        ddl = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
+        ddl = ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
         con.execute(f"create table if not exists main.{table} ({ddl})")
         existing = {r[0] for r in con.execute(f"describe main.{table}").fetchall()}
         for column, type_ in columns.items():
             if column not in existing:  # a state file written by an older version
-                con.execute(f"alter table main.{table} add column {_quote(column)} {type_}")
+                con.execute(f"alter table main.{table} add column {quote_identifier(column)} {type_}")
 
 
 def _import_served_history(con, serve_dir: Path) -> None:
@@ -145,7 +143,7 @@ def _import_served_history(con, serve_dir: Path) -> None:
                     [table],
                 ).fetchall()
             }
-            shared = ", ".join(_quote(c) for c in columns if c in old)
+            shared = ", ".join(quote_identifier(c) for c in columns if c in old)
             if shared:
                 con.execute(
                     f"insert into main.{table} ({shared}) select {shared} from served_history.main.{table}"
@@ -253,7 +251,7 @@ def insert_rows(con, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
     columns = _log_columns()[table]
     names = list(columns)
     sql = (
-        f"insert into main.{table} ({', '.join(_quote(c) for c in names)}) "
+        f"insert into main.{table} ({', '.join(quote_identifier(c) for c in names)}) "
         f"values ({', '.join('?' for _ in names)})"
     )
     for row in rows:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from revops.crm_contract import CRM_OBJECTS
-from revops.sources.conform import SourceError, quote, sql_string, write_contract_table
+from revops.sources.conform import SourceError, write_contract_table
 from revops.sources.coverage import (
     CoverageRow,
     absent_object_coverage,
@@ -40,6 +40,7 @@ from revops.sources.mapping import (
     default_mapping_path,
     load_mapping,
 )
+from revops.sql import quote_identifier, quote_literal
 
 DEFAULT_SCHEMAS = {"fivetran_salesforce": "salesforce", "hubspot": "hubspot"}
 SOURCE_CATALOG = "revops_source"
@@ -216,30 +217,34 @@ def _attached_source(con, config: SourceConfig, say) -> Iterator[None]:
             raise SourceError(
                 f"cannot read the source database {config.location}: {str(exc).strip()}"
             ) from None
-        con.execute(f"attach ':memory:' as {quote(SOURCE_CATALOG)}")
+        con.execute(f"attach ':memory:' as {quote_identifier(SOURCE_CATALOG)}")
         try:
             with tempfile.TemporaryDirectory(prefix="revops-source-") as scratch:
                 sources = postgres_tables_as_parquet(str(config.database), names, Path(scratch))
                 for name in names:
                     schema, table = name.split(".", 1)
-                    con.execute(f"create schema if not exists {quote(SOURCE_CATALOG)}.{quote(schema)}")
                     con.execute(
-                        f"create table {quote(SOURCE_CATALOG)}.{quote(schema)}.{quote(table)} as "
+                        f"create schema if not exists {quote_identifier(SOURCE_CATALOG)}.{quote_identifier(schema)}"
+                    )
+                    con.execute(
+                        f"create table {quote_identifier(SOURCE_CATALOG)}.{quote_identifier(schema)}.{quote_identifier(table)} as "
                         f"select * from {sources[name]}"
                     )
                 say(f"read {len(names)} tables of {', '.join(schemas)} from PostgreSQL")
             yield
         finally:
-            con.execute(f"detach {quote(SOURCE_CATALOG)}")
+            con.execute(f"detach {quote_identifier(SOURCE_CATALOG)}")
         return
     database = Path(config.database)
     if not database.is_file():
         raise SourceError(f"the source database {database} does not exist (REVOPS_SOURCE_DATABASE)")
-    con.execute(f"attach {sql_string(str(database.resolve()))} as {quote(SOURCE_CATALOG)} (read_only)")
+    con.execute(
+        f"attach {quote_literal(str(database.resolve()))} as {quote_identifier(SOURCE_CATALOG)} (read_only)"
+    )
     try:
         yield
     finally:
-        con.execute(f"detach {quote(SOURCE_CATALOG)}")
+        con.execute(f"detach {quote_identifier(SOURCE_CATALOG)}")
 
 
 def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:

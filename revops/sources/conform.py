@@ -17,20 +17,13 @@ import duckdb
 
 from revops.crm_contract import CrmObject
 from revops.sources.mapping import MappingError
+from revops.sql import quote_identifier, quote_literal
 
 MAX_EXAMPLES = 5
 
 
 class SourceError(ValueError):
     """A source that cannot be read as configured, explained for people."""
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ def find_table(con, catalog: str, schema: str, table: str) -> SourceTable | None
     ).fetchone()[0]
     return SourceTable(
         label=f"{schema}.{actual}",
-        sql=f"{quote(catalog)}.{quote(schema)}.{quote(actual)}",
+        sql=f"{quote_identifier(catalog)}.{quote_identifier(schema)}.{quote_identifier(actual)}",
         columns={name.lower(): data_type for name, data_type in rows},
     )
 
@@ -86,7 +79,7 @@ def contract_expressions(
             source_column = mapping.source_column(column, available)
         except MappingError as exc:
             raise SourceError(str(exc)) from None
-        expressions[column] = f"src.{quote(source_column)}" if source_column else None
+        expressions[column] = f"src.{quote_identifier(source_column)}" if source_column else None
         mapped_from[column] = f"{table.label}.{source_column}" if source_column else None
     return expressions, mapped_from
 
@@ -115,18 +108,20 @@ def write_contract_table(
     its contract type is an error naming the table, the column and examples, never a NULL."""
     if from_sql is not None:
         _check_casts(con, obj, expressions, from_sql, label)
-    selects = [f"{_cast(expressions.get(c), t)} as {quote(c)}" for c, t in obj.columns.items()]
-    selects += [f"cast({sql} as varchar) as {quote(name)}" for name, sql in (extras or {}).items()]
+    selects = [f"{_cast(expressions.get(c), t)} as {quote_identifier(c)}" for c, t in obj.columns.items()]
+    selects += [f"cast({sql} as varchar) as {quote_identifier(name)}" for name, sql in (extras or {}).items()]
     selects += [
-        f"{sql_string(label)} as _source_file",
+        f"{quote_literal(label)} as _source_file",
         f"cast(row_number() over ({('order by ' + order_by) if order_by else ''}) as bigint) as _source_row",
-        f"cast({sql_string(loaded_at.isoformat(sep=' '))} as timestamp) as _loaded_at",
+        f"cast({quote_literal(loaded_at.isoformat(sep=' '))} as timestamp) as _loaded_at",
     ]
     source = f"from {from_sql} as src" if from_sql is not None else "where false"
-    schema = quote(raw_schema)
+    schema = quote_identifier(raw_schema)
     con.execute(f"create schema if not exists {schema}")
-    con.execute(f"create or replace table {schema}.{quote(obj.name)} as select {', '.join(selects)} {source}")
-    return con.execute(f"select count(*) from {schema}.{quote(obj.name)}").fetchone()[0]
+    con.execute(
+        f"create or replace table {schema}.{quote_identifier(obj.name)} as select {', '.join(selects)} {source}"
+    )
+    return con.execute(f"select count(*) from {schema}.{quote_identifier(obj.name)}").fetchone()[0]
 
 
 def _check_casts(con, obj: CrmObject, expressions, from_sql: str, label: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from revops.crm_contract import CRM_OBJECTS, CrmObject
+from revops.sql import quote_identifier
 
 COVERAGE_TABLE = "_source_coverage"
 
@@ -97,11 +98,11 @@ def absent_object_coverage(obj: CrmObject, *, source: str) -> list[CoverageRow]:
 def write_coverage(con, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
     """Replace `<raw_schema>._source_coverage` with `rows`, in one statement."""
     rows = list(rows)
-    schema = _quote(raw_schema)
+    schema = quote_identifier(raw_schema)
     con.execute(f"create schema if not exists {schema}")
     con.execute(
         f"""
-        create or replace table {schema}.{_quote(COVERAGE_TABLE)} (
+        create or replace table {schema}.{quote_identifier(COVERAGE_TABLE)} (
             object_name varchar not null,
             column_name varchar not null,
             is_tracked boolean not null,
@@ -114,7 +115,7 @@ def write_coverage(con, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
     )
     if rows:
         con.executemany(
-            f"insert into {schema}.{_quote(COVERAGE_TABLE)} values (?, ?, ?, ?, ?, ?)",
+            f"insert into {schema}.{quote_identifier(COVERAGE_TABLE)} values (?, ?, ?, ?, ?, ?)",
             [
                 (r.object_name, r.column_name, r.is_tracked, r.row_count, r.mapped_from, r.source)
                 for r in rows
@@ -135,7 +136,7 @@ def read_coverage(con, raw_schema: str) -> list[CoverageRow]:
         CoverageRow(*row)
         for row in con.execute(
             f"select object_name, column_name, is_tracked, row_count, mapped_from, source "
-            f"from {_quote(raw_schema)}.{_quote(COVERAGE_TABLE)} order by object_name, column_name"
+            f"from {quote_identifier(raw_schema)}.{quote_identifier(COVERAGE_TABLE)} order by object_name, column_name"
         ).fetchall()
     ]
 
@@ -157,7 +158,3 @@ def untracked_summary(rows: Iterable[CoverageRow]) -> list[str]:
         if missing:
             lines.append(f"{name}: not tracked: {', '.join(missing)}")
     return lines
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

@@ -32,8 +32,10 @@ import yaml
 
 from revops.crm_contract import CRM_OBJECTS
 from revops.landing import LandingFileError, find_landing_file, load_landing_object
+from revops.paths import SEEDS_DIR
 from revops.sources.hubspot.plan import DEAL_TYPES, DEFAULT_TABLES, FORECAST_CATEGORIES
 from revops.sources.hubspot.seeds import MANAGERS_FILE, STAGE_MAP_FILE, TARGETS_FILE
+from revops.sql import quote_literal
 
 # HubSpot id = base + the number in the demo's Salesforce-like id (`006000000000000042` -> 42)
 ID_BASES = {
@@ -335,7 +337,7 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
     con = duckdb.connect()
     try:
         present = _load_landing(con, Path(landing_dir))
-        stages = _stage_rows(Path(__file__).resolve().parents[2] / "seeds")
+        stages = _stage_rows(SEEDS_DIR)
         con.execute(
             "create temp table _demo_stage (pipeline_id varchar, pipeline_label varchar, pipeline_order integer, "
             "stage_id varchar, stage_name varchar, stage_order integer, is_closed boolean, is_won boolean, "
@@ -343,7 +345,7 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
         )
         con.executemany("insert into _demo_stage values (?, ?, ?, ?, ?, ?, ?, ?, ?)", stages)
         synced = "(select max(last_modified_date) from landing.opportunity)"
-        con.execute(f"attach {_quote_literal(str(database_path))} as hubspot_demo")
+        con.execute(f"attach {quote_literal(str(database_path))} as hubspot_demo")
         con.execute(f'create schema hubspot_demo."{schema}"')
         counts: dict[str, int] = {}
         for table, query in _tables(present, synced).items():
@@ -360,10 +362,6 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
         return counts
     finally:
         con.close()
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 __all__ = ["demo_mapping_path", "demo_seeds_dir", "hubspot_id", "write_hubspot_demo"]

@@ -28,9 +28,9 @@ from pathlib import Path
 import yaml
 
 from revops.crm_contract import CRM_OBJECTS
+from revops.paths import MAPPINGS_DIR
 
 SOURCE_KINDS = ("salesforce_files", "fivetran_salesforce", "hubspot")
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent.parent / "mappings"
 _UNSET = object()
 
 

@@ -10,7 +10,7 @@ deal_property_history give the stages. Rows of a deleted deal are deleted with i
 
 from __future__ import annotations
 
-from revops.sources.conform import SourceError, SourceTable, quote
+from revops.sources.conform import SourceError, SourceTable
 from revops.sources.hubspot.plan import Context, Plan, deal_type_sql, forecast_label_sql
 from revops.sources.hubspot.schema import (
     deleted_sql,
@@ -22,6 +22,7 @@ from revops.sources.hubspot.schema import (
     timestamp_sql,
 )
 from revops.sources.hubspot.stages import STAGE_BY_ID_TABLE, STAGE_TABLE, StageLookup
+from revops.sql import quote_identifier
 
 STAGE_MAP_ORIGIN = "via seeds/hubspot_stage_map.csv"
 PRIMARY_DEAL_COMPANY_TYPE_ID = 5  # HubSpot's association type "deal to company, primary"
@@ -147,7 +148,7 @@ def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], look
             if column in _ID_COLUMNS
             else timestamp_sql(deal, "d", source)
             if column in _TIMESTAMP_COLUMNS + ("close_date",)
-            else f"d.{quote(source)}"
+            else f"d.{quote_identifier(source)}"
         )
         if column == "forecast_category_name":
             sql = forecast_label_sql(sql)
@@ -169,7 +170,7 @@ def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], look
                 f"the mapping passes through {column} of {deal.label}, which has no such column "
                 f"(HubSpot properties are named property_<internal name>)"
             )
-        plan.extras[name] = f"d.{quote(name)}"
+        plan.extras[name] = f"d.{quote_identifier(name)}"
     return plan
 
 

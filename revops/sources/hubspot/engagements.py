@@ -11,9 +11,10 @@ come from the type's own table (HubSpot's v3 properties) and, where that lacks t
 
 from __future__ import annotations
 
-from revops.sources.conform import SourceError, SourceTable, quote
+from revops.sources.conform import SourceError, SourceTable
 from revops.sources.hubspot.plan import Context, Plan, coalesce
 from revops.sources.hubspot.schema import deleted_sql, id_sql, not_deleted_sql, timestamp_sql
+from revops.sql import quote_identifier
 
 KINDS = {  # contract object -> (HubSpot type, its table, label, subject columns)
     "task": [
@@ -58,7 +59,7 @@ def _kind_sql(
     owners = _columns(sub, "x", ("property_hubspot_owner_id",), id_sql) + _columns(
         engagement, "e", ("owner_id",), id_sql
     )
-    subject = _columns(sub, "x", subjects, lambda t, a, c: f"cast({a}.{quote(c)} as varchar)")
+    subject = _columns(sub, "x", subjects, lambda t, a, c: f"cast({a}.{quote_identifier(c)} as varchar)")
     deleted = [
         d[0]
         for d in (

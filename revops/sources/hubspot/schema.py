@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from revops.sources.conform import SourceError, SourceTable, find_table, quote
+from revops.sources.conform import SourceError, SourceTable, find_table
 from revops.sources.mapping import MappingError, ObjectMapping
+from revops.sql import quote_identifier
 
 DELETE_FLAGS = ("is_deleted", "_fivetran_deleted")
 _FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
@@ -37,7 +38,7 @@ class HubSpotSchema:
 
 
 def column_sql(table: SourceTable, alias: str, column: str) -> str:
-    return f"{alias}.{quote(column)}"
+    return f"{alias}.{quote_identifier(column)}"
 
 
 def id_sql(table: SourceTable, alias: str, column: str) -> str:
@@ -64,7 +65,7 @@ def deleted_sql(table: SourceTable, alias: str) -> tuple[str, str] | None:
     flags = [f for f in DELETE_FLAGS if f in table.columns]
     if not flags:
         return None
-    sql = " or ".join(f"coalesce(try_cast({alias}.{quote(f)} as boolean), false)" for f in flags)
+    sql = " or ".join(f"coalesce(try_cast({alias}.{quote_identifier(f)} as boolean), false)" for f in flags)
     return f"({sql})", " or ".join(f"{table.label}.{f}" for f in flags)
 
 

@@ -19,13 +19,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from revops.paths import SEEDS_DIR
 from revops.sources.conform import SourceError
 
 STAGE_MAP_FILE = "hubspot_stage_map.csv"
 MANAGERS_FILE = "hubspot_managers.csv"
 TARGETS_FILE = "targets.csv"
 PROJECT_STAGE_MAP_FILE = "stage_map.csv"
-PROJECT_SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
+PROJECT_SEEDS_DIR = SEEDS_DIR
 MAX_PROBLEMS = 5
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revops.sources.conform import SourceError, SourceTable, quote
+from revops.sources.conform import SourceError, SourceTable
 from revops.sources.hubspot.schema import HubSpotSchema, id_sql, not_deleted_sql
 from revops.sources.hubspot.seeds import STAGE_MAP_FILE, ProjectStage, StageMapRow
+from revops.sql import quote_identifier
 
 STAGE_TABLE = "_hubspot_stage"
 STAGE_BY_ID_TABLE = "_hubspot_stage_by_id"
@@ -57,7 +58,11 @@ def _stages_from_schema(hs: HubSpotSchema) -> dict[tuple[str | None, str], HubSp
         pipeline_label = "cast(p.label as varchar)"
 
     def col(name: str, cast: str) -> str:
-        return f"try_cast(s.{quote(name)} as {cast})" if name in table.columns else f"cast(null as {cast})"
+        return (
+            f"try_cast(s.{quote_identifier(name)} as {cast})"
+            if name in table.columns
+            else f"cast(null as {cast})"
+        )
 
     pipeline_id = (
         id_sql(table, "s", "pipeline_id") if "pipeline_id" in table.columns else "cast(null as varchar)"
