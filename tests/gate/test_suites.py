@@ -151,7 +151,8 @@ def test_value_frequencies_give_what_gx_gives_row_by_row(con, tmp_path, type_, k
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    from revops.quality import _gx_kwargs, _resolve
+    from revops.quality.gx_engine import gx_kwargs
+    from revops.quality.suites import resolve_parameters
 
     params = gate_parameters(AS_OF, GateSettings())
     suites = _suite(tmp_path, [{"type": type_, "kwargs": kwargs, "meta": {"check": "c"}}])
@@ -166,7 +167,7 @@ def test_value_frequencies_give_what_gx_gives_row_by_row(con, tmp_path, type_, k
         .get_batch(batch_parameters={"dataframe": frame})
     )
     suite = gx.ExpectationSuite(name="row_by_row")
-    resolved = _gx_kwargs(_resolve(kwargs, params), temporal=kwargs["column"] == "close_date")
+    resolved = gx_kwargs(resolve_parameters(kwargs, params), temporal=kwargs["column"] == "close_date")
     suite.add_expectation(ExpectationConfiguration(type=type_, kwargs=resolved).to_domain_obj())
     expected = batch.validate(suite, result_format="COMPLETE").results[0]
 
