@@ -63,7 +63,7 @@ def state_path_for(warehouse_path: Path) -> Path:
 
 
 def _log_columns():
-    from revops.publish import ALERTS_COLUMNS, PUBLISH_LOG_COLUMNS
+    from revops.publish.served import ALERTS_COLUMNS, PUBLISH_LOG_COLUMNS
 
     return {"publish_log": PUBLISH_LOG_COLUMNS, "alerts": ALERTS_COLUMNS, "raw_baselines": BASELINE_COLUMNS}
 
@@ -117,7 +117,7 @@ def _create_tables(con) -> None:
 
 def _import_served_history(con, serve_dir: Path) -> None:
     """Adopt the history of a served file written before the state file existed."""
-    from revops.publish import served_path
+    from revops.publish.served import served_path
 
     served = served_path(serve_dir)
     if not served.exists():
