@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import DagsterEventType
 
+from orchestration.run_records import run_check_records
 from revops.alerting import (
     Delivery,
     GateFailure,
@@ -43,26 +43,6 @@ class AlertingResource(dg.ConfigurableResource):
 
     def send(self, payload: dict[str, Any]) -> Delivery:
         return post_to_webhook(payload, self.url(), timeout=self.timeout_seconds)
-
-
-# --------------------------------------------------------------------------- what a run did
-
-
-def run_check_records(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str | None, Any]]:
-    """(step key, AssetCheckEvaluation) of every check evaluated in the run."""
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
-    out = []
-    for record in records:
-        entry = record.event_log_entry
-        event = entry.dagster_event
-        if event is not None:
-            out.append((entry.step_key, event.event_specific_data))
-    return out
-
-
-def run_materialized_keys(instance: dg.DagsterInstance, run_id: str) -> set[dg.AssetKey]:
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
-    return {r.event_log_entry.dagster_event.asset_key for r in records if r.event_log_entry.dagster_event}
 
 
 def _metadata_value(metadata, key: str, default=None):

@@ -128,6 +128,18 @@ def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
         )
 
 
+MARTS_GROUP = "marts"
+
+
+def mart_asset_keys() -> dict[str, dg.AssetKey]:
+    """The dbt models of the marts folder by table name (dagster-dbt keys models by name)."""
+    keys = {}
+    for spec in revops_dbt_models.specs:
+        if spec.group_name == MARTS_GROUP:
+            keys[spec.key.path[-1]] = spec.key
+    return dict(sorted(keys.items()))
+
+
 # models outside marts/ that publishing reads (the hygiene digest's managers)
 MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
 

@@ -10,9 +10,9 @@ from orchestration.dbt_assets import revops_dbt_models
 from orchestration.dbt_project import DBT_EXECUTABLE, revops_dbt_project
 from orchestration.ingestion import ingestion_assets
 from orchestration.jobs import revops_build_job
-from orchestration.publishing import ServingResource, published_marts
+from orchestration.publishing import published_marts
 from orchestration.quality_checks import quality_checks
-from orchestration.resources import WarehouseResource
+from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
 
 defs = dg.Definitions(

@@ -72,3 +72,20 @@ class WarehouseResource(dg.ConfigurableResource):
         path = self.settings().warehouse_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(path))
+
+
+class ServingResource(dg.ConfigurableResource):
+    """The serving folder BI reads. Empty: REVOPS_SERVE_DIR (default data/serve), read at run time.
+
+    `allow_older`: publish even when BI reads a newer as_of_date (refused by default).
+    `only_if_newer`: publish only marts newer than the served ones, else build and gate
+    without publishing (what a backfill does)."""
+
+    serve_dir: str = ""
+    allow_older: bool = False
+    only_if_newer: bool = False
+
+    def serve_dir_path(self) -> Path:
+        if self.serve_dir:
+            return Path(self.serve_dir)
+        return Settings.from_env().serve_dir

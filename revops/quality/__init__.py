@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from revops.quality.gate import (
     load_log_previous_counts,
+    raw_baseline,
     run_gate,
     table_row_counts,
     validate_marts,
@@ -84,6 +85,7 @@ __all__ = [
     "run_gate",
     "table_row_counts",
     "load_log_previous_counts",
+    "raw_baseline",
     "validate_raw_tables",
     "validate_marts",
 ]

@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from revops.gate_coverage import read_coverage, untracked_reason
+from revops.publish.served import last_good_raw_counts
 from revops.quality.gx_engine import GxRunner
 from revops.quality.results import CheckOutcome, ExpectationResult, GateReport
 from revops.quality.settings import GateSettings, gate_parameters
@@ -199,3 +201,15 @@ def _gate_connection(settings, gate_settings: GateSettings):
             con.execute("set memory_limit = ?", [previous])
     finally:
         con.close()
+
+
+def raw_baseline(settings, serve_dir: Path) -> dict[str, int]:
+    """The row-count baseline of this run's source (its landing folder), from the state
+    file beside the working warehouse: never the served file (see `revops.state`)."""
+    return last_good_raw_counts(
+        settings.warehouse_path,
+        settings.source_key(),
+        serve_dir=serve_dir,
+        loads=settings.baseline_loads,
+        tables=load_suites("raw"),
+    )

@@ -134,7 +134,7 @@ def test_kill_minus_9_in_dbt_then_a_clean_rerun_with_a_reader_open(workspace, ba
         [
             sys.executable,
             "-m",
-            "revops.cli",
+            "revops_app.cli",
             "run",
             "--landing-dir",
             str(workspace.landing_dir),

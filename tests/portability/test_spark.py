@@ -82,9 +82,9 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
     import dagster as dg
 
     from revops import spark_io
-    from revops.pipeline import run_pipeline
     from revops.settings import Settings
     from revops.warehouse_targets import copy_raw_to_spark
+    from revops_app.pipeline import run_pipeline
 
     work = tmp_path_factory.mktemp("spark")
     spark_dir = work / "spark"

@@ -53,7 +53,7 @@ def start_run(root: Path, landing: Path, day: dt.date = DAY, *extra: str) -> sub
         [
             sys.executable,
             "-m",
-            "revops.cli",
+            "revops_app.cli",
             "run",
             "--landing-dir",
             str(landing),
@@ -286,7 +286,7 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
 
 def test_run_help_documents_full_refresh_and_allow_older():
     process = subprocess.run(
-        [sys.executable, "-m", "revops.cli", "run", "--help"],
+        [sys.executable, "-m", "revops_app.cli", "run", "--help"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
