@@ -20,7 +20,6 @@ from revops.sources.conform import (
     SourceTable,
     contract_expressions,
     find_table,
-    quote,
     write_contract_table,
 )
 from revops.sources.coverage import (
@@ -31,6 +30,7 @@ from revops.sources.coverage import (
     required_columns,
 )
 from revops.sources.mapping import SourceMapping
+from revops.sql import quote_identifier
 
 SOURCE = "fivetran_salesforce"
 DELETE_FLAGS = ("is_deleted", "_fivetran_deleted")
@@ -46,7 +46,7 @@ def _deleted_expression(table: SourceTable) -> tuple[str, str] | None:
     flags = [f for f in DELETE_FLAGS if f in table.columns]
     if not flags:
         return None
-    sql = " or ".join(f"coalesce(try_cast(src.{quote(f)} as boolean), false)" for f in flags)
+    sql = " or ".join(f"coalesce(try_cast(src.{quote_identifier(f)} as boolean), false)" for f in flags)
     return f"({sql})", " or ".join(f"{table.label}.{f}" for f in flags)
 
 
@@ -81,7 +81,7 @@ def _history_from_history_mode(table: SourceTable) -> str:
         if "forecast_category_name" in table.columns
         else ("forecast_category" if "forecast_category" in table.columns else None)
     )
-    forecast_sql = f"src.{quote(forecast)}" if forecast else "cast(null as varchar)"
+    forecast_sql = f"src.{quote_identifier(forecast)}" if forecast else "cast(null as varchar)"
     probability = "src.probability" if "probability" in table.columns else "cast(null as double)"
     deleted = _deleted_expression(table)
     return f"""(
@@ -203,7 +203,7 @@ def conform_fivetran_salesforce(
             label=table.label,
             loaded_at=loaded_at,
             order_by=order_by,
-            extras={c.lower(): f"src.{quote(c.lower())}" for c in object_mapping.pass_through},
+            extras={c.lower(): f"src.{quote_identifier(c.lower())}" for c in object_mapping.pass_through},
         )
         coverage += object_coverage(obj, source=SOURCE, row_count=count, mapped_from=mapped_from)
     return coverage
