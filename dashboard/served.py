@@ -32,7 +32,6 @@ import duckdb
 import pandas as pd
 
 from revops.paths import DBT_PROJECT_DIR
-from revops.publish.served import MARTS_SCHEMA
 from revops.publish.served import served_path as _served_path_in
 from revops.settings import Settings
 from revops.sql import quote_literal as _sql_string

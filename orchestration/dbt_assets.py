@@ -202,7 +202,7 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
         return [
             {
                 "value": f"{column}={_render(row[-1])}",
-                "source": ", ".join(f"{k}={_render(v)}" for k, v in zip(keys, row[:-1])),
+                "source": ", ".join(f"{k}={_render(v)}" for k, v in zip(keys, row[:-1], strict=False)),
             }
             for row in rows
         ]
@@ -226,7 +226,10 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
             return examples(rows)
     rows = con.execute(f"select * from {failures} limit {limit}").fetchall()
     return [
-        {"value": ", ".join(f"{c}={_render(v)}" for c, v in list(zip(stored, row))[:4]), "source": ""}
+        {
+            "value": ", ".join(f"{c}={_render(v)}" for c, v in list(zip(stored, row, strict=False))[:4]),
+            "source": "",
+        }
         for row in rows
     ]
 

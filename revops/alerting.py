@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from revops.clock import utcnow
 
 ENV_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
@@ -242,14 +244,18 @@ def _money(amount: Any) -> str:
 
 
 def hygiene_digests(
-    con, *, run_id: str | None, as_of_date: dt.date, top_deals: int = DIGEST_TOP_DEALS
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str | None,
+    as_of_date: dt.date,
+    top_deals: int = DIGEST_TOP_DEALS,
 ) -> list[tuple[Alert, dict[str, Any]]]:
     """One digest per manager: their team's deals without a next step, with past close
     dates, stalled or inactive, largest amounts first. Deals of an owner without a
     manager go to that owner. Reads `marts.deal_risk` and `staging.stg_salesforce__users`."""
     relation = con.execute(DIGEST_SQL)
     columns = [d[0] for d in relation.description]
-    rows = [dict(zip(columns, r)) for r in relation.fetchall()]
+    rows = [dict(zip(columns, r, strict=False)) for r in relation.fetchall()]
     by_manager: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_manager.setdefault(row["manager_id"], []).append(row)

@@ -18,10 +18,14 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from revops.run_lock import BuildLockedError, build_lock
+
+if TYPE_CHECKING:
+    from revops.settings import Settings
 
 __all__ = ["BuildLockedError", "WarehouseCorruptError", "check_warehouse", "guarded_build", "move_aside"]
 
@@ -81,7 +85,7 @@ def _post_once(headline: str, text: str, webhook_url: str | None) -> None:
         post_to_webhook(slack_payload(headline, [text]), url)
 
 
-def _record_corrupt_alert(settings, message: str, run_id: str | None) -> None:
+def _record_corrupt_alert(settings: Settings, message: str, run_id: str | None) -> None:
     from revops.publish import record_alerts
     from revops.state import state_path_for
 
@@ -107,7 +111,7 @@ def _record_corrupt_alert(settings, message: str, run_id: str | None) -> None:
 
 @contextlib.contextmanager
 def guarded_build(
-    settings, entry_point: str, *, run_id: str | None = None, webhook_url: str | None = None
+    settings: Settings, entry_point: str, *, run_id: str | None = None, webhook_url: str | None = None
 ) -> Iterator[dict]:
     """Hold the build lock of `settings.warehouse_path` for the block, after checking the
     warehouse opens. Raises BuildLockedError or WarehouseCorruptError (one alert each at
@@ -116,10 +120,8 @@ def guarded_build(
         lock = build_lock(settings.warehouse_path, entry_point, run_id=run_id)
         holder = lock.__enter__()
     except BuildLockedError as error:
-        try:
+        with contextlib.suppress(Exception):
             _post_once("⏳ RevOps build refused", str(error), webhook_url)
-        except Exception:
-            pass
         raise
     try:
         try:

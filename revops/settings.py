@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from revops.paths import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from revops.sources import SourceConfig
 
 ENV_LANDING_DIR = "REVOPS_LANDING_DIR"
 ENV_WAREHOUSE_PATH = "REVOPS_WAREHOUSE_PATH"
@@ -92,10 +97,10 @@ class Settings:
             dbt_unit_tests=(env.get(ENV_DBT_UNIT_TESTS) or "").strip().lower() in ("1", "true", "yes"),
         )
 
-    def with_overrides(self, **changes) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
-    def source_config(self):
+    def source_config(self) -> SourceConfig:
         """Where the CRM data is (a `revops.sources.SourceConfig`); SettingsError when the
         source setting names no known kind."""
         from revops.sources import SourceConfig, SourceError
@@ -127,7 +132,7 @@ class Settings:
         return self.as_of_date or dt.datetime.now(dt.UTC).date()
 
 
-def _positive_int(env, name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     value = (env.get(name) or "").strip()
     if not value:
         return default

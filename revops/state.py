@@ -38,7 +38,7 @@ from typing import Any
 
 import duckdb
 
-from revops.sql import quote_identifier
+from revops.sql import quote_identifier, scalar
 
 STATE_SUFFIX = ".state.duckdb"
 DEFAULT_BASELINE_LOADS = 5  # the row-count baseline: the max over the last 5 good loads
@@ -62,7 +62,7 @@ def state_path_for(warehouse_path: Path) -> Path:
     return warehouse_path.with_name(warehouse_path.stem + STATE_SUFFIX)
 
 
-def _log_columns():
+def _log_columns() -> dict[str, dict[str, str]]:
     from revops.publish.served import ALERTS_COLUMNS, PUBLISH_LOG_COLUMNS
 
     return {"publish_log": PUBLISH_LOG_COLUMNS, "alerts": ALERTS_COLUMNS, "raw_baselines": BASELINE_COLUMNS}
@@ -105,7 +105,7 @@ def open_state(
         con.close()
 
 
-def _create_tables(con) -> None:
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in _log_columns().items():
         ddl = ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
         con.execute(f"create table if not exists main.{table} ({ddl})")
@@ -115,7 +115,7 @@ def _create_tables(con) -> None:
                 con.execute(f"alter table main.{table} add column {quote_identifier(column)} {type_}")
 
 
-def _import_served_history(con, serve_dir: Path) -> None:
+def _import_served_history(con: duckdb.DuckDBPyConnection, serve_dir: Path) -> None:
     """Adopt the history of a served file written before the state file existed."""
     from revops.publish.served import served_path
 
@@ -163,10 +163,10 @@ def _import_served_history(con, serve_dir: Path) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     relation = con.execute(sql, list(params))
     columns = [d[0] for d in relation.description]
-    return [dict(zip(columns, row)) for row in relation.fetchall()]
+    return [dict(zip(columns, row, strict=False)) for row in relation.fetchall()]
 
 
 def read_publish_log(path: Path, *, serve_dir: Path | None = None, limit: int = 5) -> list[dict[str, Any]]:
@@ -204,9 +204,7 @@ def last_good_raw_counts(
     module docstring), or else starts a new baseline: every table in `tables` is 0 ("no
     earlier good load"), so it is never compared with another source's counts."""
     with open_state(path, serve_dir=serve_dir) as con:
-        has_own = con.execute(
-            "select count(*) from main.raw_baselines where source_key = ?", [source_key]
-        ).fetchone()[0]
+        has_own = scalar(con, "select count(*) from main.raw_baselines where source_key = ?", [source_key])
         key_filter = "source_key = ?" if has_own else "source_key is null"
         params = [source_key] if has_own else []
         rows = con.execute(
@@ -231,13 +229,14 @@ def reset_baseline(path: Path, source_key: str | None = None, *, serve_dir: Path
     number of load records removed; the next good load starts a new baseline."""
     with open_state(path, serve_dir=serve_dir) as con:
         if source_key is None:
-            removed = con.execute("select count(*) from main.raw_baselines").fetchone()[0]
+            removed = scalar(con, "select count(*) from main.raw_baselines")
             con.execute("delete from main.raw_baselines")
         else:
-            removed = con.execute(
+            removed = scalar(
+                con,
                 "select count(*) from main.raw_baselines where source_key = ? or source_key is null",
                 [source_key],
-            ).fetchone()[0]
+            )
             con.execute(
                 "delete from main.raw_baselines where source_key = ? or source_key is null", [source_key]
             )
@@ -247,7 +246,7 @@ def reset_baseline(path: Path, source_key: str | None = None, *, serve_dir: Path
 # --------------------------------------------------------------------------- writing
 
 
-def insert_rows(con, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
     columns = _log_columns()[table]
     names = list(columns)
     sql = (
@@ -271,8 +270,4 @@ def append_alerts(path: Path, alerts: Sequence[Mapping[str, Any]], *, serve_dir:
 
 def has_publish(path: Path, publish_id: str) -> bool:
     with open_state(path) as con:
-        return bool(
-            con.execute(
-                "select count(*) from main.publish_log where publish_id = ?", [publish_id]
-            ).fetchone()[0]
-        )
+        return bool(scalar(con, "select count(*) from main.publish_log where publish_id = ?", [publish_id]))

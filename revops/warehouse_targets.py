@@ -29,10 +29,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import quote_identifier, quote_literal, scalar
 
 # DuckDB column type -> PostgreSQL column type. DECIMAL(p,s) and one-level lists of
 # these are handled in `postgres_type`.
@@ -149,7 +150,9 @@ def copy_raw_to_postgres(
     return copied
 
 
-def _copy_table(duckdb_con, pg, raw_schema: str, name: str, csv_path: Path) -> CopiedTable:
+def _copy_table(
+    duckdb_con: duckdb.DuckDBPyConnection, pg: Any, raw_schema: str, name: str, csv_path: Path
+) -> CopiedTable:
     started = time.monotonic()
     columns = duckdb_con.execute(
         "select column_name, data_type from information_schema.columns "
@@ -168,27 +171,26 @@ def _copy_table(duckdb_con, pg, raw_schema: str, name: str, csv_path: Path) -> C
     duckdb_con.execute(
         f"copy (select {select} from {source}) to {quote_literal(str(csv_path))} (format csv, header false)"
     )
-    expected_rows = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
+    expected_rows = scalar(duckdb_con, f"select count(*) from {source}")
 
     column_list = ", ".join(quote_identifier(col) for col, _ in columns)
-    with pg:  # one transaction: commit on success, roll back on any error
-        with pg.cursor() as cur:
-            cur.execute(f"create schema if not exists {quote_identifier(raw_schema)}")
-            cur.execute(f"drop table if exists {source}")
-            cur.execute(f"create table {source} ({', '.join(definitions)})")
-            with open(csv_path, "rb") as data:
-                cur.copy_expert(
-                    f"copy {source} ({column_list}) from stdin with (format csv, header false)",
-                    data,
-                    size=1 << 20,
-                )
-            row_count = cur.rowcount
-            if row_count != expected_rows:
-                raise RuntimeError(
-                    f"copying {raw_schema}.{name} to PostgreSQL wrote {row_count} rows, "
-                    f"DuckDB has {expected_rows}"
-                )
-            cur.execute(f"analyze {source}")
+    with pg, pg.cursor() as cur:  # one transaction: commit on success, roll back on any error
+        cur.execute(f"create schema if not exists {quote_identifier(raw_schema)}")
+        cur.execute(f"drop table if exists {source}")
+        cur.execute(f"create table {source} ({', '.join(definitions)})")
+        with open(csv_path, "rb") as data:
+            cur.copy_expert(
+                f"copy {source} ({column_list}) from stdin with (format csv, header false)",
+                data,
+                size=1 << 20,
+            )
+        row_count = cur.rowcount
+        if row_count != expected_rows:
+            raise RuntimeError(
+                f"copying {raw_schema}.{name} to PostgreSQL wrote {row_count} rows, "
+                f"DuckDB has {expected_rows}"
+            )
+        cur.execute(f"analyze {source}")
     os.remove(csv_path)
     return CopiedTable(
         table=f"{raw_schema}.{name}",
@@ -246,7 +248,7 @@ def copy_raw_to_spark(
             duckdb_con.execute(
                 f"copy (select * from {source}) to {quote_literal(str(parquet))} (format parquet)"
             )
-            expected[name] = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
+            expected[name] = scalar(duckdb_con, f"select count(*) from {source}")
         loaded = spark_io.run("load", scratch, raw_schema, *names, environ=environ)
     copied = []
     for name in names:
@@ -329,9 +331,9 @@ def pull_tables_from_target(
             duckdb_con.execute(
                 f"create or replace table {quote_identifier(schema)}.{quote_identifier(table)} as select {columns} from {sources[name]}"
             )
-            rows = duckdb_con.execute(
-                f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}"
-            ).fetchone()[0]
+            rows = scalar(
+                duckdb_con, f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}"
+            )
             pulled.append(CopiedTable(name, int(rows), round(time.monotonic() - started, 3)))
     return pulled
 
@@ -351,7 +353,7 @@ _PG_OID_ARROW = {
 }
 
 
-def _arrow_type(oid: int):
+def _arrow_type(oid: int) -> Any:
     import pyarrow as pa
 
     name = _PG_OID_ARROW.get(oid, "string")
@@ -362,7 +364,7 @@ def _arrow_type(oid: int):
     return getattr(pa, name)()
 
 
-def _arrow_value(value, oid: int):
+def _arrow_value(value: Any, oid: int) -> Any:
     if value is None:
         return None
     if _PG_OID_ARROW.get(oid) == "float64" and not isinstance(value, float):

@@ -32,17 +32,17 @@ from revops.landing.load import METADATA_COLUMNS, LoadResult, load_landing_folde
 from revops.landing.load_log import LOAD_LOG_TABLE, file_fingerprint
 
 __all__ = [
-    "LOAD_LOG_TABLE",
-    "METADATA_COLUMNS",
-    "MAX_EXAMPLES",
     "EXPECTED_FORMAT",
+    "LOAD_LOG_TABLE",
+    "MAX_EXAMPLES",
+    "METADATA_COLUMNS",
     "BadValue",
     "ColumnProblem",
     "LandingFileError",
     "LoadResult",
-    "normalize_column_name",
-    "find_landing_file",
     "file_fingerprint",
-    "load_landing_object",
+    "find_landing_file",
     "load_landing_folder",
+    "load_landing_object",
+    "normalize_column_name",
 ]

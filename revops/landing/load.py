@@ -19,7 +19,7 @@ from revops.landing.load_log import ensure_load_log, upsert_load_log, utc_naive
 from revops.landing.readers import csv_source, parquet_schema, parquet_source, read_error
 from revops.sources.coverage import required_columns
 from revops.sources.mapping import ObjectMapping
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import one_row, quote_identifier, quote_literal, scalar
 
 METADATA_COLUMNS = ("_source_file", "_source_row", "_loaded_at")
 
@@ -71,19 +71,21 @@ def _select_sql(columns: Sequence[ColumnPlan], source: str, file_name: str, load
     )
 
 
-def _diagnose(con, columns: Sequence[ColumnPlan], source: str) -> tuple[list[ColumnProblem], int]:
+def _diagnose(
+    con: duckdb.DuckDBPyConnection, columns: Sequence[ColumnPlan], source: str
+) -> tuple[list[ColumnProblem], int]:
     """Every column with values that do not cast: count and the first examples by line."""
     checked = [c for c in columns if c.raw_sql is not None]
     conditions = [f"({c.raw_sql} is not null and ({c.sql}) is null)" for c in checked]
     selects = []
-    for c, cond in zip(checked, conditions):
+    for c, cond in zip(checked, conditions, strict=False):
         selects.append(f"count(*) filter (where {cond})")
         selects.append(
             f"min_by(struct_pack(line := src._line, value := {c.raw_sql}), src._line, {MAX_EXAMPLES}) "
             f"filter (where {cond})"
         )
     selects.append(f"count(*) filter (where {' or '.join(conditions)})")
-    row = con.execute(f"select {', '.join(selects)} from {source} as src").fetchone()
+    row = one_row(con, f"select {', '.join(selects)} from {source} as src")
     problems = []
     for i, c in enumerate(checked):
         count, examples = row[2 * i], row[2 * i + 1]
@@ -163,7 +165,9 @@ def load_landing_object(
         headers, types = parquet_schema(con, path, crm)
         names, mapped_from = normalize_headers(path, headers, crm, mapping)
         # read_parquet names columns as written; select them under their normalized names
-        renamed = ", ".join(f"{quote_identifier(h)} as {quote_identifier(n)}" for h, n in zip(headers, names))
+        renamed = ", ".join(
+            f"{quote_identifier(h)} as {quote_identifier(n)}" for h, n in zip(headers, names, strict=False)
+        )
         columns, extras = plan_columns(names, types, crm)
         source = f"(select {renamed}, _line from {parquet_source(path)})"
 
@@ -179,7 +183,7 @@ def load_landing_object(
         try:
             con.execute(f"create schema if not exists {schema}")
             con.execute(f"create or replace table {table} as\n{select}")
-            row_count = con.execute(f"select count(*) from {table}").fetchone()[0]
+            row_count = scalar(con, f"select count(*) from {table}")
             ensure_load_log(con, schema)
             seconds = time.monotonic() - started
             upsert_load_log(con, schema, crm, path, row_count, extras, loaded_at, seconds)
@@ -210,9 +214,9 @@ def load_landing_object(
     )
 
 
-def _session_time_zone(con) -> str | None:
+def _session_time_zone(con: duckdb.DuckDBPyConnection) -> str | None:
     try:
-        return con.execute("select current_setting('TimeZone')").fetchone()[0]
+        return scalar(con, "select current_setting('TimeZone')")
     except duckdb.Error:
         return None
 

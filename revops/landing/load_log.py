@@ -8,6 +8,8 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+import duckdb
+
 from revops.crm_contract import CrmObject
 from revops.sql import quote_identifier
 
@@ -35,7 +37,7 @@ def utc_naive(moment: dt.datetime | None) -> dt.datetime:
     return moment
 
 
-def ensure_load_log(con, schema: str) -> None:
+def ensure_load_log(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     con.execute(
         f"""
         create table if not exists {schema}.{quote_identifier(LOAD_LOG_TABLE)} (
@@ -57,7 +59,7 @@ def ensure_load_log(con, schema: str) -> None:
 
 
 def upsert_load_log(
-    con,
+    con: duckdb.DuckDBPyConnection,
     schema: str,
     crm: CrmObject,
     path: Path,

@@ -51,7 +51,7 @@ def parquet_source(path: Path) -> str:
     )
 
 
-def parquet_schema(con, path: Path, crm: CrmObject) -> tuple[list[str], list[str]]:
+def parquet_schema(con: duckdb.DuckDBPyConnection, path: Path, crm: CrmObject) -> tuple[list[str], list[str]]:
     if path.stat().st_size == 0:
         raise LandingFileError(
             f"Cannot load {path} into {crm.name}: the file is empty (0 bytes): expected a Parquet "

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from revops import state
 from revops.publish.served import (
     ALERTS_COLUMNS,
@@ -14,16 +16,16 @@ from revops.publish.served import (
     read_publish_log,
     served_path,
 )
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import quote_identifier, quote_literal, scalar
 
 
-def create_log_tables(con) -> None:
+def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in (("publish_log", PUBLISH_LOG_COLUMNS), ("alerts", ALERTS_COLUMNS)):
         ddl = ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
         con.execute(f"create table if not exists main.{table} ({ddl})")
 
 
-def copy_history(con, source_alias: str) -> None:
+def copy_history(con: duckdb.DuckDBPyConnection, source_alias: str) -> None:
     """Copy publish_log and alerts from an attached database (the columns both know)."""
     for table, columns in (("publish_log", PUBLISH_LOG_COLUMNS), ("alerts", ALERTS_COLUMNS)):
         if not has_table_in(con, source_alias, "main", table):
@@ -40,17 +42,18 @@ def copy_history(con, source_alias: str) -> None:
         con.execute(f"insert into main.{table} ({shared}) select {shared} from {source_alias}.main.{table}")
 
 
-def has_table_in(con, catalog: str, schema: str, table: str) -> bool:
+def has_table_in(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> bool:
     return bool(
-        con.execute(
+        scalar(
+            con,
             "select count(*) from information_schema.tables "
             "where table_catalog = ? and table_schema = ? and table_name = ?",
             [catalog, schema, table],
-        ).fetchone()[0]
+        )
     )
 
 
-def attach_history(con, serve_dir: Path, state_file: Path | None) -> str | None:
+def attach_history(con: duckdb.DuckDBPyConnection, serve_dir: Path, state_file: Path | None) -> str | None:
     """Attach where the history comes from; returns its alias (None: there is none)."""
     if state_file is not None:
         with state.open_state(state_file, serve_dir=serve_dir):

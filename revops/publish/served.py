@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from revops import state
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import one_row, quote_identifier, quote_literal, scalar
 
 SERVED_FILE = "revops.duckdb"
 
@@ -115,7 +115,7 @@ def read_publish_log(serve_dir: Path, limit: int = 5) -> list[dict[str, Any]]:
             f"select * from main.publish_log order by published_at desc limit {int(limit)}"
         )
         columns = [d[0] for d in relation.description]
-        return [dict(zip(columns, row)) for row in relation.fetchall()]
+        return [dict(zip(columns, row, strict=False)) for row in relation.fetchall()]
 
 
 def read_alerts(serve_dir: Path, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -125,22 +125,25 @@ def read_alerts(serve_dir: Path, run_id: str | None = None) -> list[dict[str, An
         where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
         relation = con.execute(f"select * from main.alerts {where} order by created_at", params)
         columns = [d[0] for d in relation.description]
-        return [dict(zip(columns, row)) for row in relation.fetchall()]
+        return [dict(zip(columns, row, strict=False)) for row in relation.fetchall()]
 
 
-def _has_table(con, schema: str, table: str) -> bool:
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
-        con.execute(
+        scalar(
+            con,
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
             [schema, table],
-        ).fetchone()[0]
+        )
     )
 
 
 FINGERPRINT_DECIMALS = 6
 
 
-def mart_fingerprints(con, schema: str, marts: Iterable[str]) -> tuple[dict[str, int], dict[str, str]]:
+def mart_fingerprints(
+    con: duckdb.DuckDBPyConnection, schema: str, marts: Iterable[str]
+) -> tuple[dict[str, int], dict[str, str]]:
     """Row count and an order-independent fingerprint (sum of row hashes) of each mart.
 
     Floating-point columns are hashed rounded to 6 decimals: a parallel sum in DuckDB can
@@ -156,8 +159,8 @@ def mart_fingerprints(con, schema: str, marts: Iterable[str]) -> tuple[dict[str,
             else quote_identifier(name)
             for name, type_, *_ in columns
         )
-        rows, digest = con.execute(
-            f"select count(*), coalesce(sum(hash({values})::hugeint), 0) from {table}"
-        ).fetchone()
+        rows, digest = one_row(
+            con, f"select count(*), coalesce(sum(hash({values})::hugeint), 0) from {table}"
+        )
         counts[mart], prints[mart] = int(rows), f"{int(digest):x}"
     return counts, prints

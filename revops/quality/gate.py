@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from revops.gate_coverage import read_coverage, untracked_reason
+from revops.gate_coverage import ObjectCoverage, read_coverage, untracked_reason
 from revops.publish.served import last_good_raw_counts
 from revops.quality.gx_engine import GxRunner
 from revops.quality.results import CheckOutcome, ExpectationResult, GateReport
@@ -20,7 +20,10 @@ from revops.quality.settings import GateSettings, gate_parameters
 from revops.quality.sql_engine import run_sql_expectation
 from revops.quality.suites import EXAMPLE_LIMIT, Suite, load_suites, resolve_parameters
 from revops.quality.tables import Table, existing_tables
-from revops.sql import qualified_name
+from revops.sql import qualified_name, scalar
+
+if TYPE_CHECKING:
+    from revops.settings import Settings
 
 
 def run_gate(
@@ -58,14 +61,18 @@ def table_row_counts(con: duckdb.DuckDBPyConnection, schema: str, tables: Iterab
     """Rows per table (tables that do not exist are left out)."""
     existing = existing_tables(con, schema)
     return {
-        t: con.execute(f"select count(*) from {qualified_name(schema, t)}").fetchone()[0]
-        for t in tables
-        if t in existing
+        t: scalar(con, f"select count(*) from {qualified_name(schema, t)}") for t in tables if t in existing
     }
 
 
 def _validate_suite(
-    con, suite: Suite, schema: str, parameters, gx_runner, baselines, coverage=None
+    con: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    schema: str,
+    parameters: Mapping[str, Any],
+    gx_runner: GxRunner,
+    baselines: Mapping[str, int],
+    coverage: Mapping[str, ObjectCoverage] | None = None,
 ) -> list[CheckOutcome]:
     started = time.monotonic()
     table = Table(con, schema, suite.table, suite.example_columns, suite.deleted_flag)
@@ -151,7 +158,7 @@ def load_log_previous_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dic
 
 
 def validate_raw_tables(
-    settings,
+    settings: Settings,
     *,
     gate_settings: GateSettings | None = None,
     baseline_row_counts: Mapping[str, int] | None = None,
@@ -174,7 +181,7 @@ def validate_raw_tables(
 
 
 def validate_marts(
-    settings, marts: Iterable[str] | None = None, *, gate_settings: GateSettings | None = None
+    settings: Settings, marts: Iterable[str] | None = None, *, gate_settings: GateSettings | None = None
 ) -> GateReport:
     """The mart gate on the working warehouse of `settings`; `marts` limits it to some suites."""
     gate_settings = gate_settings or GateSettings.from_env()
@@ -189,11 +196,11 @@ def validate_marts(
 
 
 @contextlib.contextmanager
-def _gate_connection(settings, gate_settings: GateSettings):
+def _gate_connection(settings: Settings, gate_settings: GateSettings) -> Iterator[duckdb.DuckDBPyConnection]:
     """The working warehouse, with DuckDB's memory capped while the gate runs."""
     con = duckdb.connect(str(settings.warehouse_path))
     try:
-        previous = con.execute("select current_setting('memory_limit')").fetchone()[0]
+        previous = scalar(con, "select current_setting('memory_limit')")
         con.execute("set memory_limit = ?", [gate_settings.memory_limit])
         try:
             yield con
@@ -203,7 +210,7 @@ def _gate_connection(settings, gate_settings: GateSettings):
         con.close()
 
 
-def raw_baseline(settings, serve_dir: Path) -> dict[str, int]:
+def raw_baseline(settings: Settings, serve_dir: Path) -> dict[str, int]:
     """The row-count baseline of this run's source (its landing folder), from the state
     file beside the working warehouse: never the served file (see `revops.state`)."""
     return last_good_raw_counts(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from revops.quality.results import Example, ExpectationResult, render_value
@@ -30,12 +30,12 @@ class GxRunner:
     definitions import this module.
     """
 
-    def __init__(self):
-        self._context = None
-        self._datasource = None
+    def __init__(self) -> None:
+        self._context: Any = None
+        self._datasource: Any = None
         self._batch_definitions: dict[str, Any] = {}
 
-    def _start(self):
+    def _start(self) -> None:
         if self._context is not None:
             return
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -50,13 +50,13 @@ class GxRunner:
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._datasource = self._context.data_sources.add_pandas("revops_quality_gate")
 
-    def _batch(self, name: str, frame):
+    def _batch(self, name: str, frame: Any) -> Any:
         if name not in self._batch_definitions:
             asset = self._datasource.add_dataframe_asset(name=name)
             self._batch_definitions[name] = asset.add_batch_definition_whole_dataframe("whole")
         return self._batch_definitions[name].get_batch(batch_parameters={"dataframe": frame})
 
-    def _validate(self, name: str, frame, items: list[tuple[Expectation, dict]]):
+    def _validate(self, name: str, frame: Any, items: list[tuple[Expectation, dict]]) -> list[Any]:
         """GX results of `items` on `frame`, in the order of `items`.
 
         A GX suite keeps one of equal expectations, so equal ones are validated once.
@@ -68,7 +68,7 @@ class GxRunner:
         suite = self._gx.ExpectationSuite(name=name)
         keys = [json.dumps([exp.type, kwargs], sort_keys=True, default=str) for exp, kwargs in items]
         first: dict[str, int] = {}
-        for index, ((exp, kwargs), key) in enumerate(zip(items, keys)):
+        for index, ((exp, kwargs), key) in enumerate(zip(items, keys, strict=False)):
             if key in first:
                 continue
             first[key] = index
@@ -78,7 +78,9 @@ class GxRunner:
         by_index = {r.expectation_config.meta["revops_index"]: r for r in validation.results}
         return [by_index[first[key]] for key in keys]
 
-    def validate(self, table: Table, items: list[tuple[Expectation, dict]]):
+    def validate(
+        self, table: Table, items: list[tuple[Expectation, dict]]
+    ) -> Iterator[tuple[Expectation, ExpectationResult]]:
         """Yield (expectation, ExpectationResult) for the gx expectations of one table."""
         if not items:
             return
@@ -87,13 +89,13 @@ class GxRunner:
         if table_items:
             frame = table.con.execute(f"select * from {table.qualified} limit 0").df()
             for (exp, kwargs), result in zip(
-                table_items, self._validate(f"{table.display}.columns", frame, table_items)
+                table_items, self._validate(f"{table.display}.columns", frame, table_items), strict=False
             ):
                 yield exp, self._table_result(table, exp, kwargs, result)
         by_column: dict[str, list[tuple[Expectation, dict]]] = {}
         for exp, kwargs in items:
             if exp.type not in GX_TABLE_TYPES:
-                by_column.setdefault(exp.column, []).append((exp, kwargs))
+                by_column.setdefault(str(exp.column), []).append((exp, kwargs))
         for column, column_items in by_column.items():
             missing = table.missing([column])
             if missing:
@@ -115,10 +117,12 @@ class GxRunner:
             ).df()
             gx_items = [(exp, gx_kwargs(kw, temporal)) for exp, kw in column_items]
             results = self._validate(f"{table.display}.{column}", frame, gx_items)
-            for (exp, kwargs), result in zip(column_items, results):
+            for (exp, kwargs), result in zip(column_items, results, strict=False):
                 yield exp, self._column_result(table, exp, kwargs, result, frame, projection)
 
-    def _table_result(self, table: Table, exp, kwargs, result) -> ExpectationResult:
+    def _table_result(
+        self, table: Table, exp: Expectation, kwargs: Mapping[str, Any], result: Any
+    ) -> ExpectationResult:
         error = _gx_error(result)
         if error:
             return ExpectationResult(exp, False, None, (), f"{exp.description}: {error}")
@@ -130,7 +134,15 @@ class GxRunner:
             detail += f" ({json.dumps(observed, default=str)})"
         return ExpectationResult(exp, False, table.row_count, (), detail)
 
-    def _column_result(self, table: Table, exp, kwargs, result, frame, projection) -> ExpectationResult:
+    def _column_result(
+        self,
+        table: Table,
+        exp: Expectation,
+        kwargs: Mapping[str, Any],
+        result: Any,
+        frame: Any,
+        projection: str,
+    ) -> ExpectationResult:
         error = _gx_error(result)
         if error:
             return ExpectationResult(exp, False, None, (), f"{exp.description}: {error}")
@@ -156,7 +168,15 @@ class GxRunner:
             detail += f" ({len(bad):,} distinct values)"
         return ExpectationResult(exp, False, failing, examples, detail)
 
-    def _aggregate_failure(self, table: Table, exp, kwargs, info, frame, projection) -> ExpectationResult:
+    def _aggregate_failure(
+        self,
+        table: Table,
+        exp: Expectation,
+        kwargs: Mapping[str, Any],
+        info: Mapping[str, Any],
+        frame: Any,
+        projection: str,
+    ) -> ExpectationResult:
         """A minimum or maximum out of bounds: the rows that hold it are the examples; for
         a stale maximum (freshness) every row is older than the bound, so all count."""
         observed = info.get("observed_value")
@@ -183,7 +203,7 @@ class GxRunner:
         return ExpectationResult(exp, False, failing, examples, detail)
 
 
-def _gx_error(result) -> str | None:
+def _gx_error(result: Any) -> str | None:
     info = result.exception_info or {}
     if info.get("raised_exception"):
         return f"the check could not run ({info.get('exception_message')})"
@@ -240,7 +260,9 @@ def _as_datetime(value: Any) -> Any:
     return value
 
 
-def _examples_for_values(table: Table, column: str, projection: str, bad_values) -> tuple[Example, ...]:
+def _examples_for_values(
+    table: Table, column: str | None, projection: str, bad_values: Any
+) -> tuple[Example, ...]:
     """Up to five rows holding one of the bad values, in file order, with their source."""
     if not len(bad_values):
         return ()

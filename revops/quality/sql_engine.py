@@ -4,7 +4,7 @@ keys, row count against the last good load, types that parse, GX's `unexpected_r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -12,13 +12,19 @@ import duckdb
 from revops.quality.results import Example, ExpectationResult, RenderedText, render_value
 from revops.quality.suites import EXAMPLE_LIMIT, PARAMETER_IN_SQL, Expectation
 from revops.quality.tables import Table
-from revops.sql import quote_identifier
+from revops.sql import one_row, quote_identifier, scalar
 
 
-def run_sql_expectation(table: Table, exp: Expectation, kwargs, parameters, baselines) -> ExpectationResult:
+def run_sql_expectation(
+    table: Table,
+    exp: Expectation,
+    kwargs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    baselines: Mapping[str, int],
+) -> ExpectationResult:
     try:
         runner = _SQL_RUNNERS[exp.type]
-        columns = [kwargs.get("column")] + list(kwargs.get("column_list") or [])
+        columns = [kwargs.get("column"), *list(kwargs.get("column_list") or [])]
         missing = table.missing(c for c in columns if c)
         if missing:
             return ExpectationResult(
@@ -31,10 +37,16 @@ def run_sql_expectation(table: Table, exp: Expectation, kwargs, parameters, base
         )
 
 
-def _sql_not_null(table: Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
+def _sql_not_null(
+    table: Table,
+    exp: Expectation,
+    kwargs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    baselines: Mapping[str, int],
+) -> ExpectationResult:
     col = quote_identifier(kwargs["column"])
     where = f"from {table.qualified} where {col} is null"
-    count = table.con.execute(f"select count(*) {where}").fetchone()[0]
+    count = scalar(table.con, f"select count(*) {where}")
     if count == 0:
         return ExpectationResult(exp, True)
     select = f"select {col}" + (f", {table.example_select()}" if table.example_columns else "")
@@ -42,17 +54,24 @@ def _sql_not_null(table: Table, exp, kwargs, parameters, baselines) -> Expectati
     return ExpectationResult(exp, False, count, examples, exp.description)
 
 
-def _sql_unique(table: Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
+def _sql_unique(
+    table: Table,
+    exp: Expectation,
+    kwargs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    baselines: Mapping[str, int],
+) -> ExpectationResult:
     """Rows whose key appears more than once (nulls count as equal, as in GROUP BY)."""
     columns = list(kwargs.get("column_list") or [kwargs["column"]])
     cols = ", ".join(quote_identifier(c) for c in columns)
-    keys = table.con.execute(
-        f"select count(*) from (select 1 from {table.qualified} group by {cols} having count(*) > 1)"
-    ).fetchone()[0]
+    keys = scalar(
+        table.con,
+        f"select count(*) from (select 1 from {table.qualified} group by {cols} having count(*) > 1)",
+    )
     if not keys:
         return ExpectationResult(exp, True)
     counted = f"(select *, count(*) over (partition by {cols}) as __revops_n from {table.qualified})"
-    count = table.con.execute(f"select count(*) from {counted} where __revops_n > 1").fetchone()[0]
+    count = scalar(table.con, f"select count(*) from {counted} where __revops_n > 1")
     value = f"row({cols})" if len(columns) > 1 else cols
     extra = f", {table.example_select()}" if table.example_columns else ""
     order = ", ".join([cols] + [quote_identifier(c) for c in table.example_columns])
@@ -67,17 +86,23 @@ def _sql_unique(table: Table, exp, kwargs, parameters, baselines) -> Expectation
 
 def _render_key(columns: Sequence[str], value: Any) -> str:
     values = list(value.values()) if isinstance(value, dict) else list(value or [])
-    return "(" + ", ".join(f"{c}={render_value(v)}" for c, v in zip(columns, values)) + ")"
+    return "(" + ", ".join(f"{c}={render_value(v)}" for c, v in zip(columns, values, strict=False)) + ")"
 
 
-def _sql_parse_as_type(table: Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
+def _sql_parse_as_type(
+    table: Table,
+    exp: Expectation,
+    kwargs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    baselines: Mapping[str, int],
+) -> ExpectationResult:
     column, type_ = kwargs["column"], str(kwargs["type_"]).upper()
     actual = table.types[column]
     if _same_type(actual, type_):
         return ExpectationResult(exp, True)
     col = quote_identifier(column)
     where = f"from {table.qualified} where {col} is not null and try_cast({col} as {type_}) is null"
-    count = table.con.execute(f"select count(*) {where}").fetchone()[0]
+    count = scalar(table.con, f"select count(*) {where}")
     if count == 0:
         return ExpectationResult(exp, True)
     select = f"select {col}" + (f", {table.example_select()}" if table.example_columns else "")
@@ -95,7 +120,13 @@ def _same_type(actual: str, declared: str) -> bool:
     return aliases.get(actual, actual) == aliases.get(declared, declared)
 
 
-def _sql_foreign_key(table: Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
+def _sql_foreign_key(
+    table: Table,
+    exp: Expectation,
+    kwargs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    baselines: Mapping[str, int],
+) -> ExpectationResult:
     col = quote_identifier(kwargs["column"])
     other = Table(table.con, table.schema, kwargs["to_table"], ())
     to_column = kwargs.get("to_column", "id")
@@ -107,7 +138,7 @@ def _sql_foreign_key(table: Table, exp, kwargs, parameters, baselines) -> Expect
         f"from {table.qualified} t where t.{col} is not null and not exists "
         f"(select 1 from {other.qualified} o where o.{quote_identifier(to_column)} = t.{col})"
     )
-    count, values = table.con.execute(f"select count(*), count(distinct t.{col}) {where}").fetchone()
+    count, values = one_row(table.con, f"select count(*), count(distinct t.{col}) {where}")
     if count == 0:
         return ExpectationResult(exp, True)
     extra = ", ".join(f"t.{quote_identifier(c)}" for c in table.example_columns)
@@ -119,7 +150,13 @@ def _sql_foreign_key(table: Table, exp, kwargs, parameters, baselines) -> Expect
     return ExpectationResult(exp, False, count, examples, detail)
 
 
-def _sql_row_count(table: Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
+def _sql_row_count(
+    table: Table,
+    exp: Expectation,
+    kwargs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    baselines: Mapping[str, int],
+) -> ExpectationResult:
     baseline = baselines.get(table.name)
     rows = table.physical_row_count
     if not baseline:
@@ -135,7 +172,13 @@ def _sql_row_count(table: Table, exp, kwargs, parameters, baselines) -> Expectat
     return ExpectationResult(exp, False, baseline - rows, (), detail)
 
 
-def _sql_unexpected_rows(table: Table, exp, kwargs, parameters, baselines) -> ExpectationResult:
+def _sql_unexpected_rows(
+    table: Table,
+    exp: Expectation,
+    kwargs: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    baselines: Mapping[str, int],
+) -> ExpectationResult:
     query = (
         kwargs["unexpected_rows_query"]
         .replace("{batch}", table.qualified)
@@ -144,7 +187,7 @@ def _sql_unexpected_rows(table: Table, exp, kwargs, parameters, baselines) -> Ex
     names = sorted(set(PARAMETER_IN_SQL.findall(query)))
     params = {n: parameters[n] for n in names}
     con = table.con
-    count = con.execute(f"select count(*) from ({query})", params).fetchone()[0]
+    count = scalar(con, f"select count(*) from ({query})", params)
     if count == 0:
         return ExpectationResult(exp, True)
     relation = con.execute(f"select * from ({query}) limit {EXAMPLE_LIMIT * 20}", params)
@@ -156,14 +199,14 @@ def _sql_unexpected_rows(table: Table, exp, kwargs, parameters, baselines) -> Ex
     value_cols = [c for c in columns if c not in ("_source_file", "_source_row")][:4]
     examples = []
     for row in rows[:EXAMPLE_LIMIT]:
-        record = dict(zip(columns, row))
+        record = dict(zip(columns, row, strict=False))
         value = ", ".join(f"{c}={render_value(record[c])}" for c in value_cols)
         source = table.source_of([record.get(c) for c in table.example_columns]) if source_cols else ""
         examples.append(Example(RenderedText(value), source))
     return ExpectationResult(exp, False, count, tuple(examples), exp.description)
 
 
-def _sort_key(value: Any):
+def _sort_key(value: Any) -> tuple[bool, Any]:
     return (value is None, str(value) if not isinstance(value, (int, float)) else value)
 
 

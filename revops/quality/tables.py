@@ -6,12 +6,14 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import duckdb
+
 from revops.quality.results import Example, render_value
 from revops.quality.suites import EXAMPLE_LIMIT
-from revops.sql import qualified_name, quote_identifier
+from revops.sql import qualified_name, quote_identifier, scalar
 
 
-def existing_tables(con, schema: str) -> set[str]:
+def existing_tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
     rows = con.execute(
         "select table_name from information_schema.tables where table_schema = ?", [schema]
     ).fetchall()
@@ -22,8 +24,13 @@ class Table:
     """A table being validated: its columns and types, and how to show an example row."""
 
     def __init__(
-        self, con, schema: str, name: str, example_columns: Sequence[str], deleted_flag: str | None = None
-    ):
+        self,
+        con: duckdb.DuckDBPyConnection,
+        schema: str,
+        name: str,
+        example_columns: Sequence[str],
+        deleted_flag: str | None = None,
+    ) -> None:
         self.con, self.schema, self.name = con, schema, name
         self.physical = self.qualified = qualified_name(schema, name)
         self.display = f"{schema}.{name}"
@@ -50,12 +57,12 @@ class Table:
         """Every row, soft-deleted ones included (what the loader counted)."""
         if not self.filtered:
             return self.row_count
-        return self.con.execute(f"select count(*) from {self.physical}").fetchone()[0]
+        return scalar(self.con, f"select count(*) from {self.physical}")
 
     @property
     def row_count(self) -> int:
         if self._row_count is None:
-            self._row_count = self.con.execute(f"select count(*) from {self.qualified}").fetchone()[0]
+            self._row_count = scalar(self.con, f"select count(*) from {self.qualified}")
         return self._row_count
 
     def missing(self, columns: Iterable[str]) -> list[str]:
@@ -71,7 +78,7 @@ class Table:
 
     def source_of(self, values: Sequence[Any]) -> str:
         """Where an example row came from: `opportunity.csv line 14`, or its key."""
-        cols = dict(zip(self.example_columns, values))
+        cols = dict(zip(self.example_columns, values, strict=False))
         if "_source_file" in cols:
             name = os.path.basename(str(cols["_source_file"]))
             unit = "line" if ".csv" in name.lower() else "row"

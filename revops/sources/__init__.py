@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from revops.crm_contract import CRM_OBJECTS
 from revops.sources.conform import SourceError, write_contract_table
 from revops.sources.coverage import (
@@ -40,7 +42,7 @@ from revops.sources.mapping import (
     default_mapping_path,
     load_mapping,
 )
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import quote_identifier, quote_literal, scalar
 
 DEFAULT_SCHEMAS = {"fivetran_salesforce": "salesforce", "hubspot": "hubspot"}
 SOURCE_CATALOG = "revops_source"
@@ -69,7 +71,7 @@ class SourceConfig:
     history_schema: str | None = "salesforce_history"
     mapping_path: Path | None = None  # default: mappings/<kind>.yml
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in SOURCE_KINDS:
             raise SourceError(f"the source must be one of {', '.join(SOURCE_KINDS)} (got {self.kind!r})")
 
@@ -129,7 +131,7 @@ class IngestReport:
 
 
 def ingest_source(
-    con,
+    con: duckdb.DuckDBPyConnection,
     config: SourceConfig,
     *,
     raw_schema: str = "raw",
@@ -149,9 +151,18 @@ def ingest_source(
     return report
 
 
-def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+def _ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    mapping: SourceMapping,
+    raw_schema: str,
+    loaded_at: dt.datetime,
+    say: Callable[[str], None],
+) -> IngestReport:
     from revops.landing import load_landing_object
 
+    if config.landing_dir is None:
+        raise SourceError("the salesforce_files source needs a landing folder (REVOPS_LANDING_DIR)")
     loads, coverage = [], []
     for obj in CRM_OBJECTS.values():
         result = load_landing_object(
@@ -198,7 +209,9 @@ def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestRep
 
 
 @contextlib.contextmanager
-def _attached_source(con, config: SourceConfig, say) -> Iterator[None]:
+def _attached_source(
+    con: duckdb.DuckDBPyConnection, config: SourceConfig, say: Callable[[str], None]
+) -> Iterator[None]:
     """The connector's database attached as SOURCE_CATALOG: a DuckDB file read-only, or a
     PostgreSQL schema (and the history schema) read into a temporary in-memory catalog."""
     if config.database is None:
@@ -247,14 +260,22 @@ def _attached_source(con, config: SourceConfig, say) -> Iterator[None]:
         con.execute(f"detach {quote_identifier(SOURCE_CATALOG)}")
 
 
-def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+def _ingest_connector(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    mapping: SourceMapping,
+    raw_schema: str,
+    loaded_at: dt.datetime,
+    say: Callable[[str], None],
+) -> IngestReport:
     schema = config.resolved_schema
     started = time.monotonic()
     with _attached_source(con, config, say):
-        has_schema = con.execute(
+        has_schema = scalar(
+            con,
             "select count(*) from information_schema.schemata where catalog_name = ? and schema_name = ?",
             [SOURCE_CATALOG, schema],
-        ).fetchone()[0]
+        )
         if not has_schema:
             schemas = [
                 r[0]

@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from revops.crm_contract import CrmObject
 from revops.sources.mapping import MappingError
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import one_row, quote_identifier, quote_literal, scalar
+
+if TYPE_CHECKING:
+    from revops.sources.mapping import ObjectMapping
 
 MAX_EXAMPLES = 5
 
@@ -35,7 +39,7 @@ class SourceTable:
     columns: Mapping[str, str]
 
 
-def find_table(con, catalog: str, schema: str, table: str) -> SourceTable | None:
+def find_table(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> SourceTable | None:
     """The table `catalog.schema.table` with its columns (lower-case names), or None."""
     rows = con.execute(
         """
@@ -48,13 +52,14 @@ def find_table(con, catalog: str, schema: str, table: str) -> SourceTable | None
     ).fetchall()
     if not rows:
         return None
-    actual = con.execute(
+    actual = scalar(
+        con,
         """
         select table_name from information_schema.tables
         where table_catalog = ? and table_schema = ? and lower(table_name) = lower(?)
         """,
         [catalog, schema, table],
-    ).fetchone()[0]
+    )
     return SourceTable(
         label=f"{schema}.{actual}",
         sql=f"{quote_identifier(catalog)}.{quote_identifier(schema)}.{quote_identifier(actual)}",
@@ -63,7 +68,11 @@ def find_table(con, catalog: str, schema: str, table: str) -> SourceTable | None
 
 
 def contract_expressions(
-    obj: CrmObject, table: SourceTable, mapping, *, overrides: Mapping[str, str] | None = None
+    obj: CrmObject,
+    table: SourceTable,
+    mapping: ObjectMapping,
+    *,
+    overrides: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """(SQL expression per contract column or None, where each came from) for `table`
     under `mapping` (an ObjectMapping). `overrides` give expressions of the caller's own
@@ -121,21 +130,28 @@ def write_contract_table(
     con.execute(
         f"create or replace table {schema}.{quote_identifier(obj.name)} as select {', '.join(selects)} {source}"
     )
-    return con.execute(f"select count(*) from {schema}.{quote_identifier(obj.name)}").fetchone()[0]
+    return scalar(con, f"select count(*) from {schema}.{quote_identifier(obj.name)}")
 
 
-def _check_casts(con, obj: CrmObject, expressions, from_sql: str, label: str) -> None:
+def _check_casts(
+    con: duckdb.DuckDBPyConnection,
+    obj: CrmObject,
+    expressions: Mapping[str, str | None],
+    from_sql: str,
+    label: str,
+) -> None:
     problems = []
     for column, type_name in obj.columns.items():
         expression = expressions.get(column)
         if expression is None:
             continue
         bad = f"({expression}) is not null and try_cast({expression} as {type_name}) is null"
-        count, examples = con.execute(
+        count, examples = one_row(
+            con,
             f"select count(*) filter (where {bad}), "
             f"list(distinct cast({expression} as varchar)) filter (where {bad}) "
-            f"from {from_sql} as src"
-        ).fetchone()
+            f"from {from_sql} as src",
+        )
         if count:
             shown = ", ".join(repr(v) for v in sorted(examples)[:MAX_EXAMPLES])
             problems.append(f"{column} expects {type_name}: {count} rows are not ({shown})")

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import duckdb
+
 from revops.crm_contract import CRM_OBJECTS, CrmObject
-from revops.sql import quote_identifier
+from revops.sql import quote_identifier, scalar
 
 COVERAGE_TABLE = "_source_coverage"
 
@@ -95,7 +97,7 @@ def absent_object_coverage(obj: CrmObject, *, source: str) -> list[CoverageRow]:
     return object_coverage(obj, source=source, row_count=0, mapped_from={})
 
 
-def write_coverage(con, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
+def write_coverage(con: duckdb.DuckDBPyConnection, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
     """Replace `<raw_schema>._source_coverage` with `rows`, in one statement."""
     rows = list(rows)
     schema = quote_identifier(raw_schema)
@@ -124,12 +126,13 @@ def write_coverage(con, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
     return len(rows)
 
 
-def read_coverage(con, raw_schema: str) -> list[CoverageRow]:
+def read_coverage(con: duckdb.DuckDBPyConnection, raw_schema: str) -> list[CoverageRow]:
     """The coverage rows of the last ingestion, or [] when none was recorded."""
-    exists = con.execute(
+    exists = scalar(
+        con,
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [raw_schema, COVERAGE_TABLE],
-    ).fetchone()[0]
+    )
     if not exists:
         return []
     return [

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from revops.crm_contract import CRM_OBJECTS
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import quote_identifier, quote_literal, scalar
 
 # --without names: an object, or a part of one (object, column) that a real CRM may lack.
 OPTIONAL_PARTS: dict[str, tuple[tuple[str, str | None], ...]] = {
@@ -93,7 +93,7 @@ def _removed(without: Iterable[str]) -> tuple[set[str], dict[str, set[str]], dic
     return objects, columns, nulled
 
 
-def _read(con, folder: Path, obj: str) -> str:
+def _read(con: duckdb.DuckDBPyConnection, folder: Path, obj: str) -> str:
     for suffix in (".parquet", ".csv"):
         path = folder / f"{obj}{suffix}"
         if path.exists():
@@ -143,7 +143,7 @@ def write_landing_without(source: Path, out: Path, without: Iterable[str]) -> di
                     f"from {_read(con, source, obj)}) to {quote_literal(str(out / (obj + '.csv')))} (header, "
                     f"timestampformat '%Y-%m-%dT%H:%M:%SZ')"
                 )
-            counts[obj] = con.execute(f"select count(*) from {_read(con, out, obj)}").fetchone()[0]
+            counts[obj] = scalar(con, f"select count(*) from {_read(con, out, obj)}")
     return counts
 
 
@@ -182,9 +182,9 @@ def write_fivetran_salesforce(
                 f"timestamp '2026-01-01 00:00:00' as _fivetran_synced, {deleted} as _fivetran_deleted "
                 f"from {_read(con, source, obj)}"
             )
-            counts[f"{schema}.{obj}"] = con.execute(
-                f"select count(*) from {quote_identifier(schema)}.{quote_identifier(obj)}"
-            ).fetchone()[0]
+            counts[f"{schema}.{obj}"] = scalar(
+                con, f"select count(*) from {quote_identifier(schema)}.{quote_identifier(obj)}"
+            )
         if history_mode and "opportunity_history" not in objects:
             con.execute(f"create schema {quote_identifier(history_schema)}")
             opportunity_columns = [
@@ -224,7 +224,7 @@ def write_fivetran_salesforce(
                 inner join {_read(con, source, "opportunity")} as o on o.id = v.opportunity_id
                 """
             )
-            counts[f"{history_schema}.opportunity"] = con.execute(
-                f"select count(*) from {quote_identifier(history_schema)}.opportunity"
-            ).fetchone()[0]
+            counts[f"{history_schema}.opportunity"] = scalar(
+                con, f"select count(*) from {quote_identifier(history_schema)}.opportunity"
+            )
     return counts

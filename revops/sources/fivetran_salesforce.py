@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
+
 from revops.crm_contract import CRM_OBJECTS
 from revops.crm_ids import is_id_column, normalized_id_sql
 from revops.sources.conform import (
@@ -112,7 +114,7 @@ def _history_from_history_mode(table: SourceTable) -> str:
 
 
 def conform_fivetran_salesforce(
-    con,
+    con: duckdb.DuckDBPyConnection,
     *,
     catalog: str,
     schema: str,
@@ -131,7 +133,6 @@ def conform_fivetran_salesforce(
             else None
         )
         overrides: dict[str, tuple[str, str]] = {}
-        from_sql = None
         label = f"{schema}.{object_mapping.source_name or obj.name}"
         if table is None and obj.name == "opportunity_history" and history_schema:
             versions = find_table(con, catalog, history_schema, "opportunity")

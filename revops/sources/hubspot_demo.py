@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
@@ -35,7 +36,7 @@ from revops.landing import LandingFileError, find_landing_file, load_landing_obj
 from revops.paths import SEEDS_DIR
 from revops.sources.hubspot.plan import DEAL_TYPES, DEFAULT_TABLES, FORECAST_CATEGORIES
 from revops.sources.hubspot.seeds import MANAGERS_FILE, STAGE_MAP_FILE, TARGETS_FILE
-from revops.sql import quote_literal
+from revops.sql import one_row, quote_literal
 
 # HubSpot id = base + the number in the demo's Salesforce-like id (`006000000000000042` -> 42)
 ID_BASES = {
@@ -86,7 +87,7 @@ def _case(column: str, mapping: dict[str, str]) -> str:
     return f"(case {column} {cases} else {column} end)"
 
 
-def _load_landing(con, landing_dir: Path) -> set[str]:
+def _load_landing(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> set[str]:
     if not Path(landing_dir).is_dir():
         raise FileNotFoundError(f"the landing folder {landing_dir} does not exist")
     present = set()
@@ -279,7 +280,7 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
     return tables
 
 
-def _write_seeds(con, seeds_dir: Path, present: set[str]) -> dict[str, int]:
+def _write_seeds(con: duckdb.DuckDBPyConnection, seeds_dir: Path, present: set[str]) -> dict[str, int]:
     seeds_dir.mkdir(parents=True, exist_ok=True)
     queries = {
         STAGE_MAP_FILE: (
@@ -309,7 +310,7 @@ def _write_seeds(con, seeds_dir: Path, present: set[str]) -> dict[str, int]:
 
 
 def _write_mapping(path: Path) -> None:
-    objects = {name: {"from": table} for name, table in DEFAULT_TABLES.items()}
+    objects: dict[str, dict[str, Any]] = {name: {"from": table} for name, table in DEFAULT_TABLES.items()}
     objects["opportunity"]["columns"] = dict(CUSTOM_PROPERTIES)
     objects["user"]["columns"] = {"title": None}
     document = {
@@ -353,9 +354,7 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
                 con.execute(f"create temp table {table} as {query}")
                 continue
             con.execute(f'create table hubspot_demo."{schema}"."{table}" as {query}')
-            counts[table] = con.execute(f'select count(*) from hubspot_demo."{schema}"."{table}"').fetchone()[
-                0
-            ]
+            counts[table] = one_row(con, f'select count(*) from hubspot_demo."{schema}"."{table}"')[0]
         counts.update(_write_seeds(con, demo_seeds_dir(database_path), present))
         _write_mapping(demo_mapping_path(database_path))
         con.execute("detach hubspot_demo")

@@ -237,7 +237,9 @@ def test_published_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
 
 def _versions(snapshot: tuple[list[str], list[tuple]], deal: str) -> list[dict]:
     columns, rows = snapshot
-    found = [dict(zip(columns, row)) for row in rows if row[columns.index("opportunity_id")] == deal]
+    found = [
+        dict(zip(columns, row, strict=False)) for row in rows if row[columns.index("opportunity_id")] == deal
+    ]
     return sorted(found, key=lambda version: version["dbt_valid_from"])
 
 

@@ -124,7 +124,7 @@ def user_plan(ctx: Context, owner: SourceTable) -> Plan:
     plan.add(
         "name",
         name_sql,
-        f"{owner.label}.{', '.join(names + ['email'] if 'email' in owner.columns else names)}",
+        f"{owner.label}.{', '.join([*names, 'email'] if 'email' in owner.columns else names)}",
     )
     for column, defaults in USER_DEFAULTS.items():
         source = mapped_column(owner, mapping, column, defaults)

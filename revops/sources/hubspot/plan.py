@@ -31,7 +31,7 @@ class Plan:
     label: str  # `_source_file` of the raw rows: `hubspot.deal`
     from_clause: str
     select: dict[str, str] = field(default_factory=dict)
-    mapped_from: dict[str, str] = field(default_factory=dict)
+    mapped_from: dict[str, str | None] = field(default_factory=dict)
     order_by: str | None = None  # contract columns, for `_source_row`
     extras: dict[str, str] = field(default_factory=dict)  # pass-through columns, kept as text
 

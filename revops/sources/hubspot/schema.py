@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import duckdb
+
 from revops.sources.conform import SourceError, SourceTable, find_table
 from revops.sources.mapping import MappingError, ObjectMapping
 from revops.sql import quote_identifier
@@ -24,7 +26,7 @@ _FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 class HubSpotSchema:
     """The HubSpot tables of `catalog.schema`, looked up once each."""
 
-    con: object
+    con: duckdb.DuckDBPyConnection
     catalog: str
     schema: str
     _tables: dict[str, SourceTable | None] = field(default_factory=dict)
