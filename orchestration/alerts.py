@@ -13,6 +13,7 @@ failure shows as the failed asset check and the failed step, with the message.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +25,22 @@ from revops.alerting import (
     GateFailure,
     gate_failure_alerts,
     post_to_webhook,
-    webhook_url_from_env,
 )
 from revops.publish import record_alerts
+from revops.settings import Settings
 from revops.sql import quote_identifier
 from revops.warehouse_targets import dbt_target
 
 
 class AlertingResource(dg.ConfigurableResource):
-    """Where alerts go. Empty: the REVOPS_ALERT_WEBHOOK_URL environment variable, read
+    """Where alerts go. Empty: the settings' webhook (REVOPS_ALERT_WEBHOOK_URL), read
     when an alert is sent (never at import time)."""
 
     webhook_url: str = ""
     timeout_seconds: float = 10
 
     def url(self) -> str:
-        return self.webhook_url or webhook_url_from_env()
+        return self.webhook_url or Settings.from_env(os.environ).alert_webhook_url
 
     def send(self, payload: dict[str, Any]) -> Delivery:
         return post_to_webhook(payload, self.url(), timeout=self.timeout_seconds)

@@ -11,9 +11,10 @@ gated raw tables there, then `dbt build` runs there, then the marts are copied b
 into the build file, where the mart gate and the publisher read them as on DuckDB.
 """
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -43,6 +44,22 @@ class RevOpsDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+@contextlib.contextmanager
+def dbt_subprocess_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in this process's environment for the block (the dbt subprocess starts
+    inside it), the previous values back afterwards: nothing leaks into later steps."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def dbt_vars(settings: Settings) -> list[str]:
     """The vars that tie dbt to the run's settings; as_of_date is always explicit so
     the Python checks and the models describe the same day."""
@@ -64,9 +81,15 @@ def dbt_vars(settings: Settings) -> list[str]:
 def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Seeds, models and their tests in dependency order (`dbt build`)."""
     settings = warehouse.settings()
-    # profiles.yml reads the warehouse path and target from the environment, which the
-    # dbt subprocess inherits from this run's process
-    os.environ["REVOPS_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
+    # profiles.yml reads the warehouse path from the environment, which the dbt subprocess
+    # inherits (dagster-dbt's `cli` takes no env of its own): set for this step, then restored
+    with dbt_subprocess_environment({"REVOPS_WAREHOUSE_PATH": str(settings.warehouse_path.resolve())}):
+        yield from _build(context, dbt, warehouse, settings)
+
+
+def _build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, settings: Settings
+) -> Iterator[Any]:
     target = dbt_target()
     if target != "duckdb":
         with warehouse.connect() as con:

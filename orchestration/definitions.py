@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -14,12 +16,17 @@ from orchestration.publishing import published_marts
 from orchestration.quality_checks import quality_checks
 from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
+from revops.settings import Settings
+
+# The settings when the definitions load: only what Dagster needs then (the schedule's
+# cron and time zone). Runs read theirs when they start (WarehouseResource).
+load_settings = Settings.from_env(os.environ)
 
 defs = dg.Definitions(
     assets=[*ingestion_assets, revops_dbt_models, published_marts],
     asset_checks=quality_checks,
     jobs=[revops_build_job],
-    schedules=[build_daily_schedule(revops_build_job)],
+    schedules=[build_daily_schedule(revops_build_job, load_settings)],
     sensors=[build_landing_sensor(revops_build_job)],
     resources={
         "warehouse": WarehouseResource(),

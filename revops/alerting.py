@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +22,6 @@ import duckdb
 
 from revops.clock import utcnow
 
-ENV_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
 DIGEST_TOP_DEALS = 10  # deals listed per manager, largest amounts first
 EXAMPLE_LIMIT = 5
 
@@ -32,11 +30,6 @@ MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 2900
 MAX_HEADER_CHARS = 150
 MAX_TEXT_CHARS = 39000  # Slack truncates a message's text at 40,000 characters
-
-
-def webhook_url_from_env(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    return (env.get(ENV_WEBHOOK_URL) or "").strip()
 
 
 @dataclass
@@ -117,12 +110,12 @@ def slack_payload(headline: str, sections: Sequence[str], context: str = "") -> 
 
 
 def post_to_webhook(
-    payload: Mapping[str, Any], url: str | None = None, *, timeout: float = 10, attempts: int = 3
+    payload: Mapping[str, Any], url: str | None, *, timeout: float = 10, attempts: int = 3
 ) -> Delivery:
-    """POST a Slack message; retried with backoff, never raises."""
-    url = webhook_url_from_env() if url is None else url
+    """POST a Slack message to `url` (`Settings.alert_webhook_url`); retried with backoff,
+    never raises. No url: nothing is sent."""
     if not url:
-        return Delivery(False, f"no webhook configured ({ENV_WEBHOOK_URL} is not set)")
+        return Delivery(False, "no webhook configured (REVOPS_ALERT_WEBHOOK_URL is not set)")
     body = json.dumps(payload, default=str).encode("utf-8")
     error = ""
     for attempt in range(attempts):

@@ -77,10 +77,9 @@ def move_aside(warehouse_path: Path) -> Path | None:
     return aside
 
 
-def _post_once(headline: str, text: str, webhook_url: str | None) -> None:
-    from revops.alerting import post_to_webhook, slack_payload, webhook_url_from_env
+def _post_once(headline: str, text: str, url: str) -> None:
+    from revops.alerting import post_to_webhook, slack_payload
 
-    url = webhook_url if webhook_url is not None else webhook_url_from_env()
     if url:
         post_to_webhook(slack_payload(headline, [text]), url)
 
@@ -115,13 +114,15 @@ def guarded_build(
 ) -> Iterator[dict]:
     """Hold the build lock of `settings.warehouse_path` for the block, after checking the
     warehouse opens. Raises BuildLockedError or WarehouseCorruptError (one alert each at
-    most, see the module docstring). Re-entrant within a process."""
+    most, see the module docstring). Re-entrant within a process. `webhook_url`: where
+    those alerts go (default: the settings' webhook)."""
+    url = settings.alert_webhook_url if webhook_url is None else webhook_url
     try:
         lock = build_lock(settings.warehouse_path, entry_point, run_id=run_id)
         holder = lock.__enter__()
     except BuildLockedError as error:
         with contextlib.suppress(Exception):
-            _post_once("⏳ RevOps build refused", str(error), webhook_url)
+            _post_once("⏳ RevOps build refused", str(error), url)
         raise
     try:
         try:
@@ -129,9 +130,7 @@ def guarded_build(
         except WarehouseCorruptError as error:
             try:
                 _record_corrupt_alert(settings, str(error), run_id)
-                _post_once(
-                    "🚨 RevOps build stopped: the working warehouse is corrupt", str(error), webhook_url
-                )
+                _post_once("🚨 RevOps build stopped: the working warehouse is corrupt", str(error), url)
             except Exception:
                 pass
             raise

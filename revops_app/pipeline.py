@@ -232,6 +232,7 @@ def run_pipeline(
     warehouse. `instance`: a Dagster instance (default: DAGSTER_HOME's)."""
     from revops.build_guard import BuildLockedError, WarehouseCorruptError, guarded_build
 
+    settings = settings.for_run()  # as_of_date fixed once: what the run's steps receive
     try:
         with guarded_build(settings, entry_point):
             return _run_locked(

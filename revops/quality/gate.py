@@ -167,7 +167,7 @@ def validate_raw_tables(
 
     `baseline_row_counts`: the raw row counts of the last good (published) load; when
     there is none yet, the loader's `_load_log` previous counts stand in."""
-    gate_settings = gate_settings or GateSettings.from_env()
+    gate_settings = gate_settings or settings.gate
     with _gate_connection(settings, gate_settings) as con:
         if not baseline_row_counts:
             baseline_row_counts = load_log_previous_counts(con, settings.raw_schema)
@@ -184,7 +184,7 @@ def validate_marts(
     settings: Settings, marts: Iterable[str] | None = None, *, gate_settings: GateSettings | None = None
 ) -> GateReport:
     """The mart gate on the working warehouse of `settings`; `marts` limits it to some suites."""
-    gate_settings = gate_settings or GateSettings.from_env()
+    gate_settings = gate_settings or settings.gate
     with _gate_connection(settings, gate_settings) as con:
         return run_gate(
             con,

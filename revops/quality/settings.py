@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +55,8 @@ class GateSettings:
     history_before_creation_days: int = 1  # history this much before its deal was created: blocking
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> GateSettings:
-        env = os.environ if environ is None else environ
+    def from_env(cls, env: Mapping[str, str]) -> GateSettings:
+        """From an environment mapping (`revops.settings.Settings.from_env` passes its own)."""
         default = cls()
         try:
             return cls(
