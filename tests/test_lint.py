@@ -81,3 +81,26 @@ def test_a_wrong_way_import_breaks_a_contract(tmp_path, module, line, contract):
     )
     assert result.returncode != 0, result.stdout
     assert contract in result.stdout and "BROKEN" in result.stdout, result.stdout
+
+
+# The core modules that may touch the process environment: the settings, and (until
+# their connection settings move into Settings) the two that start dbt and Spark
+# subprocesses, and the GX engine turning off GX's analytics. A new one fails this test.
+ENVIRONMENT_READERS = {
+    "revops/settings.py",
+    "revops/warehouse_targets.py",
+    "revops/spark_io.py",
+    "revops/quality/gx_engine.py",
+    "revops/demo_data.py",  # moving to revops_demo/
+}
+
+
+def test_only_the_settings_read_the_environment_in_the_core():
+    readers = {
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for path in (PROJECT_ROOT / "revops").rglob("*.py")
+        if "os.environ" in path.read_text(encoding="utf-8") or "getenv(" in path.read_text(encoding="utf-8")
+    }
+    assert readers <= ENVIRONMENT_READERS, (
+        f"the core reads the environment outside revops/settings.py: {sorted(readers - ENVIRONMENT_READERS)}"
+    )
