@@ -117,7 +117,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """`portability`: the PostgreSQL and Spark suites (tests/portability/, anything that starts
     a PostgreSQL server); `browser`: the Chromium tests. `make test-fast` leaves out the first."""
     for item in items:
-        path = Path(str(item.fspath)).resolve().relative_to(PROJECT_ROOT).as_posix()
+        path = item.path.resolve().relative_to(PROJECT_ROOT).as_posix()
         if (
             path.startswith("tests/portability/")
             or path in PORTABILITY_FILES
