@@ -55,7 +55,7 @@ test-spark: prepare $(SPARK_STAMP)
 
 ## lint: sqlfluff on the models and the singular dbt tests (rules in .sqlfluff); ruff (lint and
 ## format) on the Python; mypy on the core (revops/); the import contracts (lint-imports)
-PY_PATHS := revops revops_app orchestration dashboard bench tests
+PY_PATHS := revops revops_app orchestration dashboard bench tests $(wildcard revops_demo)
 lint: prepare
 	$(BIN)/sqlfluff lint models dbt_project/tests
 	$(BIN)/ruff check $(PY_PATHS)

@@ -15,7 +15,11 @@ from conftest import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
 LINTED_SQL = ["models", "dbt_project/tests"]
-PYTHON_PATHS = ["revops", "revops_app", "orchestration", "dashboard", "bench", "tests"]
+PYTHON_PATHS = [
+    path
+    for path in ("revops", "revops_app", "revops_demo", "orchestration", "dashboard", "bench", "tests")
+    if (PROJECT_ROOT / path).exists()
+]
 
 
 def _run(args: list[str], cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess:
