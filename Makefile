@@ -15,7 +15,7 @@ export REVOPS_DAGSTER_STORAGE_DIR ?= $(CURDIR)/.dagster_home/storage
 export REVOPS_DAGSTER_COMPUTE_LOGS_DIR ?= $(CURDIR)/.dagster_home/logs
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: setup prepare run test test-spark lint docs dashboard dagster bench clean
+.PHONY: setup prepare run test test-fast test-spark lint docs dashboard dagster bench clean
 
 setup: $(STAMP)
 
@@ -45,13 +45,23 @@ run: prepare
 test: prepare $(SPARK_STAMP)
 	$(BIN)/python -m pytest
 
+## test-fast: the inner loop: everything but the PostgreSQL and Spark suites (marker `portability`)
+test-fast: prepare
+	$(BIN)/python -m pytest -m "not portability"
+
 ## test-spark: only the Spark portability tests (Java 17+ needed)
 test-spark: prepare $(SPARK_STAMP)
 	$(BIN)/python -m pytest tests/portability/test_spark.py
 
-## lint: sqlfluff on the models and the singular dbt tests (rules in .sqlfluff)
+## lint: sqlfluff on the models and the singular dbt tests (rules in .sqlfluff); ruff (lint and
+## format) on the Python; mypy on the core (revops/); the import contracts (lint-imports)
+PY_PATHS := revops revops_app orchestration dashboard bench tests $(wildcard revops_demo)
 lint: prepare
 	$(BIN)/sqlfluff lint models dbt_project/tests
+	$(BIN)/ruff check $(PY_PATHS)
+	$(BIN)/ruff format --check $(PY_PATHS)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: the pipeline benchmark at tiers S (5k deals) and M (100k); TIERS="L" for 1M deals
 TIERS ?= S M

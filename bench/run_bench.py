@@ -186,12 +186,12 @@ def floor_seconds(warehouse_path: Path, target_path: Path, work: Path) -> float:
     with duckdb.connect(
         str(floor_path), config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(work / "spill")}
     ) as con:
-        existing = dict(
-            ((schema, name), kind)
+        existing = {
+            (schema, name): kind
             for schema, name, kind in con.execute(
                 "select table_schema, table_name, table_type from information_schema.tables"
             ).fetchall()
-        )
+        }
         for node_id in reversed(order):
             node = nodes[node_id]
             kind = existing.get((node["schema"], node["alias"]))

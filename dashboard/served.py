@@ -31,11 +31,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from revops.publish import served_path as _served_path_in
-from revops.settings import PROJECT_ROOT, Settings
+from revops.paths import DBT_PROJECT_DIR
+from revops.publish.served import served_path as _served_path_in
+from revops.settings import Settings
+from revops.sql import quote_literal as _sql_string
 
-MARTS_SCHEMA = "marts"
-DBT_DOCS_INDEX = PROJECT_ROOT / "dbt_project" / "target" / "index.html"
+DBT_DOCS_INDEX = DBT_PROJECT_DIR / "target" / "index.html"
 
 
 class ServedFileError(RuntimeError):
@@ -71,10 +72,6 @@ def file_stamp(path: Path) -> FileStamp | None:
     except FileNotFoundError:
         return None
     return FileStamp(stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-def _sql_string(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 class ServedWarehouse:

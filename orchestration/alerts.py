@@ -13,55 +13,37 @@ failure shows as the failed asset check and the failed step, with the message.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import DagsterEventType
 
+from orchestration.run_records import run_check_records
 from revops.alerting import (
     Delivery,
     GateFailure,
     gate_failure_alerts,
     post_to_webhook,
-    webhook_url_from_env,
 )
 from revops.publish import record_alerts
+from revops.settings import Settings
+from revops.sql import quote_identifier
 from revops.warehouse_targets import dbt_target
 
 
 class AlertingResource(dg.ConfigurableResource):
-    """Where alerts go. Empty: the REVOPS_ALERT_WEBHOOK_URL environment variable, read
+    """Where alerts go. Empty: the settings' webhook (REVOPS_ALERT_WEBHOOK_URL), read
     when an alert is sent (never at import time)."""
 
     webhook_url: str = ""
     timeout_seconds: float = 10
 
     def url(self) -> str:
-        return self.webhook_url or webhook_url_from_env()
+        return self.webhook_url or Settings.from_env(os.environ).alert_webhook_url
 
     def send(self, payload: dict[str, Any]) -> Delivery:
         return post_to_webhook(payload, self.url(), timeout=self.timeout_seconds)
-
-
-# --------------------------------------------------------------------------- what a run did
-
-
-def run_check_records(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str | None, Any]]:
-    """(step key, AssetCheckEvaluation) of every check evaluated in the run."""
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records
-    out = []
-    for record in records:
-        entry = record.event_log_entry
-        event = entry.dagster_event
-        if event is not None:
-            out.append((entry.step_key, event.event_specific_data))
-    return out
-
-
-def run_materialized_keys(instance: dg.DagsterInstance, run_id: str) -> set[dg.AssetKey]:
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
-    return {r.event_log_entry.dagster_event.asset_key for r in records if r.event_log_entry.dagster_event}
 
 
 def _metadata_value(metadata, key: str, default=None):
@@ -113,10 +95,6 @@ def _relationship_test(check_name: str) -> dict | None:
     return None
 
 
-def _quoted(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
 def relationship_failure(check_name: str, warehouse_path: Path | None) -> tuple[str, tuple[dict, ...]] | None:
     """A failing dbt relationships test in words, with up to five of the values that do
     not resolve, read from the DuckDB working warehouse (None: not such a test, or the
@@ -130,11 +108,11 @@ def relationship_failure(check_name: str, warehouse_path: Path | None) -> tuple[
         return headline, ()
     import duckdb
 
-    column, field = _quoted(test["column"]), _quoted(test["field"])
+    column, field = quote_identifier(test["column"]), quote_identifier(test["field"])
     sql = (
-        f"select distinct cast(c.{column} as varchar) from {_quoted(test['schema'])}.{_quoted(test['model'])} c "
+        f"select distinct cast(c.{column} as varchar) from {quote_identifier(test['schema'])}.{quote_identifier(test['model'])} c "
         f"where c.{column} is not null and c.{column} not in (select p.{field} from "
-        f"{_quoted(test['parent_schema'])}.{_quoted(test['parent'])} p where p.{field} is not null) "
+        f"{quote_identifier(test['parent_schema'])}.{quote_identifier(test['parent'])} p where p.{field} is not null) "
         f"order by 1 limit {RELATIONSHIP_EXAMPLES}"
     )
     try:

@@ -11,9 +11,10 @@ gated raw tables there, then `dbt build` runs there, then the marts are copied b
 into the build file, where the mart gate and the publisher read them as on DuckDB.
 """
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -23,6 +24,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from orchestration.dbt_project import prune_invocation_dirs, revops_dbt_project
 from orchestration.resources import WarehouseResource
 from revops.settings import Settings
+from revops.sql import quote_identifier
 from revops.warehouse_targets import copy_raw_to_target, dbt_target, pull_tables_from_target
 
 
@@ -40,6 +42,22 @@ class RevOpsDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         # fqn: [project, folder, ..., model]; the top folder is the layer
         return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+@contextlib.contextmanager
+def dbt_subprocess_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in this process's environment for the block (the dbt subprocess starts
+    inside it), the previous values back afterwards: nothing leaks into later steps."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_vars(settings: Settings) -> list[str]:
@@ -63,9 +81,15 @@ def dbt_vars(settings: Settings) -> list[str]:
 def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Seeds, models and their tests in dependency order (`dbt build`)."""
     settings = warehouse.settings()
-    # profiles.yml reads the warehouse path and target from the environment, which the
-    # dbt subprocess inherits from this run's process
-    os.environ["REVOPS_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
+    # profiles.yml reads the warehouse path from the environment, which the dbt subprocess
+    # inherits (dagster-dbt's `cli` takes no env of its own): set for this step, then restored
+    with dbt_subprocess_environment({"REVOPS_WAREHOUSE_PATH": str(settings.warehouse_path.resolve())}):
+        yield from _build(context, dbt, warehouse, settings)
+
+
+def _build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, settings: Settings
+) -> Iterator[Any]:
     target = dbt_target()
     if target != "duckdb":
         with warehouse.connect() as con:
@@ -127,6 +151,18 @@ def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
         )
 
 
+MARTS_GROUP = "marts"
+
+
+def mart_asset_keys() -> dict[str, dg.AssetKey]:
+    """The dbt models of the marts folder by table name (dagster-dbt keys models by name)."""
+    keys = {}
+    for spec in revops_dbt_models.specs:
+        if spec.group_name == MARTS_GROUP:
+            keys[spec.key.path[-1]] = spec.key
+    return dict(sorted(keys.items()))
+
+
 # models outside marts/ that publishing reads (the hygiene digest's managers)
 MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
 
@@ -134,10 +170,6 @@ MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
 # --------------------------------------------------------------------------- failed dbt tests
 
 FAILURE_EXAMPLE_LIMIT = 5
-
-
-def _quote(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _metadata_value(metadata: Mapping[str, Any], key: str) -> Any:
@@ -180,7 +212,7 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
     Tests that store whole rows (not_null, expressions) hold the key; tests that store the
     failing values only (unique, relationships, accepted_values) are joined back to the
     model on the tested column to find the keys."""
-    failures = f"{_quote(test['schema'])}.{_quote(test['alias'])}"
+    failures = f"{quote_identifier(test['schema'])}.{quote_identifier(test['alias'])}"
     model = manifest["nodes"].get(test.get("attached_node") or "") or {}
     column = test.get("column_name") or ((test.get("test_metadata") or {}).get("kwargs") or {}).get(
         "column_name"
@@ -193,31 +225,34 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
         return [
             {
                 "value": f"{column}={_render(row[-1])}",
-                "source": ", ".join(f"{k}={_render(v)}" for k, v in zip(keys, row[:-1])),
+                "source": ", ".join(f"{k}={_render(v)}" for k, v in zip(keys, row[:-1], strict=False)),
             }
             for row in rows
         ]
 
     if column and column in stored and all(k in stored for k in keys):
-        selected = ", ".join(_quote(c) for c in [*keys, column])
+        selected = ", ".join(quote_identifier(c) for c in [*keys, column])
         return examples(
             con.execute(f"select {selected} from {failures} order by {selected} limit {limit}").fetchall()
         )
     if column and model and stored:
-        relation = f"{_quote(model['schema'])}.{_quote(model['alias'])}"
-        selected = ", ".join(f"m.{_quote(c)}" for c in [*keys, column])
+        relation = f"{quote_identifier(model['schema'])}.{quote_identifier(model['alias'])}"
+        selected = ", ".join(f"m.{quote_identifier(c)}" for c in [*keys, column])
         rows = con.execute(
             f"select {selected} from {relation} m "
-            f"where m.{_quote(column)} in (select {_quote(stored[0])} from {failures}) "
+            f"where m.{quote_identifier(column)} in (select {quote_identifier(stored[0])} from {failures}) "
             # one row per failing value: five different values say more than one five times
-            f"qualify row_number() over (partition by m.{_quote(column)} order by {selected}) = 1 "
-            f"order by m.{_quote(column)}, {selected} limit {limit}"
+            f"qualify row_number() over (partition by m.{quote_identifier(column)} order by {selected}) = 1 "
+            f"order by m.{quote_identifier(column)}, {selected} limit {limit}"
         ).fetchall()
         if rows:
             return examples(rows)
     rows = con.execute(f"select * from {failures} limit {limit}").fetchall()
     return [
-        {"value": ", ".join(f"{c}={_render(v)}" for c, v in list(zip(stored, row))[:4]), "source": ""}
+        {
+            "value": ", ".join(f"{c}={_render(v)}" for c, v in list(zip(stored, row, strict=False))[:4]),
+            "source": "",
+        }
         for row in rows
     ]
 
@@ -238,7 +273,7 @@ def drop_passed_test_tables(con, manifest: Mapping[str, Any], failed: list) -> N
         for name, kind in rows:
             if (schema, name) not in keep:
                 con.execute(
-                    f"drop {'view' if kind == 'VIEW' else 'table'} if exists {_quote(schema)}.{_quote(name)}"
+                    f"drop {'view' if kind == 'VIEW' else 'table'} if exists {quote_identifier(schema)}.{quote_identifier(name)}"
                 )
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+from revops.paths import DBT_PROJECT_DIR
+
 # the dbt of this Python environment, whether or not its bin folder is on PATH
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 

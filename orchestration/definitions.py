@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -10,16 +12,21 @@ from orchestration.dbt_assets import revops_dbt_models
 from orchestration.dbt_project import DBT_EXECUTABLE, revops_dbt_project
 from orchestration.ingestion import ingestion_assets
 from orchestration.jobs import revops_build_job
-from orchestration.publishing import ServingResource, published_marts
+from orchestration.publishing import published_marts
 from orchestration.quality_checks import quality_checks
-from orchestration.resources import WarehouseResource
+from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
+from revops.settings import Settings
+
+# The settings when the definitions load: only what Dagster needs then (the schedule's
+# cron and time zone). Runs read theirs when they start (WarehouseResource).
+load_settings = Settings.from_env(os.environ)
 
 defs = dg.Definitions(
     assets=[*ingestion_assets, revops_dbt_models, published_marts],
     asset_checks=quality_checks,
     jobs=[revops_build_job],
-    schedules=[build_daily_schedule(revops_build_job)],
+    schedules=[build_daily_schedule(revops_build_job, load_settings)],
     sensors=[build_landing_sensor(revops_build_job)],
     resources={
         "warehouse": WarehouseResource(),

@@ -8,66 +8,27 @@ run failed with ERROR severity; a gate check that did not run in this run (a par
 selection) is run here. The copy itself is `revops.publish.publish_marts` (atomic).
 """
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 
-from orchestration.alerts import AlertingResource, run_check_records, run_materialized_keys
-from orchestration.dbt_assets import revops_dbt_models
-from orchestration.resources import WarehouseResource
+from orchestration.alerts import AlertingResource
+from orchestration.dbt_assets import mart_asset_keys
+from orchestration.resources import ServingResource, WarehouseResource
+from orchestration.run_records import run_check_records, run_materialized_keys
 from revops.alerting import hygiene_digests, warning_alerts
-from revops.publish import PublishError, PublishRequest, last_good_raw_counts, publish_marts
+from revops.publish import PublishError, PublishRequest, publish_marts
 from revops.quality import (
     GateReport,
     load_suites,
+    raw_baseline,
     table_row_counts,
     validate_marts,
     validate_raw_tables,
 )
-from revops.settings import Settings
 
 PUBLISHED_KEY = dg.AssetKey("published_marts")
-MARTS_GROUP = "marts"
-
-
-class ServingResource(dg.ConfigurableResource):
-    """The serving folder BI reads. Empty: REVOPS_SERVE_DIR (default data/serve), read at run time.
-
-    `allow_older`: publish even when BI reads a newer as_of_date (refused by default).
-    `only_if_newer`: publish only marts newer than the served ones, else build and gate
-    without publishing (what a backfill does)."""
-
-    serve_dir: str = ""
-    allow_older: bool = False
-    only_if_newer: bool = False
-
-    def serve_dir_path(self) -> Path:
-        if self.serve_dir:
-            return Path(self.serve_dir)
-        return Settings.from_env().serve_dir
-
-
-def raw_baseline(settings, serve_dir) -> dict[str, int]:
-    """The row-count baseline of this run's source (its landing folder), from the state
-    file beside the working warehouse: never the served file (see `revops.state`)."""
-    return last_good_raw_counts(
-        settings.warehouse_path,
-        settings.source_key(),
-        serve_dir=serve_dir,
-        loads=settings.baseline_loads,
-        tables=load_suites("raw"),
-    )
-
-
-def mart_asset_keys() -> dict[str, dg.AssetKey]:
-    """The dbt models of the marts folder by table name (dagster-dbt keys models by name)."""
-    keys = {}
-    for spec in revops_dbt_models.specs:
-        if spec.group_name == MARTS_GROUP:
-            keys[spec.key.path[-1]] = spec.key
-    return dict(sorted(keys.items()))
 
 
 def _check_key(evaluation) -> tuple[str, str]:

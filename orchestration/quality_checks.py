@@ -16,14 +16,15 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from orchestration.publishing import ServingResource, mart_asset_keys, raw_baseline
-from orchestration.resources import WarehouseResource
+from orchestration.dbt_assets import mart_asset_keys
+from orchestration.resources import ServingResource, WarehouseResource
 from revops.quality import (
     BLOCKING,
     CheckOutcome,
     GateReport,
     Suite,
     load_suites,
+    raw_baseline,
     validate_marts,
     validate_raw_tables,
 )

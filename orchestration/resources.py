@@ -11,10 +11,12 @@ with its recovery (see `revops.build_guard`).
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from revops.build_guard import guarded_build
 from revops.settings import Settings, database_setting, parse_as_of_date
@@ -33,11 +35,14 @@ def _entry_point(context) -> str:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The working DuckDB warehouse and the landing folder it loads from.
+    """The run's settings (`revops.settings.Settings`): the working DuckDB warehouse, the
+    landing folder or connector it loads from, the day it describes, the gate's thresholds.
 
-    Empty strings mean "from the environment" (see `revops.settings`), resolved when
-    a run uses the resource, never at import time. `full_refresh`: dbt rebuilds the
-    incremental models from scratch (`dbt build --full-refresh`).
+    The one way settings enter a run: empty strings mean "from the environment", read
+    once when the run starts its resources (never at import time), with as_of_date fixed
+    then, so every step of the run describes the same day (the schedule passes its
+    scheduled day, the sensor and the CLI their own clock's). `full_refresh`: dbt rebuilds
+    the incremental models from scratch (`dbt build --full-refresh`).
     """
 
     landing_dir: str = ""
@@ -49,9 +54,16 @@ class WarehouseResource(dg.ConfigurableResource):
     source_schema: str = ""
     source_mapping: str = ""
     full_refresh: bool = False
+    _run_settings: Settings | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
-        return Settings.from_env().with_overrides(
+        """The run's settings, as fixed when the run started (outside a run: read now)."""
+        if self._run_settings is not None:
+            return self._run_settings
+        return self._read_settings()
+
+    def _read_settings(self) -> Settings:
+        return Settings.from_env(os.environ).with_overrides(
             source=self.source or None,
             source_database=database_setting(self.source_database),
             source_schema=self.source_schema or None,
@@ -65,10 +77,28 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
         run_id = getattr(context, "run_id", None)
-        with guarded_build(self.settings(), _entry_point(context), run_id=run_id):
+        self._run_settings = self._read_settings().for_run()
+        with guarded_build(self._run_settings, _entry_point(context), run_id=run_id):
             yield self
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         path = self.settings().warehouse_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(path))
+
+
+class ServingResource(dg.ConfigurableResource):
+    """The serving folder BI reads. Empty: REVOPS_SERVE_DIR (default data/serve), read at run time.
+
+    `allow_older`: publish even when BI reads a newer as_of_date (refused by default).
+    `only_if_newer`: publish only marts newer than the served ones, else build and gate
+    without publishing (what a backfill does)."""
+
+    serve_dir: str = ""
+    allow_older: bool = False
+    only_if_newer: bool = False
+
+    def serve_dir_path(self) -> Path:
+        if self.serve_dir:
+            return Path(self.serve_dir)
+        return Settings.from_env(os.environ).serve_dir

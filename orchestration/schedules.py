@@ -1,25 +1,45 @@
 """When the build runs: every morning before the working day, and when new CRM files land.
 
-The schedule's time and time zone are settings (REVOPS_SCHEDULE_CRON, default
-"0 6 * * *", and REVOPS_SCHEDULE_TIMEZONE, default "UTC"), read when the definitions are
-built. The sensor fingerprints the landing folder (name, size, modification time of each
-file) on every tick and asks for a run only when that fingerprint changed since the last
-run it asked for. dagster.yaml's run queue lets one run go at a time (DuckDB has one
-writer), so a run asked for during a build waits for it.
+The schedule's time and time zone are settings (`Settings.schedule_cron`, env
+REVOPS_SCHEDULE_CRON, default "0 6 * * *", and `Settings.schedule_timezone`,
+REVOPS_SCHEDULE_TIMEZONE, default "UTC"), from the settings value `definitions.py` builds
+(Dagster needs a schedule's cron when it loads the definitions). The sensor fingerprints
+the landing folder (name, size, modification time of each file) on every tick, reading
+the source from the warehouse resource, and asks for a run only when that fingerprint
+changed since the last run it asked for. dagster.yaml's run queue lets one run go at a
+time (DuckDB has one writer), so a run asked for during a build waits for it.
+
+Each run's as_of_date is fixed when it is asked for: the schedule's is the UTC date of its
+scheduled time, the sensor's the UTC date of its tick; both go to the warehouse resource
+as run config (and the tag `revops/as_of_date`), so every step describes that day.
 """
 
+from __future__ import annotations
+
+import datetime as dt
 import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
+from orchestration.resources import WarehouseResource
+from revops.paths import LANDING_SUFFIXES
 from revops.settings import Settings
 
-DEFAULT_CRON = "0 6 * * *"
-DEFAULT_TIMEZONE = "UTC"
-LANDING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+AS_OF_TAG = "revops/as_of_date"
+
+
+def as_of_run_config(as_of_date: dt.date) -> dict:
+    """The run config that fixes a run's as_of_date."""
+    return {"resources": {"warehouse": {"config": {"as_of_date": as_of_date.isoformat()}}}}
+
+
+def utc_date(moment: dt.datetime) -> dt.date:
+    """The UTC date of a moment (naive moments are UTC)."""
+    return moment.astimezone(dt.UTC).date() if moment.tzinfo else moment.date()
 
 
 def landing_fingerprint(landing_dir: Path) -> dict[str, list]:
@@ -53,18 +73,27 @@ def source_fingerprint(settings: Settings) -> tuple[dict[str, list], str]:
     return fingerprint, f"the {config.kind} database {database}"
 
 
-def build_daily_schedule(job) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
+def build_daily_schedule(job: Any, settings: Settings | None = None) -> dg.ScheduleDefinition:
+    """The daily build; cron and time zone from `settings` (default: the environment's)."""
+    settings = settings or Settings.from_env(os.environ)
+
+    @dg.schedule(
         name="revops_daily_build",
         job=job,
-        cron_schedule=os.environ.get("REVOPS_SCHEDULE_CRON") or DEFAULT_CRON,
-        execution_timezone=os.environ.get("REVOPS_SCHEDULE_TIMEZONE") or DEFAULT_TIMEZONE,
+        cron_schedule=settings.schedule_cron,
+        execution_timezone=settings.schedule_timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="The daily build before the working day (REVOPS_SCHEDULE_CRON / _TIMEZONE).",
     )
+    def revops_daily_build(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        # a fixed REVOPS_AS_OF_DATE wins, as it does for every other run
+        as_of = settings.as_of_date or utc_date(context.scheduled_execution_time or dt.datetime.now(dt.UTC))
+        return dg.RunRequest(run_config=as_of_run_config(as_of), tags={AS_OF_TAG: as_of.isoformat()})
+
+    return revops_daily_build
 
 
-def build_landing_sensor(job) -> dg.SensorDefinition:
+def build_landing_sensor(job: Any) -> dg.SensorDefinition:
     @dg.sensor(
         name="revops_landing_files_sensor",
         job=job,
@@ -75,8 +104,8 @@ def build_landing_sensor(job) -> dg.SensorDefinition:
             "DuckDB file holding a connector's schema."
         ),
     )
-    def landing_files_sensor(context: dg.SensorEvaluationContext):
-        fingerprint, watched = source_fingerprint(Settings.from_env())
+    def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+        fingerprint, watched = source_fingerprint(warehouse.settings())
         if not fingerprint:
             return dg.SkipReason(f"nothing to watch: {watched}")
         encoded = json.dumps(fingerprint, sort_keys=True)
@@ -86,9 +115,11 @@ def build_landing_sensor(job) -> dg.SensorDefinition:
         changed = sorted(name for name, stamp in fingerprint.items() if previous.get(name) != stamp)
         context.update_cursor(encoded)
         context.log.info(f"{watched}: new or changed: {', '.join(changed) or 'removed files'}")
+        as_of = warehouse.settings().resolved_as_of_date()  # the tick's clock, once
         return dg.RunRequest(
             run_key=hashlib.sha256(encoded.encode()).hexdigest()[:16],
-            tags={"revops/trigger": "landing_files"},
+            run_config=as_of_run_config(as_of),
+            tags={"revops/trigger": "landing_files", AS_OF_TAG: as_of.isoformat()},
         )
 
     return landing_files_sensor

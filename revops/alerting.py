@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-ENV_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
+import duckdb
+
+from revops.clock import utcnow
+
 DIGEST_TOP_DEALS = 10  # deals listed per manager, largest amounts first
 EXAMPLE_LIMIT = 5
 
@@ -28,15 +30,6 @@ MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 2900
 MAX_HEADER_CHARS = 150
 MAX_TEXT_CHARS = 39000  # Slack truncates a message's text at 40,000 characters
-
-
-def webhook_url_from_env(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    return (env.get(ENV_WEBHOOK_URL) or "").strip()
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -55,7 +48,7 @@ class Alert:
     examples: list[dict[str, Any]] = field(default_factory=list)
     recipient: str | None = None
     alert_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    created_at: dt.datetime = field(default_factory=_utcnow)
+    created_at: dt.datetime = field(default_factory=utcnow)
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -117,12 +110,12 @@ def slack_payload(headline: str, sections: Sequence[str], context: str = "") -> 
 
 
 def post_to_webhook(
-    payload: Mapping[str, Any], url: str | None = None, *, timeout: float = 10, attempts: int = 3
+    payload: Mapping[str, Any], url: str | None, *, timeout: float = 10, attempts: int = 3
 ) -> Delivery:
-    """POST a Slack message; retried with backoff, never raises."""
-    url = webhook_url_from_env() if url is None else url
+    """POST a Slack message to `url` (`Settings.alert_webhook_url`); retried with backoff,
+    never raises. No url: nothing is sent."""
     if not url:
-        return Delivery(False, f"no webhook configured ({ENV_WEBHOOK_URL} is not set)")
+        return Delivery(False, "no webhook configured (REVOPS_ALERT_WEBHOOK_URL is not set)")
     body = json.dumps(payload, default=str).encode("utf-8")
     error = ""
     for attempt in range(attempts):
@@ -244,14 +237,18 @@ def _money(amount: Any) -> str:
 
 
 def hygiene_digests(
-    con, *, run_id: str | None, as_of_date: dt.date, top_deals: int = DIGEST_TOP_DEALS
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str | None,
+    as_of_date: dt.date,
+    top_deals: int = DIGEST_TOP_DEALS,
 ) -> list[tuple[Alert, dict[str, Any]]]:
     """One digest per manager: their team's deals without a next step, with past close
     dates, stalled or inactive, largest amounts first. Deals of an owner without a
     manager go to that owner. Reads `marts.deal_risk` and `staging.stg_salesforce__users`."""
     relation = con.execute(DIGEST_SQL)
     columns = [d[0] for d in relation.description]
-    rows = [dict(zip(columns, r)) for r in relation.fetchall()]
+    rows = [dict(zip(columns, r, strict=False)) for r in relation.fetchall()]
     by_manager: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_manager.setdefault(row["manager_id"], []).append(row)

@@ -18,10 +18,14 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from revops.run_lock import BuildLockedError, build_lock
+
+if TYPE_CHECKING:
+    from revops.settings import Settings
 
 __all__ = ["BuildLockedError", "WarehouseCorruptError", "check_warehouse", "guarded_build", "move_aside"]
 
@@ -73,15 +77,14 @@ def move_aside(warehouse_path: Path) -> Path | None:
     return aside
 
 
-def _post_once(headline: str, text: str, webhook_url: str | None) -> None:
-    from revops.alerting import post_to_webhook, slack_payload, webhook_url_from_env
+def _post_once(headline: str, text: str, url: str) -> None:
+    from revops.alerting import post_to_webhook, slack_payload
 
-    url = webhook_url if webhook_url is not None else webhook_url_from_env()
     if url:
         post_to_webhook(slack_payload(headline, [text]), url)
 
 
-def _record_corrupt_alert(settings, message: str, run_id: str | None) -> None:
+def _record_corrupt_alert(settings: Settings, message: str, run_id: str | None) -> None:
     from revops.publish import record_alerts
     from revops.state import state_path_for
 
@@ -107,19 +110,19 @@ def _record_corrupt_alert(settings, message: str, run_id: str | None) -> None:
 
 @contextlib.contextmanager
 def guarded_build(
-    settings, entry_point: str, *, run_id: str | None = None, webhook_url: str | None = None
+    settings: Settings, entry_point: str, *, run_id: str | None = None, webhook_url: str | None = None
 ) -> Iterator[dict]:
     """Hold the build lock of `settings.warehouse_path` for the block, after checking the
     warehouse opens. Raises BuildLockedError or WarehouseCorruptError (one alert each at
-    most, see the module docstring). Re-entrant within a process."""
+    most, see the module docstring). Re-entrant within a process. `webhook_url`: where
+    those alerts go (default: the settings' webhook)."""
+    url = settings.alert_webhook_url if webhook_url is None else webhook_url
     try:
         lock = build_lock(settings.warehouse_path, entry_point, run_id=run_id)
         holder = lock.__enter__()
     except BuildLockedError as error:
-        try:
-            _post_once("⏳ RevOps build refused", str(error), webhook_url)
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):
+            _post_once("⏳ RevOps build refused", str(error), url)
         raise
     try:
         try:
@@ -127,9 +130,7 @@ def guarded_build(
         except WarehouseCorruptError as error:
             try:
                 _record_corrupt_alert(settings, str(error), run_id)
-                _post_once(
-                    "🚨 RevOps build stopped: the working warehouse is corrupt", str(error), webhook_url
-                )
+                _post_once("🚨 RevOps build stopped: the working warehouse is corrupt", str(error), url)
             except Exception:
                 pass
             raise

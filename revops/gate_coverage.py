@@ -19,6 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import duckdb
+
+from revops.sql import scalar
+
 COVERAGE_TABLE = "_source_coverage"
 
 
@@ -34,12 +38,13 @@ class ObjectCoverage:
         return self.row_count > 0 or bool(self.tracked_columns)
 
 
-def read_coverage(con, schema: str) -> dict[str, ObjectCoverage] | None:
+def read_coverage(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, ObjectCoverage] | None:
     """Coverage per object, or None when the table does not exist (everything tracked)."""
-    exists = con.execute(
+    exists = scalar(
+        con,
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, COVERAGE_TABLE],
-    ).fetchone()[0]
+    )
     if not exists:
         return None
     rows = con.execute(
@@ -74,7 +79,7 @@ def untracked_reason(
     if untracked:
         return f"{', '.join(untracked)} not tracked in the source"
     if expectation_type == "expect_foreign_key_to_resolve":
-        other = coverage.get(kwargs.get("to_table"))
+        other = coverage.get(str(kwargs.get("to_table")))
         if other is not None and not other.is_tracked:
             return f"the source has no {kwargs.get('to_table')} data"
         if other is not None and kwargs.get("to_column", "id") in other.untracked_columns:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 LOCK_SUFFIX = ".lock"
 
@@ -40,7 +41,7 @@ class BuildLockedError(RuntimeError):
 
 @dataclass
 class _Held:
-    handle: object
+    handle: IO[str]
     depth: int
     holder: dict
 
@@ -109,7 +110,7 @@ def build_lock(warehouse_path: Path, entry_point: str, run_id: str | None = None
 
     path = lock_path(warehouse_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open by the lock, closed below
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -142,7 +143,7 @@ def build_lock(warehouse_path: Path, entry_point: str, run_id: str | None = None
         handle.close()
 
 
-def _write_holder(handle, holder: dict) -> None:
+def _write_holder(handle: IO[str], holder: dict) -> None:
     handle.seek(0)
     handle.truncate()
     handle.write(json.dumps(holder, sort_keys=True))

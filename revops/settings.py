@@ -2,17 +2,25 @@
 
 Every setting comes from an environment variable with a default that runs the demo
 from the repository root; command-line flags override them. Nothing is read at import
-time: call `Settings.from_env()` when a run starts.
+time: call `Settings.from_env(os.environ)` when a run starts. This module is the only
+place in the core that knows the variables' names: everything else takes a `Settings`
+value (or a part of it, such as the gate's thresholds in `Settings.gate`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from revops.paths import PROJECT_ROOT
+from revops.quality.settings import GateSettings
+
+if TYPE_CHECKING:
+    from revops.sources import SourceConfig
 
 ENV_LANDING_DIR = "REVOPS_LANDING_DIR"
 ENV_WAREHOUSE_PATH = "REVOPS_WAREHOUSE_PATH"
@@ -26,6 +34,11 @@ ENV_SOURCE_HISTORY_SCHEMA = "REVOPS_SOURCE_HISTORY_SCHEMA"
 ENV_SOURCE_MAPPING = "REVOPS_SOURCE_MAPPING"
 ENV_BASELINE_LOADS = "REVOPS_GATE_BASELINE_LOADS"
 ENV_DBT_UNIT_TESTS = "REVOPS_DBT_UNIT_TESTS"
+ENV_ALERT_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
+ENV_SCHEDULE_CRON = "REVOPS_SCHEDULE_CRON"
+ENV_SCHEDULE_TIMEZONE = "REVOPS_SCHEDULE_TIMEZONE"
+DEFAULT_SCHEDULE_CRON = "0 6 * * *"  # every morning before the working day
+DEFAULT_SCHEDULE_TIMEZONE = "UTC"
 DEFAULT_BASELINE_LOADS = 5
 
 
@@ -71,6 +84,13 @@ class Settings:
     # dbt unit tests check the models' logic on hand-written rows, not the data: `make test`
     # and CI run them; a scheduled build runs them only when this is set
     dbt_unit_tests: bool = False
+    # the quality gate's thresholds (REVOPS_GATE_*; see revops.quality.settings)
+    gate: GateSettings = field(default_factory=GateSettings)
+    # Slack incoming webhook for alerts and the digest; empty: alerts are recorded only
+    alert_webhook_url: str = ""
+    # the daily build (Dagster schedule): cron and its time zone
+    schedule_cron: str = DEFAULT_SCHEDULE_CRON
+    schedule_timezone: str = DEFAULT_SCHEDULE_TIMEZONE
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -90,12 +110,16 @@ class Settings:
             source_mapping=Path(env[ENV_SOURCE_MAPPING]) if env.get(ENV_SOURCE_MAPPING) else None,
             baseline_loads=_positive_int(env, ENV_BASELINE_LOADS, DEFAULT_BASELINE_LOADS),
             dbt_unit_tests=(env.get(ENV_DBT_UNIT_TESTS) or "").strip().lower() in ("1", "true", "yes"),
+            gate=GateSettings.from_env(env),
+            alert_webhook_url=(env.get(ENV_ALERT_WEBHOOK_URL) or "").strip(),
+            schedule_cron=(env.get(ENV_SCHEDULE_CRON) or "").strip() or DEFAULT_SCHEDULE_CRON,
+            schedule_timezone=(env.get(ENV_SCHEDULE_TIMEZONE) or "").strip() or DEFAULT_SCHEDULE_TIMEZONE,
         )
 
-    def with_overrides(self, **changes) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
-    def source_config(self):
+    def source_config(self) -> SourceConfig:
         """Where the CRM data is (a `revops.sources.SourceConfig`); SettingsError when the
         source setting names no known kind."""
         from revops.sources import SourceConfig, SourceError
@@ -124,10 +148,16 @@ class Settings:
         return state_path_for(self.warehouse_path)
 
     def resolved_as_of_date(self) -> dt.date:
+        """as_of_date, or today in UTC. A run fixes it once (`for_run`) so that every step
+        describes the same day, even a run that crosses midnight."""
         return self.as_of_date or dt.datetime.now(dt.UTC).date()
 
+    def for_run(self) -> Settings:
+        """These settings with as_of_date fixed: what one run passes to every step."""
+        return replace(self, as_of_date=self.resolved_as_of_date())
 
-def _positive_int(env, name: str, default: int) -> int:
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     value = (env.get(name) or "").strip()
     if not value:
         return default

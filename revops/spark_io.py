@@ -22,8 +22,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from revops.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
 
 class SparkStepError(RuntimeError):
@@ -39,7 +40,7 @@ def spark_settings_from_env(environ: dict[str, str] | None = None) -> dict[str, 
     env = os.environ if environ is None else environ
     spark_dir = Path(env.get("REVOPS_SPARK_DIR", "../data/spark"))
     if not spark_dir.is_absolute():
-        spark_dir = (PROJECT_ROOT / "dbt_project" / spark_dir).resolve()
+        spark_dir = (DBT_PROJECT_DIR / spark_dir).resolve()
     return {
         "spark.master": env.get("REVOPS_SPARK_MASTER", "local[2]"),
         "spark.sql.warehouse.dir": f"{spark_dir}/warehouse",
@@ -76,7 +77,7 @@ def run(command: str, *args: str, environ: dict[str, str] | None = None) -> dict
     return json.loads(last_line[0])
 
 
-def _session():
+def _session() -> Any:
     from pyspark.sql import SparkSession  # only the Spark warehouse needs it
 
     builder = SparkSession.builder.appName("revops-spark-io").enableHiveSupport()
@@ -87,7 +88,7 @@ def _session():
     return spark
 
 
-def _described(frame, started: float) -> dict:
+def _described(frame: Any, started: float) -> dict:
     """What a step reports of a table: its rows, the seconds since `started`, and its
     columns with their Spark types."""
     return {
@@ -136,10 +137,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     command, folder = argv[0], Path(argv[1])
-    if command == "load":
-        result = load(folder, argv[2], argv[3:])
-    else:
-        result = export(folder, argv[2:])
+    result = load(folder, argv[2], argv[3:]) if command == "load" else export(folder, argv[2:])
     print(json.dumps(result))
     return 0
 

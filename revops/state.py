@@ -38,6 +38,8 @@ from typing import Any
 
 import duckdb
 
+from revops.sql import quote_identifier, scalar
+
 STATE_SUFFIX = ".state.duckdb"
 DEFAULT_BASELINE_LOADS = 5  # the row-count baseline: the max over the last 5 good loads
 OPEN_TIMEOUT_SECONDS = 60
@@ -60,12 +62,8 @@ def state_path_for(warehouse_path: Path) -> Path:
     return warehouse_path.with_name(warehouse_path.stem + STATE_SUFFIX)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + str(identifier).replace('"', '""') + '"'
-
-
-def _log_columns():
-    from revops.publish import ALERTS_COLUMNS, PUBLISH_LOG_COLUMNS
+def _log_columns() -> dict[str, dict[str, str]]:
+    from revops.publish.served import ALERTS_COLUMNS, PUBLISH_LOG_COLUMNS
 
     return {"publish_log": PUBLISH_LOG_COLUMNS, "alerts": ALERTS_COLUMNS, "raw_baselines": BASELINE_COLUMNS}
 
@@ -107,19 +105,19 @@ def open_state(
         con.close()
 
 
-def _create_tables(con) -> None:
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in _log_columns().items():
-        ddl = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
+        ddl = ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
         con.execute(f"create table if not exists main.{table} ({ddl})")
         existing = {r[0] for r in con.execute(f"describe main.{table}").fetchall()}
         for column, type_ in columns.items():
             if column not in existing:  # a state file written by an older version
-                con.execute(f"alter table main.{table} add column {_quote(column)} {type_}")
+                con.execute(f"alter table main.{table} add column {quote_identifier(column)} {type_}")
 
 
-def _import_served_history(con, serve_dir: Path) -> None:
+def _import_served_history(con: duckdb.DuckDBPyConnection, serve_dir: Path) -> None:
     """Adopt the history of a served file written before the state file existed."""
-    from revops.publish import served_path
+    from revops.publish.served import served_path
 
     served = served_path(serve_dir)
     if not served.exists():
@@ -145,7 +143,7 @@ def _import_served_history(con, serve_dir: Path) -> None:
                     [table],
                 ).fetchall()
             }
-            shared = ", ".join(_quote(c) for c in columns if c in old)
+            shared = ", ".join(quote_identifier(c) for c in columns if c in old)
             if shared:
                 con.execute(
                     f"insert into main.{table} ({shared}) select {shared} from served_history.main.{table}"
@@ -165,10 +163,10 @@ def _import_served_history(con, serve_dir: Path) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def _rows(con, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     relation = con.execute(sql, list(params))
     columns = [d[0] for d in relation.description]
-    return [dict(zip(columns, row)) for row in relation.fetchall()]
+    return [dict(zip(columns, row, strict=False)) for row in relation.fetchall()]
 
 
 def read_publish_log(path: Path, *, serve_dir: Path | None = None, limit: int = 5) -> list[dict[str, Any]]:
@@ -206,9 +204,7 @@ def last_good_raw_counts(
     module docstring), or else starts a new baseline: every table in `tables` is 0 ("no
     earlier good load"), so it is never compared with another source's counts."""
     with open_state(path, serve_dir=serve_dir) as con:
-        has_own = con.execute(
-            "select count(*) from main.raw_baselines where source_key = ?", [source_key]
-        ).fetchone()[0]
+        has_own = scalar(con, "select count(*) from main.raw_baselines where source_key = ?", [source_key])
         key_filter = "source_key = ?" if has_own else "source_key is null"
         params = [source_key] if has_own else []
         rows = con.execute(
@@ -233,13 +229,14 @@ def reset_baseline(path: Path, source_key: str | None = None, *, serve_dir: Path
     number of load records removed; the next good load starts a new baseline."""
     with open_state(path, serve_dir=serve_dir) as con:
         if source_key is None:
-            removed = con.execute("select count(*) from main.raw_baselines").fetchone()[0]
+            removed = scalar(con, "select count(*) from main.raw_baselines")
             con.execute("delete from main.raw_baselines")
         else:
-            removed = con.execute(
+            removed = scalar(
+                con,
                 "select count(*) from main.raw_baselines where source_key = ? or source_key is null",
                 [source_key],
-            ).fetchone()[0]
+            )
             con.execute(
                 "delete from main.raw_baselines where source_key = ? or source_key is null", [source_key]
             )
@@ -249,11 +246,11 @@ def reset_baseline(path: Path, source_key: str | None = None, *, serve_dir: Path
 # --------------------------------------------------------------------------- writing
 
 
-def insert_rows(con, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
     columns = _log_columns()[table]
     names = list(columns)
     sql = (
-        f"insert into main.{table} ({', '.join(_quote(c) for c in names)}) "
+        f"insert into main.{table} ({', '.join(quote_identifier(c) for c in names)}) "
         f"values ({', '.join('?' for _ in names)})"
     )
     for row in rows:
@@ -273,8 +270,4 @@ def append_alerts(path: Path, alerts: Sequence[Mapping[str, Any]], *, serve_dir:
 
 def has_publish(path: Path, publish_id: str) -> bool:
     with open_state(path) as con:
-        return bool(
-            con.execute(
-                "select count(*) from main.publish_log where publish_id = ?", [publish_id]
-            ).fetchone()[0]
-        )
+        return bool(scalar(con, "select count(*) from main.publish_log where publish_id = ?", [publish_id]))

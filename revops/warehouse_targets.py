@@ -29,8 +29,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
+
+from revops.sql import quote_identifier, quote_literal, scalar
 
 # DuckDB column type -> PostgreSQL column type. DECIMAL(p,s) and one-level lists of
 # these are handled in `postgres_type`.
@@ -92,18 +95,10 @@ def postgres_type(duckdb_type: str) -> str:
         raise UnsupportedColumnType(f"no PostgreSQL type for DuckDB type {duckdb_type}") from None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _csv_expression(column: str, duckdb_type: str) -> str:
     """What DuckDB writes to the CSV for a column: the value itself, except lists,
     which become PostgreSQL array literals ({"a","b",NULL})."""
-    quoted = _quote(column)
+    quoted = quote_identifier(column)
     if not duckdb_type.strip().endswith("[]"):
         return quoted
     element = (
@@ -155,7 +150,9 @@ def copy_raw_to_postgres(
     return copied
 
 
-def _copy_table(duckdb_con, pg, raw_schema: str, name: str, csv_path: Path) -> CopiedTable:
+def _copy_table(
+    duckdb_con: duckdb.DuckDBPyConnection, pg: Any, raw_schema: str, name: str, csv_path: Path
+) -> CopiedTable:
     started = time.monotonic()
     columns = duckdb_con.execute(
         "select column_name, data_type from information_schema.columns "
@@ -165,36 +162,35 @@ def _copy_table(duckdb_con, pg, raw_schema: str, name: str, csv_path: Path) -> C
     if not columns:
         raise ValueError(f"DuckDB has no table {raw_schema}.{name} to copy")
     try:
-        definitions = [f"{_quote(col)} {postgres_type(kind)}" for col, kind in columns]
+        definitions = [f"{quote_identifier(col)} {postgres_type(kind)}" for col, kind in columns]
     except UnsupportedColumnType as exc:
         raise UnsupportedColumnType(f"cannot copy {raw_schema}.{name} to PostgreSQL: {exc}") from None
 
-    source = f"{_quote(raw_schema)}.{_quote(name)}"
+    source = f"{quote_identifier(raw_schema)}.{quote_identifier(name)}"
     select = ", ".join(_csv_expression(col, kind) for col, kind in columns)
     duckdb_con.execute(
-        f"copy (select {select} from {source}) to {_sql_string(str(csv_path))} (format csv, header false)"
+        f"copy (select {select} from {source}) to {quote_literal(str(csv_path))} (format csv, header false)"
     )
-    expected_rows = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
+    expected_rows = scalar(duckdb_con, f"select count(*) from {source}")
 
-    column_list = ", ".join(_quote(col) for col, _ in columns)
-    with pg:  # one transaction: commit on success, roll back on any error
-        with pg.cursor() as cur:
-            cur.execute(f"create schema if not exists {_quote(raw_schema)}")
-            cur.execute(f"drop table if exists {source}")
-            cur.execute(f"create table {source} ({', '.join(definitions)})")
-            with open(csv_path, "rb") as data:
-                cur.copy_expert(
-                    f"copy {source} ({column_list}) from stdin with (format csv, header false)",
-                    data,
-                    size=1 << 20,
-                )
-            row_count = cur.rowcount
-            if row_count != expected_rows:
-                raise RuntimeError(
-                    f"copying {raw_schema}.{name} to PostgreSQL wrote {row_count} rows, "
-                    f"DuckDB has {expected_rows}"
-                )
-            cur.execute(f"analyze {source}")
+    column_list = ", ".join(quote_identifier(col) for col, _ in columns)
+    with pg, pg.cursor() as cur:  # one transaction: commit on success, roll back on any error
+        cur.execute(f"create schema if not exists {quote_identifier(raw_schema)}")
+        cur.execute(f"drop table if exists {source}")
+        cur.execute(f"create table {source} ({', '.join(definitions)})")
+        with open(csv_path, "rb") as data:
+            cur.copy_expert(
+                f"copy {source} ({column_list}) from stdin with (format csv, header false)",
+                data,
+                size=1 << 20,
+            )
+        row_count = cur.rowcount
+        if row_count != expected_rows:
+            raise RuntimeError(
+                f"copying {raw_schema}.{name} to PostgreSQL wrote {row_count} rows, "
+                f"DuckDB has {expected_rows}"
+            )
+        cur.execute(f"analyze {source}")
     os.remove(csv_path)
     return CopiedTable(
         table=f"{raw_schema}.{name}",
@@ -247,12 +243,12 @@ def copy_raw_to_spark(
     expected = {}
     with tempfile.TemporaryDirectory(prefix="revops-spark-copy-") as scratch:
         for name in names:
-            source = f"{_quote(raw_schema)}.{_quote(name)}"
+            source = f"{quote_identifier(raw_schema)}.{quote_identifier(name)}"
             parquet = Path(scratch) / f"{name}.parquet"
             duckdb_con.execute(
-                f"copy (select * from {source}) to {_sql_string(str(parquet))} (format parquet)"
+                f"copy (select * from {source}) to {quote_literal(str(parquet))} (format parquet)"
             )
-            expected[name] = duckdb_con.execute(f"select count(*) from {source}").fetchone()[0]
+            expected[name] = scalar(duckdb_con, f"select count(*) from {source}")
         loaded = spark_io.run("load", scratch, raw_schema, *names, environ=environ)
     copied = []
     for name in names:
@@ -316,7 +312,7 @@ def pull_tables_from_target(
 
             spark_io.run("export", scratch, *names)
             sources = {
-                name: f"read_parquet({_sql_string(str(Path(scratch) / name))} || '/*.parquet')"
+                name: f"read_parquet({quote_literal(str(Path(scratch) / name))} || '/*.parquet')"
                 for name in names
             }
         elif target == "postgres":
@@ -326,16 +322,18 @@ def pull_tables_from_target(
         for name in names:
             started = time.monotonic()
             schema, table = name.split(".", 1)
-            duckdb_con.execute(f"create schema if not exists {_quote(schema)}")
+            duckdb_con.execute(f"create schema if not exists {quote_identifier(schema)}")
             actual = [
                 row[0] for row in duckdb_con.execute(f"describe select * from {sources[name]}").fetchall()
             ]
             ordered = [c for c in tables[name] if c in actual] + [c for c in actual if c not in tables[name]]
-            columns = ", ".join(_quote(column) for column in ordered)
+            columns = ", ".join(quote_identifier(column) for column in ordered)
             duckdb_con.execute(
-                f"create or replace table {_quote(schema)}.{_quote(table)} as select {columns} from {sources[name]}"
+                f"create or replace table {quote_identifier(schema)}.{quote_identifier(table)} as select {columns} from {sources[name]}"
             )
-            rows = duckdb_con.execute(f"select count(*) from {_quote(schema)}.{_quote(table)}").fetchone()[0]
+            rows = scalar(
+                duckdb_con, f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}"
+            )
             pulled.append(CopiedTable(name, int(rows), round(time.monotonic() - started, 3)))
     return pulled
 
@@ -355,7 +353,7 @@ _PG_OID_ARROW = {
 }
 
 
-def _arrow_type(oid: int):
+def _arrow_type(oid: int) -> Any:
     import pyarrow as pa
 
     name = _PG_OID_ARROW.get(oid, "string")
@@ -366,7 +364,7 @@ def _arrow_type(oid: int):
     return getattr(pa, name)()
 
 
-def _arrow_value(value, oid: int):
+def _arrow_value(value: Any, oid: int) -> Any:
     if value is None:
         return None
     if _PG_OID_ARROW.get(oid) == "float64" and not isinstance(value, float):
@@ -390,7 +388,7 @@ def _postgres_tables_as_parquet(names: list[str], scratch: Path, dsn: str | None
         with pg.cursor() as cur:
             for name in names:
                 schema, table = name.split(".", 1)
-                cur.execute(f"select * from {_quote(schema)}.{_quote(table)}")
+                cur.execute(f"select * from {quote_identifier(schema)}.{quote_identifier(table)}")
                 rows = cur.fetchall()
                 arrow = pa.table(
                     {
@@ -403,7 +401,7 @@ def _postgres_tables_as_parquet(names: list[str], scratch: Path, dsn: str | None
                 )
                 path = scratch / f"{name.replace('/', '_')}.parquet"
                 pq.write_table(arrow, path)
-                sources[name] = f"read_parquet({_sql_string(str(path))})"
+                sources[name] = f"read_parquet({quote_literal(str(path))})"
     finally:
         pg.close()
     return sources

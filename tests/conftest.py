@@ -106,3 +106,23 @@ def demo_warehouse(demo_landing_dir, tmp_path_factory) -> BuiltWarehouse:
         dbt_vars={"as_of_date": DEMO_AS_OF_DATE.isoformat()},
     )
     return built
+
+
+# --------------------------------------------------------------------------- markers
+
+PORTABILITY_FILES = {"tests/sources/test_fivetran_postgres.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`portability`: the PostgreSQL and Spark suites (tests/portability/, anything that starts
+    a PostgreSQL server); `browser`: the Chromium tests. `make test-fast` leaves out the first."""
+    for item in items:
+        path = item.path.resolve().relative_to(PROJECT_ROOT).as_posix()
+        if (
+            path.startswith("tests/portability/")
+            or path in PORTABILITY_FILES
+            or "postgres_server" in item.fixturenames
+        ):
+            item.add_marker(pytest.mark.portability)
+        if path == "tests/dashboard/test_dashboard_pages.py" or "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)

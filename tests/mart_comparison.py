@@ -133,9 +133,9 @@ def assert_same_mart(
         f"only in {engine} {sorted(set(other_keys) - set(duck_keys), key=str)[:5]}"
     )
     differences = [
-        f"{dict(zip(grain, key))} {column}: duckdb {d!r}, {engine} {o!r}"
-        for key, duck_row, other_row in zip(duck_keys, duck_rows, other_rows)
-        for column, d, o in zip(duck_columns, duck_row, other_row)
+        f"{dict(zip(grain, key, strict=False))} {column}: duckdb {d!r}, {engine} {o!r}"
+        for key, duck_row, other_row in zip(duck_keys, duck_rows, other_rows, strict=False)
+        for column, d, o in zip(duck_columns, duck_row, other_row, strict=False)
         if not same_value(d, o)
     ]
     assert not differences, f"{mart}: {len(differences)} values differ, e.g.\n" + "\n".join(differences[:10])

@@ -30,7 +30,7 @@ def test_compiled_files_stay_inside_the_target_folder(tmp_path):
         target_path=target,
         dbt_vars={"as_of_date": "2026-11-23"},
     )
-    compiled = [p for p in target.rglob("*.sql")]
+    compiled = list(target.rglob("*.sql"))
     assert compiled, "dbt compile wrote no compiled SQL"
     for path in compiled:
         real = Path(os.path.realpath(path))

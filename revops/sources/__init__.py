@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from revops.crm_contract import CRM_OBJECTS
-from revops.sources.conform import SourceError, quote, sql_string, write_contract_table
+from revops.sources.conform import SourceError, write_contract_table
 from revops.sources.coverage import (
     CoverageRow,
     absent_object_coverage,
@@ -40,6 +42,7 @@ from revops.sources.mapping import (
     default_mapping_path,
     load_mapping,
 )
+from revops.sql import quote_identifier, quote_literal, scalar
 
 DEFAULT_SCHEMAS = {"fivetran_salesforce": "salesforce", "hubspot": "hubspot"}
 SOURCE_CATALOG = "revops_source"
@@ -68,7 +71,7 @@ class SourceConfig:
     history_schema: str | None = "salesforce_history"
     mapping_path: Path | None = None  # default: mappings/<kind>.yml
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in SOURCE_KINDS:
             raise SourceError(f"the source must be one of {', '.join(SOURCE_KINDS)} (got {self.kind!r})")
 
@@ -128,7 +131,7 @@ class IngestReport:
 
 
 def ingest_source(
-    con,
+    con: duckdb.DuckDBPyConnection,
     config: SourceConfig,
     *,
     raw_schema: str = "raw",
@@ -148,9 +151,18 @@ def ingest_source(
     return report
 
 
-def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+def _ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    mapping: SourceMapping,
+    raw_schema: str,
+    loaded_at: dt.datetime,
+    say: Callable[[str], None],
+) -> IngestReport:
     from revops.landing import load_landing_object
 
+    if config.landing_dir is None:
+        raise SourceError("the salesforce_files source needs a landing folder (REVOPS_LANDING_DIR)")
     loads, coverage = [], []
     for obj in CRM_OBJECTS.values():
         result = load_landing_object(
@@ -197,7 +209,9 @@ def _ingest_files(con, config, mapping, raw_schema, loaded_at, say) -> IngestRep
 
 
 @contextlib.contextmanager
-def _attached_source(con, config: SourceConfig, say) -> Iterator[None]:
+def _attached_source(
+    con: duckdb.DuckDBPyConnection, config: SourceConfig, say: Callable[[str], None]
+) -> Iterator[None]:
     """The connector's database attached as SOURCE_CATALOG: a DuckDB file read-only, or a
     PostgreSQL schema (and the history schema) read into a temporary in-memory catalog."""
     if config.database is None:
@@ -216,40 +230,52 @@ def _attached_source(con, config: SourceConfig, say) -> Iterator[None]:
             raise SourceError(
                 f"cannot read the source database {config.location}: {str(exc).strip()}"
             ) from None
-        con.execute(f"attach ':memory:' as {quote(SOURCE_CATALOG)}")
+        con.execute(f"attach ':memory:' as {quote_identifier(SOURCE_CATALOG)}")
         try:
             with tempfile.TemporaryDirectory(prefix="revops-source-") as scratch:
                 sources = postgres_tables_as_parquet(str(config.database), names, Path(scratch))
                 for name in names:
                     schema, table = name.split(".", 1)
-                    con.execute(f"create schema if not exists {quote(SOURCE_CATALOG)}.{quote(schema)}")
                     con.execute(
-                        f"create table {quote(SOURCE_CATALOG)}.{quote(schema)}.{quote(table)} as "
+                        f"create schema if not exists {quote_identifier(SOURCE_CATALOG)}.{quote_identifier(schema)}"
+                    )
+                    con.execute(
+                        f"create table {quote_identifier(SOURCE_CATALOG)}.{quote_identifier(schema)}.{quote_identifier(table)} as "
                         f"select * from {sources[name]}"
                     )
                 say(f"read {len(names)} tables of {', '.join(schemas)} from PostgreSQL")
             yield
         finally:
-            con.execute(f"detach {quote(SOURCE_CATALOG)}")
+            con.execute(f"detach {quote_identifier(SOURCE_CATALOG)}")
         return
     database = Path(config.database)
     if not database.is_file():
         raise SourceError(f"the source database {database} does not exist (REVOPS_SOURCE_DATABASE)")
-    con.execute(f"attach {sql_string(str(database.resolve()))} as {quote(SOURCE_CATALOG)} (read_only)")
+    con.execute(
+        f"attach {quote_literal(str(database.resolve()))} as {quote_identifier(SOURCE_CATALOG)} (read_only)"
+    )
     try:
         yield
     finally:
-        con.execute(f"detach {quote(SOURCE_CATALOG)}")
+        con.execute(f"detach {quote_identifier(SOURCE_CATALOG)}")
 
 
-def _ingest_connector(con, config, mapping, raw_schema, loaded_at, say) -> IngestReport:
+def _ingest_connector(
+    con: duckdb.DuckDBPyConnection,
+    config: SourceConfig,
+    mapping: SourceMapping,
+    raw_schema: str,
+    loaded_at: dt.datetime,
+    say: Callable[[str], None],
+) -> IngestReport:
     schema = config.resolved_schema
     started = time.monotonic()
     with _attached_source(con, config, say):
-        has_schema = con.execute(
+        has_schema = scalar(
+            con,
             "select count(*) from information_schema.schemata where catalog_name = ? and schema_name = ?",
             [SOURCE_CATALOG, schema],
-        ).fetchone()[0]
+        )
         if not has_schema:
             schemas = [
                 r[0]

@@ -12,25 +12,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from revops.crm_contract import CrmObject
 from revops.sources.mapping import MappingError
+from revops.sql import one_row, quote_identifier, quote_literal, scalar
+
+if TYPE_CHECKING:
+    from revops.sources.mapping import ObjectMapping
 
 MAX_EXAMPLES = 5
 
 
 class SourceError(ValueError):
     """A source that cannot be read as configured, explained for people."""
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class SourceTable:
     columns: Mapping[str, str]
 
 
-def find_table(con, catalog: str, schema: str, table: str) -> SourceTable | None:
+def find_table(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> SourceTable | None:
     """The table `catalog.schema.table` with its columns (lower-case names), or None."""
     rows = con.execute(
         """
@@ -55,22 +52,27 @@ def find_table(con, catalog: str, schema: str, table: str) -> SourceTable | None
     ).fetchall()
     if not rows:
         return None
-    actual = con.execute(
+    actual = scalar(
+        con,
         """
         select table_name from information_schema.tables
         where table_catalog = ? and table_schema = ? and lower(table_name) = lower(?)
         """,
         [catalog, schema, table],
-    ).fetchone()[0]
+    )
     return SourceTable(
         label=f"{schema}.{actual}",
-        sql=f"{quote(catalog)}.{quote(schema)}.{quote(actual)}",
+        sql=f"{quote_identifier(catalog)}.{quote_identifier(schema)}.{quote_identifier(actual)}",
         columns={name.lower(): data_type for name, data_type in rows},
     )
 
 
 def contract_expressions(
-    obj: CrmObject, table: SourceTable, mapping, *, overrides: Mapping[str, str] | None = None
+    obj: CrmObject,
+    table: SourceTable,
+    mapping: ObjectMapping,
+    *,
+    overrides: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """(SQL expression per contract column or None, where each came from) for `table`
     under `mapping` (an ObjectMapping). `overrides` give expressions of the caller's own
@@ -86,7 +88,7 @@ def contract_expressions(
             source_column = mapping.source_column(column, available)
         except MappingError as exc:
             raise SourceError(str(exc)) from None
-        expressions[column] = f"src.{quote(source_column)}" if source_column else None
+        expressions[column] = f"src.{quote_identifier(source_column)}" if source_column else None
         mapped_from[column] = f"{table.label}.{source_column}" if source_column else None
     return expressions, mapped_from
 
@@ -115,32 +117,41 @@ def write_contract_table(
     its contract type is an error naming the table, the column and examples, never a NULL."""
     if from_sql is not None:
         _check_casts(con, obj, expressions, from_sql, label)
-    selects = [f"{_cast(expressions.get(c), t)} as {quote(c)}" for c, t in obj.columns.items()]
-    selects += [f"cast({sql} as varchar) as {quote(name)}" for name, sql in (extras or {}).items()]
+    selects = [f"{_cast(expressions.get(c), t)} as {quote_identifier(c)}" for c, t in obj.columns.items()]
+    selects += [f"cast({sql} as varchar) as {quote_identifier(name)}" for name, sql in (extras or {}).items()]
     selects += [
-        f"{sql_string(label)} as _source_file",
+        f"{quote_literal(label)} as _source_file",
         f"cast(row_number() over ({('order by ' + order_by) if order_by else ''}) as bigint) as _source_row",
-        f"cast({sql_string(loaded_at.isoformat(sep=' '))} as timestamp) as _loaded_at",
+        f"cast({quote_literal(loaded_at.isoformat(sep=' '))} as timestamp) as _loaded_at",
     ]
     source = f"from {from_sql} as src" if from_sql is not None else "where false"
-    schema = quote(raw_schema)
+    schema = quote_identifier(raw_schema)
     con.execute(f"create schema if not exists {schema}")
-    con.execute(f"create or replace table {schema}.{quote(obj.name)} as select {', '.join(selects)} {source}")
-    return con.execute(f"select count(*) from {schema}.{quote(obj.name)}").fetchone()[0]
+    con.execute(
+        f"create or replace table {schema}.{quote_identifier(obj.name)} as select {', '.join(selects)} {source}"
+    )
+    return scalar(con, f"select count(*) from {schema}.{quote_identifier(obj.name)}")
 
 
-def _check_casts(con, obj: CrmObject, expressions, from_sql: str, label: str) -> None:
+def _check_casts(
+    con: duckdb.DuckDBPyConnection,
+    obj: CrmObject,
+    expressions: Mapping[str, str | None],
+    from_sql: str,
+    label: str,
+) -> None:
     problems = []
     for column, type_name in obj.columns.items():
         expression = expressions.get(column)
         if expression is None:
             continue
         bad = f"({expression}) is not null and try_cast({expression} as {type_name}) is null"
-        count, examples = con.execute(
+        count, examples = one_row(
+            con,
             f"select count(*) filter (where {bad}), "
             f"list(distinct cast({expression} as varchar)) filter (where {bad}) "
-            f"from {from_sql} as src"
-        ).fetchone()
+            f"from {from_sql} as src",
+        )
         if count:
             shown = ", ".join(repr(v) for v in sorted(examples)[:MAX_EXAMPLES])
             problems.append(f"{column} expects {type_name}: {count} rows are not ({shown})")

@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import duckdb
+
 from revops.crm_contract import CRM_OBJECTS, CrmObject
+from revops.sql import quote_identifier, scalar
 
 COVERAGE_TABLE = "_source_coverage"
 
@@ -96,14 +99,14 @@ def absent_object_coverage(obj: CrmObject, *, source: str) -> list[CoverageRow]:
     return object_coverage(obj, source=source, row_count=0, mapped_from={})
 
 
-def write_coverage(con, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
+def write_coverage(con: duckdb.DuckDBPyConnection, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
     """Replace `<raw_schema>._source_coverage` with `rows`, in one statement."""
     rows = list(rows)
-    schema = _quote(raw_schema)
+    schema = quote_identifier(raw_schema)
     con.execute(f"create schema if not exists {schema}")
     con.execute(
         f"""
-        create or replace table {schema}.{_quote(COVERAGE_TABLE)} (
+        create or replace table {schema}.{quote_identifier(COVERAGE_TABLE)} (
             object_name varchar not null,
             column_name varchar not null,
             is_tracked boolean not null,
@@ -116,7 +119,7 @@ def write_coverage(con, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
     )
     if rows:
         con.executemany(
-            f"insert into {schema}.{_quote(COVERAGE_TABLE)} values (?, ?, ?, ?, ?, ?)",
+            f"insert into {schema}.{quote_identifier(COVERAGE_TABLE)} values (?, ?, ?, ?, ?, ?)",
             [
                 (r.object_name, r.column_name, r.is_tracked, r.row_count, r.mapped_from, r.source)
                 for r in rows
@@ -125,19 +128,20 @@ def write_coverage(con, raw_schema: str, rows: Iterable[CoverageRow]) -> int:
     return len(rows)
 
 
-def read_coverage(con, raw_schema: str) -> list[CoverageRow]:
+def read_coverage(con: duckdb.DuckDBPyConnection, raw_schema: str) -> list[CoverageRow]:
     """The coverage rows of the last ingestion, or [] when none was recorded."""
-    exists = con.execute(
+    exists = scalar(
+        con,
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [raw_schema, COVERAGE_TABLE],
-    ).fetchone()[0]
+    )
     if not exists:
         return []
     return [
         CoverageRow(*row)
         for row in con.execute(
             f"select object_name, column_name, is_tracked, row_count, mapped_from, source "
-            f"from {_quote(raw_schema)}.{_quote(COVERAGE_TABLE)} order by object_name, column_name"
+            f"from {quote_identifier(raw_schema)}.{quote_identifier(COVERAGE_TABLE)} order by object_name, column_name"
         ).fetchall()
     ]
 
@@ -159,7 +163,3 @@ def untracked_summary(rows: Iterable[CoverageRow]) -> list[str]:
         if missing:
             lines.append(f"{name}: not tracked: {', '.join(missing)}")
     return lines
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

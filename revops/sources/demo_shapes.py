@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from revops.crm_contract import CRM_OBJECTS, GROWTH_OBJECTS
-from revops.sources.conform import quote, sql_string
+from revops.sql import quote_identifier, quote_literal, scalar
 
 # --without names: an object, or a part of one (object, column) that a real CRM may lack.
 OPTIONAL_PARTS: dict[str, tuple[tuple[str, str | None], ...]] = {
@@ -94,13 +94,13 @@ def _removed(without: Iterable[str]) -> tuple[set[str], dict[str, set[str]], dic
     return objects, columns, nulled
 
 
-def _read(con, folder: Path, obj: str) -> str:
+def _read(con: duckdb.DuckDBPyConnection, folder: Path, obj: str) -> str:
     for suffix in (".parquet", ".csv"):
         path = folder / f"{obj}{suffix}"
         if path.exists():
             reader = "read_parquet" if suffix == ".parquet" else "read_csv"
             options = "" if suffix == ".parquet" else ", header = true, all_varchar = true"
-            return f"{reader}({sql_string(str(path))}{options})"
+            return f"{reader}({quote_literal(str(path))}{options})"
     raise FileNotFoundError(f"{folder} has no file for {obj}")
 
 
@@ -112,8 +112,10 @@ def _projection(
         if column in removed_columns:
             continue
         target = (types or {}).get(column, type_name)
-        value = f"cast(null as {target})" if column in nulled else f"cast({quote(column)} as {target})"
-        parts.append(f"{value} as {quote(column)}")
+        value = (
+            f"cast(null as {target})" if column in nulled else f"cast({quote_identifier(column)} as {target})"
+        )
+        parts.append(f"{value} as {quote_identifier(column)}")
     return ", ".join(parts)
 
 
@@ -139,10 +141,10 @@ def write_landing_without(source: Path, out: Path, without: Iterable[str]) -> di
             else:
                 con.execute(
                     f"copy (select {_projection(obj, columns.get(obj, set()), nulled.get(obj, set()))} "
-                    f"from {_read(con, source, obj)}) to {sql_string(str(out / (obj + '.csv')))} (header, "
+                    f"from {_read(con, source, obj)}) to {quote_literal(str(out / (obj + '.csv')))} (header, "
                     f"timestampformat '%Y-%m-%dT%H:%M:%SZ')"
                 )
-            counts[obj] = con.execute(f"select count(*) from {_read(con, out, obj)}").fetchone()[0]
+            counts[obj] = scalar(con, f"select count(*) from {_read(con, out, obj)}")
     return counts
 
 
@@ -166,7 +168,7 @@ def write_fivetran_salesforce(
     counts = {}
     with duckdb.connect(str(database)) as con:
         con.execute("set TimeZone = 'UTC'")
-        con.execute(f"create schema {quote(schema)}")
+        con.execute(f"create schema {quote_identifier(schema)}")
         for obj, crm in CRM_OBJECTS.items():
             if obj in objects or obj in GROWTH_OBJECTS or (history_mode and obj == "opportunity_history"):
                 continue
@@ -176,16 +178,16 @@ def write_fivetran_salesforce(
                 "coalesce(cast(is_deleted as boolean), false)" if "is_deleted" in crm.columns else "false"
             )
             con.execute(
-                f"create table {quote(schema)}.{quote(obj)} as select "
+                f"create table {quote_identifier(schema)}.{quote_identifier(obj)} as select "
                 f"{_projection(obj, lacks, nulled.get(obj, set()), types)}, "
                 f"timestamp '2026-01-01 00:00:00' as _fivetran_synced, {deleted} as _fivetran_deleted "
                 f"from {_read(con, source, obj)}"
             )
-            counts[f"{schema}.{obj}"] = con.execute(
-                f"select count(*) from {quote(schema)}.{quote(obj)}"
-            ).fetchone()[0]
+            counts[f"{schema}.{obj}"] = scalar(
+                con, f"select count(*) from {quote_identifier(schema)}.{quote_identifier(obj)}"
+            )
         if history_mode and "opportunity_history" not in objects:
-            con.execute(f"create schema {quote(history_schema)}")
+            con.execute(f"create schema {quote_identifier(history_schema)}")
             opportunity_columns = [
                 c
                 for c in CRM_OBJECTS["opportunity"].columns
@@ -194,12 +196,12 @@ def write_fivetran_salesforce(
             ]
             types = CRM_OBJECTS["opportunity"].columns
             kept = ", ".join(
-                f"cast(o.{quote(c)} as {'timestamp' if types[c] == 'DATE' else types[c]}) as {quote(c)}"
+                f"cast(o.{quote_identifier(c)} as {'timestamp' if types[c] == 'DATE' else types[c]}) as {quote_identifier(c)}"
                 for c in opportunity_columns
             )
             con.execute(
                 f"""
-                create table {quote(history_schema)}.opportunity as
+                create table {quote_identifier(history_schema)}.opportunity as
                 with history as (
                     select * from {_read(con, source, "opportunity_history")} where not coalesce(cast(is_deleted as boolean), false)
                 ),
@@ -223,7 +225,7 @@ def write_fivetran_salesforce(
                 inner join {_read(con, source, "opportunity")} as o on o.id = v.opportunity_id
                 """
             )
-            counts[f"{history_schema}.opportunity"] = con.execute(
-                f"select count(*) from {quote(history_schema)}.opportunity"
-            ).fetchone()[0]
+            counts[f"{history_schema}.opportunity"] = scalar(
+                con, f"select count(*) from {quote_identifier(history_schema)}.opportunity"
+            )
     return counts

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
+
 from revops.crm_contract import CRM_OBJECTS
 from revops.crm_ids import is_id_column, normalized_id_sql
 from revops.sources.conform import (
@@ -20,7 +22,6 @@ from revops.sources.conform import (
     SourceTable,
     contract_expressions,
     find_table,
-    quote,
     write_contract_table,
 )
 from revops.sources.coverage import (
@@ -31,6 +32,7 @@ from revops.sources.coverage import (
     required_columns,
 )
 from revops.sources.mapping import SourceMapping
+from revops.sql import quote_identifier
 
 SOURCE = "fivetran_salesforce"
 DELETE_FLAGS = ("is_deleted", "_fivetran_deleted")
@@ -46,7 +48,7 @@ def _deleted_expression(table: SourceTable) -> tuple[str, str] | None:
     flags = [f for f in DELETE_FLAGS if f in table.columns]
     if not flags:
         return None
-    sql = " or ".join(f"coalesce(try_cast(src.{quote(f)} as boolean), false)" for f in flags)
+    sql = " or ".join(f"coalesce(try_cast(src.{quote_identifier(f)} as boolean), false)" for f in flags)
     return f"({sql})", " or ".join(f"{table.label}.{f}" for f in flags)
 
 
@@ -81,7 +83,7 @@ def _history_from_history_mode(table: SourceTable) -> str:
         if "forecast_category_name" in table.columns
         else ("forecast_category" if "forecast_category" in table.columns else None)
     )
-    forecast_sql = f"src.{quote(forecast)}" if forecast else "cast(null as varchar)"
+    forecast_sql = f"src.{quote_identifier(forecast)}" if forecast else "cast(null as varchar)"
     probability = "src.probability" if "probability" in table.columns else "cast(null as double)"
     deleted = _deleted_expression(table)
     return f"""(
@@ -112,7 +114,7 @@ def _history_from_history_mode(table: SourceTable) -> str:
 
 
 def conform_fivetran_salesforce(
-    con,
+    con: duckdb.DuckDBPyConnection,
     *,
     catalog: str,
     schema: str,
@@ -131,7 +133,6 @@ def conform_fivetran_salesforce(
             else None
         )
         overrides: dict[str, tuple[str, str]] = {}
-        from_sql = None
         label = f"{schema}.{object_mapping.source_name or obj.name}"
         if table is None and obj.name == "opportunity_history" and history_schema:
             versions = find_table(con, catalog, history_schema, "opportunity")
@@ -203,7 +204,7 @@ def conform_fivetran_salesforce(
             label=table.label,
             loaded_at=loaded_at,
             order_by=order_by,
-            extras={c.lower(): f"src.{quote(c.lower())}" for c in object_mapping.pass_through},
+            extras={c.lower(): f"src.{quote_identifier(c.lower())}" for c in object_mapping.pass_through},
         )
         coverage += object_coverage(obj, source=SOURCE, row_count=count, mapped_from=mapped_from)
     return coverage

@@ -26,14 +26,17 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
 
 from revops.crm_contract import CRM_OBJECTS
 from revops.landing import LandingFileError, find_landing_file, load_landing_object
+from revops.paths import SEEDS_DIR
 from revops.sources.hubspot.plan import DEAL_TYPES, DEFAULT_TABLES, FORECAST_CATEGORIES
 from revops.sources.hubspot.seeds import MANAGERS_FILE, STAGE_MAP_FILE, TARGETS_FILE
+from revops.sql import one_row, quote_literal
 
 # HubSpot id = base + the number in the demo's Salesforce-like id (`006000000000000042` -> 42)
 ID_BASES = {
@@ -84,7 +87,7 @@ def _case(column: str, mapping: dict[str, str]) -> str:
     return f"(case {column} {cases} else {column} end)"
 
 
-def _load_landing(con, landing_dir: Path) -> set[str]:
+def _load_landing(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> set[str]:
     if not Path(landing_dir).is_dir():
         raise FileNotFoundError(f"the landing folder {landing_dir} does not exist")
     present = set()
@@ -277,7 +280,7 @@ def _tables(present: set[str], synced: str) -> dict[str, str]:
     return tables
 
 
-def _write_seeds(con, seeds_dir: Path, present: set[str]) -> dict[str, int]:
+def _write_seeds(con: duckdb.DuckDBPyConnection, seeds_dir: Path, present: set[str]) -> dict[str, int]:
     seeds_dir.mkdir(parents=True, exist_ok=True)
     queries = {
         STAGE_MAP_FILE: (
@@ -307,7 +310,7 @@ def _write_seeds(con, seeds_dir: Path, present: set[str]) -> dict[str, int]:
 
 
 def _write_mapping(path: Path) -> None:
-    objects = {name: {"from": table} for name, table in DEFAULT_TABLES.items()}
+    objects: dict[str, dict[str, Any]] = {name: {"from": table} for name, table in DEFAULT_TABLES.items()}
     objects["opportunity"]["columns"] = dict(CUSTOM_PROPERTIES)
     objects["user"]["columns"] = {"title": None}
     document = {
@@ -335,7 +338,7 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
     con = duckdb.connect()
     try:
         present = _load_landing(con, Path(landing_dir))
-        stages = _stage_rows(Path(__file__).resolve().parents[2] / "seeds")
+        stages = _stage_rows(SEEDS_DIR)
         con.execute(
             "create temp table _demo_stage (pipeline_id varchar, pipeline_label varchar, pipeline_order integer, "
             "stage_id varchar, stage_name varchar, stage_order integer, is_closed boolean, is_won boolean, "
@@ -343,7 +346,7 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
         )
         con.executemany("insert into _demo_stage values (?, ?, ?, ?, ?, ?, ?, ?, ?)", stages)
         synced = "(select max(last_modified_date) from landing.opportunity)"
-        con.execute(f"attach {_quote_literal(str(database_path))} as hubspot_demo")
+        con.execute(f"attach {quote_literal(str(database_path))} as hubspot_demo")
         con.execute(f'create schema hubspot_demo."{schema}"')
         counts: dict[str, int] = {}
         for table, query in _tables(present, synced).items():
@@ -351,19 +354,13 @@ def write_hubspot_demo(landing_dir: Path, database_path: Path, schema: str = "hu
                 con.execute(f"create temp table {table} as {query}")
                 continue
             con.execute(f'create table hubspot_demo."{schema}"."{table}" as {query}')
-            counts[table] = con.execute(f'select count(*) from hubspot_demo."{schema}"."{table}"').fetchone()[
-                0
-            ]
+            counts[table] = one_row(con, f'select count(*) from hubspot_demo."{schema}"."{table}"')[0]
         counts.update(_write_seeds(con, demo_seeds_dir(database_path), present))
         _write_mapping(demo_mapping_path(database_path))
         con.execute("detach hubspot_demo")
         return counts
     finally:
         con.close()
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 __all__ = ["demo_mapping_path", "demo_seeds_dir", "hubspot_id", "write_hubspot_demo"]

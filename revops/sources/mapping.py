@@ -28,10 +28,9 @@ from pathlib import Path
 import yaml
 
 from revops.crm_contract import CRM_OBJECTS
+from revops.paths import MAPPINGS_DIR
 
 SOURCE_KINDS = ("salesforce_files", "fivetran_salesforce", "hubspot")
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent.parent / "mappings"
-_UNSET = object()
 
 
 class MappingError(ValueError):
@@ -48,9 +47,9 @@ class ObjectMapping:
     def source_column(self, contract_column: str, available: set[str]) -> str | None:
         """The source column feeding `contract_column`, or None (not tracked).
         Raises MappingError when the mapping names a column the source lacks."""
-        explicit = self.columns.get(contract_column, _UNSET)
-        if explicit is _UNSET:
+        if contract_column not in self.columns:
             return contract_column if contract_column in available else None
+        explicit = self.columns[contract_column]
         if explicit is None:
             return None
         if explicit not in available:
@@ -151,7 +150,7 @@ def load_mapping(path: Path | str, *, expected_source: str | None = None) -> Sou
     if problems:
         raise MappingError(f"the mapping file {path} has problems: " + "; ".join(problems) + ".")
     return SourceMapping(
-        source=source,
+        source=str(source),
         path=path,
         objects=objects,
         seeds_dir=(path.parent / seeds_dir).resolve() if seeds_dir else None,

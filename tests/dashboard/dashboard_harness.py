@@ -10,6 +10,7 @@ with selenium; REVOPS_CHROMIUM and REVOPS_CHROMEDRIVER point elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -56,7 +57,7 @@ def browser_missing() -> str | None:
             __import__(module)
         except ImportError:
             return f"{module} is not installed (pip install streamlit selenium)"
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+    for path, _package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
         if not path.exists():
             return f"{path} is missing (apt-get install -y chromium chromium-driver; or set REVOPS_CHROMIUM/REVOPS_CHROMEDRIVER)"
     return None
@@ -127,10 +128,8 @@ class DashboardServer:
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.process.wait(timeout=10)
 
     def open_files(self) -> list[str]:

@@ -1,6 +1,6 @@
 """Served files built from CRM data a real source would give: parts missing, other shapes.
 
-Each build runs the real pipeline (`revops.pipeline.run_pipeline`: ingestion, gates, dbt,
+Each build runs the real pipeline (`revops_app.pipeline.run_pipeline`: ingestion, gates, dbt,
 mart gate, publish) on a small demo CRM (`SCALE`: the machine is slow), so what the
 dashboard reads is exactly what a team with that CRM would see:
 
@@ -42,8 +42,8 @@ def build(kind: str, work: Path) -> Path:
     """Build and publish `kind` under `work/<kind>`; the serve folder."""
     import dagster as dg
 
-    from revops.pipeline import run_pipeline
     from revops.settings import Settings
+    from revops_app.pipeline import run_pipeline
 
     landing = demo_landing(work)
     folder = work / kind

@@ -55,8 +55,8 @@ def run_build(
     """The pipeline as `revops run` runs it, in this process, on an ephemeral instance."""
     import dagster as dg
 
-    from revops.pipeline import run_pipeline
     from revops.settings import Settings
+    from revops_app.pipeline import run_pipeline
 
     settings = Settings(
         landing_dir=landing_dir, warehouse_path=warehouse_path, as_of_date=as_of, serve_dir=serve_dir

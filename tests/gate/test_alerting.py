@@ -30,7 +30,7 @@ def test_a_gate_failure_is_one_slack_message_and_one_row_per_check():
     assert row["table_name"] == "raw.opportunity" and row["failing_row_count"] == 2
     assert row["examples"][0] == {"value": -500.0, "source": "opportunity.csv line 14"}
     assert set(payload) == {"text", "blocks"}
-    header, first, second, context = payload["blocks"]
+    header, first, _second, context = payload["blocks"]
     assert header["type"] == "header" and "nothing was published" in header["text"]["text"]
     assert first["text"]["type"] == "mrkdwn"
     assert first["text"]["text"].startswith(

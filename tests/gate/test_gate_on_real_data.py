@@ -221,7 +221,7 @@ def test_far_out_and_infinite_dates_fail_their_range_check_without_crashing(tmp_
     load_landing_folder(con, folder, objects=["user", "forecasting_quota"])
     if value == dt.date.max:
         con.execute("update raw.forecasting_quota set start_date = 'infinity' where id like '%2'")
-    report, checks = gate(con, ["forecasting_quota"])
+    _report, checks = gate(con, ["forecasting_quota"])
     outcome = checks["start_date_plausible"]
     assert not outcome.passed and outcome.failing_rows == 1
     assert "forecasting_quota.parquet row 2" in outcome.message
@@ -235,21 +235,21 @@ def test_amount_cap_and_outlier_follow_their_settings(landing, con):
     write(landing, "opportunity", rows)
     load_landing_folder(con, landing, objects=["user", "account", "opportunity"])
 
-    report, checks = gate(con, ["opportunity"])
+    _, checks = gate(con, ["opportunity"])
     assert checks["amount_below_cap"].passed
     outlier = checks["amount_not_outlier"]
     assert outlier.status == "warned" and outlier.failing_rows == 1
     assert "times_the_median=150.0" in outlier.message and "opportunity.csv line 11" in outlier.message
 
     strict = GateSettings(max_deal_amount=1_000_000, amount_outlier_factor=1000)
-    report, checks = gate(con, ["opportunity"], strict)
+    _report, checks = gate(con, ["opportunity"], strict)
     assert checks["amount_below_cap"].status == "failed"
     assert checks["amount_not_outlier"].passed
 
 
 def test_unlinked_activities_warn_below_the_share_and_block_above_it(landing, con):
     write(landing, "opportunity", [deal(1)])
-    task = dict(zip(CRM_OBJECTS["task"].required_columns, [""] * 13))
+    task = dict(zip(CRM_OBJECTS["task"].required_columns, [""] * 13, strict=False))
     task.update(
         owner_id="005000000000000001",
         subject="Call",
@@ -280,17 +280,17 @@ def test_history_before_creation_allows_the_tolerance(landing, con):
     history_columns = CRM_OBJECTS["opportunity_history"].required_columns
 
     def history(i, created):
-        values = dict(
-            id=f"008000000000{i:06d}",
-            opportunity_id="006000000000000001",
-            stage_name="Problem Acknowledged",
-            amount="10001",
-            close_date="2026-12-31",
-            probability="10",
-            forecast_category="Pipeline",
-            created_date=created,
-            is_deleted="false",
-        )
+        values = {
+            "id": f"008000000000{i:06d}",
+            "opportunity_id": "006000000000000001",
+            "stage_name": "Problem Acknowledged",
+            "amount": "10001",
+            "close_date": "2026-12-31",
+            "probability": "10",
+            "forecast_category": "Pipeline",
+            "created_date": created,
+            "is_deleted": "false",
+        }
         return [values[c] for c in history_columns]
 
     write(

@@ -134,7 +134,7 @@ def test_kill_minus_9_in_dbt_then_a_clean_rerun_with_a_reader_open(workspace, ba
         [
             sys.executable,
             "-m",
-            "revops.cli",
+            "revops_app.cli",
             "run",
             "--landing-dir",
             str(workspace.landing_dir),
@@ -290,13 +290,14 @@ def test_first_run_failing_still_records_its_alert(tmp_path):
 
 def test_a_publish_that_fails_midway_leaves_nothing_behind(workspace, baseline, monkeypatch):
     from revops import publish
+    from revops.publish import marts
 
     before = served_state(workspace.serve_dir)
 
     def crash(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(publish, "_swap_in", crash)
+    monkeypatch.setattr(marts, "swap_in", crash)
     with pytest.raises(
         publish.PublishError,
         match=(

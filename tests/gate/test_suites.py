@@ -62,7 +62,7 @@ def test_raw_suites_cover_the_input_contract():
 
 def test_every_mart_in_the_dbt_project_has_a_suite():
     """Adding a mart = adding its JSON file; a mart without one is published unchecked."""
-    from orchestration.publishing import mart_asset_keys
+    from orchestration.dbt_assets import mart_asset_keys
 
     missing = sorted(set(mart_asset_keys()) - set(load_suites("marts")))
     assert not missing, f"marts without expectations/marts/<mart>.json: {missing}"
@@ -152,7 +152,8 @@ def test_value_frequencies_give_what_gx_gives_row_by_row(con, tmp_path, type_, k
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    from revops.quality import _gx_kwargs, _resolve
+    from revops.quality.gx_engine import gx_kwargs
+    from revops.quality.suites import resolve_parameters
 
     params = gate_parameters(AS_OF, GateSettings())
     suites = _suite(tmp_path, [{"type": type_, "kwargs": kwargs, "meta": {"check": "c"}}])
@@ -167,7 +168,7 @@ def test_value_frequencies_give_what_gx_gives_row_by_row(con, tmp_path, type_, k
         .get_batch(batch_parameters={"dataframe": frame})
     )
     suite = gx.ExpectationSuite(name="row_by_row")
-    resolved = _gx_kwargs(_resolve(kwargs, params), temporal=kwargs["column"] == "close_date")
+    resolved = gx_kwargs(resolve_parameters(kwargs, params), temporal=kwargs["column"] == "close_date")
     suite.add_expectation(ExpectationConfiguration(type=type_, kwargs=resolved).to_domain_obj())
     expected = batch.validate(suite, result_format="COMPLETE").results[0]
 

@@ -7,6 +7,7 @@ in plain Python, so a mistake has to be made twice to go unnoticed.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import shutil
 from collections import defaultdict
 
@@ -121,7 +122,7 @@ def test_stage_intervals_tile_each_deals_life(demo_warehouse):
     for opportunity_id, rows in intervals.items():
         assert [row[0] for row in rows] == list(range(1, len(rows) + 1)), opportunity_id
         assert sum(1 for row in rows if row[3]) == 1, f"{opportunity_id}: not exactly one current interval"
-        for this, following in zip(rows, rows[1:]):
+        for this, following in itertools.pairwise(rows):
             assert this[2] == following[1], f"{opportunity_id}: gap or overlap after interval {this[0]}"
             assert not this[3]
         last = rows[-1]
@@ -174,7 +175,7 @@ def test_hygiene_counts_equal_the_flags_in_deal_risk(demo_warehouse):
     expected = _expected_hygiene(demo_warehouse)
     columns = ["open_deal_count", "open_amount", *HYGIENE_COUNTS, "next_step_rate"]
     actual = {
-        (row[0], row[1], row[2]): dict(zip(columns, row[3:]))
+        (row[0], row[1], row[2]): dict(zip(columns, row[3:], strict=False))
         for row in demo_warehouse.query(
             f"select rollup_level, owner_id, team, {', '.join(columns)} from marts.pipeline_hygiene "
             "where as_of_date = ?",
@@ -201,10 +202,10 @@ def test_hygiene_owner_rows_add_up_to_team_rows_and_company(demo_warehouse):
     team_rows, company = {}, None
     for level, team, *values in rows:
         if level == "owner":
-            owners_by_team[team] = [a + b for a, b in zip(owners_by_team[team], values)]
+            owners_by_team[team] = [a + b for a, b in zip(owners_by_team[team], values, strict=False)]
         elif level == "team":
             team_rows[team] = values
-            teams_total = [a + b for a, b in zip(teams_total, values)]
+            teams_total = [a + b for a, b in zip(teams_total, values, strict=False)]
         else:
             company = values
     assert team_rows.keys() == owners_by_team.keys()

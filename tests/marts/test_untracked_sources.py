@@ -410,13 +410,13 @@ def test_no_history_makes_pushes_variance_and_time_in_stage_unknown(demo_warehou
         )
         == 0
     )
-    health = dict(
-        (row[0], row[1:])
+    health = {
+        row[0]: row[1:]
         for row in built.query(
             "select metric, value, status, unknown_reason from marts.revops_health"
             " where rollup_level = 'company'"
         )
-    )
+    }
     for metric in ["forecast_variance", "time_in_stage_vs_baseline"]:
         assert health[metric] == (None, "unknown", "opportunity history not tracked in the CRM")
     assert built.scalar("select count(*) from marts.deal_risk where is_optimism_hold") == 0

@@ -55,7 +55,7 @@ def test_one_asset_per_crm_object_in_the_ingestion_group():
         *(dg.AssetKey(["raw", name]) for name in CRM_OBJECTS),
         dg.AssetKey(["raw", "_source_coverage"]),
     ]
-    for spec, obj in zip(specs, CRM_OBJECTS.values()):
+    for spec, obj in zip(specs, CRM_OBJECTS.values(), strict=False):
         assert spec.group_name == "ingestion"
         assert spec.kinds == {"duckdb"}
         assert obj.description in spec.description

@@ -6,11 +6,12 @@ import os
 import dagster as dg
 
 from orchestration.jobs import revops_build_job
+from orchestration.resources import WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
 
 
 def _evaluate(sensor, cursor):
-    with dg.build_sensor_context(cursor=cursor) as context:
+    with dg.build_sensor_context(cursor=cursor, resources={"warehouse": WarehouseResource()}) as context:
         result = sensor.evaluate_tick(context)
     return result
 
@@ -99,3 +100,44 @@ def test_daily_schedule_defaults_to_six_and_takes_its_time_from_settings(monkeyp
     ) as context:
         result = weekdays.evaluate_tick(context)
     assert len(result.run_requests) == 1
+
+
+def test_the_schedule_fixes_as_of_date_from_its_scheduled_time(monkeypatch):
+    """The run describes the UTC day of its scheduled time, however late it starts."""
+    monkeypatch.delenv("REVOPS_AS_OF_DATE", raising=False)
+    monkeypatch.setenv("REVOPS_SCHEDULE_TIMEZONE", "America/New_York")
+    schedule = build_daily_schedule(revops_build_job)
+    late_evening = dt.datetime(2026, 11, 23, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    with dg.build_schedule_context(scheduled_execution_time=late_evening) as context:
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.run_config == {"resources": {"warehouse": {"config": {"as_of_date": "2026-11-24"}}}}
+    assert request.tags["revops/as_of_date"] == "2026-11-24"
+
+
+def test_the_sensor_fixes_as_of_date_once_per_request(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVOPS_LANDING_DIR", str(tmp_path))
+    monkeypatch.setenv("REVOPS_AS_OF_DATE", "2026-11-20")
+    (tmp_path / "opportunity.csv").write_text("id\n1\n")
+    (request,) = _evaluate(build_landing_sensor(revops_build_job), None).run_requests
+    assert request.run_config["resources"]["warehouse"]["config"]["as_of_date"] == "2026-11-20"
+
+
+def test_a_run_fixes_its_settings_when_it_starts(tmp_path, monkeypatch):
+    """Every step of a run reads the same settings, as_of_date fixed, even if the
+    environment changes while it runs."""
+    monkeypatch.delenv("REVOPS_AS_OF_DATE", raising=False)
+    seen = []
+
+    @dg.asset
+    def first(warehouse: WarehouseResource) -> None:
+        seen.append(warehouse.settings())
+        monkeypatch.setenv("REVOPS_AS_OF_DATE", "2001-01-01")  # as if the clock moved on
+
+    @dg.asset(deps=[first])
+    def second(warehouse: WarehouseResource) -> None:
+        seen.append(warehouse.settings())
+
+    resource = WarehouseResource(warehouse_path=str(tmp_path / "w.duckdb"), landing_dir=str(tmp_path))
+    assert dg.materialize([first, second], resources={"warehouse": resource}).success
+    assert seen[0].as_of_date is not None and seen[0] == seen[1]
+    assert resource.settings().as_of_date == dt.date(2001, 1, 1)  # outside a run: read now

@@ -178,9 +178,9 @@ def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_
     it publishes equal the ones dbt built on DuckDB from the same files."""
     import dagster as dg
 
-    from revops.pipeline import run_pipeline
     from revops.publish import open_served
     from revops.settings import Settings
+    from revops_app.pipeline import run_pipeline
 
     database = "revops_pipeline"
     _create_database(postgres_server, database)

@@ -82,9 +82,9 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
     import dagster as dg
 
     from revops import spark_io
-    from revops.pipeline import run_pipeline
     from revops.settings import Settings
     from revops.warehouse_targets import copy_raw_to_spark
+    from revops_app.pipeline import run_pipeline
 
     work = tmp_path_factory.mktemp("spark")
     spark_dir = work / "spark"
@@ -237,7 +237,9 @@ def test_published_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
 
 def _versions(snapshot: tuple[list[str], list[tuple]], deal: str) -> list[dict]:
     columns, rows = snapshot
-    found = [dict(zip(columns, row)) for row in rows if row[columns.index("opportunity_id")] == deal]
+    found = [
+        dict(zip(columns, row, strict=False)) for row in rows if row[columns.index("opportunity_id")] == deal
+    ]
     return sorted(found, key=lambda version: version["dbt_valid_from"])
 
 

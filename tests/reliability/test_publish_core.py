@@ -378,6 +378,9 @@ def test_the_build_lock_refuses_a_second_build_in_one_sentence_and_dies_with_its
         holder.kill()  # SIGKILL: the kernel frees the flock
         holder.wait()
     assert lock_path(warehouse).exists()  # a stale lock file is not an error
-    with build_lock(warehouse, "revops run") as mine:
-        with build_lock(warehouse, "a Dagster run", run_id="nested") as nested:  # re-entrant in a process
-            assert nested is mine and mine["pid"] == os.getpid()
+    # re-entrant in a process
+    with (
+        build_lock(warehouse, "revops run") as mine,
+        build_lock(warehouse, "a Dagster run", run_id="nested") as nested,
+    ):
+        assert nested is mine and mine["pid"] == os.getpid()

@@ -53,7 +53,7 @@ def start_run(root: Path, landing: Path, day: dt.date = DAY, *extra: str) -> sub
         [
             sys.executable,
             "-m",
-            "revops.cli",
+            "revops_app.cli",
             "run",
             "--landing-dir",
             str(landing),
@@ -252,7 +252,7 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
     _rewrite(landing / "opportunity_history.csv", late_history_row)
 
     day = DAY + dt.timedelta(days=1)
-    code, out, err = finish(start_run(workspace, landing, day))
+    code, _, err = finish(start_run(workspace, landing, day))
     assert code == 0, err[-4000:]
 
     # gone from every mart that names deals
@@ -279,14 +279,14 @@ def test_deleted_deals_and_a_late_close_on_an_incremental_day_never_jam_the_buil
 
     # the incremental table is what a full rebuild gives
     incremental = _snapshots(warehouse)
-    code, out, err = finish(start_run(workspace, landing, day, "--full-refresh"))
+    code, _out, err = finish(start_run(workspace, landing, day, "--full-refresh"))
     assert code == 0, err[-4000:]
     assert _snapshots(warehouse) == incremental
 
 
 def test_run_help_documents_full_refresh_and_allow_older():
     process = subprocess.run(
-        [sys.executable, "-m", "revops.cli", "run", "--help"],
+        [sys.executable, "-m", "revops_app.cli", "run", "--help"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

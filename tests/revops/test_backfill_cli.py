@@ -64,7 +64,7 @@ def workspace(tmp_path_factory) -> Workspace:
 
 
 def backfill(workspace: Workspace, **extra_env: str) -> subprocess.CompletedProcess:
-    """`python -m revops.cli backfill --from D+1 --to D+2`, configured through the
+    """`python -m revops_app.cli backfill --from D+1 --to D+2`, configured through the
     environment as a scheduler would, and isolated from the caller's settings."""
     env = {
         name: value
@@ -88,7 +88,7 @@ def backfill(workspace: Workspace, **extra_env: str) -> subprocess.CompletedProc
         [
             sys.executable,
             "-m",
-            "revops.cli",
+            "revops_app.cli",
             "backfill",
             "--from",
             DAYS[0].isoformat(),
@@ -219,7 +219,7 @@ def test_a_range_that_ends_before_it_starts_is_refused_before_any_build(tmp_path
         [
             sys.executable,
             "-m",
-            "revops.cli",
+            "revops_app.cli",
             "backfill",
             "--from",
             "2026-11-25",

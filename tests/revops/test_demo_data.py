@@ -149,7 +149,7 @@ def test_camel_case_headers_are_salesforce_api_names(tmp_path):
 
 
 def test_parquet_output_is_typed_and_holds_the_same_rows_as_csv(demo, tmp_path):
-    out, counts, csv_con = demo
+    _out, counts, csv_con = demo
     parquet_counts = generate_demo_data(tmp_path, as_of_date=AS_OF, file_format="parquet", **SCALE)
     assert parquet_counts == counts
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.parquet" for n in CRM_OBJECTS)

@@ -13,10 +13,10 @@ import duckdb
 import pytest
 from mart_comparison import MART_NAMES, assert_same_mart, mart_grains, table_rows
 
-from revops.pipeline import run_pipeline
 from revops.publish import open_served
 from revops.settings import Settings
 from revops.sources.demo_shapes import write_fivetran_salesforce
+from revops_app.pipeline import run_pipeline
 
 # columns fed by what Fivetran's Salesforce schema lacks: compared without them
 NOT_IN_FIVETRAN = {"dim_accounts": ["created_at"], "dim_reps": ["created_at"]}

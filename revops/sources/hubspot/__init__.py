@@ -30,6 +30,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
+
 from revops.crm_contract import CRM_OBJECTS, GROWTH_OBJECTS
 from revops.sources.conform import SourceError, write_contract_table
 from revops.sources.coverage import CoverageRow, absent_object_coverage, object_coverage, required_columns
@@ -82,7 +84,7 @@ def _plans(ctx: Context) -> dict[str, Plan | None]:
 
 
 def conform_hubspot(
-    con,
+    con: duckdb.DuckDBPyConnection,
     *,
     catalog: str,
     schema: str,

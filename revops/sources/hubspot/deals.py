@@ -10,7 +10,9 @@ deal_property_history give the stages. Rows of a deleted deal are deleted with i
 
 from __future__ import annotations
 
-from revops.sources.conform import SourceError, SourceTable, quote
+from collections.abc import Mapping
+
+from revops.sources.conform import SourceError, SourceTable
 from revops.sources.hubspot.plan import Context, Plan, deal_type_sql, forecast_label_sql
 from revops.sources.hubspot.schema import (
     deleted_sql,
@@ -22,6 +24,7 @@ from revops.sources.hubspot.schema import (
     timestamp_sql,
 )
 from revops.sources.hubspot.stages import STAGE_BY_ID_TABLE, STAGE_TABLE, StageLookup
+from revops.sql import quote_identifier
 
 STAGE_MAP_ORIGIN = "via seeds/hubspot_stage_map.csv"
 PRIMARY_DEAL_COMPANY_TYPE_ID = 5  # HubSpot's association type "deal to company, primary"
@@ -67,7 +70,7 @@ def deal_table(ctx: Context) -> SourceTable:
     return table
 
 
-def deal_keys(deal: SourceTable) -> dict[str, str]:
+def deal_keys(deal: SourceTable) -> dict[str, str | None]:
     """SQL over `deal as d`: id, pipeline, stage, live (not deleted), deleted."""
     id_column = first_column(deal, ("deal_id", "id"))
     stage = first_column(deal, ("deal_pipeline_stage_id", "property_dealstage"))
@@ -80,6 +83,7 @@ def deal_keys(deal: SourceTable) -> dict[str, str]:
             f"{deal.label} has no column {' or '.join(missing)}: a deal's id and stage are required "
             f"(it has: {', '.join(sorted(deal.columns))})"
         )
+    assert id_column is not None and stage is not None  # the check above raised otherwise
     deleted = deleted_sql(deal, "d")
     return {
         "id": id_sql(deal, "d", id_column),
@@ -98,7 +102,12 @@ def _primary_company_sql(ctx: Context) -> tuple[str, str] | None:
     when deal_company or company is missing (then account_id is not tracked)."""
     link, company = ctx.hs.table("deal_company"), ctx.hs.table(ctx.object("account").source_name)
     company_id = first_column(company, ("id", "company_id"))
-    if link is None or company_id is None or not {"deal_id", "company_id"} <= set(link.columns):
+    if (
+        link is None
+        or company is None
+        or company_id is None
+        or not {"deal_id", "company_id"} <= set(link.columns)
+    ):
         return None
     primary = (
         f"case when dc.type_id = {PRIMARY_DEAL_COMPANY_TYPE_ID} then 0 else 1 end, "
@@ -122,7 +131,9 @@ def _primary_company_sql(ctx: Context) -> tuple[str, str] | None:
     return sql, f"{link.label}.company_id (the primary company)"
 
 
-def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], lookup: StageLookup) -> Plan:
+def opportunity_plan(
+    ctx: Context, deal: SourceTable, keys: Mapping[str, str | None], lookup: StageLookup
+) -> Plan:
     mapping = ctx.object("opportunity")
     reject_explicit(
         mapping, COMPUTED_OPPORTUNITY_COLUMNS, "they come from the deal's id, pipeline stage and companies"
@@ -146,8 +157,8 @@ def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], look
             id_sql(deal, "d", source)
             if column in _ID_COLUMNS
             else timestamp_sql(deal, "d", source)
-            if column in _TIMESTAMP_COLUMNS + ("close_date",)
-            else f"d.{quote(source)}"
+            if column in (*_TIMESTAMP_COLUMNS, "close_date")
+            else f"d.{quote_identifier(source)}"
         )
         if column == "forecast_category_name":
             sql = forecast_label_sql(sql)
@@ -169,7 +180,7 @@ def opportunity_plan(ctx: Context, deal: SourceTable, keys: dict[str, str], look
                 f"the mapping passes through {column} of {deal.label}, which has no such column "
                 f"(HubSpot properties are named property_<internal name>)"
             )
-        plan.extras[name] = f"d.{quote(name)}"
+        plan.extras[name] = f"d.{quote_identifier(name)}"
     return plan
 
 
@@ -184,7 +195,9 @@ def _date_value_sql(value: str) -> str:
     )
 
 
-def stage_events_sql(ctx: Context, deal: SourceTable, keys: dict[str, str]) -> tuple[str, str, str] | None:
+def stage_events_sql(
+    ctx: Context, deal: SourceTable, keys: Mapping[str, str | None]
+) -> tuple[str, str, str] | None:
     """(a query of deal_id, changed_at, stage_id for every stage a live deal entered, its
     origin, the table's label), or None when there is no stage history."""
     stages, properties = ctx.hs.table("deal_stage"), ctx.hs.table("deal_property_history")
@@ -220,7 +233,7 @@ def stage_events_sql(ctx: Context, deal: SourceTable, keys: dict[str, str]) -> t
 def history_plan(
     ctx: Context,
     deal: SourceTable,
-    keys: dict[str, str],
+    keys: Mapping[str, str | None],
     lookup: StageLookup,
     stage_events: tuple[str, str, str] | None,
 ) -> Plan | None:

@@ -11,11 +11,16 @@ come from the type's own table (HubSpot's v3 properties) and, where that lacks t
 
 from __future__ import annotations
 
-from revops.sources.conform import SourceError, SourceTable, quote
+from collections.abc import Callable, Sequence
+
+from revops.sources.conform import SourceError, SourceTable
 from revops.sources.hubspot.plan import Context, Plan, coalesce
 from revops.sources.hubspot.schema import deleted_sql, id_sql, not_deleted_sql, timestamp_sql
+from revops.sql import quote_identifier
 
-KINDS = {  # contract object -> (HubSpot type, its table, label, subject columns)
+KINDS: dict[
+    str, list[tuple[str, str, str, tuple[str, ...]]]
+] = {  # contract object -> (HubSpot type, its table, label, subject columns)
     "task": [
         ("CALL", "engagement_call", "Call", ("property_hs_call_title",)),
         ("EMAIL", "engagement_email", "Email", ("property_hs_email_subject",)),
@@ -28,14 +33,19 @@ START_COLUMNS = ("property_hs_meeting_start_time", "start_time")
 END_COLUMNS = ("property_hs_meeting_end_time", "end_time")
 
 
-def _columns(table: SourceTable | None, alias: str, names, render) -> list[str]:
+def _columns(
+    table: SourceTable | None,
+    alias: str,
+    names: Sequence[str],
+    render: Callable[[SourceTable, str, str], str],
+) -> list[str]:
     if table is None:
         return []
     return [render(table, alias, n) for n in names if n in table.columns]
 
 
 def _kind_sql(
-    ctx: Context, hs_type: str, table_name: str, label: str, subjects
+    ctx: Context, hs_type: str, table_name: str, label: str, subjects: Sequence[str]
 ) -> tuple[str, list[str]] | None:
     """One engagement type's rows with engagement_id, occurred_at, started_at, ended_at,
     created_at, owner_id, subject, is_deleted, kind (or None when HubSpot has none of it)."""
@@ -46,7 +56,7 @@ def _kind_sql(
         raise SourceError(f"{sub.label} has no column engagement_id")
     if sub is None and (engagement is None or "type" not in engagement.columns):
         return None
-    x, e = ("x", "e") if sub is not None else (None, "e")
+    _x, _e = ("x", "e") if sub is not None else (None, "e")
     occurred = _columns(sub, "x", ("property_hs_timestamp", "timestamp"), timestamp_sql) + _columns(
         engagement, "e", ("timestamp",), timestamp_sql
     )
@@ -58,7 +68,7 @@ def _kind_sql(
     owners = _columns(sub, "x", ("property_hubspot_owner_id",), id_sql) + _columns(
         engagement, "e", ("owner_id",), id_sql
     )
-    subject = _columns(sub, "x", subjects, lambda t, a, c: f"cast({a}.{quote(c)} as varchar)")
+    subject = _columns(sub, "x", subjects, lambda t, a, c: f"cast({a}.{quote_identifier(c)} as varchar)")
     deleted = [
         d[0]
         for d in (
@@ -73,6 +83,7 @@ def _kind_sql(
             source += f" left join {engagement.sql} as e on {id_sql(engagement, 'e', 'id')} = {id_sql(sub, 'x', 'engagement_id')}"
         engagement_id, where = id_sql(sub, "x", "engagement_id"), "true"
     else:
+        assert engagement is not None  # neither table: returned None above
         source, engagement_id = f"{engagement.sql} as e", id_sql(engagement, "e", "id")
         where = f"upper(cast(e.type as varchar)) = '{hs_type}'"
     null_ts, null_text = "cast(null as timestamp)", "cast(null as varchar)"
@@ -147,7 +158,9 @@ def engagement_plan(ctx: Context, object_name: str, deal_ids: str) -> Plan | Non
         f"{label}.engagement_id",
     )
     if links:
-        plan.add("what_id", "link.deal_id", f"{ctx.hs.table('engagement_deal').label}.deal_id")
+        engagement_deal = ctx.hs.table("engagement_deal")
+        assert engagement_deal is not None  # links come from it
+        plan.add("what_id", "link.deal_id", f"{engagement_deal.label}.deal_id")
     plan.add("owner_id", "g.owner_id" if "owner" in tracked else None, f"{label} (hubspot owner)")
     plan.add("subject", "g.subject" if "subject" in tracked else None, f"{label} (title / subject)")
     plan.add("type", "g.kind", f"{label} (engagement type)")

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from revops.sources.conform import SourceError, SourceTable, quote
+from revops.sources.conform import SourceError, SourceTable
 from revops.sources.hubspot.plan import Context, Plan
 from revops.sources.hubspot.schema import (
     deleted_sql,
@@ -22,6 +22,7 @@ from revops.sources.hubspot.schema import (
     timestamp_sql,
 )
 from revops.sources.hubspot.seeds import read_managers, read_targets
+from revops.sql import quote_identifier
 
 MANAGERS_TABLE = "_hubspot_managers"
 TARGETS_TABLE = "_hubspot_targets"
@@ -123,12 +124,16 @@ def user_plan(ctx: Context, owner: SourceTable) -> Plan:
     plan.add(
         "name",
         name_sql,
-        f"{owner.label}.{', '.join(names + ['email'] if 'email' in owner.columns else names)}",
+        f"{owner.label}.{', '.join([*names, 'email'] if 'email' in owner.columns else names)}",
     )
     for column, defaults in USER_DEFAULTS.items():
         source = mapped_column(owner, mapping, column, defaults)
         if source:
-            sql = timestamp_sql(owner, "o", source) if column == "created_date" else f"o.{quote(source)}"
+            sql = (
+                timestamp_sql(owner, "o", source)
+                if column == "created_date"
+                else f"o.{quote_identifier(source)}"
+            )
             plan.add(column, sql, f"{owner.label}.{source}")
     plan.add(
         "manager_id",
@@ -169,7 +174,7 @@ def account_plan(ctx: Context) -> Plan | None:
                 if column == "owner_id"
                 else timestamp_sql(company, "c", source)
                 if column == "created_date"
-                else f"c.{quote(source)}"
+                else f"c.{quote_identifier(source)}"
             )
             plan.add(column, sql, f"{company.label}.{source}")
     return plan

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from revops.sources.conform import quote
 from revops.sources.hubspot.schema import HubSpotSchema
 from revops.sources.hubspot.seeds import ProjectStage, StageMapRow
 from revops.sources.mapping import ObjectMapping, SourceMapping
+from revops.sql import quote_identifier
 
 # the HubSpot table (or seed) each object is read from when the mapping file does not say
 DEFAULT_TABLES: dict[str, str | None] = {
@@ -31,7 +31,7 @@ class Plan:
     label: str  # `_source_file` of the raw rows: `hubspot.deal`
     from_clause: str
     select: dict[str, str] = field(default_factory=dict)
-    mapped_from: dict[str, str] = field(default_factory=dict)
+    mapped_from: dict[str, str | None] = field(default_factory=dict)
     order_by: str | None = None  # contract columns, for `_source_row`
     extras: dict[str, str] = field(default_factory=dict)  # pass-through columns, kept as text
 
@@ -42,14 +42,14 @@ class Plan:
 
     def query(self) -> str:
         selected = {**self.select, **self.extras}
-        columns = ", ".join(f"{sql} as {quote(column)}" for column, sql in selected.items())
+        columns = ", ".join(f"{sql} as {quote_identifier(column)}" for column, sql in selected.items())
         return f"(select {columns} from {self.from_clause})"
 
     def extra_expressions(self) -> dict[str, str]:
-        return {column: f"src.{quote(column)}" for column in self.extras}
+        return {column: f"src.{quote_identifier(column)}" for column in self.extras}
 
     def expressions(self) -> dict[str, str]:
-        return {column: f"src.{quote(column)}" for column in self.select}
+        return {column: f"src.{quote_identifier(column)}" for column in self.select}
 
 
 @dataclass

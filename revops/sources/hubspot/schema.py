@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from revops.sources.conform import SourceError, SourceTable, find_table, quote
+import duckdb
+
+from revops.sources.conform import SourceError, SourceTable, find_table
 from revops.sources.mapping import MappingError, ObjectMapping
+from revops.sql import quote_identifier
 
 DELETE_FLAGS = ("is_deleted", "_fivetran_deleted")
 _FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
@@ -23,7 +26,7 @@ _FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 class HubSpotSchema:
     """The HubSpot tables of `catalog.schema`, looked up once each."""
 
-    con: object
+    con: duckdb.DuckDBPyConnection
     catalog: str
     schema: str
     _tables: dict[str, SourceTable | None] = field(default_factory=dict)
@@ -37,7 +40,7 @@ class HubSpotSchema:
 
 
 def column_sql(table: SourceTable, alias: str, column: str) -> str:
-    return f"{alias}.{quote(column)}"
+    return f"{alias}.{quote_identifier(column)}"
 
 
 def id_sql(table: SourceTable, alias: str, column: str) -> str:
@@ -64,7 +67,7 @@ def deleted_sql(table: SourceTable, alias: str) -> tuple[str, str] | None:
     flags = [f for f in DELETE_FLAGS if f in table.columns]
     if not flags:
         return None
-    sql = " or ".join(f"coalesce(try_cast({alias}.{quote(f)} as boolean), false)" for f in flags)
+    sql = " or ".join(f"coalesce(try_cast({alias}.{quote_identifier(f)} as boolean), false)" for f in flags)
     return f"({sql})", " or ".join(f"{table.label}.{f}" for f in flags)
 
 

@@ -19,13 +19,14 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from revops.paths import SEEDS_DIR
 from revops.sources.conform import SourceError
 
 STAGE_MAP_FILE = "hubspot_stage_map.csv"
 MANAGERS_FILE = "hubspot_managers.csv"
 TARGETS_FILE = "targets.csv"
 PROJECT_STAGE_MAP_FILE = "stage_map.csv"
-PROJECT_SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
+PROJECT_SEEDS_DIR = SEEDS_DIR
 MAX_PROBLEMS = 5
 
 
@@ -104,7 +105,9 @@ def read_project_stages(seeds_dir: Path) -> dict[str, ProjectStage]:
 
 def read_stage_map(seeds_dir: Path, project: dict[str, ProjectStage]) -> list[StageMapRow]:
     path = Path(seeds_dir) / STAGE_MAP_FILE
-    problems, result, seen = [], [], {}
+    problems: list[str] = []
+    result: list[StageMapRow] = []
+    seen: dict[tuple[str, str], StageMapRow] = {}
     for line, row in _rows(path, ("pipeline", "stage", "stage_name")):
         if not row["pipeline"] or not row["stage"]:
             problems.append(f"line {line}: pipeline and stage must both be given")
@@ -129,10 +132,12 @@ def read_stage_map(seeds_dir: Path, project: dict[str, ProjectStage]) -> list[St
     return result
 
 
-def read_managers(seeds_dir: Path) -> tuple[Path, dict[str, str]]:
+def read_managers(seeds_dir: Path) -> tuple[Path, dict[str, str | None]]:
     """(the file, owner id -> manager owner id)."""
     path = Path(seeds_dir) / MANAGERS_FILE
-    problems, managers, lines = [], {}, {}
+    problems: list[str] = []
+    managers: dict[str, str | None] = {}
+    lines: dict[str, int] = {}
     for line, row in _rows(path, ("owner_id", "manager_owner_id")):
         owner, manager = row["owner_id"], row["manager_owner_id"]
         if not owner:
@@ -151,7 +156,9 @@ def read_managers(seeds_dir: Path) -> tuple[Path, dict[str, str]]:
 
 def read_targets(seeds_dir: Path, file_name: str = TARGETS_FILE) -> tuple[Path, list[Target]]:
     path = Path(seeds_dir) / file_name
-    problems, targets, seen = [], [], {}
+    problems: list[str] = []
+    targets: list[Target] = []
+    seen: dict[tuple[str, dt.date], int] = {}
     for line, row in _rows(path, ("owner_id", "month_start", "amount")):
         if not row["owner_id"]:
             problems.append(f"line {line}: column owner_id is empty")

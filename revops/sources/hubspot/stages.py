@@ -14,11 +14,15 @@ ids that resolve the same way in every pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from revops.sources.conform import SourceError, SourceTable, quote
+import duckdb
+
+from revops.sources.conform import SourceError, SourceTable
 from revops.sources.hubspot.schema import HubSpotSchema, id_sql, not_deleted_sql
 from revops.sources.hubspot.seeds import STAGE_MAP_FILE, ProjectStage, StageMapRow
+from revops.sql import quote_identifier
 
 STAGE_TABLE = "_hubspot_stage"
 STAGE_BY_ID_TABLE = "_hubspot_stage_by_id"
@@ -57,7 +61,11 @@ def _stages_from_schema(hs: HubSpotSchema) -> dict[tuple[str | None, str], HubSp
         pipeline_label = "cast(p.label as varchar)"
 
     def col(name: str, cast: str) -> str:
-        return f"try_cast(s.{quote(name)} as {cast})" if name in table.columns else f"cast(null as {cast})"
+        return (
+            f"try_cast(s.{quote_identifier(name)} as {cast})"
+            if name in table.columns
+            else f"cast(null as {cast})"
+        )
 
     pipeline_id = (
         id_sql(table, "s", "pipeline_id") if "pipeline_id" in table.columns else "cast(null as varchar)"
@@ -77,7 +85,13 @@ def _stages_from_schema(hs: HubSpotSchema) -> dict[tuple[str | None, str], HubSp
     return stages
 
 
-def _count_usage(hs, stages, deal: SourceTable, deal_sql: dict[str, str], history_sql: str | None) -> None:
+def _count_usage(
+    hs: HubSpotSchema,
+    stages: dict[tuple[str | None, str], HubSpotStage],
+    deal: SourceTable,
+    deal_sql: Mapping[str, str | None],
+    history_sql: str | None,
+) -> None:
     """Count live deals per (pipeline, stage) now and history rows per stage id (stages of
     deleted deals are resolved when they can be, but need not be)."""
     if deal_sql.get("stage"):
@@ -150,7 +164,7 @@ def _describe(stage: HubSpotStage) -> str:
 def build_stage_lookup(
     hs: HubSpotSchema,
     deal: SourceTable,
-    deal_sql: dict[str, str],
+    deal_sql: Mapping[str, str | None],
     history_sql: str | None,
     seed_rows: list[StageMapRow],
     project: dict[str, ProjectStage],
@@ -223,7 +237,7 @@ def build_stage_lookup(
     )
 
 
-def _write_lookup(con, resolved: list[tuple]) -> None:
+def _write_lookup(con: duckdb.DuckDBPyConnection, resolved: list[tuple]) -> None:
     columns = "pipeline_id varchar, stage_id varchar, stage_name varchar, is_closed boolean, is_won boolean, probability double"
     con.execute(f"create or replace temp table {STAGE_TABLE} ({columns})")
     if resolved:
@@ -240,6 +254,6 @@ def _write_lookup(con, resolved: list[tuple]) -> None:
     )
 
 
-def drop_lookup(con) -> None:
+def drop_lookup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"drop table if exists temp.{STAGE_TABLE}")
     con.execute(f"drop table if exists temp.{STAGE_BY_ID_TABLE}")

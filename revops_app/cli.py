@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"The landing folder {settings.landing_dir} has no files. Put the CRM export "
             "there (one file per object, e.g. opportunity.csv) or run with --demo."
         )
-    from revops.pipeline import run_pipeline
+    from revops_app.pipeline import run_pipeline
 
     code = run_pipeline(
         settings,
@@ -211,7 +211,7 @@ def command_backfill(args: argparse.Namespace) -> int:
     Every day is built and gated; a day is published only when it is newer than what BI
     reads, so a backfill of past days never replaces the served marts."""
     from revops.build_guard import guarded_build
-    from revops.pipeline import run_pipeline
+    from revops_app.pipeline import run_pipeline
 
     start, end = parse_as_of_date(args.start), parse_as_of_date(args.end)
     if start is None or end is None:
@@ -455,8 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     _instance_environment()
     args = build_parser().parse_args(argv)
     from revops.build_guard import BuildLockedError, WarehouseCorruptError
-    from revops.pipeline import EXIT_BUILD_LOCKED
     from revops.state import StateError
+    from revops_app.pipeline import EXIT_BUILD_LOCKED
 
     try:
         return args.func(args)

@@ -182,17 +182,10 @@ def _print_publish_log(settings: Settings, file=sys.stdout) -> None:
 
 def _publish_outcome(instance, run_id: str) -> dict | None:
     """The metadata of this run's published_marts materialization (None: it did not run)."""
-    from dagster import DagsterEventType
-
     from orchestration.publishing import PUBLISHED_KEY
+    from orchestration.run_records import materialization_metadata
 
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        if event is not None and event.asset_key == PUBLISHED_KEY:
-            metadata = event.event_specific_data.materialization.metadata
-            return {k: getattr(v, "value", v) for k, v in metadata.items()}
-    return None
+    return materialization_metadata(instance, run_id, PUBLISHED_KEY)
 
 
 def _where_alerts_are(settings: Settings, run_id: str) -> str:
@@ -239,6 +232,7 @@ def run_pipeline(
     warehouse. `instance`: a Dagster instance (default: DAGSTER_HOME's)."""
     from revops.build_guard import BuildLockedError, WarehouseCorruptError, guarded_build
 
+    settings = settings.for_run()  # as_of_date fixed once: what the run's steps receive
     try:
         with guarded_build(settings, entry_point):
             return _run_locked(

@@ -1,0 +1,301 @@
+"""`publish_marts`: the audited marts of the working warehouse copied to where BI reads, all or
+nothing (see the package docstring for the steps).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from revops import state
+from revops.clock import utcnow
+from revops.publish.files import (
+    PARQUET_TMP_PREFIX,
+    TMP_PREFIX,
+    clean_stale_files,
+    fsync,
+    prune_parquet_versions,
+    publish_lock,
+    swap_in,
+)
+from revops.publish.history import (
+    attach_history,
+    copy_history,
+    create_log_tables,
+    describe_served,
+    has_table_in,
+)
+from revops.publish.journal import (
+    JOURNAL_FILE,
+    PREVIOUS_PREFIX,
+    current_version,
+    finish_publish,
+    point_current,
+    recover_interrupted_publish,
+    undo_publish,
+)
+from revops.publish.request import PUBLISH_STEPS, OlderAsOfError, PublishError, PublishRequest, PublishResult
+from revops.publish.served import (
+    CURRENT_LINK,
+    MARTS_SCHEMA,
+    PARQUET_DIR,
+    mart_fingerprints,
+    read_publish_log,
+    served_path,
+)
+from revops.sql import quote_identifier, quote_literal
+
+
+def publish_marts(
+    working_warehouse: Path,
+    serve_dir: Path,
+    request: PublishRequest,
+    *,
+    state_path: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> PublishResult:
+    """Publish the marts of the working warehouse, all or nothing. Call only after every
+    blocking check passed.
+
+    `state_path`: the state file (`revops.state`) the history comes from and the publish
+    is committed to; None: history carried forward from the previous served file.
+    `on_step`: called with each name of `PUBLISH_STEPS` before that step runs.
+    Raises OlderAsOfError for an older as_of_date than the one served (unless
+    `request.allow_older`), PublishError naming the failed step and what BI reads."""
+    started = time.monotonic()
+    serve_dir = Path(serve_dir)
+    working_warehouse = Path(working_warehouse)
+    state_file = Path(state_path) if state_path is not None else None
+    if not working_warehouse.exists():
+        raise PublishError(f"the working warehouse {working_warehouse} does not exist")
+    publish_id = f"{utcnow():%Y%m%dT%H%M%S}-{request.run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    parquet = serve_dir / PARQUET_DIR
+    step = lambda name: on_step(name) if on_step is not None else None  # noqa: E731
+    with publish_lock(serve_dir):
+        recover_interrupted_publish(serve_dir, state_file)
+        clean_stale_files(serve_dir)
+        refusal = _older_as_of(serve_dir, state_file, request)
+        if refusal is not None:
+            if request.only_if_newer:
+                return PublishResult(
+                    publish_id="",
+                    run_id=request.run_id,
+                    as_of_date=request.as_of_date,
+                    published_at=utcnow(),
+                    served_path=served_path(serve_dir),
+                    parquet_dir=parquet / CURRENT_LINK,
+                    mart_row_counts={},
+                    mart_fingerprints={},
+                    seconds=time.monotonic() - started,
+                    published=False,
+                    detail=refusal,
+                )
+            if not request.allow_older:
+                raise OlderAsOfError(refusal)
+        parquet.mkdir(parents=True, exist_ok=True)
+        tmp = serve_dir / f"{TMP_PREFIX}{publish_id}"
+        version_tmp = parquet / f"{PARQUET_TMP_PREFIX}{publish_id}"
+        version = parquet / f"v-{publish_id}"
+        published_at = utcnow()
+        journal: dict[str, Any] | None = None
+        journal_tmp = serve_dir / f"{TMP_PREFIX}journal-{publish_id}"
+        current_step = PUBLISH_STEPS[0]
+        checks = list(request.checks)
+        log_row = {
+            "publish_id": publish_id,
+            "run_id": request.run_id,
+            "as_of_date": request.as_of_date,
+            "published_at": published_at,
+            "mart_count": len(request.marts),
+            "raw_row_counts": dict(request.raw_row_counts),
+            "checks_passed": sum(1 for c in checks if c.get("passed")),
+            "checks_warned": sum(1 for c in checks if not c.get("passed")),
+            "checks": checks,
+            "parquet_version": version.name,
+            "source_key": request.source_key,
+        }
+        try:
+            step(current_step)
+            con = duckdb.connect(str(tmp))
+            try:
+                con.execute(f"attach {quote_literal(str(working_warehouse))} as build (read_only)")
+                missing = [m for m in request.marts if not has_table_in(con, "build", MARTS_SCHEMA, m)]
+                if missing:
+                    raise PublishError(
+                        f"the working warehouse has no {', '.join(f'{MARTS_SCHEMA}.{m}' for m in missing)}"
+                    )
+                con.execute(f"create schema {MARTS_SCHEMA}")
+                for mart in request.marts:
+                    con.execute(
+                        f"create table {MARTS_SCHEMA}.{quote_identifier(mart)} as "
+                        f"select * from build.{MARTS_SCHEMA}.{quote_identifier(mart)}"
+                    )
+                con.execute("detach build")
+                counts, prints = mart_fingerprints(con, MARTS_SCHEMA, request.marts)
+                log_row.update(mart_row_counts=counts, mart_fingerprints=prints)
+
+                current_step = "write_history"
+                step(current_step)
+                create_log_tables(con)
+                alias = attach_history(con, serve_dir, state_file)
+                if alias:
+                    copy_history(con, alias)
+                    con.execute(f"detach {alias}")
+                state.insert_rows(con, "publish_log", [log_row])
+                state.insert_rows(con, "alerts", request.alerts)
+
+                current_step = "write_parquet"
+                step(current_step)
+                version_tmp.mkdir()
+                for mart in request.marts:
+                    target = version_tmp / f"{mart}.parquet"
+                    con.execute(
+                        f"copy {MARTS_SCHEMA}.{quote_identifier(mart)} to {quote_literal(str(target))} (format parquet)"
+                    )
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            for path in version_tmp.iterdir():
+                fsync(path)
+
+            current_step = "rename_version"
+            step(current_step)
+            os.rename(version_tmp, version)
+            fsync(parquet)
+
+            current_step = "journal"
+            step(current_step)
+            served = served_path(serve_dir)
+            journal = {
+                "publish_id": publish_id,
+                "version": version.name,
+                "previous_version": current_version(parquet),
+                "had_served": served.exists(),
+                "state_file": str(state_file) if state_file is not None else None,
+            }
+            if journal["had_served"]:
+                os.link(served, serve_dir / f"{PREVIOUS_PREFIX}{publish_id}")
+            journal_tmp.write_text(json.dumps(journal), encoding="utf-8")
+            swap_in(journal_tmp, serve_dir / JOURNAL_FILE)
+
+            current_step = "swap_served"
+            step(current_step)
+            swap_in(tmp, served)
+
+            current_step = "swap_current"
+            step(current_step)
+            point_current(parquet, version.name, publish_id)
+            fsync(parquet)
+
+            current_step = "commit_state"
+            step(current_step)
+            if state_file is not None:
+                _commit_to_state(state_file, serve_dir, log_row, request)
+        except BaseException as error:
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            journal_tmp.unlink(missing_ok=True)
+            shutil.rmtree(version_tmp, ignore_errors=True)
+            undone = True
+            try:
+                if journal is not None:
+                    undo_publish(serve_dir, journal)
+                    finish_publish(serve_dir, journal)
+                elif version.exists() and current_version(parquet) != version.name:
+                    shutil.rmtree(version, ignore_errors=True)
+            except OSError:
+                undone = False
+            if not isinstance(error, Exception):
+                raise  # KeyboardInterrupt, SystemExit: the journal lets the next publish finish the undo
+            served_now = describe_served(serve_dir, state_file)
+            if not undone:
+                served_now = (
+                    f"the previous state could not be fully restored now; the next publish restores it from "
+                    f"{serve_dir / JOURNAL_FILE} before anything else"
+                )
+            reason = str(error) if isinstance(error, PublishError) else f"{type(error).__name__}: {error}"
+            raise PublishError(
+                f"publishing {publish_id} failed at step {current_step} ({reason}); nothing of it is served: "
+                f"{served_now}"
+            ) from error
+
+        warnings = []
+        try:
+            step("finish")
+            finish_publish(serve_dir, journal)
+            prune_parquet_versions(parquet)
+        except Exception as error:
+            warnings.append(
+                f"published, but tidying up failed ({type(error).__name__}: {error}); the next publish does it"
+            )
+    return PublishResult(
+        publish_id=publish_id,
+        run_id=request.run_id,
+        as_of_date=request.as_of_date,
+        published_at=published_at,
+        served_path=served_path(serve_dir),
+        parquet_dir=parquet / CURRENT_LINK,
+        mart_row_counts=counts,
+        mart_fingerprints=prints,
+        seconds=time.monotonic() - started,
+        detail="; ".join(warnings),
+    )
+
+
+def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishRequest) -> str | None:
+    """Why this publish would show BI an older (or, for `only_if_newer`, not newer) day."""
+    if state_file is not None:
+        last = state.last_publish(state_file, serve_dir=serve_dir)
+    else:
+        log = read_publish_log(serve_dir, limit=1) if served_path(serve_dir).exists() else []
+        last = log[0] if log else None
+    if last is None or last["as_of_date"] is None:
+        return None
+    served_day = last["as_of_date"]
+    if request.as_of_date < served_day:
+        return (
+            f"the marts describe {request.as_of_date}, older than the {served_day} BI reads now (publish "
+            f"{last['publish_id']}): publishing them would show BI older numbers; run with --allow-older to "
+            "publish them anyway"
+        )
+    if request.only_if_newer and request.as_of_date == served_day:
+        return f"BI already reads marts as of {served_day} (publish {last['publish_id']})"
+    return None
+
+
+def _commit_to_state(
+    state_file: Path, serve_dir: Path, log_row: Mapping[str, Any], request: PublishRequest
+) -> None:
+
+    with state.open_state(state_file, serve_dir=serve_dir) as con:
+        con.execute("begin transaction")
+        try:
+            state.insert_rows(con, "publish_log", [log_row])
+            state.insert_rows(con, "alerts", request.alerts)
+            if request.source_key is not None:
+                state.insert_rows(
+                    con,
+                    "raw_baselines",
+                    [
+                        {
+                            "source_key": request.source_key,
+                            "table_name": table,
+                            "row_count": int(rows),
+                            "publish_id": log_row["publish_id"],
+                            "recorded_at": log_row["published_at"],
+                        }
+                        for table, rows in request.raw_row_counts.items()
+                    ],
+                )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise

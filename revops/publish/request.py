@@ -1,0 +1,59 @@
+"""What a publish is asked to do and what it did, the steps it goes through, and its errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class PublishError(RuntimeError):
+    """The marts could not be published; the served ones are unchanged."""
+
+
+@dataclass
+class PublishResult:
+    publish_id: str
+    run_id: str
+    as_of_date: dt.date
+    published_at: dt.datetime
+    served_path: Path
+    parquet_dir: Path
+    mart_row_counts: dict[str, int]
+    mart_fingerprints: dict[str, str]
+    seconds: float = 0.0
+    published: bool = True  # False: skipped (`only_if_newer` and not newer); `detail` says why
+    detail: str = ""
+
+
+@dataclass
+class PublishRequest:
+    run_id: str
+    as_of_date: dt.date
+    marts: Sequence[str]
+    raw_row_counts: Mapping[str, int] = field(default_factory=dict)
+    checks: Sequence[Mapping[str, Any]] = ()
+    alerts: Sequence[Mapping[str, Any]] = ()  # rows for main.alerts (see ALERTS_COLUMNS)
+    source_key: str | None = None  # where the raw data came from: its counts become that source's baseline
+    allow_older: bool = False  # publish even when BI reads a newer as_of_date
+    only_if_newer: bool = False  # skip (published=False) unless newer than the served as_of_date (backfill)
+
+
+# The steps of a publish, in order; `on_step(name)` is called before each.
+PUBLISH_STEPS = (
+    "copy_marts",  # the marts into the new DuckDB file (temporary, beside the served one)
+    "write_history",  # publish_log and alerts into it: the state's (or the old file's) + this publish
+    "write_parquet",  # the Parquet copy into parquet/.tmp-<publish_id>
+    "rename_version",  # ... renamed to parquet/v-<publish_id>
+    "journal",  # what to restore written down; the served file kept as a hard link
+    "swap_served",  # os.replace of revops.duckdb
+    "swap_current",  # os.replace of parquet/current
+    "commit_state",  # the publish recorded in the state file: the point of no return
+    "finish",  # journal and hard link removed, old Parquet versions pruned
+)
+
+
+class OlderAsOfError(PublishError):
+    """The marts describe an older day than the ones served; refused unless allowed."""

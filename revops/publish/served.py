@@ -1,0 +1,166 @@
+"""The read side of the serving folder: where BI reads (`served_path`), the served file opened
+read-only, its publish log and alerts, the raw counts of the last good load, mart fingerprints.
+The dashboard and the status command read through this module only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from revops import state
+from revops.sql import one_row, quote_identifier, quote_literal, scalar
+
+SERVED_FILE = "revops.duckdb"
+
+
+PARQUET_DIR = "parquet"
+
+
+CURRENT_LINK = "current"
+
+
+MARTS_SCHEMA = "marts"
+
+
+PUBLISH_LOG_COLUMNS = {
+    "publish_id": "VARCHAR",
+    "run_id": "VARCHAR",
+    "as_of_date": "DATE",
+    "published_at": "TIMESTAMP",  # UTC
+    "mart_count": "INTEGER",
+    "mart_row_counts": "VARCHAR",  # JSON {mart: rows}
+    "mart_fingerprints": "VARCHAR",  # JSON {mart: order-independent hash of every row}
+    "raw_row_counts": "VARCHAR",  # JSON {raw table: rows}: the last good load, for the gate
+    "checks_passed": "INTEGER",
+    "checks_warned": "INTEGER",
+    "checks": "VARCHAR",  # JSON [{asset, check, passed, severity}]
+    "parquet_version": "VARCHAR",
+    "source_key": "VARCHAR",  # where the raw data came from (the landing folder), for baselines
+}
+
+
+ALERTS_COLUMNS = {
+    "alert_id": "VARCHAR",
+    "created_at": "TIMESTAMP",  # UTC
+    "run_id": "VARCHAR",
+    "as_of_date": "DATE",
+    "kind": "VARCHAR",  # gate_failure, gate_warning, hygiene_digest
+    "severity": "VARCHAR",  # blocking, warning, info
+    "table_name": "VARCHAR",
+    "check_name": "VARCHAR",
+    "failing_row_count": "BIGINT",
+    "examples": "VARCHAR",  # JSON [{value, source}]
+    "recipient": "VARCHAR",  # the manager (user id) of a digest
+    "title": "VARCHAR",
+    "message": "VARCHAR",
+}
+
+
+def served_path(serve_dir: Path) -> Path:
+    return Path(serve_dir) / SERVED_FILE
+
+
+@contextlib.contextmanager
+def open_served(serve_dir: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A read-only view of the served file, or None when nothing was published yet.
+
+    Attached from an in-memory database rather than `duckdb.connect(path)`: DuckDB caches
+    database instances by path within a process, so a connection opened by path while an
+    older one is still open would keep showing the file replaced since.
+    """
+    path = served_path(serve_dir)
+    if not path.exists():
+        yield None
+        return
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach {quote_literal(str(path))} as served (read_only)")
+        con.execute("use served")
+        yield con
+    finally:
+        con.close()
+
+
+def last_good_raw_counts(
+    warehouse_path: Path,
+    source_key: str,
+    *,
+    serve_dir: Path | None = None,
+    loads: int | None = None,
+    tables: Iterable[str] = (),
+) -> dict[str, int]:
+    """The gate's row-count baseline for `source_key` (e.g. the resolved landing folder, or
+    "<source kind>:<location>"): the max of its last `loads` good loads, from the state
+    file beside `warehouse_path` (never the served file). See `revops.state`."""
+
+    return state.last_good_raw_counts(
+        state.state_path_for(warehouse_path),
+        source_key,
+        loads=loads or state.DEFAULT_BASELINE_LOADS,
+        tables=tables,
+        serve_dir=serve_dir,
+    )
+
+
+def read_publish_log(serve_dir: Path, limit: int = 5) -> list[dict[str, Any]]:
+    with open_served(serve_dir) as con:
+        if con is None or not _has_table(con, "main", "publish_log"):
+            return []
+        relation = con.execute(
+            f"select * from main.publish_log order by published_at desc limit {int(limit)}"
+        )
+        columns = [d[0] for d in relation.description]
+        return [dict(zip(columns, row, strict=False)) for row in relation.fetchall()]
+
+
+def read_alerts(serve_dir: Path, run_id: str | None = None) -> list[dict[str, Any]]:
+    with open_served(serve_dir) as con:
+        if con is None or not _has_table(con, "main", "alerts"):
+            return []
+        where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
+        relation = con.execute(f"select * from main.alerts {where} order by created_at", params)
+        columns = [d[0] for d in relation.description]
+        return [dict(zip(columns, row, strict=False)) for row in relation.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+    )
+
+
+FINGERPRINT_DECIMALS = 6
+
+
+def mart_fingerprints(
+    con: duckdb.DuckDBPyConnection, schema: str, marts: Iterable[str]
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Row count and an order-independent fingerprint (sum of row hashes) of each mart.
+
+    Floating-point columns are hashed rounded to 6 decimals: a parallel sum in DuckDB can
+    differ in its last bits from one run to the next, which is not a change of content.
+    """
+    counts, prints = {}, {}
+    for mart in marts:
+        table = f"{quote_identifier(schema)}.{quote_identifier(mart)}"
+        columns = con.execute(f"describe {table}").fetchall()
+        values = ", ".join(
+            f"round({quote_identifier(name)}, {FINGERPRINT_DECIMALS})"
+            if str(type_).upper() in ("DOUBLE", "FLOAT", "REAL")
+            else quote_identifier(name)
+            for name, type_, *_ in columns
+        )
+        rows, digest = one_row(
+            con, f"select count(*), coalesce(sum(hash({values})::hugeint), 0) from {table}"
+        )
+        counts[mart], prints[mart] = int(rows), f"{int(digest):x}"
+    return counts, prints
