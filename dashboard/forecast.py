@@ -13,9 +13,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard import forecast_calls, tracking, waterfall_section
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking, waterfall_section
 from dashboard.served import ServedWarehouse
 
 TABLES = (
@@ -24,6 +24,7 @@ TABLES = (
     "marts.revops_health",
     "marts.dim_reps",
     *waterfall_section.TABLES,
+    *forecast_calls.TABLES,
 )
 DEFAULT_VARIANCE_BAND = 0.15  # DESIGN.md's healthy band, when revops_health does not carry it
 COVERAGE_BAND = "healthy 2.5–3x"
@@ -46,6 +47,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
         ),
         "coverage": tracking.fetch(db),
         **waterfall_section.fetch(db),
+        **forecast_calls.fetch(db),
     }
 
 
@@ -302,6 +304,9 @@ def render() -> None:
             )
         kit.chart(forecast_chart(rows))
         st.table(bucket_table(rows, quotas_untracked))
+        forecast_calls.render_calls(frames, rows, level, value, label)
+
+    forecast_calls.render_trend(frames, level, value, label)
 
     waterfall_section.render(frames, level, value, label, reps)
 
@@ -339,6 +344,11 @@ def render() -> None:
         f"variance **{fmt.signed_share(latest.variance_rate)}**."
     )
     lines, variance = accuracy_charts(history, band)
+    both_calls = forecast_calls.history_rows(
+        kit.rows_for_scope(frames["backtest"], level, value), period_type
+    )
+    if not both_calls.empty and both_calls["amount"].notna().any():
+        lines = forecast_calls.history_chart(both_calls)
     left, right = st.columns(2)
     with left:
         kit.chart(lines)

@@ -168,7 +168,18 @@ def test_forecast(server, browser, serve_dir, rep_ids):
     rows = read_served(
         serve_dir,
         "select period_type, period_start, call_amount, coverage_ratio, weighted_pipeline_amount, "
-        "committed_amount, slipped_amount, slipped_count from marts.forecast where rollup_level = 'company'",
+        "committed_amount, slipped_amount, slipped_count, calibrated_call_amount "
+        "from marts.forecast where rollup_level = 'company'",
+    )
+    records = read_served(
+        serve_dir,
+        "select period_type, method, max(mape), max(error_period_count) from marts.forecast_backtest "
+        "where rollup_level = 'company' and mape is not null group by 1, 2",
+    )
+    trend_today = read_served(
+        serve_dir,
+        "select call_amount from marts.forecast_trend where rollup_level = 'company' and period_type = 'month' "
+        "and snapshot_date = as_of_date",
     )
     start, end = read_served(
         serve_dir,
@@ -183,15 +194,31 @@ def test_forecast(server, browser, serve_dir, rep_ids):
     )[0]
     text = open_page(browser, f"{server.url}/forecast")
     save_screenshot(browser, "forecast")
-    for period_type, period_start, call, coverage, weighted, committed, slipped, slipped_count in rows:
+    for (
+        period_type,
+        period_start,
+        call,
+        coverage,
+        weighted,
+        committed,
+        slipped,
+        slipped_count,
+        calibrated,
+    ) in rows:
         label = f.period_label(period_type, period_start)
         assert f"{label}: coverage {f.ratio(coverage)}, weighted pipeline {f.money(weighted)}" in text
         for expected in (
             f.money(call),
             f.money(committed),
             f"{f.money(slipped)} in {f.count(slipped_count)} deals",
+            f.money(calibrated),
         ):
             assert expected in text, f"{label}: {expected!r} not on the page"
+    assert "Two calls, and how good each has been" in text
+    assert records, "forecast_backtest scored no period on the demo"
+    for period_type, _method, mape, periods in records:
+        assert f"missed by {f.share(mape)} on average over {periods} closed {period_type}s" in text
+    assert trend_today and f"to {f.money(trend_today[0][0])} today" in text
     assert "How the pipeline moved" in text
     assert f"open pipeline {f.money(start)} → {f.money(end)}" in text
     assert f"Within ±15% in {within} of {scored} closed months" in text
