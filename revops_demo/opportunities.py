@@ -11,7 +11,14 @@ from revops_demo.arrays import _by_stage, _dates, _ids, _take, _time_of_day, _ti
 from revops_demo.context import _Context
 from revops_demo.deals import Deals
 from revops_demo.history import DealState, crm_probability
-from revops_demo.vocab import CONCRETE_NEXT_STEPS, DAY, HOUR, KEY_PREFIXES, VAGUE_NEXT_STEPS
+from revops_demo.vocab import (
+    CONCRETE_NEXT_STEPS,
+    DAY,
+    HOUR,
+    KEY_PREFIXES,
+    NEXT_STEP_DATE_SHARES,
+    VAGUE_NEXT_STEPS,
+)
 from revops_demo.writer import _ObjectWriter
 
 
@@ -30,16 +37,26 @@ def _next_steps(
     ns_kind = np.where(
         kind_u < blank_p, 0, np.where(kind_u < blank_p + 0.12, 1, 2)
     )  # 0 blank 1 vague 2 concrete
+    stage_frac = P[rows, np.minimum(cur_seg, length - 1)] / max(S - 1, 1)
     date_u = rng.random(n)
-    # concrete: overdue 22%, today 8%, 1-7 days 35%, 8-45 days 25%, none 10%
+    # the next step's date by stage (0 first open stage, 1 last): late-stage deals mostly
+    # have one in the coming week (more so when closing soon), early-stage ones 1-4 weeks out;
+    # some overdue, some undated
+    sh = NEXT_STEP_DATE_SHARES  # cumulative bounds per deal: overdue, today, week, later
+    c_overdue = sh["overdue"][0] + (sh["overdue"][1] - sh["overdue"][0]) * stage_frac
+    c_today = c_overdue + sh["today"][0] + (sh["today"][1] - sh["today"][0]) * stage_frac
+    closing_soon = (s.cur_cd >= A) & (s.cur_cd <= A + sh["closing_soon_days"])
+    week_share = sh["week"][0] + (sh["week"][1] - sh["week"][0]) * stage_frac**2
+    week_share = week_share + np.where(closing_soon, sh["closing_soon_week"], 0.0)
+    c_later = 1 - sh["undated"]
+    c_week = np.minimum(c_today + week_share, c_later)
     offset = np.select(
-        [date_u < 0.22, date_u < 0.30, date_u < 0.65, date_u < 0.90],
-        [-rng.integers(1, 30, n), np.zeros(n, np.int64), rng.integers(1, 8, n), rng.integers(8, 46, n)],
+        [date_u < c_overdue, date_u < c_today, date_u < c_week, date_u < c_later],
+        [-rng.integers(1, 30, n), np.zeros(n, np.int64), rng.integers(1, 8, n), rng.integers(8, 29, n)],
         default=0,
     )
-    ns_has_date = np.where(ns_kind == 2, date_u < 0.90, np.where(ns_kind == 1, date_u < 0.7, date_u < 0.1))
+    ns_has_date = np.where(ns_kind == 2, date_u < c_later, np.where(ns_kind == 1, date_u < 0.7, date_u < 0.1))
     ns_date = A + offset
-    stage_frac = P[rows, np.minimum(cur_seg, length - 1)] / max(S - 1, 1)
     concrete = _by_stage(rng, stage_frac, len(CONCRETE_NEXT_STEPS), 4)
     vague = rng.integers(len(VAGUE_NEXT_STEPS), size=n)
     # closed deals: a quarter keep their last concrete next step, dated before closing

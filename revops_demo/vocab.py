@@ -44,6 +44,18 @@ CLOSE_DATE_REALISM = 0.2  # planned time to close = (rep optimism 0.55-0.95 + th
 CRM_OPTIMISM_POINTS = 50  # CRM probability = stage default + (1 - optimism) x this, steps of 5
 ATTAINMENT_RANGE = (0.62, 1.18)  # each rep's attainment of quota over the steady months
 WON_ENGAGEMENT, LOST_ENGAGEMENT = 1.15, 0.9  # activity on deals that win vs deals that do not
+# An open deal's next-step date, as shares (first open stage, last open stage) between
+# which a deal's share follows its stage ("week" grows with the stage squared): overdue
+# (1-29 days ago), today, in the coming week (1-7 days), later (8-28 days), undated. A deal
+# closing within `closing_soon_days` has `closing_soon_week` more in the coming week.
+NEXT_STEP_DATE_SHARES = {
+    "overdue": (0.20, 0.12),
+    "today": (0.02, 0.06),
+    "week": (0.03, 0.30),
+    "undated": 0.10,
+    "closing_soon_days": 14,
+    "closing_soon_week": 0.25,
+}
 
 
 # --------------------------------------------------------------------------- vocabularies

@@ -646,6 +646,57 @@ def test_first_day_calls_miss_the_actual_by_5_to_30_percent_both_ways(con):
     assert sum(abs(m) > 0.45 for m in misses) <= 1, misses
 
 
+def _committed_share_of_target(con, as_of: dt.date) -> float:
+    """DESIGN.md's committed (rules basis) for the month of `as_of` over the month's target:
+    open deals with close_date in the month and >= as_of, a next step (not blank, not a
+    vague phrase) dated within [as_of, as_of + 7]."""
+    start = as_of.replace(day=1)
+    end = _period_end(start, 1)
+    committed = _scalar(
+        con,
+        "select coalesce(sum(amount), 0) from opportunity where not is_closed and not is_deleted "
+        "and close_date between ? and ? and next_step_date_c between ? and ? + 7 "
+        f"and trim(coalesce(next_step, '')) <> '' and lower(trim(next_step)) not in {VAGUE}",
+        [as_of, end, as_of, as_of],
+    )
+    target = _scalar(
+        con,
+        "select sum(quota_amount) from forecasting_quota where start_date between ? and ?",
+        [start, end],
+    )
+    return committed / target
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, dt.date(2026, 12, 1)], ids=["mid_month", "first_of_month"])
+def test_committed_is_a_believable_share_of_the_month_target(con, tmp_path, as_of):
+    """Only deals with a next step in the coming week count as committed: 20-80% of the
+    month's target, on a later day of the month and on its first day with the parameters of
+    `revops run --demo` (where the demo once committed more than the whole month's target)."""
+    if as_of != AS_OF:
+        generate_demo_data(tmp_path, as_of_date=as_of)  # the defaults: 5,000 deals, seed 42
+        con = _connect(tmp_path)
+    share = _committed_share_of_target(con, as_of)
+    assert 0.2 <= share <= 0.8, (as_of, share)
+
+
+def test_late_stage_deals_have_their_next_step_sooner(con):
+    """Share of open deals with a concrete next step in the coming week, by forecast
+    category: Commit-stage deals most, Pipeline-stage deals least; both have later ones."""
+    rows = con.execute(
+        "select forecast_category_name, "
+        "avg(case when next_step_date_c between ? and ? + 7 "
+        f"and lower(trim(next_step)) not in {VAGUE} then 1 else 0 end), "
+        "avg(case when next_step_date_c > ? + 7 then 1 else 0 end) "
+        "from opportunity where not is_closed and not is_deleted group by 1",
+        [AS_OF, AS_OF, AS_OF],
+    ).fetchall()
+    week = {category: w for category, w, _ in rows}
+    later = {category: lt for category, _, lt in rows}
+    assert week["Commit"] > week["Best Case"] > week["Pipeline"], week
+    assert week["Commit"] >= 0.3 and week["Pipeline"] <= 0.2, week
+    assert later["Pipeline"] > later["Commit"] and later["Commit"] > 0, later
+
+
 def test_crm_probability_is_worse_calibrated_than_stage_win_rates(con):
     """Brier score over the stage history of closed deals: the CRM's probability field
     (stage default + rep optimism) against each stage's own win rate."""
