@@ -242,6 +242,9 @@ def _rendered(driver) -> bool:
             return False
         if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMainBlockContainer"] h1'):
             return False
+        # a loaded but not yet painted element is a grey skeleton (seen on a fresh server under load)
+        if driver.find_elements(By.CSS_SELECTOR, '[data-testid^="stSkeleton"]'):
+            return False
         charts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')
         return all(chart.find_elements(By.CSS_SELECTOR, "canvas, svg") for chart in charts)
     except StaleElementReferenceException:
@@ -255,7 +258,14 @@ def open_page(driver, url: str, timeout: float = 45) -> str:
     driver.get(url)
     WebDriverWait(driver, timeout, poll_frequency=0.2).until(_rendered)
     time.sleep(0.4)  # let the last chart and grid finish painting
-    return page_text(driver)
+    text, deadline = page_text(driver), time.monotonic() + timeout
+    while time.monotonic() < deadline:  # the text settles: two reads half a second apart agree
+        time.sleep(0.5)
+        again = page_text(driver)
+        if again == text and _rendered(driver):
+            return text
+        text = again
+    return text
 
 
 def page_text(driver) -> str:
