@@ -172,20 +172,22 @@ final as (
 
     select
         {{ as_of_date() }} as as_of_date,
-        cast(period as {{ type_varchar() }}) as period,
-        period_start,
-        period_end,
-        cast(window_name as {{ type_varchar() }}) as {{ adapter.quote('window') }},
-        window_start_date,
-        window_end_date,
-        cast(rollup_level as {{ type_varchar() }}) as rollup_level,
-        cast(owner_id as {{ type_varchar() }}) as owner_id,
-        cast(team as {{ type_varchar() }}) as team,
-        cast(movement as {{ type_varchar() }}) as movement,
-        cast(movement_order as integer) as movement_order,
+        cast(unpivoted.period as {{ type_varchar() }}) as period,
+        unpivoted.period_start,
+        unpivoted.period_end,
+        cast(unpivoted.window_name as {{ type_varchar() }}) as {{ adapter.quote('window') }},
+        unpivoted.window_start_date,
+        unpivoted.window_end_date,
+        cast(unpivoted.rollup_level as {{ type_varchar() }}) as rollup_level,
+        cast(unpivoted.owner_id as {{ type_varchar() }}) as owner_id,
+        cast(unpivoted.team as {{ type_varchar() }}) as team,
+        cast(unpivoted.movement as {{ type_varchar() }}) as movement,
+        cast(unpivoted.movement_order as integer) as movement_order,
         -- without opportunity history the movements are unknown (NULL), not 0
-        cast(case when tracking.is_history_tracked then coalesce(deal_count, 0) end as integer) as deal_count,
-        cast(case when tracking.is_history_tracked then coalesce(amount, 0) end as {{ type_double() }}) as amount,
+        cast(case when tracking.is_history_tracked then coalesce(unpivoted.deal_count, 0) end as integer) as deal_count,
+        cast(
+            case when tracking.is_history_tracked then coalesce(unpivoted.amount, 0) end as {{ type_double() }}
+        ) as amount,
         cast(
             case when not tracking.is_history_tracked then 'opportunity history not tracked in the CRM' end
             as {{ type_varchar() }}
