@@ -363,3 +363,42 @@ def test_a_loaded_page_never_blocks_a_publish_and_the_next_load_sees_it(browser,
         assert "Open deals" in text and not error_boxes(browser)
     finally:
         server.stop()
+
+
+def test_calibration_page_shows_the_brier_scores_of_the_mart(server, browser, serve_dir):
+    from dashboard.calibration import brier
+
+    scores = dict(
+        read_served(
+            serve_dir,
+            "select probability_source, brier_score from marts.probability_calibration "
+            "where stage_name = 'all' and bin = 'all' and status = 'ok'",
+        )
+    )
+    assert set(scores) == {"calibrated", "crm"}, "the demo tracks the CRM probability: both sources measured"
+    per_stage = read_served(
+        serve_dir,
+        "select stage_name, probability_source, brier_score from marts.probability_calibration "
+        "where stage_name <> 'all' and bin = 'all' and status = 'ok'",
+    )
+    assert per_stage, "the demo has measured deals in some stage"
+
+    text = open_page(browser, f"{server.url}/calibration")
+    save_screenshot(browser, "calibration")
+
+    ours, theirs = brier(scores["calibrated"]), brier(scores["crm"])
+    assert ours in text and theirs in text, (ours, theirs, text[:2000])
+    closer = (
+        "Our probabilities were closer"
+        if scores["calibrated"] < scores["crm"]
+        else "probabilities were closer"
+    )
+    assert closer in text
+    assert f"**{ours}**" not in text, "Markdown rendered, not shown raw"
+    for stage, _source, score in per_stage:
+        assert stage in text
+        assert brier(score) in text, (stage, brier(score))
+    charts = browser.find_elements("css selector", '[data-testid="stVegaLiteChart"], .vega-embed')
+    assert charts, "the reliability chart is drawn"
+    assert not error_boxes(browser), f"Streamlit error boxes: {error_boxes(browser)}"
+    assert "Traceback" not in server.log(), server.log()[-4000:]
