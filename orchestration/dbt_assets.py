@@ -64,6 +64,7 @@ def dbt_vars(settings: Settings) -> list[str]:
     """The vars that tie dbt to the run's settings; as_of_date is always explicit so
     the Python checks and the models describe the same day."""
     variables = {
+        **settings.dbt_vars,  # REVOPS_DBT_VARS: the team's model settings for this run
         "raw_schema": settings.raw_schema,
         "as_of_date": settings.resolved_as_of_date().isoformat(),
         "deal_custom_fields": settings.source_config().deal_custom_fields(),

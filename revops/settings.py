@@ -37,6 +37,9 @@ ENV_DBT_UNIT_TESTS = "REVOPS_DBT_UNIT_TESTS"
 ENV_ALERT_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
 ENV_SCHEDULE_CRON = "REVOPS_SCHEDULE_CRON"
 ENV_SCHEDULE_TIMEZONE = "REVOPS_SCHEDULE_TIMEZONE"
+ENV_DBT_VARS = "REVOPS_DBT_VARS"
+# dbt vars the run sets itself: a REVOPS_DBT_VARS that names one is refused
+RUN_DBT_VARS = ("as_of_date", "raw_schema", "deal_custom_fields")
 DEFAULT_SCHEDULE_CRON = "0 6 * * *"  # every morning before the working day
 DEFAULT_SCHEDULE_TIMEZONE = "UTC"
 DEFAULT_BASELINE_LOADS = 5
@@ -91,6 +94,9 @@ class Settings:
     # the daily build (Dagster schedule): cron and its time zone
     schedule_cron: str = DEFAULT_SCHEDULE_CRON
     schedule_timezone: str = DEFAULT_SCHEDULE_TIMEZONE
+    # the model settings of this run (dbt vars over dbt_project.yml's, e.g. risk weights):
+    # dbt builds with them and the mart gate's bounds follow them
+    dbt_vars: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -114,6 +120,7 @@ class Settings:
             alert_webhook_url=(env.get(ENV_ALERT_WEBHOOK_URL) or "").strip(),
             schedule_cron=(env.get(ENV_SCHEDULE_CRON) or "").strip() or DEFAULT_SCHEDULE_CRON,
             schedule_timezone=(env.get(ENV_SCHEDULE_TIMEZONE) or "").strip() or DEFAULT_SCHEDULE_TIMEZONE,
+            dbt_vars=parse_dbt_vars(env.get(ENV_DBT_VARS)),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -168,3 +175,29 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if number < 1:
         raise SettingsError(f"{name} must be a whole number of 1 or more (got {value!r})")
     return number
+
+
+def parse_dbt_vars(value: str | None) -> dict[str, Any]:
+    """REVOPS_DBT_VARS: a YAML (or JSON) mapping of dbt vars, as `dbt --vars` takes it,
+    e.g. `{risk_stage_time_weight: 30, calibration_k: 20}`."""
+    import yaml
+
+    if not value or not value.strip():
+        return {}
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise SettingsError(
+            f"{ENV_DBT_VARS} is not YAML ({error}); expected e.g. '{{calibration_k: 20}}'"
+        ) from None
+    if not isinstance(parsed, dict) or not all(isinstance(k, str) for k in parsed):
+        raise SettingsError(
+            f"{ENV_DBT_VARS} must be a mapping of var names to values, e.g. '{{calibration_k: 20}}'"
+        )
+    fixed = sorted(set(parsed) & set(RUN_DBT_VARS))
+    if fixed:
+        raise SettingsError(
+            f"{ENV_DBT_VARS} sets {', '.join(fixed)}, which the run sets itself "
+            "(use --as-of / REVOPS_AS_OF_DATE, REVOPS_RAW_SCHEMA or the mapping file)"
+        )
+    return parsed

@@ -175,7 +175,9 @@ def validate_raw_tables(
             con,
             "raw",
             schema=settings.raw_schema,
-            parameters=gate_parameters(settings.resolved_as_of_date(), gate_settings),
+            parameters=gate_parameters(
+                settings.resolved_as_of_date(), gate_settings, dbt_vars=settings.dbt_vars
+            ),
             baseline_row_counts=baseline_row_counts,
         )
 
@@ -190,7 +192,9 @@ def validate_marts(
             con,
             "marts",
             schema="marts",
-            parameters=gate_parameters(settings.resolved_as_of_date(), gate_settings),
+            parameters=gate_parameters(
+                settings.resolved_as_of_date(), gate_settings, dbt_vars=settings.dbt_vars
+            ),
             tables=list(marts) if marts is not None else None,
         )
 

@@ -290,3 +290,36 @@ def test_future_means_after_the_later_of_as_of_date_and_today():
     assert past_build["latest_created_date"] == dt.date(2026, 11, 23)
     assert past_build["latest_close_date"] == dt.date(2030, 6, 30)
     assert past_build["freshness_min_date"] == dt.date(2025, 6, 27)
+
+
+def test_a_risk_weight_setting_moves_the_mart_gate_with_it(tmp_path):
+    """deal_risk's components are bounded by their weights (dbt vars), not by the default 25:
+    a team that weighs stage time 30 publishes, and 30 still fails where the weight is 25."""
+    from revops.paths import DBT_PROJECT_DIR
+
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.deal_risk as select 'D1' as opportunity_id, 'U1' as owner_id, "
+        "date '2026-11-23' as as_of_date, 80.0 as risk_score, 30.0 as stage_time_component, "
+        "0.0 as activity_component, 0.0 as next_step_component, 0.0 as close_date_component, "
+        "'high' as risk_level, 3 as days_in_stage, 1 as business_days_since_last_interaction, "
+        "0 as close_date_push_count"
+    )
+    project = (DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8")
+    assert "  risk_stage_time_weight: 25\n" in project
+    heavier = tmp_path / "dbt_project.yml"
+    heavier.write_text(project.replace("  risk_stage_time_weight: 25\n", "  risk_stage_time_weight: 30\n"))
+
+    def component_checks(project_file):
+        params = gate_parameters(AS_OF, dbt_project_file=project_file)
+        report = run_gate(con, "marts", schema="marts", parameters=params, tables=["deal_risk"])
+        return {
+            o.message.split(" - ")[-1] if not o.passed else "passed"
+            for o in report.outcomes
+            if o.check == "components_within_their_weights"
+        }
+
+    assert component_checks(heavier) == {"passed"}
+    failed = component_checks(DBT_PROJECT_DIR / "dbt_project.yml")
+    assert any("stage_time_component is outside 0 to its weight" in m for m in failed), failed
