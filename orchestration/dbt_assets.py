@@ -138,11 +138,7 @@ def _build(
         marts = {
             f"{node['schema']}.{node['alias']}": list(node["columns"])
             for node in invocation.manifest["nodes"].values()
-            if node["resource_type"] == "model"
-            and (
-                node["original_file_path"].startswith("../models/marts/")
-                or node["name"] in MODELS_READ_BY_PUBLISHING
-            )
+            if node["resource_type"] == "model" and node["original_file_path"].startswith("../models/marts/")
         }
         with warehouse.connect() as con:
             pulled = pull_tables_from_target(con, target, marts)
@@ -162,10 +158,6 @@ def mart_asset_keys() -> dict[str, dg.AssetKey]:
         if spec.group_name == MARTS_GROUP:
             keys[spec.key.path[-1]] = spec.key
     return dict(sorted(keys.items()))
-
-
-# models outside marts/ that publishing reads (the hygiene digest's managers)
-MODELS_READ_BY_PUBLISHING = {"stg_salesforce__users"}
 
 
 # --------------------------------------------------------------------------- failed dbt tests

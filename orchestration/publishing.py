@@ -151,7 +151,9 @@ def build_publish_asset() -> dg.AssetsDefinition:
         with duckdb.connect(str(settings.warehouse_path)) as con:
             raw_counts = table_row_counts(con, settings.raw_schema, load_suites("raw"))
             digests = (
-                hygiene_digests(con, run_id=run_id, as_of_date=as_of) if "deal_risk" in mart_keys else []
+                hygiene_digests(con, run_id=run_id, as_of_date=as_of)
+                if "pipeline_hygiene_digest" in mart_keys
+                else []
             )
 
         try:

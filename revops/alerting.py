@@ -192,41 +192,9 @@ def gate_failure_alerts(
 
 
 DIGEST_SQL = """
-with
-owners as (
-    select user_id, user_name, manager_id, team from staging.stg_salesforce__users
-),
-
-problem_deals as (
-    select
-        coalesce(o.manager_id, r.owner_id) as manager_id,
-        r.opportunity_id,
-        r.opportunity_name,
-        r.owner_id,
-        o.user_name as owner_name,
-        o.team,
-        r.amount,
-        r.close_date,
-        -- an unknown next step (next steps not tracked) is not a missing one
-        coalesce(not r.has_next_step, false) as is_missing_next_step,
-        coalesce(r.is_close_date_past, false) as is_close_date_past,
-        coalesce(r.is_stalled, false) as is_stalled,
-        coalesce(r.is_inactive, false) as is_inactive
-    from marts.deal_risk as r
-    left join owners as o on o.user_id = r.owner_id
-    where coalesce(not r.has_next_step, false)
-        or coalesce(r.is_close_date_past, false)
-        or coalesce(r.is_stalled, false)
-        or coalesce(r.is_inactive, false)
-)
-
-select
-    d.*,
-    m.user_name as manager_name,
-    m.team as manager_team
-from problem_deals as d
-left join owners as m on m.user_id = d.manager_id
-order by d.manager_id, d.amount desc nulls last, d.opportunity_id
+select *
+from marts.pipeline_hygiene_digest
+order by manager_id, digest_rank
 """
 
 
@@ -245,7 +213,8 @@ def hygiene_digests(
 ) -> list[tuple[Alert, dict[str, Any]]]:
     """One digest per manager: their team's deals without a next step, with past close
     dates, stalled or inactive, largest amounts first. Deals of an owner without a
-    manager go to that owner. Reads `marts.deal_risk` and `staging.stg_salesforce__users`."""
+    manager go to that owner. Words the rows of `marts.pipeline_hygiene_digest` (the mart
+    decides who gets which deal; this only writes the message)."""
     relation = con.execute(DIGEST_SQL)
     columns = [d[0] for d in relation.description]
     rows = [dict(zip(columns, r, strict=False)) for r in relation.fetchall()]
@@ -288,7 +257,9 @@ def hygiene_digests(
             slack_escape(summary),
             f"*Largest first (top {min(top_deals, len(deals))}):*\n" + "\n".join(lines),
         ]
-        payload = slack_payload(f"🧹 {headline}", sections, f"run {run_id or '?'} · marts.deal_risk")
+        payload = slack_payload(
+            f"🧹 {headline}", sections, f"run {run_id or '?'} · marts.pipeline_hygiene_digest"
+        )
         alert = Alert(
             kind="hygiene_digest",
             severity="info",
@@ -296,7 +267,7 @@ def hygiene_digests(
             message=summary + "\n" + "\n".join(lines),
             run_id=run_id,
             as_of_date=as_of_date,
-            table_name="marts.deal_risk",
+            table_name="marts.pipeline_hygiene_digest",
             check_name="pipeline_hygiene_digest",
             failing_row_count=len(deals),
             examples=[
