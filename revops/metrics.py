@@ -10,7 +10,7 @@ runs the SQL on the file opened read-only - the served `revops.duckdb`, whose `m
 schema has the same tables under the same names, or the working warehouse.
 
 Values in, values out: no environment reads, no Dagster. The dashboard's headline
-numbers are `headline_metrics(served_file, semantic_manifest)`.
+numbers are `headline_metrics(served_file, SEMANTIC_MANIFEST_PATH)`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ from typing import Any
 
 import duckdb
 
+from revops.paths import DBT_PROJECT_DIR
 from revops.sql import quote_identifier, quote_literal
+
+# Where `dbt parse` (`make prepare`, python -m orchestration.dbt_project) writes the metrics
+SEMANTIC_MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "semantic_manifest.json"
 
 # The saved queries of models/semantic/_semantic__saved_queries.yml behind the dashboard's
 # headline cards.

@@ -330,6 +330,10 @@ def test_metric_queries_read_the_file_read_only_beside_a_reader(demo_warehouse, 
     assert table.records() == [{"open_deals": expected}]
     with pytest.raises(MetricQueryError, match="no_such_metric"):
         query_metrics(demo_warehouse.warehouse_path, semantic_manifest, metrics=["no_such_metric"])
+    with pytest.raises(MetricQueryError, match="no semantic manifest"):
+        query_metrics(
+            demo_warehouse.warehouse_path, semantic_manifest.with_name("absent.json"), metrics=["open_deals"]
+        )
     with pytest.raises(MetricQueryError, match="no DuckDB file"):
         query_metrics(
             demo_warehouse.warehouse_path.with_name("absent.duckdb"),
