@@ -45,6 +45,11 @@ def _assert_all_close(pairs: list[tuple[str, object, object]]) -> None:
     assert not wrong, f"{len(wrong)} of {len(pairs)} differ:\n" + "\n".join(wrong[:20])
 
 
+def _midnight(day: dt.date) -> dt.datetime:
+    """A day as MetricFlow returns metric_time (a timestamp at midnight)."""
+    return dt.datetime.combine(day, dt.time())
+
+
 def _day(value: object) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value  # type: ignore[return-value]
 
@@ -114,23 +119,23 @@ def test_quarter_pipeline_metrics_equal_the_forecast_mart(demo_warehouse, headli
     current = demo_warehouse.scalar(
         "select value from marts.revops_health where metric = 'pipeline_coverage' and rollup_level = 'company'"
     )
-    quarter_start = dt.date(
-        demo_warehouse.as_of_date.year, 3 * ((demo_warehouse.as_of_date.month - 1) // 3) + 1, 1
+    current_quarter = demo_warehouse.scalar(
+        "select period_start from marts.forecast where rollup_level = 'company'"
+        " and period_type = 'quarter' and period_offset = 'current'"
     )
     pairs.append(
         (
             "revops_health pipeline_coverage",
-            table.value(
-                "pipeline_coverage", metric_time__quarter=dt.datetime.combine(quarter_start, dt.time())
-            ),
+            table.value("pipeline_coverage", metric_time__quarter=_midnight(current_quarter)),
             current,
         )
     )
     _assert_all_close(pairs)
 
 
-def test_team_coverage_and_velocity_equal_the_team_rows(demo_warehouse, semantic_manifest):
-    """Group by rep__team: the sum of each team's owners, as the marts' team rows are."""
+def test_team_metrics_equal_the_marts_team_rows(demo_warehouse, semantic_manifest):
+    """Group by rep__team: the sum of each team's owners, as the team rows of forecast,
+    pipeline_hygiene and revops_health are."""
     coverage = query_metrics(
         demo_warehouse.warehouse_path,
         semantic_manifest,
@@ -144,7 +149,7 @@ def test_team_coverage_and_velocity_equal_the_team_rows(demo_warehouse, semantic
     assert rows
     pairs = []
     for team, start, ratio, weighted in rows:
-        quarter = dt.datetime.combine(start, dt.time())
+        quarter = _midnight(start)
         pairs.append(
             (
                 f"{team} {start} coverage",
@@ -162,9 +167,16 @@ def test_team_coverage_and_velocity_equal_the_team_rows(demo_warehouse, semantic
     velocity = query_metrics(
         demo_warehouse.warehouse_path,
         semantic_manifest,
-        metrics=["pipeline_velocity", "revenue_per_customer"],
+        metrics=["pipeline_velocity", "revenue_per_customer", "next_step_share", "open_deals"],
         group_by=["rep__team"],
     )
+    hygiene = demo_warehouse.query(
+        "select team, next_step_rate, open_deal_count from marts.pipeline_hygiene where rollup_level = 'team'"
+    )
+    assert hygiene
+    for team, rate, count in hygiene:
+        pairs.append((f"{team} next_step_share", velocity.value("next_step_share", rep__team=team), rate))
+        pairs.append((f"{team} open_deals", velocity.value("open_deals", rep__team=team), count))
     health = _health(demo_warehouse, "team")
     teams = {team for (_, team) in health}
     assert len(teams) >= 2
@@ -199,7 +211,7 @@ def test_win_rate_and_attainment_equal_rep_scorecards(demo_warehouse, headlines,
     table = headlines["performance_headlines"]
     pairs = []
     for start, won, closed, win_rate, attainment in quarters:
-        quarter = dt.datetime.combine(start, dt.time())
+        quarter = _midnight(start)
         pairs += [
             (f"{start} won_deals", table.value("won_deals", metric_time__quarter=quarter), won),
             (f"{start} closed_deals", table.value("closed_deals", metric_time__quarter=quarter), closed),
@@ -213,7 +225,7 @@ def test_win_rate_and_attainment_equal_rep_scorecards(demo_warehouse, headlines,
     pairs.append(
         (
             "run_rate QTD attainment",
-            table.value("attainment", metric_time__quarter=dt.datetime.combine(qtd_start, dt.time())),
+            table.value("attainment", metric_time__quarter=_midnight(qtd_start)),
             qtd_attainment,
         )
     )
@@ -228,7 +240,7 @@ def test_win_rate_and_attainment_equal_rep_scorecards(demo_warehouse, headlines,
         "select owner_id, quarter_start, win_rate, win_rate_by_amount, attainment_rate from marts.rep_scorecards"
     )
     for owner, start, win_rate, by_amount, attainment in scorecards:
-        key = {"rep": owner, "metric_time__quarter": dt.datetime.combine(start, dt.time())}
+        key = {"rep": owner, "metric_time__quarter": _midnight(start)}
         pairs += [
             (f"{owner} {start} win_rate", per_rep.value("win_rate", **key), win_rate),
             (f"{owner} {start} win_rate_by_amount", per_rep.value("win_rate_by_amount", **key), by_amount),
@@ -288,7 +300,7 @@ def test_variance_cac_and_nrr_equal_their_marts(demo_warehouse, semantic_manifes
     pairs = [
         (
             f"{start} forecast_variance",
-            variance.value("forecast_variance", metric_time__month=dt.datetime.combine(start, dt.time())),
+            variance.value("forecast_variance", metric_time__month=_midnight(start)),
             rate,
         )
         for start, rate in months
@@ -297,7 +309,7 @@ def test_variance_cac_and_nrr_equal_their_marts(demo_warehouse, semantic_manifes
     pairs.append(
         (
             "revops_health forecast_variance",
-            variance.value("forecast_variance", metric_time__month=dt.datetime.combine(latest, dt.time())),
+            variance.value("forecast_variance", metric_time__month=_midnight(latest)),
             _health(demo_warehouse)[("forecast_variance", None)],
         )
     )
