@@ -29,9 +29,11 @@ MF_EXECUTABLE = Path(sys.executable).parent / "mf"
 
 
 def _close(actual: object, expected: object) -> bool:
-    """Equal, both unknown (None), or floats equal to 1e-9 relative."""
+    """Equal, both unknown (None), or numbers equal to 1e-9 relative."""
     if actual is None or expected is None:
         return actual is None and expected is None
+    if not isinstance(expected, int | float) or isinstance(expected, bool):
+        return actual == expected
     return actual == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
@@ -410,3 +412,36 @@ def test_the_readme_mf_query_answers_the_scorecards(demo_warehouse, semantic_man
             for start, _, att in expected
         ]
     )
+
+
+def test_headlines_from_the_served_file_beside_an_open_reader(
+    demo_warehouse, semantic_manifest, headlines, tmp_path
+):
+    """The dashboard's path: the marts the metrics read, published into a served file
+    (revops.publish, the real publish), a BI reader holding it open read-only, and
+    headline_metrics on it - the same numbers as on the working warehouse."""
+    import duckdb
+
+    from revops.publish import PublishRequest, publish_marts
+    from revops.publish.served import served_path
+
+    marts = sorted(
+        {m["node_relation"]["alias"] for m in json.loads(semantic_manifest.read_text())["semantic_models"]}
+    )
+    serve_dir = tmp_path / "serve"
+    publish_marts(
+        demo_warehouse.warehouse_path,
+        serve_dir,
+        PublishRequest(run_id="metric-layer-test", as_of_date=demo_warehouse.as_of_date, marts=marts),
+    )
+    served = served_path(serve_dir)
+    with duckdb.connect(str(served), read_only=True) as reader:
+        reader.execute("select count(*) from marts.deal_risk").fetchall()
+        from_served = headline_metrics(served, semantic_manifest)
+    pairs = []
+    for name, table in headlines.items():
+        served_rows = from_served[name].records()
+        assert len(served_rows) == len(table.records()), name
+        for served_row, row in zip(served_rows, table.records(), strict=True):
+            pairs += [(f"{name} {column}", served_row[column], value) for column, value in row.items()]
+    _assert_all_close(pairs)
