@@ -15,7 +15,7 @@ export REVOPS_DAGSTER_STORAGE_DIR ?= $(CURDIR)/.dagster_home/storage
 export REVOPS_DAGSTER_COMPUTE_LOGS_DIR ?= $(CURDIR)/.dagster_home/logs
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: setup prepare run test test-fast test-spark lint docs dashboard dagster bench clean
+.PHONY: setup prepare run test test-fast test-spark lint docs dashboard dagster bench metrics clean
 
 setup: $(STAMP)
 
@@ -75,6 +75,15 @@ dagster: prepare
 ## docs: generate the dbt docs and serve them on http://127.0.0.1:8080
 docs: prepare
 	$(BIN)/revops docs
+
+## metrics: the headline numbers from the metric layer (models/semantic/), `mf query` on the
+## working warehouse (REVOPS_WAREHOUSE_PATH, default data/warehouse/build.duckdb; `make run` first)
+METRIC_QUERIES ?= pipeline_headlines performance_headlines open_pipeline_headlines health_headlines
+metrics: prepare
+	@cd dbt_project && for query in $(METRIC_QUERIES); do \
+		echo "==> mf query --saved-query $$query"; \
+		$(CURDIR)/$(BIN)/mf query --saved-query $$query --quiet || exit 1; \
+	done
 
 ## dashboard: the dashboard on http://127.0.0.1:8501, reading the published marts
 dashboard: prepare
