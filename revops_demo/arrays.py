@@ -104,3 +104,15 @@ def api_name(column: str) -> str:
     if column.endswith("_c"):
         return "_".join(p.capitalize() for p in column[:-2].split("_")) + "__c"
     return "".join(p.capitalize() for p in column.split("_"))
+
+
+def _quarter_start(days: np.ndarray) -> np.ndarray:
+    """First day of each day's calendar quarter."""
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return (months - months % 3).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def _quarter_end(days: np.ndarray) -> np.ndarray:
+    """Last day of each day's calendar quarter."""
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return ((months - months % 3 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1).astype(np.int64)

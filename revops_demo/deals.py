@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from revops_demo.accounts import Accounts
-from revops_demo.arrays import _growth_days, _month_end, _round_to, _shift_off_weekend
+from revops_demo.arrays import _growth_days, _month_end, _quarter_end, _round_to, _shift_off_weekend
 from revops_demo.context import _Context
 from revops_demo.vocab import (
     CATCH_UP_BASE,
@@ -16,15 +16,26 @@ from revops_demo.vocab import (
     CATCH_UP_LATE_DAYS,
     CATCH_UP_SAME_DAY,
     CLOSE_DATE_REALISM,
+    CLOSE_ON_DATE_MAX_DAYS,
+    CLOSE_ON_DATE_SHARE,
+    CRM_NOISE_POINTS,
     DEAL_TYPE_WEIGHTS,
     DEAL_TYPES,
     INBOUND_SOURCES,
     INBOUND_WEIGHTS,
+    LOST_LINGER,
+    MONTH_END_SNAP,
+    NEGLECTED_SHARE,
     NEVER,
+    OPENING_BOOK_SHARE,
     OUTBOUND_SOURCES,
     OUTBOUND_WEIGHTS,
+    PERIOD_END_CATCH_UP,
+    PLAN_PACE_KNOWN,
     PLANNED_PUSHES,
     PUSHES,
+    QUARTER_END_SNAP,
+    REPLAN_ON_PUSH,
     SOURCE_WIN_ADJ,
     TEAMS,
     TRIGGER_EVENTS,
@@ -52,6 +63,7 @@ class Deals:
     fit: np.ndarray
     n_crit: np.ndarray
     is_icp: np.ndarray
+    book: np.ndarray  # in the opening book (in progress when the history starts)
     won: np.ndarray
     length: np.ndarray  # open segments the deal goes through
     P: np.ndarray  # stage code of each segment
@@ -62,12 +74,15 @@ class Deals:
     owner: np.ndarray  # the owner now (a replacement when the rep left while it was open)
     handover_day: np.ndarray
     team_cycle: np.ndarray
+    pace: np.ndarray  # the deal's pace through the stages (team cycle, faster for ICP fit)
     ent_cd: np.ndarray = None  # close date and amount on entering each segment
     ent_amt: np.ndarray = None
     q_day: np.ndarray = None  # (n, L, PUSHES): days of the pushes within each segment (-1: none)
     q_cd: np.ndarray = None
     q_amt: np.ndarray = None
     final_amount: np.ndarray = None
+    confidence: np.ndarray = None  # how sure the rep is of the deal (0-1): its forecast category
+    crm_noise: np.ndarray = None  # points the deal's CRM probability is off, whatever happens
 
 
 def _who(rng: np.random.Generator, ctx: _Context, n: int, accounts: Accounts) -> dict[str, np.ndarray]:
@@ -79,6 +94,10 @@ def _who(rng: np.random.Generator, ctx: _Context, n: int, accounts: Accounts) ->
     k = min(len(nb_idx), n_acc)
     acc[nb_idx[:k]] = rng.permutation(n_acc)[:k]  # new business first spreads over accounts
     cday = _growth_days(rng, n, ctx.first_day, ctx.as_of)
+    # the opening book: deals already in progress when the history starts, entered in its
+    # first two weeks at the stage they had reached (so the first quarters have a pipeline)
+    book = rng.random(n) < OPENING_BOOK_SHARE
+    cday = np.where(book, np.minimum(ctx.first_day + rng.integers(0, 14, n), ctx.as_of), cday)
     cday = _shift_off_weekend(cday, rng, 0.92, latest=ctx.as_of)
     orig = accounts.owner[acc]
     orig = np.where(cday >= ctx.departure[orig], ctx.replacement[orig], orig)
@@ -118,6 +137,7 @@ def _who(rng: np.random.Generator, ctx: _Context, n: int, accounts: Accounts) ->
         "fit": fit,
         "n_crit": n_crit,
         "is_icp": n_crit == 4,
+        "book": book,
     }
 
 
@@ -139,10 +159,13 @@ def _path(rng: np.random.Generator, ctx: _Context, n: int, w: dict[str, np.ndarr
     p_skip_first = np.where(inbound, 0.15, 0.05) + np.where(dtype_ > 0, 0.2, 0.0)
     start = np.where((rng.random(n) < p_skip_first) & (S >= 3), 1, 0)
     wt = 0.78 ** np.arange(S)
+    book_wt = ctx.stage_days[:S] * wt  # the stages open deals are in: long ones, early ones
+    start = np.where(w["book"], rng.choice(S, n, p=book_wt / book_wt.sum()), start)
     u = rng.random(n)
-    c0 = np.cumsum(wt) / wt.sum()
-    c1 = np.cumsum(wt[1:]) / wt[1:].sum()
-    lost_at = np.where(start == 0, np.searchsorted(c0, u, "right"), 1 + np.searchsorted(c1, u, "right"))
+    lost_at = np.zeros(n, np.int64)
+    for s0 in range(S):  # lost in a stage from the first one it is in, fewer further on
+        c = np.cumsum(wt[s0:]) / wt[s0:].sum()
+        lost_at = np.where(start == s0, s0 + np.searchsorted(c, u, "right"), lost_at)
     end = np.where(won, S - 1, np.minimum(lost_at, S - 1))
     base = end - start + 1
     has_reg = (rng.random(n) < np.where(is_icp, 0.07, 0.12)) & (base >= 2)
@@ -181,7 +204,7 @@ def _timeline(
     )
     D = np.where(stuck_k[:, None] == K, D * stuck_by[:, None], D)
     last_seg = (length - 1)[:, None] == K
-    D = np.where(~won[:, None] & last_seg, D * np.where(is_icp, 1.4, 2.2)[:, None], D)
+    D = np.where(~won[:, None] & last_seg, D * np.where(is_icp, *LOST_LINGER)[:, None], D)
     Dint = np.where(seg, np.maximum(1, np.rint(D)), 0).astype(np.int64)
     X = np.concatenate([cday[:, None], cday[:, None] + np.cumsum(Dint, axis=1)], axis=1)
     X[:, 1:] = _shift_off_weekend(X[:, 1:], rng, 0.85)
@@ -196,6 +219,7 @@ def _timeline(
         "owner": owner,
         "handover_day": np.where(owner != orig, ctx.departure[orig], NEVER),
         "team_cycle": team_cycle,
+        "pace": pace,
     }
 
 
@@ -203,6 +227,7 @@ def _close_dates_and_amounts(rng: np.random.Generator, ctx: _Context, d: Deals) 
     """The close date and amount on entering each segment, and up to two pushes per segment."""
     n, L, S = d.n, d.L, ctx.stages.n_open
     X, P, team_cycle = d.X, d.P, d.team_cycle
+    plan_pace = team_cycle + PLAN_PACE_KNOWN * (d.pace - team_cycle)  # reps half-know the deal's pace
     dil = ctx.diligence[d.orig]
     opt = (ctx.optimism[d.orig] + CLOSE_DATE_REALISM) * rng.uniform(0.8, 1.1, n)
     team_size = np.array([t.deal_size for t in TEAMS])[ctx.team[d.orig]]
@@ -215,23 +240,35 @@ def _close_dates_and_amounts(rng: np.random.Generator, ctx: _Context, d: Deals) 
     amount = _round_to(amount, 100.0)
 
     def planned_close(day: np.ndarray, stage: np.ndarray, snap: float) -> np.ndarray:
-        est = day + np.maximum(np.rint(opt * ctx.remaining_days[stage] * team_cycle), 1).astype(np.int64)
-        return np.where(rng.random(n) < snap, _month_end(est), est)
+        est = day + np.maximum(np.rint(opt * ctx.remaining_days[stage] * plan_pace), 1).astype(np.int64)
+        u = rng.random(n)
+        return np.where(
+            u < QUARTER_END_SNAP,
+            _quarter_end(est),
+            np.where(u < QUARTER_END_SNAP + snap, _month_end(est), est),
+        )
 
-    cd = planned_close(X[:, 0], P[:, 0], 0.35)
+    cd = planned_close(X[:, 0], P[:, 0], MONTH_END_SNAP)
     ent_cd = np.zeros((n, L), np.int64)
     ent_amt = np.zeros((n, L))
     q_day = np.full((n, L, PUSHES), -1, np.int64)
     q_cd = np.zeros((n, L, PUSHES), np.int64)
     q_amt = np.zeros((n, L, PUSHES))
+    # deals the rep has given up on without closing them: the date set on entering the last
+    # stage is a hope, and once it passes nobody moves it (the slipped deals that sit in the
+    # pipeline with a stale date)
+    neglected = ~d.won & (rng.random(n) < NEGLECTED_SHARE * (1.5 - dil))
     for j in range(L):
         active = j < d.length
         e, nxt = X[:, j], X[:, j + 1]
         if j > 0:
             fix = active & (cd < e) & (rng.random(n) < dil)
-            cd = np.where(fix, np.maximum(planned_close(e, P[:, j], 0.3), e + 1), cd)
+            cd = np.where(fix, np.maximum(planned_close(e, P[:, j], MONTH_END_SNAP), e + 1), cd)
             change = active & (P[:, j] >= S // 2) & (rng.random(n) < 0.18)
             amount = np.where(change, _round_to(amount * rng.uniform(0.75, 1.2, n), 100.0), amount)
+        # a deal given up on keeps the hopeful date it got on entering its last stage
+        hope = active & neglected & (j == d.length - 1)
+        cd = np.where(hope, e + np.rint(rng.uniform(5, 25, n) * team_cycle).astype(np.int64), cd)
         ent_cd[:, j], ent_amt[:, j] = cd, amount
         for p in range(PUSHES):
             if p < PLANNED_PUSHES:  # the rep pushes around the planned date
@@ -243,12 +280,21 @@ def _close_dates_and_amounts(rng: np.random.Generator, ctx: _Context, d: Deals) 
                 )
                 push = (
                     active
+                    & ~(neglected & (j == d.length - 1))
                     & (day > e)
                     & (day < nxt)
-                    & (rng.random(n) < CATCH_UP_BASE + CATCH_UP_DILIGENCE * dil)
+                    & (
+                        rng.random(n)
+                        < CATCH_UP_BASE
+                        + CATCH_UP_DILIGENCE * dil
+                        + PERIOD_END_CATCH_UP * (cd == _month_end(cd))
+                    )
                 )
+            # the new date: a few weeks on, or what the stage still needs when that is later
             new = day + np.rint(rng.uniform(10, 40, n) * team_cycle).astype(np.int64)
             new = np.where(rng.random(n) < 0.4, _month_end(new), new)
+            replan = planned_close(day, P[:, j], MONTH_END_SNAP)
+            new = np.where(rng.random(n) < REPLAN_ON_PUSH, np.maximum(new, replan), new)
             cd = np.where(push, new, cd)
             change = push & (rng.random(n) < 0.12)
             amount = np.where(change, _round_to(amount * rng.uniform(0.8, 1.1, n), 100.0), amount)
@@ -258,6 +304,28 @@ def _close_dates_and_amounts(rng: np.random.Generator, ctx: _Context, d: Deals) 
         d.won & (rng.random(n) < 0.3), _round_to(amount * rng.uniform(0.85, 1.0, n), 100.0), amount
     )
     d.ent_cd, d.ent_amt, d.q_day, d.q_cd, d.q_amt = ent_cd, ent_amt, q_day, q_cd, q_amt
+    d.confidence = rng.random(n)
+    d.crm_noise = np.round(rng.normal(0, CRM_NOISE_POINTS, n) / 5) * 5
+
+
+def _close_on_the_date(rng: np.random.Generator, ctx: _Context, d: Deals) -> None:
+    """A deal ready before its close date mostly signs on that date (the buyer's month or
+    quarter end, the rep's push for the period): CLOSE_ON_DATE_SHARE of the won deals whose
+    close date in effect is at most CLOSE_ON_DATE_MAX_DAYS after the day they were ready close
+    on it instead; what depends on the closing day follows."""
+    cd = d.q_cd[np.arange(d.n), d.length - 1, -1]
+    ready = d.T
+    wait = (
+        d.won
+        & (cd > ready)
+        & (cd - ready <= CLOSE_ON_DATE_MAX_DAYS)
+        & (rng.random(d.n) < CLOSE_ON_DATE_SHARE)
+    )
+    d.T = np.where(wait, cd, ready)
+    d.X[np.arange(d.n), d.length] = d.T
+    d.closed = ctx.as_of >= d.T
+    d.owner = np.where(ctx.departure[d.orig] < d.T, ctx.replacement[d.orig], d.orig)
+    d.handover_day = np.where(d.owner != d.orig, ctx.departure[d.orig], NEVER)
 
 
 def draw_deals(rng: np.random.Generator, ctx: _Context, n: int, accounts: Accounts) -> Deals:
@@ -269,4 +337,5 @@ def draw_deals(rng: np.random.Generator, ctx: _Context, n: int, accounts: Accoun
         p.pop(helper)
     deals = Deals(n=n, **w, **p, **t)
     _close_dates_and_amounts(rng, ctx, deals)
+    _close_on_the_date(rng, ctx, deals)
     return deals

@@ -17,6 +17,7 @@ from revops_demo.activities import write_activities
 from revops_demo.arrays import _add_months, _day, _month_no
 from revops_demo.context import _Context, _vocab
 from revops_demo.deals import draw_deals
+from revops_demo.forecast_calls import category_names
 from revops_demo.growth import marketing_spend_table, record_growth_basis, subscription_table
 from revops_demo.history import write_history
 from revops_demo.leads import write_leads
@@ -120,7 +121,7 @@ def _build_context(seed: int, reps: int, months: int, as_of: dt.date) -> tuple[d
             "industry": _vocab(icp.industries + other_industries),
             "country": _vocab(COUNTRIES),
             "stage": _vocab(stages.names),
-            "forecast_category": _vocab(stages.forecast_category),
+            "forecast_category": _vocab(category_names(stages)),
             "lead_source": _vocab(LEAD_SOURCES),
             "type": _vocab(DEAL_TYPES),
             "trigger": _vocab(TRIGGER_EVENTS),

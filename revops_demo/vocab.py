@@ -40,9 +40,28 @@ CATCH_UP_SAME_DAY = 0.75  # on the day itself, else at a review 1-14 days later,
 CATCH_UP_LATE_DAYS = 15
 CATCH_UP_BASE = 0.5  # ... probability base + this x the rep's diligence (0.45-0.95)
 CATCH_UP_DILIGENCE = 0.3
-CLOSE_DATE_REALISM = 0.2  # planned time to close = (rep optimism 0.55-0.95 + this) x stage time left
-CRM_OPTIMISM_POINTS = 50  # CRM probability = stage default + (1 - optimism) x this, steps of 5
-ATTAINMENT_RANGE = (0.62, 1.18)  # each rep's attainment of quota over the steady months
+CLOSE_DATE_REALISM = 0.3  # planned time to close = (rep optimism 0.55-0.95 + this) x stage time left
+PLAN_PACE_KNOWN = 0.5  # ... x the team's cycle moved this share towards the deal's own pace
+CRM_OPTIMISM_POINTS = 50  # CRM probability = stage default + (1 - optimism) x this, steps of 5,
+CRM_NOISE_POINTS = 10.0  # ... + the deal's own noise (normal, this sd, steps of 5), within 1-99
+# Forecast categories as reps set them (revops_demo.forecast_calls), for a deal dated in the
+# current quarter, by stage counted back from the last open stage: the share of deals in
+# Commit, and the next share in Best Case (the rest Pipeline). Deals dated later: Commit-worthy
+# ones are Best Case, the rest Pipeline, until the kick-off review of their quarter.
+COMMIT_SHARES = (1.0, 0.2)
+BEST_CASE_SHARES = (0.0, 0.6, 1.0, 0.5, 0.5)
+# Planned close dates: the share put on the quarter's last day, then on the month's last day
+QUARTER_END_SNAP = 0.3
+MONTH_END_SNAP = 0.35
+CLOSE_ON_DATE_SHARE = 0.6  # won deals ready before their close date that sign on that date ...
+CLOSE_ON_DATE_MAX_DAYS = 45  # ... when it is at most this many days after they were ready
+LOST_LINGER = (1.2, 1.6)  # lost deals stay this much longer in their last stage (ICP, other)
+OPENING_BOOK_SHARE = 0.08  # deals already in progress when the history starts (its first 2 weeks)
+REPLAN_ON_PUSH = 0.7  # share of pushes dated at least as far out as the stage still needs
+PERIOD_END_CATCH_UP = 0.2  # a missed date that is a month end is this much likelier caught (pushed)
+NEGLECTED_SHARE = 0.6  # lost deals x (1.5 - rep diligence) given up on: a hopeful 5-25 days in the
+# last stage, a date nobody moves once it passes
+ATTAINMENT_RANGE = (0.52, 1.02)  # each rep's attainment of quota over the steady months
 WON_ENGAGEMENT, LOST_ENGAGEMENT = 1.15, 0.9  # activity on deals that win vs deals that do not
 # An open deal's next-step date, as shares (first open stage, last open stage) between
 # which a deal's share follows its stage ("week" grows with the stage squared): overdue

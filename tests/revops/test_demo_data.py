@@ -242,11 +242,13 @@ def test_current_state_is_the_last_history_row(con):
            or o.probability <> h.probability or o.forecast_category_name <> h.forecast_category
            or o.last_modified_date < h.created_date
            or o.is_closed <> s.is_closed or o.is_won <> s.is_won
-           -- the CRM's probability: the stage default, plus the rep's optimism on open stages
+           -- the CRM's probability: the stage default when closed; open, the default plus
+           -- the rep's optimism and the deal's noise, within 1-99
            or (s.is_closed and o.probability <> round(s.default_probability * 100, 6))
-           or (not s.is_closed and (o.probability < round(s.default_probability * 100, 6)
-                                    or o.probability > 99))
-           or o.forecast_category_name <> s.default_forecast_category
+           or (not s.is_closed and (o.probability < 1 or o.probability > 99))
+           -- the forecast category: the stage map's when closed, the rep's call when open
+           or (s.is_closed and o.forecast_category_name <> s.default_forecast_category)
+           or (not s.is_closed and o.forecast_category_name not in ('Pipeline', 'Best Case', 'Commit'))
            or (o.is_closed and h.created_date::date <> o.close_date)
     """,
     )
@@ -549,8 +551,9 @@ def test_quotas_cover_every_active_rep_every_month(con):
         ).fetchall()
     ]
     assert len(attainment) == SCALE["reps"]
-    assert 0.75 < float(np.median(attainment)) < 1.15
-    assert all(0.5 < a < 1.5 for a in attainment)
+    # ATTAINMENT_RANGE 52-102%: most reps miss their number, a few beat it
+    assert 0.6 < float(np.median(attainment)) < 1.0
+    assert all(0.4 < a < 1.5 for a in attainment)
 
 
 # ---------------------------------------------------------------- the story (docs/demo_data.md)
@@ -603,13 +606,14 @@ def _coverage_at_starts(con, starts: list[dt.date], months: int) -> list[float]:
 
 
 def test_coverage_at_the_start_of_each_period_is_near_the_healthy_band(con):
-    """DESIGN.md's 2.5-3:1 is the coverage a period starts with; mid-period the remaining
-    pipeline over the whole target falls as the period is used up."""
+    """The pipeline a period starts with, over its target: about 2x at this scale (2.6x for
+    December on `revops run --demo`), more in a quarter's last month, where close dates
+    cluster; never the 4x+ that makes every call sound safe."""
     months = _coverage_at_starts(con, _month_starts(6), 1)
     quarters = _coverage_at_starts(con, [d for d in _month_starts(12) if d.month in (1, 4, 7, 10)], 3)
-    assert 2.3 <= float(np.median(months)) <= 4.0, months
-    assert 2.0 <= float(np.median(quarters)) <= 3.6, quarters
-    assert all(1.5 <= r <= 5.5 for r in months + quarters), (months, quarters)
+    assert 1.5 <= float(np.median(months)) <= 3.5, months
+    assert 1.4 <= float(np.median(quarters)) <= 3.0, quarters
+    assert all(1.0 <= r <= 4.5 for r in months + quarters), (months, quarters)
 
 
 def test_slipped_deals_are_a_few_percent_of_the_open_pipeline(con):
@@ -621,14 +625,13 @@ def test_slipped_deals_are_a_few_percent_of_the_open_pipeline(con):
     assert 0.005 <= slipped / total <= 0.08, slipped / total
 
 
-def test_first_day_calls_miss_the_actual_by_5_to_30_percent_both_ways(con):
-    """The call (closed won + commit + 40% of best case, from the forecast categories of that
-    day) on each of the last 12 months' first day, against what was won in the month."""
-    starts = _month_starts(12)
+def _first_day_misses(con, starts: list[dt.date], months: int) -> list[float]:
+    """(call - actual) / actual of each period: the call is closed won + commit + 40% of best
+    case, from the forecast categories of its first day; actual what was won in it."""
     con.execute(f"create or replace temp table state as {STATE_ON_DAY}", [starts])
     misses = []
     for start in starts:
-        end = _period_end(start, 1)
+        end = _period_end(start, months)
         committed, best_case = con.execute(
             "select coalesce(sum(amount) filter (where forecast_category = 'Commit'), 0), "
             "coalesce(sum(amount) filter (where forecast_category = 'Best Case'), 0) "
@@ -641,9 +644,68 @@ def test_first_day_calls_miss_the_actual_by_5_to_30_percent_both_ways(con):
             [start, start, end],
         ).fetchone()
         misses.append((won_first_day + committed + 0.4 * best_case - actual) / actual)
+    return misses
+
+
+@pytest.mark.parametrize("months", [1, 3], ids=["months", "quarters"])
+def test_first_day_calls_miss_the_actual_by_5_to_30_percent_both_ways(con, months):
+    """The last 12 months' and the last 5 quarters' first-day calls (forecast_backtest's rules
+    call, from the files): off by 5-30% on average, some over and some under; a quarter's
+    last month, where close dates cluster, is over-called the most."""
+    quarters = [d for d in _month_starts(15) if d.month in (1, 4, 7, 10)]
+    starts = _month_starts(12) if months == 1 else quarters
+    misses = _first_day_misses(con, starts, months)
     assert 0.05 <= float(np.mean(np.abs(misses))) <= 0.30, misses
     assert min(misses) < -0.05 and max(misses) > 0.05, misses  # both directions
-    assert sum(abs(m) > 0.45 for m in misses) <= 1, misses
+    assert sum(abs(m) > 0.6 for m in misses) <= len(misses) // 4, misses
+
+
+def test_forecast_categories_follow_the_close_quarter(con):
+    """On a quarter's first day (after the kick-off review), a Validating Fit deal is Best Case
+    when it is dated in the quarter and Pipeline when dated later; Commit and Best Case hold
+    the deals of this quarter, and most of what the quarter then wins was in them."""
+    starts = [d for d in _month_starts(12) if d.month in (1, 4, 7, 10)]
+    con.execute(f"create or replace temp table state as {STATE_ON_DAY}", [starts])
+    in_quarter, later, forecast_in_quarter = con.execute(
+        """
+        with s as (select *, (d + interval 3 month - interval 1 day)::date as quarter_end from state)
+        select avg((forecast_category = 'Best Case')::int)
+                   filter (where stage_name = 'Validating Fit' and close_date <= quarter_end),
+               avg((forecast_category = 'Pipeline')::int)
+                   filter (where stage_name = 'Validating Fit' and close_date > quarter_end),
+               sum(amount) filter (where forecast_category in ('Commit', 'Best Case') and close_date <= quarter_end)
+                   / sum(amount) filter (where forecast_category in ('Commit', 'Best Case'))
+        from s
+        """
+    ).fetchone()
+    assert in_quarter >= 0.95 and later >= 0.95, (in_quarter, later)
+    assert forecast_in_quarter >= 0.7, forecast_in_quarter
+    for start in starts:
+        end = _period_end(start, 3)
+        won_from_forecast = _scalar(
+            con,
+            "select sum(o.amount) filter (where st.forecast_category in ('Commit', 'Best Case') "
+            "and st.close_date between ? and ?) / sum(o.amount) from opportunity o "
+            "left join state st on st.opportunity_id = o.id and st.d = ? "
+            "where o.is_won and not o.is_deleted and o.close_date between ? and ?",
+            [start, end, start, start, end],
+        )
+        assert won_from_forecast >= 0.45, (start, won_from_forecast)
+
+
+def test_close_dates_cluster_at_month_and_quarter_ends(con):
+    """Reps date deals on the period's last day and buyers sign there: the hockey stick."""
+    month_end, quarter_end = con.execute(
+        "select avg((close_date = last_day(close_date))::int), "
+        "avg((close_date = last_day(close_date) and month(close_date) % 3 = 0)::int) "
+        "from opportunity where not is_closed and not is_deleted"
+    ).fetchone()
+    assert month_end >= 0.5 and quarter_end >= 0.3, (month_end, quarter_end)
+    won_on_month_end = _scalar(
+        con,
+        "select avg((close_date = last_day(close_date))::int) from opportunity where is_won and not is_deleted",
+    )
+    assert 0.2 <= won_on_month_end <= 0.6, won_on_month_end
 
 
 def _committed_share_of_target(con, as_of: dt.date) -> float:
@@ -676,7 +738,7 @@ def test_committed_is_a_believable_share_of_the_month_target(con, tmp_path, as_o
         generate_demo_data(tmp_path, as_of_date=as_of)  # the defaults: 5,000 deals, seed 42
         con = _connect(tmp_path)
     share = _committed_share_of_target(con, as_of)
-    assert 0.2 <= share <= 0.8, (as_of, share)
+    assert 0.15 <= share <= 0.8, (as_of, share)
 
 
 def test_late_stage_deals_have_their_next_step_sooner(con):
@@ -693,7 +755,7 @@ def test_late_stage_deals_have_their_next_step_sooner(con):
     week = {category: w for category, w, _ in rows}
     later = {category: lt for category, _, lt in rows}
     assert week["Commit"] > week["Best Case"] > week["Pipeline"], week
-    assert week["Commit"] >= 0.3 and week["Pipeline"] <= 0.2, week
+    assert week["Commit"] >= 0.25 and week["Pipeline"] <= 0.2, week
     assert later["Pipeline"] > later["Commit"] and later["Commit"] > 0, later
 
 
