@@ -33,7 +33,7 @@ if str(REPOSITORY) not in sys.path:  # `dashboard` is not an installed package (
 
 ARTIFACTS_DIR = REPOSITORY / "test-artifacts" / "dashboard"
 SCREENSHOTS_DIR = REPOSITORY / "docs" / "screenshots"
-VIEWPORT = (1280, 900)
+VIEWPORT = (1440, 900)  # the size issue 15 reviews the pages at
 CHROMIUM = Path(os.environ.get("REVOPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
 CHROMEDRIVER = Path(os.environ.get("REVOPS_CHROMEDRIVER") or "/usr/bin/chromedriver")
 CHROMIUM_FLAGS = [

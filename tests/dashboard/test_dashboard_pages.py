@@ -402,3 +402,45 @@ def test_calibration_page_shows_the_brier_scores_of_the_mart(server, browser, se
     assert charts, "the reliability chart is drawn"
     assert not error_boxes(browser), f"Streamlit error boxes: {error_boxes(browser)}"
     assert "Traceback" not in server.log(), server.log()[-4000:]
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def test_every_route_opens_its_page_directly(server, browser, rep_ids):
+    """Each address the app serves (`/pipeline-health`, `/run-rate-hud`, ...) opened as a new
+    visit shows its page, never Streamlit's "Page not found" dialog."""
+    from dashboard.routes import ROUTES
+
+    assert "/pipeline-health" in ROUTES and "/run-rate-hud" in ROUTES
+    for route, title in ROUTES.items():
+        text = open_page(browser, f"{server.url}{route}")
+        heading = browser.find_element("css selector", '[data-testid="stMainBlockContainer"] h1').text
+        assert "Page not found" not in text, route
+        assert heading == title, (route, heading)
+        assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_filters_round_trip_through_the_address(server, browser, serve_dir, rep_ids):
+    """`?team=` and `?rep=` pick the filters; the address keeps what is shown, so it can be shared."""
+    from urllib.parse import parse_qs, urlparse
+
+    owner_id, team = read_served(
+        serve_dir,
+        "select owner_id, team from marts.dim_reps where owner_id in (select owner_id from marts.deal_risk) "
+        "order by name limit 1",
+    )[0]
+    open_page(browser, f"{server.url}/pipeline-health?rep={owner_id}")
+    assert selected_option(browser, 0).strip().startswith(team), selected_option(browser, 0)
+    assert rep_ids[owner_id] in selected_option(browser, 1)
+    shared = browser.current_url
+    assert parse_qs(urlparse(shared).query) == {"team": [team], "rep": [owner_id]}, shared
+
+    text = open_page(browser, shared)  # the shared address: the same view
+    assert rep_ids[owner_id] in selected_option(browser, 1) and rep_ids[owner_id] in text
+
+    open_page(browser, f"{server.url}/run-rate-hud?period=YTD")
+    checked = browser.find_elements("css selector", '[data-testid="stRadio"] input:checked')
+    labels = [box.find_element("xpath", "./ancestor::label").text for box in checked]
+    assert "Year to date" in labels, labels
+    assert parse_qs(urlparse(browser.current_url).query).get("period") == ["YTD"]
