@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
+from dashboard import tracking, url_state
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.run_rate", "marts.dim_reps")
@@ -202,8 +202,8 @@ BREAKDOWN_COLUMNS = {
     "Target": st.column_config.NumberColumn(format="dollar", step=1),
     "Closed won": st.column_config.NumberColumn(format="dollar", step=1),
     "Projected": st.column_config.NumberColumn(format="dollar", step=1),
-    "Pacing": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Projected attainment": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Pacing": fmt.percent_column(),
+    "Projected attainment": fmt.percent_column(),
 }
 
 
@@ -251,14 +251,18 @@ def render() -> None:
     if level == "owner":
         return
     st.subheader("Who is on pace")
+    if url_state.initial("hud_breakdown_period", "period", list(PERIODS)) or (
+        "hud_breakdown_period" not in st.session_state
+    ):
+        st.session_state["hud_breakdown_period"] = "QTD"
     period = st.radio(
         "Period",
         list(PERIODS),
-        index=1,
         horizontal=True,
         key="hud_breakdown_period",
         format_func=lambda p: PERIODS[p],
     )
+    url_state.keep(period=period)
     table = breakdown(rate, reps, level, value, period, quotas_untracked)
     if table.empty:
         kit.empty(f"No reps or teams with run-rate rows in {label}.")
@@ -274,5 +278,8 @@ def render() -> None:
     else:
         kit.chart(breakdown_chart(with_pace))
     st.dataframe(
-        fmt.neutralize_formulas(table), hide_index=True, column_config=BREAKDOWN_COLUMNS, width="stretch"
+        fmt.neutralize_formulas(fmt.with_percent_points(table, ["Pacing", "Projected attainment"])),
+        hide_index=True,
+        column_config=BREAKDOWN_COLUMNS,
+        width="stretch",
     )

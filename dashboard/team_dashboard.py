@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
+from dashboard import tracking, url_state
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.rep_scorecards", "marts.dim_reps")
@@ -149,17 +149,28 @@ def cycle_chart(frame: pd.DataFrame) -> alt.LayerChart:
 
 
 SCORECARD_COLUMNS = {
-    "Win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Inbound win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Outbound win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "ICP win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Non-ICP win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "ICP share of pipeline": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Next step on": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Win rate": fmt.percent_column(),
+    "Inbound win rate": fmt.percent_column(),
+    "Outbound win rate": fmt.percent_column(),
+    "ICP win rate": fmt.percent_column(),
+    "Non-ICP win rate": fmt.percent_column(),
+    "ICP share of pipeline": fmt.percent_column(),
+    "Next step on": fmt.percent_column(),
     "Target": st.column_config.NumberColumn(format="dollar", step=1),
     "Closed won": st.column_config.NumberColumn(format="dollar", step=1),
-    "Attainment": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1.5),
+    "Attainment": fmt.percent_bar_column(max_points=150),
 }
+
+PERCENT_COLUMNS = [
+    "Win rate",
+    "Inbound win rate",
+    "Outbound win rate",
+    "ICP win rate",
+    "Non-ICP win rate",
+    "ICP share of pipeline",
+    "Next step on",
+    "Attainment",
+]
 
 
 def scorecard_table(cards: pd.DataFrame) -> pd.DataFrame:
@@ -209,6 +220,7 @@ def render() -> None:
 
     quarters = sorted(scorecards["quarter_start"].dropna().unique(), reverse=True)
     left, right = st.columns(2)
+    url_state.initial("team_quarter", "period", quarters)
     quarter = left.selectbox(
         "Quarter",
         quarters,
@@ -216,7 +228,9 @@ def render() -> None:
         format_func=lambda q: fmt.period_label("quarter", q) + (" (to date)" if q == quarters[0] else ""),
     )
     teams = sorted(scorecards["team"].dropna().unique())
+    url_state.initial("team_team", "team", [kit.ALL_TEAMS, *teams])
     team = right.selectbox("Team", [kit.ALL_TEAMS, *teams], key="team_team")
+    url_state.keep(period=quarter, team=None if team == kit.ALL_TEAMS else team)
 
     cards = scorecards[scorecards["quarter_start"] == quarter]
     if team != kit.ALL_TEAMS:
@@ -380,7 +394,7 @@ def render() -> None:
 
     st.subheader("Scorecards")
     st.dataframe(
-        fmt.neutralize_formulas(scorecard_table(cards)),
+        fmt.neutralize_formulas(fmt.with_percent_points(scorecard_table(cards), PERCENT_COLUMNS)),
         hide_index=True,
         column_config=SCORECARD_COLUMNS,
         width="stretch",
