@@ -224,7 +224,7 @@ def strip_rows(
                 out.append(_row(metric, None, "unknown", note="not in revops_health"))
                 continue
             r = source.loc[metric]
-            note = "" if level != "owner" else f"team {team}: revops_health has no rep rows"
+            note = "" if level != "owner" else f"team {team} (no rep rows)"
             if r["status"] == "unknown" and fmt.is_missing(r["value"]):
                 note = tracking.not_tracked(r.get("unknown_reason"))
             out.append(_row(metric, r["value"], r["status"], r["healthy_min"], r["healthy_max"], note))
@@ -243,14 +243,14 @@ def strip_rows(
                 )
             ]
             value = None if cov.empty else cov["coverage_ratio"].iloc[0]
-            note = "this quarter (forecast)"
+            note = "this quarter"
         elif metric == "next_step_share":
-            value, note = hygiene_row.next_step_rate, "pipeline_hygiene"
+            value, note = hygiene_row.next_step_rate, "today"
         elif metric == "icp_share_of_pipeline" and level == "owner":
             icp = frames["icp"]
             icp = icp[icp["owner_id"] == owner]
             value = None if icp.empty else icp["icp_pipeline_share_rate"].iloc[0]
-            note = "this quarter (rep_scorecards)"
+            note = "this quarter"
         else:
             out.append(_row(metric, None, "company", note="company-wide only"))
             continue

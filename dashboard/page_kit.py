@@ -41,14 +41,18 @@ def _load_cached(
         return _fetch(db)
 
 
-def load(fetch: Fetch, tables: Sequence[str]) -> Frames | None:
-    """The page's frames, or None after drawing the empty state that says why."""
+def load(fetch: Fetch, tables: Sequence[str], cache_key: str = "") -> Frames | None:
+    """The page's frames, or None after drawing the empty state that says why.
+
+    `cache_key` tells apart the results of one fetch function made for different values (a
+    closure over a deal's id); the function's name alone names the rest.
+    """
     path = served.served_path()
     stamp = served.file_stamp(path)
     if stamp is None:
         no_warehouse(path)
         return None
-    key = f"{fetch.__module__}.{fetch.__qualname__}"
+    key = f"{fetch.__module__}.{fetch.__qualname__}:{cache_key}"
     try:
         return _load_cached(key, str(path), stamp, tuple(tables), fetch)
     except FileNotFoundError:

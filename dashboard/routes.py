@@ -33,7 +33,9 @@ ALIASES = [
     PageSpec("run_rate_hud", "Run-Rate HUD", "run-rate-hud", ""),
     PageSpec("team_dashboard", "Team Dashboard", "team-dashboard", ""),
 ]
-HIDDEN: list[PageSpec] = []  # pages opened from another page, not from the menu
+HIDDEN = [  # pages opened from another page, not from the menu
+    PageSpec("deal_page", "Deal", "deal", ""),  # /deal?id=<opportunity_id>, from Pipeline Health's list
+]
 
 # every address that opens a page directly -> the page's title
 ROUTES = {f"/{spec.url_path}": spec.title for spec in [*PAGES, *ALIASES]}

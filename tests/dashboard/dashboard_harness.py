@@ -311,3 +311,19 @@ def save_screenshot(driver, name: str, *, publish: bool = True) -> Path:
         except ImportError:  # Pillow comes with Streamlit; without it, copy as is
             shutil.copyfile(artifact, committed)
     return artifact
+
+
+def grid(driver, index: int = 0) -> dict:
+    """The `index`-th data grid on the page: its rectangle in the viewport and the text of its
+    rows as the grid's accessibility table holds them (header first; the columns in view)."""
+    return driver.execute_script(
+        """
+        const grid = document.querySelectorAll('[data-testid="stDataFrame"]')[arguments[0]];
+        if (!grid) return null;
+        const rect = grid.getBoundingClientRect();
+        const rows = [...grid.querySelectorAll('table tr')].map(
+            tr => [...tr.querySelectorAll('th, td')].map(cell => cell.textContent));
+        return {top: rect.top, bottom: rect.bottom, left: rect.left, right: rect.right, rows: rows};
+        """,
+        index,
+    )

@@ -11,13 +11,16 @@ A screenshot of each page goes to test-artifacts/dashboard/ and docs/screenshots
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
 import pytest
 from dashboard_harness import (
+    VIEWPORT,
     browser_missing,
     error_boxes,
+    grid,
     listening_addresses,
     open_page,
     publish_demo,
@@ -444,3 +447,98 @@ def test_filters_round_trip_through_the_address(server, browser, serve_dir, rep_
     labels = [box.find_element("xpath", "./ancestor::label").text for box in checked]
     assert "Year to date" in labels, labels
     assert parse_qs(urlparse(browser.current_url).query).get("period") == ["YTD"]
+
+
+# --------------------------------------------------------------------------- the Monday review
+
+
+def drifting_deals(serve_dir) -> list[tuple]:
+    """deal_risk's medium and high deals, ranked as the page must rank them (risk × amount)."""
+    return read_served(
+        serve_dir,
+        "select d.opportunity_id, d.opportunity_name, r.name, d.amount, d.risk_score, d.close_date "
+        "from marts.deal_risk d left join marts.dim_reps r using (owner_id) "
+        "where d.risk_level in ('medium', 'high') "
+        "order by d.risk_score * coalesce(d.amount, 0) desc, d.risk_score desc, d.opportunity_id",
+    )
+
+
+def test_the_drifting_deals_are_one_ranked_list_above_the_fold(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    ranked = drifting_deals(serve_dir)
+    assert len(ranked) >= 3, "the demo has drifting deals"
+    open_page(browser, f"{server.url}/pipeline-health")
+    shown = grid(browser, 0)
+    assert shown is not None, "no data grid on Pipeline Health"
+    header, *rows = shown["rows"]
+    assert header[:7] == ["Deal", "Deal page", "Owner", "Amount", "Risk", "Close date", "Main reason"], header
+    # the header and the first deal row end inside the 1440x900 viewport, without scrolling
+    assert browser.execute_script("return window.innerHeight") == VIEWPORT[1]
+    assert shown["top"] + 2 * 35 <= VIEWPORT[1], shown["top"]
+    for (opportunity_id, name, owner, amount, risk, close_date), row in zip(
+        ranked[:3], rows[:3], strict=True
+    ):
+        assert row[0] == name and row[1] == f"deal?id={opportunity_id}" and row[2] == owner, row
+        assert float(row[3]) == amount and float(row[4]) == risk and row[5] == close_date.isoformat(), row
+        assert row[6] and not re.search(r"\d{4}-\d{2}-\d{2}", row[6]), f"the main reason in words: {row[6]!r}"
+    text = open_page(browser, f"{server.url}/pipeline-health")
+    assert f"{f.count(len(ranked))} drifting deals" in text
+    assert "vs a week ago" in text
+    for label in ("Pipeline velocity", "Lead → opportunity", "Revenue per customer"):
+        assert label in text, label
+
+
+def test_the_health_strip_stays_at_team_and_rep_level(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    team, velocity = read_served(
+        serve_dir,
+        "select team, value from marts.revops_health where rollup_level = 'team' "
+        "and metric = 'pipeline_velocity_amount_per_day' and value is not null order by team limit 1",
+    )[0]
+    text = open_page(browser, f"{server.url}/pipeline-health?team={team}")
+    assert f"Revenue-engine health (team {team})" in text
+    assert f"{f.money(velocity)}/day" in text
+    owner_id, rate = read_served(
+        serve_dir,
+        "select owner_id, next_step_rate from marts.pipeline_hygiene where rollup_level = 'owner' "
+        "and next_step_rate is not null and owner_id in (select owner_id from marts.dim_reps where team = ?) "
+        "and owner_id in (select owner_id from marts.deal_risk) "
+        "order by owner_id limit 1",
+        [team],
+    )[0]
+    text = open_page(browser, f"{server.url}/pipeline-health?rep={owner_id}")
+    assert f"Revenue-engine health ({rep_ids[owner_id]})" in text
+    assert f.share(rate) in text and "company-wide only" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_a_deal_page_opens_from_the_list(server, browser, serve_dir, rep_ids):
+    from urllib.parse import urljoin
+
+    open_page(browser, f"{server.url}/pipeline-health")
+    first = grid(browser, 0)["rows"][1]
+    opportunity_id = first[1].split("id=", 1)[1]
+    stages = read_served(
+        serve_dir,
+        "select stage_name from marts.fct_stage_history where opportunity_id = ? order by stage_sequence",
+        [opportunity_id],
+    )
+    name, reasons = read_served(
+        serve_dir,
+        "select opportunity_name, risk_score from marts.deal_risk where opportunity_id = ?",
+        [opportunity_id],
+    )[0]
+    text = open_page(browser, urljoin(browser.current_url, first[1]))
+    heading = browser.find_element("css selector", '[data-testid="stMainBlockContainer"] h1').text
+    assert heading == name
+    assert f"Risk score {round(reasons)} of 100" in text
+    assert "Why it is flagged" in text and "Stage timeline" in text and "Last interaction:" in text
+    timeline = grid(browser, 0)["rows"]
+    assert [row[0] for row in timeline[1:]] == [s for (s,) in stages]
+    assert "Open in the CRM" not in text, "no CRM link without REVOPS_CRM_RECORD_URL"
+    assert "REVOPS_CRM_RECORD_URL" in text
+    save_screenshot(browser, "deal")
+    assert_healthy_page(browser, text, rep_ids, server)
+
+    text = open_page(browser, f"{server.url}/deal?id=no-such-deal")
+    assert "No deal with the id no-such-deal" in text
