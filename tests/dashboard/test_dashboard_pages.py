@@ -100,13 +100,20 @@ def test_pipeline_health(server, browser, serve_dir, rep_ids):
 
 def test_plan_my_day_for_the_busiest_rep(server, browser, serve_dir, rep_ids):
     f = fmt()
-    owner_id, actions = read_served(
+    owner_id, today = read_served(
         serve_dir,
-        "select owner_id, count(*) from marts.daily_action_list group by 1 order by 2 desc, 1 limit 1",
+        "select owner_id, count(*) filter (where priority_block = 1) from marts.daily_action_list "
+        "where owner_id not in (select owner_id from marts.dim_reps where is_manager) "
+        "group by 1 order by 2 desc, 1 limit 1",
     )[0]
-    top_action, top_at_stake = read_served(
+    week = read_served(
         serve_dir,
-        "select action, revenue_at_stake_amount from marts.daily_action_list "
+        "select count(*) from marts.daily_action_list where owner_id = ? and priority_block = 2",
+        [owner_id],
+    )[0][0]
+    top_action, top_at_stake, top_reason = read_served(
+        serve_dir,
+        "select action, revenue_at_stake_amount, reason from marts.daily_action_list "
         "where owner_id = ? order by priority_block, rank limit 1",
         [owner_id],
     )[0]
@@ -117,11 +124,31 @@ def test_plan_my_day_for_the_busiest_rep(server, browser, serve_dir, rep_ids):
     )[0][0]
     text = open_page(browser, f"{server.url}/plan-my-day?rep={owner_id}")
     save_screenshot(browser, "plan-my-day")
-    assert f"{rep_ids[owner_id]} — {actions} actions" in selected_option(browser)
-    assert f.count(actions) in text
+    assert f"{rep_ids[owner_id]} — {today} actions today" in selected_option(browser)
+    # "Actions today" counts block 1 only, as the blocks below do (issue 15)
+    assert f"Actions today\n{f.count(today)}\n" in text and f"Prepare this week\n{f.count(week)}\n" in text
     assert f"#1 · {top_action}" in text
+    assert f"Why: {top_reason}" in text and not re.search(r"\d{4}-\d{2}-\d{2}", top_reason), top_reason
     assert f.money(top_at_stake) in text and f.money(today_at_stake) in text
     assert "Act today" in text and "Prepare this week" in text and "Why:" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_plan_my_day_for_an_unknown_rep_and_for_a_manager(server, browser, serve_dir, rep_ids):
+    text = open_page(browser, f"{server.url}/plan-my-day?rep=no-such-rep")
+    assert "No rep with the id no-such-rep" in text
+    assert "#1 ·" not in text, "someone else's list is not shown for an unknown rep"
+    manager_id, manager, team_today = read_served(
+        serve_dir,
+        "select m.owner_id, m.name, count(*) filter (where a.priority_block = 1) from marts.dim_reps m "
+        "join marts.dim_reps r on r.manager_id = m.owner_id "
+        "join marts.daily_action_list a on a.owner_id = r.owner_id "
+        "where m.is_manager and m.manager_id is not null group by 1, 2 order by 1 limit 1",
+    )[0]
+    text = open_page(browser, f"{server.url}/plan-my-day?rep={manager_id}")
+    assert f"{manager}'s team, by rep" in text
+    assert f"Team actions today\n{team_today}\n" in text
+    assert "0 actions" not in selected_option(browser), "a manager is not a rep with 0 actions"
     assert_healthy_page(browser, text, rep_ids, server)
 
 
