@@ -20,7 +20,7 @@ if str(_REPOSITORY) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard.routes import ALIASES, HIDDEN, PAGES, PageSpec  # noqa: E402
-from dashboard.sidebar import publish_status  # noqa: E402
+from dashboard.sidebar import banner, publish_status  # noqa: E402
 
 
 def page(spec: PageSpec, **options: object) -> st.Page:
@@ -40,7 +40,9 @@ def pages() -> list[st.Page]:
 def main() -> None:
     st.set_page_config(page_title="RevOps", page_icon=":material/monitoring:", layout="wide")
     current = st.navigation(pages())
-    publish_status()
+    status = publish_status()
+    if current.url_path != "data-health":  # Data health says it at length
+        banner(status)
     current.run()
 
 

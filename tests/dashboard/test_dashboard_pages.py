@@ -95,6 +95,7 @@ def test_pipeline_health(server, browser, serve_dir, rep_ids):
         assert expected in text, f"{expected!r} not on the page"
     assert f"Stalled ({stalled})" in text and f"Past close date ({past})" in text
     assert "Hygiene trend" in text and "Revenue-engine health" in text
+    assert "The last run failed" not in text and "The marts are stale" not in text, "no banner: fresh"
     assert_healthy_page(browser, text, rep_ids, server)
 
 
@@ -319,6 +320,7 @@ def test_an_empty_serve_folder_then_marts_published_days_ago(browser, demo_wareh
         assert "Fresh: published" not in text
         text = open_page(browser, f"{server.url}/")
         assert "Open deals" in text and not error_boxes(browser)
+        assert "The marts are stale: these are the marts of" in text  # the banner on every page
     finally:
         server.stop()
 
@@ -388,9 +390,12 @@ def test_a_loaded_page_never_blocks_a_publish_and_the_next_load_sees_it(browser,
         assert "The last run failed" in text
         assert "raw.opportunity: amounts_not_negative failed" in text
         assert "Fresh: published" not in text
-        # the other pages keep showing the last good marts
+        # the other pages keep showing the last good marts, under a banner that says the run failed
         text = open_page(browser, f"{server.url}/")
-        assert "Open deals" in text and not error_boxes(browser)
+        assert "Open deals" in text
+        assert "The last run failed" in text and "raw.opportunity: amounts_not_negative failed" in text
+        text = open_page(browser, f"{server.url}/forecast")
+        assert "The last run failed" in text
     finally:
         server.stop()
 
