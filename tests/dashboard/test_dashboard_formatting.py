@@ -127,3 +127,12 @@ def test_relative_days():
     assert fmt.relative_day(pd.Timestamp("2026-12-01"), today) == "today"
     assert fmt.relative_day(dt.date(2026, 12, 6), today) == "in 5 days"
     assert fmt.relative_day(None, today) == fmt.MISSING
+
+
+def test_the_run_rate_axis_ends_past_100_percent_and_at_most_200():
+    """Issue 14: one rep projected at 372% squashed everyone else's bar on the HUD."""
+    from dashboard.run_rate_hud import AXIS_CAP, axis_end
+
+    assert axis_end(pd.Series([3.72, 0.5])) == AXIS_CAP == 2.0
+    assert axis_end(pd.Series([0.6]), pd.Series([None], dtype=float)) == 1.2  # 100% always in view
+    assert axis_end(pd.Series([1.4])) == 1.6
