@@ -327,3 +327,27 @@ def grid(driver, index: int = 0) -> dict:
         """,
         index,
     )
+
+
+def open_heading(driver, url: str, timeout: float = 45) -> tuple[str, str]:
+    """Load `url` and wait only until the script finished and the page drew its title (not its
+    charts): (the h1, the page's text). For checks that need the page, not its figures."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def heading(d):
+        try:
+            if not d.find_elements(
+                By.CSS_SELECTOR, '[data-testid="stApp"][data-test-script-state="notRunning"]'
+            ):
+                return False
+            found = d.find_elements(By.CSS_SELECTOR, '[data-testid="stMainBlockContainer"] h1')
+            return found[0].text if found and found[0].text else False
+        except StaleElementReferenceException:
+            return False
+
+    driver.get(url)
+    title = WebDriverWait(driver, timeout, poll_frequency=0.2).until(heading)
+    time.sleep(0.3)  # a "Page not found" dialog comes with the same message as the page
+    return title, page_text(driver)
