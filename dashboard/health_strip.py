@@ -146,7 +146,13 @@ def week_ago_next_step(weekly: pd.DataFrame, as_of: Any) -> tuple[float | None, 
 
 
 def cards(
-    row: Any, high: pd.DataFrame, frames: kit.Frames, owners: set[str] | None, weekly, tr, as_of
+    row: Any,
+    high: pd.DataFrame,
+    frames: kit.Frames,
+    owners: set[str] | None,
+    weekly: pd.DataFrame,
+    tr: tracking.Tracking,
+    as_of: Any,
 ) -> None:
     """Open deals, open pipeline, high risk and next-step share, each with its weekly change."""
     deals_then, amount_then, why = week_ago_counts(frames, owners, as_of)

@@ -138,18 +138,22 @@ def team_and_rep_filter(
     """
     known = reps[reps["owner_id"].isin(list(owner_ids))]
     teams = sorted(t for t in known["team"].dropna().unique())
+    first_visit = f"{key}_visited" not in st.session_state  # the address is read on arrival only
+    st.session_state[f"{key}_visited"] = True
     wanted_rep = url_state.wanted("rep")
     if url_state.wanted("team") is None and wanted_rep in set(known["owner_id"]):
         st.query_params["team"] = str(known.loc[known["owner_id"] == wanted_rep, "team"].iloc[0])
     left, right = st.columns(2)
     team_options = [ALL_TEAMS, *teams]
-    url_state.initial(f"{key}_team", "team", team_options)
+    if url_state.initial(f"{key}_team", "team", team_options) and first_visit:
+        unknown_filter("team", "Team")
     team = left.selectbox("Team", team_options, key=f"{key}_team")
     candidates = known if team == ALL_TEAMS else known[known["team"] == team]
     candidates = candidates.sort_values("name")
     options = [ALL_REPS, *candidates["owner_id"]]
     names = rep_names(reps)
-    url_state.initial(f"{key}_owner_{team}", "rep", options)
+    if url_state.initial(f"{key}_owner_{team}", "rep", options) and first_visit:
+        unknown_filter("rep", "Rep")
     owner = right.selectbox(
         "Rep",
         options,
@@ -159,6 +163,15 @@ def team_and_rep_filter(
     team, owner = (None if team == ALL_TEAMS else team), (None if owner == ALL_REPS else owner)
     url_state.keep(team=team, rep=owner)
     return team, owner
+
+
+def unknown_filter(param: str, label: str) -> None:
+    """The address named a value the page does not have: say so, never pick another silently."""
+    st.warning(
+        f"No {label.lower()} {code(url_state.wanted(param))} here (the address's `?{param}=`): "
+        f"showing every {label.lower()} instead.",
+        icon=":material/filter_alt_off:",
+    )
 
 
 def scope_picker(

@@ -476,6 +476,9 @@ def test_filters_round_trip_through_the_address(server, browser, serve_dir, rep_
     text = open_page(browser, shared)  # the shared address: the same view
     assert rep_ids[owner_id] in selected_option(browser, 1) and rep_ids[owner_id] in text
 
+    text = open_page(browser, f"{server.url}/pipeline-health?rep=nobody")
+    assert "No rep nobody here" in text and "All reps" in selected_option(browser, 1)
+
     open_page(browser, f"{server.url}/run-rate-hud?period=YTD")
     checked = browser.find_elements("css selector", '[data-testid="stRadio"] input:checked')
     labels = [box.find_element("xpath", "./ancestor::label").text for box in checked]
