@@ -74,7 +74,7 @@ def flag_rows(risk: Any, as_of: Any) -> list[tuple[str, str]]:
         value = getattr(risk, flag, None)
         if fmt.is_missing(value):
             continue
-        raised = (value == False) if flag == "has_next_step" else (value == True)  # noqa: E712
+        raised = not drift_list.is_set(value) if flag == "has_next_step" else drift_list.is_set(value)
         if not raised:
             continue
         why = {

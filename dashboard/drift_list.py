@@ -28,6 +28,11 @@ def _present(value: Any) -> bool:
     return not fmt.is_missing(value)
 
 
+def is_set(value: Any) -> bool:
+    """A flag that is true (NULL, i.e. not tracked, is not set)."""
+    return not fmt.is_missing(value) and bool(value)
+
+
 def stage_time_words(deal: Any) -> str:
     typical = (
         "" if fmt.is_missing(deal.typical_stage_days) else f" (typical {round(deal.typical_stage_days)})"
@@ -57,11 +62,11 @@ def next_step_words(deal: Any, as_of: Any) -> str:
 def close_date_words(deal: Any, as_of: Any) -> str:
     pushes = 0 if fmt.is_missing(deal.close_date_push_count) else int(deal.close_date_push_count)
     pushed = f"pushed {pushes} time" + ("" if pushes == 1 else "s") if pushes else ""
-    if deal.is_close_date_past is True or deal.is_close_date_past == True:  # noqa: E712 (numpy bools)
+    if is_set(deal.is_close_date_past):
         text = f"Close date passed {fmt.relative_day(deal.close_date, as_of)}"
         return f"{text}, {pushed}" if pushed else text
     parts = []
-    if deal.is_closing_soon_without_next_step == True:  # noqa: E712
+    if is_set(deal.is_closing_soon_without_next_step):
         parts.append(f"Closes {fmt.relative_day(deal.close_date, as_of)} without a next step")
     if pushed:
         parts.append(("Close date " if not parts else "") + pushed)
