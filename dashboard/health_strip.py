@@ -277,7 +277,7 @@ def render_strip(rows: list[dict], whose: str) -> None:
                 cell.markdown(f"**{label}**  \n:gray[{note}]")
                 continue
             if fmt.is_missing(r["value"]):
-                cell.markdown(f"**{label}**  \n:gray[**Unknown**]" + (f"  \n:gray[{note}]" if note else ""))
+                cell.markdown(f"**{label}**  \n:gray[**Unknown**]" + (f": {note}" if note else ""))
                 continue
             color = kit.STATUS_COLORS.get(r["status"], "gray") if r["status"] != "scoped" else "blue"
             lines = [f"**{label}**", f":{color}[**{kit.md(value_text(r['metric'], r['value']))}**]"]

@@ -302,9 +302,9 @@ def render() -> None:
         return f"{fmt.count(value)} {what}"
 
     floating = getattr(row, "floating_count", None)
-    st.caption(
-        f"{fmt.count(len(high))} high-risk deals worth {kit.md(fmt.money(high['amount'].sum()))} "
-        f"of {kit.md(fmt.money(row.open_amount))} open pipeline: "
+    st.markdown(
+        f"**{fmt.count(len(high))} high-risk deals worth {kit.md(fmt.money(high['amount'].sum()))}** "
+        f"of {kit.md(fmt.money(row.open_amount))} open pipeline for {kit.md(scope_label)}: "
         f"{fmt.count(row.stalled_count)} stalled, {counted(row.inactive_count, 'inactive', 'activities')}, "
         + (
             f"{counted(floating, 'floating', 'activities')}, "

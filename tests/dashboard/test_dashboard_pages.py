@@ -157,7 +157,7 @@ def test_plan_my_day_for_an_unknown_rep_and_for_a_manager(server, browser, serve
 def test_plan_my_day_says_why_a_rep_has_nothing(server, browser, serve_dir, rep_ids):
     idle = read_served(
         serve_dir,
-        "select owner_id, name from marts.dim_reps where is_active "
+        "select owner_id, name from marts.dim_reps where is_active and not is_manager "
         "and owner_id not in (select owner_id from marts.daily_action_list) order by name limit 1",
     )
     if not idle:
