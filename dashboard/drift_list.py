@@ -115,13 +115,13 @@ def drifting(deals: pd.DataFrame, as_of: Any) -> pd.DataFrame:
 
 
 COLUMNS = {  # widths in px: at 1440 px wide, everything up to the main reason is in view
-    "Deal": st.column_config.TextColumn(width=230, pinned=True),
-    "Open": st.column_config.LinkColumn("Deal page", display_text="Open", width=75),
-    "Owner": st.column_config.TextColumn(width=125),
-    "Amount": st.column_config.NumberColumn(format="dollar", step=1, width=95),
-    "Risk": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f", width=85),
-    "Close date": st.column_config.DateColumn(format="MMM D, YYYY", width=110),
-    "Main reason": st.column_config.TextColumn(width=400),
+    "Deal": st.column_config.TextColumn(width=195, pinned=True),
+    "Open": st.column_config.LinkColumn("Deal page", display_text="Open", width=70),
+    "Owner": st.column_config.TextColumn(width=110),
+    "Amount": st.column_config.NumberColumn(format="dollar", step=1, width=85),
+    "Risk": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f", width=75),
+    "Close date": st.column_config.DateColumn(format="MMM D, YYYY", width=100),
+    "Main reason": st.column_config.TextColumn(width=330),
     "Also": st.column_config.TextColumn(width=600),
 }
 
