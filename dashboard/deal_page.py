@@ -111,7 +111,11 @@ def timeline_chart(stages: pd.DataFrame, as_of: Any) -> alt.Chart:
                 sort=list(frame["step"]),
                 axis=alt.Axis(labelLimit=260, labelOverlap=False),
             ),
-            color=alt.Color("is_current:N", legend=None, scale=alt.Scale(range=["#8aa4c8", "#1f4e8c"])),
+            color=alt.Color(
+                "is_current:N",
+                legend=None,
+                scale=alt.Scale(domain=[False, True], range=["#8aa4c8", "#1f4e8c"]),
+            ),
             tooltip=[
                 "stage_name:N",
                 alt.Tooltip("start:T", title="Entered"),
@@ -186,7 +190,7 @@ def render() -> None:
     st.markdown(" · ".join(facts) + (f" · [Open in the CRM]({link})" if link else ""))
     if not link:
         st.caption(
-            "Set REVOPS_CRM_RECORD_URL (e.g. https://acme.my.salesforce.com/{id}) to link to the CRM record."
+            "Set `REVOPS_CRM_RECORD_URL` (e.g. `https://acme.my.salesforce.com/{id}`) to link to the CRM record."
         )
 
     left, right = st.columns([3, 2])
