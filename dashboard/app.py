@@ -7,6 +7,7 @@ Run it with `python -m dashboard` (or `streamlit run dashboard/app.py --server.a
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -18,39 +19,31 @@ if str(_REPOSITORY) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import (  # noqa: E402
-    calibration,
-    data_health,
-    forecast,
-    pipeline_health,
-    plan_my_day,
-    run_rate_hud,
-    team_dashboard,
-)
-from dashboard.sidebar import publish_status  # noqa: E402
+from dashboard.routes import ALIASES, HIDDEN, PAGES, PageSpec  # noqa: E402
+from dashboard.sidebar import banner, publish_status  # noqa: E402
 
-PAGES = [
-    st.Page(
-        pipeline_health.render,
-        title="Pipeline Health",
-        url_path="pipeline-health",
-        icon=":material/monitor_heart:",
-        default=True,
-    ),
-    st.Page(plan_my_day.render, title="Plan My Day", url_path="plan-my-day", icon=":material/checklist:"),
-    st.Page(run_rate_hud.render, title="Run-Rate HUD", url_path="run-rate", icon=":material/speed:"),
-    st.Page(forecast.render, title="Forecast", url_path="forecast", icon=":material/query_stats:"),
-    st.Page(calibration.render, title="Calibration", url_path="calibration", icon=":material/target:"),
-    st.Page(team_dashboard.render, title="Team Dashboard", url_path="team", icon=":material/groups:"),
-    st.Page(data_health.render, title="Data health", url_path="data-health", icon=":material/fact_check:"),
-]
+
+def page(spec: PageSpec, **options: object) -> st.Page:
+    render = importlib.import_module(f"dashboard.{spec.module}").render
+    return st.Page(render, title=spec.title, url_path=spec.url_path, icon=spec.icon or None, **options)
+
+
+def pages() -> list[st.Page]:
+    """The menu (the first page is the default, at `/`), then the hidden aliases and pages."""
+    return [
+        page(PAGES[0], default=True),
+        *(page(spec) for spec in PAGES[1:]),
+        *(page(spec, visibility="hidden") for spec in [*ALIASES, *HIDDEN]),
+    ]
 
 
 def main() -> None:
     st.set_page_config(page_title="RevOps", page_icon=":material/monitoring:", layout="wide")
-    page = st.navigation(PAGES)
-    publish_status()
-    page.run()
+    current = st.navigation(pages())
+    status = publish_status()
+    if current.url_path != "data-health":  # Data health says it at length
+        banner(status)
+    current.run()
 
 
 main()

@@ -211,7 +211,9 @@ def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.Lay
     variance = rows.dropna(subset=["variance_rate"]).assign(
         within=lambda f: f["variance_rate"].abs() <= band + 1e-12
     )
-    variance["within"] = variance["within"].map({True: f"Within ±{band:.0%}", False: f"Outside ±{band:.0%}"})
+    variance["within"] = variance["within"].map(
+        {True: f"Within ±{fmt.share(band)}", False: f"Outside ±{fmt.share(band)}"}
+    )
     bars = (
         alt.Chart(variance, title="Forecast variance ((forecast − actual) ÷ actual)")
         .mark_bar()
@@ -222,7 +224,8 @@ def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.Lay
                 "within:N",
                 title=None,
                 scale=alt.Scale(
-                    domain=[f"Within ±{band:.0%}", f"Outside ±{band:.0%}"], range=["#2e9d5b", "#d64541"]
+                    domain=[f"Within ±{fmt.share(band)}", f"Outside ±{fmt.share(band)}"],
+                    range=["#2e9d5b", "#d64541"],
                 ),
             ),
             tooltip=[
@@ -338,7 +341,7 @@ def render() -> None:
     within = int((scored["variance_rate"].abs() <= band + 1e-12).sum())
     latest = history.iloc[-1]
     st.markdown(
-        f"Within ±{band:.0%} in **{within} of {len(scored)}** closed {period_type}s. "
+        f"Within ±{fmt.share(band)} in **{within} of {len(scored)}** closed {period_type}s. "
         f"Latest, {fmt.period_label(period_type, latest.period_start)}: forecast "
         f"**{kit.md(fmt.money(latest.forecast_amount))}** vs closed won **{kit.md(fmt.money(latest.actual_amount))}**, "
         f"variance **{fmt.signed_share(latest.variance_rate)}**."

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
+from dashboard import tracking, url_state
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.forecast_trend", "marts.forecast_backtest")
@@ -116,6 +116,7 @@ def render_trend(frames: kit.Frames, level: str, value: str | None, label: str) 
     """The call and the weighted pipeline on each day of the current month or quarter."""
     trend = kit.rows_for_scope(frames["trend"], level, value)
     st.subheader("What we said each day")
+    url_state.initial("forecast_trend_period", "period", ["month", "quarter"])
     period_type = st.radio(
         "Period",
         ["month", "quarter"],
@@ -123,6 +124,7 @@ def render_trend(frames: kit.Frames, level: str, value: str | None, label: str) 
         key="forecast_trend_period",
         format_func=lambda p: {"month": "This month", "quarter": "This quarter"}[p],
     )
+    url_state.keep(period=period_type)
     rows = trend[trend["period_type"] == period_type].sort_values("snapshot_date")
     if rows.empty:
         kit.empty(f"No day of this {period_type} has a snapshot for {label} yet.")

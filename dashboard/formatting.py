@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 MISSING = "—"
@@ -46,18 +47,66 @@ def money(value: Any) -> str:
     return f"{sign}${amount:,.0f}"
 
 
-def share(value: Any, digits: int = 0) -> str:
-    """A 0-1 share as a percentage: 0.497 -> 50% (digits=0) or 49.7% (digits=1)."""
+# --------------------------------------------------------------------------- percentages
+#
+# One rounding rule for every percentage in the app: to the nearest point (or tenth of a
+# point), halves away from zero, on the decimal value (0.478 -> 48%, 0.125 -> 13%, 0.0449 -> 4%).
+# Tables keep numbers (so they sort) as percentage points rounded here (`percent_points`) and
+# shown with `percent_column`, so a table and a card never disagree.
+
+
+def percent_points(value: Any, digits: int = 0) -> float | None:
+    """A 0-1 share as percentage points rounded by the app's rule: 0.478 -> 48.0; None when missing."""
     if is_missing(value):
+        return None
+    points = Decimal(repr(float(value))) * 100
+    return float(points.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def share(value: Any, digits: int = 0) -> str:
+    """A 0-1 share as a percentage: 0.478 -> 48% (digits=0) or 47.8% (digits=1); halves round up."""
+    points = percent_points(value, digits)
+    if points is None:
         return MISSING
-    return f"{float(value) * 100:.{digits}f}%"
+    return f"{points + 0.0:.{digits}f}%"  # + 0.0: never "-0%"
 
 
 def signed_share(value: Any, digits: int = 1) -> str:
-    """A change or a variance: +8.3% / -20.5%."""
-    if is_missing(value):
+    """A change or a variance: +8.3% / -20.5% (the same rounding as `share`)."""
+    points = percent_points(value, digits)
+    if points is None:
         return MISSING
-    return f"{float(value) * 100:+.{digits}f}%"
+    return f"{points + 0.0:+.{digits}f}%"
+
+
+def percent_points_column(values: Any, digits: int = 0) -> list[float | None]:
+    """A column of 0-1 shares as rounded percentage points, for a table with `percent_column`."""
+    return [percent_points(v, digits) for v in values]
+
+
+def with_percent_points(frame, columns, digits: int = 0):
+    """A copy of a DataFrame with the 0-1 share `columns` as rounded percentage points."""
+    out = frame.copy()
+    for column in columns:
+        out[column] = percent_points_column(out[column], digits)
+    return out
+
+
+def percent_column(label: str | None = None, digits: int = 0, **options: Any):
+    """A Streamlit column of `percent_points_column` values: 48%. (Streamlit's own
+    `format="percent"` cuts 0.478 to 47%: its step truncates instead of rounding.)"""
+    import streamlit as st
+
+    return st.column_config.NumberColumn(label, format=f"%.{digits}f%%", **options)
+
+
+def percent_bar_column(label: str | None = None, max_points: float = 100, **options: Any):
+    """A progress bar of `percent_points_column` values (0 to `max_points`), labelled 48%."""
+    import streamlit as st
+
+    return st.column_config.ProgressColumn(
+        label, format="%.0f%%", min_value=0, max_value=max_points, **options
+    )
 
 
 def ratio(value: Any, digits: int = 1) -> str:
@@ -138,6 +187,21 @@ def short_date(value: Any) -> str:
     """Nov 23."""
     day = as_date(value)
     return MISSING if day is None else f"{day:%b} {day.day}"
+
+
+def relative_day(value: Any, as_of: Any) -> str:
+    """A day said from `as_of`: 'today', 'yesterday', 'tomorrow', '22 days ago', 'in 5 days'."""
+    day, today = as_date(value), as_date(as_of)
+    if day is None or today is None:
+        return MISSING
+    delta = (day - today).days
+    if delta == 0:
+        return "today"
+    if delta == -1:
+        return "yesterday"
+    if delta == 1:
+        return "tomorrow"
+    return f"{-delta:,} days ago" if delta < 0 else f"in {delta:,} days"
 
 
 def plural(number: Any, noun: str) -> str:

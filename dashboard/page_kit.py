@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import formatting as fmt
-from dashboard import served
+from dashboard import served, url_state
 
 Frames = dict[str, pd.DataFrame]
 Fetch = Callable[[served.ServedWarehouse], Frames]
@@ -41,14 +41,18 @@ def _load_cached(
         return _fetch(db)
 
 
-def load(fetch: Fetch, tables: Sequence[str]) -> Frames | None:
-    """The page's frames, or None after drawing the empty state that says why."""
+def load(fetch: Fetch, tables: Sequence[str], cache_key: str = "") -> Frames | None:
+    """The page's frames, or None after drawing the empty state that says why.
+
+    `cache_key` tells apart the results of one fetch function made for different values (a
+    closure over a deal's id); the function's name alone names the rest.
+    """
     path = served.served_path()
     stamp = served.file_stamp(path)
     if stamp is None:
         no_warehouse(path)
         return None
-    key = f"{fetch.__module__}.{fetch.__qualname__}"
+    key = f"{fetch.__module__}.{fetch.__qualname__}:{cache_key}"
     try:
         return _load_cached(key, str(path), stamp, tuple(tables), fetch)
     except FileNotFoundError:
@@ -127,44 +131,85 @@ def with_rep_names(frame: pd.DataFrame, reps: pd.DataFrame, column: str = "rep")
 def team_and_rep_filter(
     reps: pd.DataFrame, owner_ids: Sequence[str], *, key: str
 ) -> tuple[str | None, str | None]:
-    """Two selectboxes: a team (or all) and one of its reps (or all) among `owner_ids`."""
+    """Two selectboxes: a team (or all) and one of its reps (or all) among `owner_ids`.
+
+    Both start from the address (`?team=`, `?rep=`; a rep alone picks the rep's team) and
+    are written back to it, so the view can be shared.
+    """
     known = reps[reps["owner_id"].isin(list(owner_ids))]
     teams = sorted(t for t in known["team"].dropna().unique())
+    first_visit = f"{key}_visited" not in st.session_state  # the address is read on arrival only
+    st.session_state[f"{key}_visited"] = True
+    wanted_rep = url_state.wanted("rep")
+    if url_state.wanted("team") is None and wanted_rep in set(known["owner_id"]):
+        st.query_params["team"] = str(known.loc[known["owner_id"] == wanted_rep, "team"].iloc[0])
     left, right = st.columns(2)
-    team = left.selectbox("Team", [ALL_TEAMS, *teams], key=f"{key}_team")
+    team_options = [ALL_TEAMS, *teams]
+    if url_state.initial(f"{key}_team", "team", team_options) and first_visit:
+        unknown_filter("team", "Team")
+    team = left.selectbox("Team", team_options, key=f"{key}_team")
     candidates = known if team == ALL_TEAMS else known[known["team"] == team]
     candidates = candidates.sort_values("name")
     options = [ALL_REPS, *candidates["owner_id"]]
     names = rep_names(reps)
+    if url_state.initial(f"{key}_owner_{team}", "rep", options) and first_visit:
+        unknown_filter("rep", "Rep")
     owner = right.selectbox(
         "Rep",
         options,
         key=f"{key}_owner_{team}",
         format_func=lambda value: value if value == ALL_REPS else name_of(names, value),
     )
-    return (None if team == ALL_TEAMS else team), (None if owner == ALL_REPS else owner)
+    team, owner = (None if team == ALL_TEAMS else team), (None if owner == ALL_REPS else owner)
+    url_state.keep(team=team, rep=owner)
+    return team, owner
+
+
+def unknown_filter(param: str, label: str) -> None:
+    """The address named a value the page does not have: say so, never pick another silently."""
+    st.warning(
+        f"No {label.lower()} {code(url_state.wanted(param))} here (the address's `?{param}=`): "
+        f"showing every {label.lower()} instead.",
+        icon=":material/filter_alt_off:",
+    )
 
 
 def scope_picker(
     reps: pd.DataFrame, owner_ids: Sequence[str], teams: Sequence[str], *, key: str
 ) -> tuple[str, str | None, str]:
-    """Company, a team or a rep: returns (rollup_level, team or owner_id, label)."""
+    """Company, a team or a rep: returns (rollup_level, team or owner_id, label).
+
+    Starts from the address (`?rep=` shows that rep, `?team=` that team) and writes back to it.
+    """
     names = rep_names(reps)
-    level = st.radio("Show", ["Company", "Team", "Rep"], horizontal=True, key=f"{key}_level")
+    known = reps[reps["owner_id"].isin(list(owner_ids))].sort_values("name")
+    team_options = sorted(t for t in teams if not fmt.is_missing(t))
+    levels = ["Company", "Team", "Rep"]
+    if f"{key}_level" not in st.session_state:
+        if url_state.wanted("rep") in set(known["owner_id"]):
+            st.session_state[f"{key}_level"] = "Rep"
+        elif url_state.wanted("team") in team_options:
+            st.session_state[f"{key}_level"] = "Team"
+    level = st.radio("Show", levels, horizontal=True, key=f"{key}_level")
     if level == "Team":
-        options = sorted(t for t in teams if not fmt.is_missing(t))
-        if not options:
+        if not team_options:
+            url_state.keep(team=None, rep=None)
             return "team", None, "no team"
-        team = st.selectbox("Team", options, key=f"{key}_team")
+        url_state.initial(f"{key}_team", "team", team_options)
+        team = st.selectbox("Team", team_options, key=f"{key}_team")
+        url_state.keep(team=team, rep=None)
         return "team", team, team
     if level == "Rep":
-        known = reps[reps["owner_id"].isin(list(owner_ids))].sort_values("name")
         if known.empty:
+            url_state.keep(team=None, rep=None)
             return "owner", None, "no rep"
+        url_state.initial(f"{key}_owner", "rep", list(known["owner_id"]))
         owner = st.selectbox(
             "Rep", list(known["owner_id"]), key=f"{key}_owner", format_func=lambda o: name_of(names, o)
         )
+        url_state.keep(team=None, rep=owner)
         return "owner", owner, name_of(names, owner)
+    url_state.keep(team=None, rep=None)
     return "company", None, "the company"
 
 

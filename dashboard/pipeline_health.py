@@ -13,9 +13,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard import drift_list, health_strip, tracking
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
 from dashboard.served import ServedWarehouse
 
 TABLES = (
@@ -24,19 +24,12 @@ TABLES = (
     "marts.pipeline_hygiene_weekly",
     "marts.revops_health",
     "marts.dim_reps",
+    "marts.fct_deal_snapshots",
+    "marts.forecast",
+    "marts.rep_scorecards",
 )
 TREND_WEEKS = 26
 RISK_LEVELS = ["low", "medium", "high"]
-
-# revops_health metric -> (label, how its value reads)
-HEALTH_METRICS = {
-    "pipeline_coverage": ("Pipeline coverage", "ratio"),
-    "next_step_share": ("Deals with a next step", "share"),
-    "win_rate_week_over_week_change": ("Win rate, week over week", "signed_share"),
-    "forecast_variance": ("Forecast variance", "signed_share"),
-    "time_in_stage_vs_baseline": ("Time in stage vs baseline", "ratio"),
-    "icp_share_of_pipeline": ("ICP share of pipeline", "share"),
-}
 
 
 def fetch(db: ServedWarehouse) -> kit.Frames:
@@ -48,6 +41,8 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
                 close_date, next_step, next_step_date, days_in_stage, typical_stage_days,
                 last_interaction_date, last_interaction_type, business_days_since_last_interaction,
                 is_stalled, is_inactive, has_next_step, is_close_date_past, close_date_push_count,
+                is_closing_soon_without_next_step, stage_time_component, activity_component,
+                next_step_component, close_date_component,
                 risk_score, risk_level, risk_reasons, risk_known_weight
             from marts.deal_risk
             """
@@ -56,25 +51,8 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
         "weekly": db.frame("select * from marts.pipeline_hygiene_weekly order by week_start"),
         "health": db.frame("select * from marts.revops_health"),
         "coverage": tracking.fetch(db),
+        **health_strip.fetch(db),
     }
-
-
-def health_value(metric: str, value: object) -> str:
-    kind = HEALTH_METRICS.get(metric, ("", "share"))[1]
-    return {"ratio": fmt.ratio, "share": fmt.share, "signed_share": fmt.signed_share}[kind](value)
-
-
-def healthy_band(metric: str, low: object, high: object) -> str:
-    def text(value: object) -> str:
-        return health_value(metric, value)
-
-    if not fmt.is_missing(low) and not fmt.is_missing(high):
-        return f"healthy {text(low)} to {text(high)}"
-    if not fmt.is_missing(low):
-        return f"healthy at {text(low)} or more"
-    if not fmt.is_missing(high):
-        return f"healthy at {text(high)} or less"
-    return ""
 
 
 # --------------------------------------------------------------------------- why each deal is listed
@@ -87,14 +65,14 @@ def stalled_why(deal: Any) -> str:
     )
 
 
-def inactive_why(deal: Any) -> str:
+def inactive_why(deal: Any, as_of: object) -> str:
     since = (
         f"No call, email or meeting for {fmt.count(deal.business_days_since_last_interaction)} business days"
     )
     if fmt.is_missing(deal.last_interaction_date):
         return since + " (none logged since it was created)"
     kind = "" if fmt.is_missing(deal.last_interaction_type) else f"{str(deal.last_interaction_type).lower()} "
-    return since + f" (last {kind}on {fmt.date(deal.last_interaction_date)})"
+    return since + f" (last {kind}{fmt.relative_day(deal.last_interaction_date, as_of)})"
 
 
 def no_next_step_why(deal: Any, as_of: object) -> str:
@@ -104,13 +82,12 @@ def no_next_step_why(deal: Any, as_of: object) -> str:
     if fmt.is_missing(deal.next_step_date):
         return f'"{step}" has no date'
     if fmt.as_date(deal.next_step_date) < fmt.as_date(as_of):
-        return f'"{step}" was due {fmt.date(deal.next_step_date)}'
+        return f'"{step}" was due {fmt.relative_day(deal.next_step_date, as_of)}'
     return f'"{step}" is too vague to count'
 
 
 def past_close_why(deal: Any, as_of: object) -> str:
-    late = (fmt.as_date(as_of) - fmt.as_date(deal.close_date)).days
-    text = f"Close date {fmt.date(deal.close_date)} passed {fmt.days(late)} ago"
+    text = f"Close date passed {fmt.relative_day(deal.close_date, as_of)}"
     pushes = 0 if fmt.is_missing(deal.close_date_push_count) else int(deal.close_date_push_count)
     if pushes:
         text += f"; pushed {pushes} time" + ("" if pushes == 1 else "s")
@@ -120,7 +97,7 @@ def past_close_why(deal: Any, as_of: object) -> str:
 # tab -> (deal_risk flag, why, noun, the part the flag needs)
 DEAL_LISTS = {
     "Stalled": ("is_stalled", lambda deal, as_of: stalled_why(deal), "stalled deals", None),
-    "Inactive": ("is_inactive", lambda deal, as_of: inactive_why(deal), "inactive deals", "activities"),
+    "Inactive": ("is_inactive", inactive_why, "inactive deals", "activities"),
     "No next step": ("has_next_step", no_next_step_why, "deals without a next step", "next_step"),
     "Past close date": ("is_close_date_past", past_close_why, "deals past their close date", None),
 }
@@ -145,7 +122,7 @@ def deal_list(risk: pd.DataFrame, flag: str, why, as_of: object) -> pd.DataFrame
             "Why": [why(deal, as_of) for deal in deals.itertuples()],
             "Risk score": deals["risk_score"],
             "Close date": [fmt.as_date(d) for d in deals["close_date"]],
-            "All reasons": deals["risk_reasons"],
+            "All reasons": [" · ".join(drift_list.reasons(deal, as_of)) for deal in deals.itertuples()],
         }
     )
 
@@ -224,28 +201,31 @@ def hygiene_trend_charts(weekly: pd.DataFrame) -> tuple[alt.Chart, alt.Chart | N
             "no_next_step_count": "No next step",
         }
     )
+    counts["week"] = [fmt.short_date(d) for d in counts["week_start"]]
+    weeks = [fmt.short_date(d) for d in sorted(weekly["week_start"].unique())]
     count_chart = (
-        alt.Chart(counts, title="Deals with each problem, by week")
-        .mark_line(point=True)
+        alt.Chart(counts, title="Deals with each problem, week by week")
+        .mark_line(strokeWidth=2.5)
         .encode(
-            x=alt.X("week_start:T", title="Week of"),
+            x=alt.X("week:O", title="Week of", sort=weeks, axis=alt.Axis(labelAngle=-45)),
             y=alt.Y("deals:Q", title="Deals"),
-            color=alt.Color("problem:N", title=None),
-            tooltip=[alt.Tooltip("week_start:T", title="Week of"), "problem:N", "deals:Q"],
+            color=alt.Color("problem:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=[alt.Tooltip("week:O", title="Week of"), "problem:N", "deals:Q"],
         )
         .properties(height=280)
     )
     captured = weekly.dropna(subset=["next_step_rate"])
     if captured.empty:
         return count_chart, None
+    captured = captured.assign(week=[fmt.short_date(d) for d in captured["week_start"]])
     rate_chart = (
-        alt.Chart(captured, title="Share of open deals with a next step")
-        .mark_line(point=True)
+        alt.Chart(captured, title="Share of open deals with a next step, week by week")
+        .mark_bar()
         .encode(
-            x=alt.X("week_start:T", title="Week of"),
+            x=alt.X("week:O", title="Week of", scale=alt.Scale(domain=weeks), axis=alt.Axis(labelAngle=-45)),
             y=alt.Y("next_step_rate:Q", axis=kit.share_axis("Next step on"), scale=alt.Scale(domain=[0, 1])),
             tooltip=[
-                alt.Tooltip("week_start:T", title="Week of"),
+                alt.Tooltip("week:O", title="Week of"),
                 alt.Tooltip("next_step_rate:Q", title="Next step on", format=".1%"),
             ],
         )
@@ -289,12 +269,15 @@ def render() -> None:
     if owner:
         scope_label, level, value = kit.name_of(names, owner), "owner", owner
         deals = risk[risk["owner_id"] == owner]
+        scope_owners = {owner}
     elif team:
         scope_label, level, value = team, "team", team
         deals = risk[risk["team"] == team]
+        scope_owners = {o for o, t in team_of.items() if t == team}
     else:
         scope_label, level, value = "the company", "company", None
         deals = risk
+        scope_owners = None
 
     summary = kit.rows_for_scope(hygiene, level, value)
     if summary.empty or deals.empty:
@@ -302,22 +285,16 @@ def render() -> None:
         return
     row = summary.iloc[0]
     high = deals[deals["risk_level"] == "high"]
+    trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start")
+    health_strip.cards(row, high, frames, scope_owners, trend, tr, as_of)
 
-    cols = st.columns(4)
-    cols[0].metric("Open deals", fmt.count(row.open_deal_count), border=True)
-    cols[1].metric("Open pipeline", fmt.money(row.open_amount), border=True)
-    cols[2].metric(
-        "High risk",
-        fmt.count(len(high)),
-        help=kit.md(f"{fmt.money(high['amount'].sum())} of open pipeline"),
-        border=True,
+    listed = drift_list.drifting(deals, as_of)
+    st.markdown(
+        f"**{fmt.count(len(listed))} drifting deals** (medium or high risk) worth "
+        f"**{kit.md(fmt.money(listed['Amount'].sum()))}** for {kit.md(scope_label)}, "
+        "ranked by risk score × amount"
     )
-    cols[3].metric(
-        "Next step on",
-        tr.text(row.next_step_rate, lambda v: fmt.share(v, 1), "next_step"),
-        help="Goal: more than 90% of open deals",
-        border=True,
-    )
+    drift_list.render(deals, as_of, scope_label)
 
     def counted(value: object, what: str, key: str) -> str:
         if fmt.is_missing(value) and tr.untracked(key):
@@ -344,33 +321,11 @@ def render() -> None:
             "(scaled to 0-100); the reasons of each deal start with what is not tracked."
         )
 
-    health_rows = (
-        health[health["rollup_level"] == "company"]
-        if level == "company"
-        else health[
-            (health["rollup_level"] == "team")
-            & (health["team"] == (team or (team_of.get(owner) if owner else None)))
-        ]
+    team_of_scope = team or (team_of.get(owner) if owner else None)
+    whose = {"company": "company", "team": f"team {team}", "owner": scope_label}[level]
+    health_strip.render_strip(
+        health_strip.strip_rows(health, frames, row, level, team_of_scope, owner), whose
     )
-    health_rows = health_rows[health_rows["metric"].isin(HEALTH_METRICS)]
-    if not health_rows.empty:
-        whose = "company" if level == "company" else f"team {team or team_of.get(owner)}"
-        with st.expander(f"Revenue-engine health ({whose})", expanded=True):
-            cells = st.columns(len(health_rows))
-            for cell, metric in zip(cells, health_rows.itertuples()):
-                label = HEALTH_METRICS[metric.metric][0]
-                color = kit.STATUS_COLORS.get(metric.status, "gray")
-                band = kit.md(healthy_band(metric.metric, metric.healthy_min, metric.healthy_max))
-                if metric.status == "unknown" and fmt.is_missing(metric.value):
-                    reason = getattr(metric, "unknown_reason", None)
-                    cell.markdown(
-                        f"**{label}**  \n:gray[**Unknown**]: {kit.md(tracking.not_tracked(reason))}  \n:gray[{band}]"
-                    )
-                    continue
-                cell.markdown(
-                    f"**{label}**  \n:{color}[**{kit.md(health_value(metric.metric, metric.value))}**]  \n"
-                    f":gray[{band}]"
-                )
 
     left, right = st.columns(2)
     with left:
@@ -378,7 +333,7 @@ def render() -> None:
     with right:
         kit.chart(risk_amount_chart(deals))
 
-    st.subheader("Deals to review")
+    st.subheader("Deals by problem")
     tabs_spec = []
     for title, (flag, why, noun, needs) in DEAL_LISTS.items():
         untracked = needs is not None and tr.untracked(needs) and deals[flag].isna().all()
@@ -406,7 +361,7 @@ def render() -> None:
                 )
 
     st.subheader("Hygiene trend")
-    trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start").tail(TREND_WEEKS)
+    trend = trend.tail(TREND_WEEKS)
     if trend.empty:
         kit.empty(f"No weekly history for {scope_label} yet.")
         return

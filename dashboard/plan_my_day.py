@@ -40,7 +40,9 @@ ACTION_LABELS = {
 
 def fetch(db: ServedWarehouse) -> kit.Frames:
     return {
-        "reps": db.frame("select owner_id, name, team, title, is_active, is_manager from marts.dim_reps"),
+        "reps": db.frame(
+            "select owner_id, name, team, title, is_active, is_manager, manager_id from marts.dim_reps"
+        ),
         "actions": db.frame("select * from marts.daily_action_list order by owner_id, rank"),
         "coverage": tracking.fetch(db),
         "as_of": db.frame(
@@ -105,25 +107,41 @@ def render() -> None:
         kit.empty("No reps in the served warehouse (marts.dim_reps is empty).")
         return
     names = kit.rep_names(reps)
-    counts = actions.groupby("owner_id").size().to_dict()
-    if (
-        st.session_state.get("plan_rep") not in options
-    ):  # a new visit: the address, else the first rep with actions
+    today = actions[actions["priority_block"] == 1]
+    counts = today.groupby("owner_id").size().to_dict()
+    managers = set(reps.loc[reps["is_manager"].fillna(False).astype(bool), "owner_id"])
+    unknown = None
+    if st.session_state.get("plan_rep") not in options:  # a new visit: the address, else the busiest rep
         wanted = st.query_params.get("rep")
-        st.session_state["plan_rep"] = (
-            wanted if wanted in options else next((o for o in options if counts.get(o)), options[0])
+        if wanted is not None and wanted not in options:
+            unknown = wanted
+            st.session_state["plan_rep"] = None
+        else:
+            st.session_state["plan_rep"] = (
+                wanted if wanted in options else next((o for o in options if counts.get(o)), options[0])
+            )
+
+    def label(owner_id: str) -> str:
+        if owner_id in managers:
+            return f"{kit.name_of(names, owner_id)} — manager: the team's actions"
+        n = counts.get(owner_id, 0)
+        return f"{kit.name_of(names, owner_id)} — {n} action" + ("" if n == 1 else "s") + " today"
+
+    if unknown is not None:
+        st.warning(
+            f"No rep with the id {kit.code(unknown)} in the served marts (dim_reps): the address may be "
+            "mistyped or the rep was removed from the CRM. Choose a rep below.",
+            icon=":material/person_off:",
         )
-    owner = st.selectbox(
-        "Rep",
-        options,
-        key="plan_rep",
-        format_func=lambda o: (
-            f"{kit.name_of(names, o)} — {counts.get(o, 0)} action" + ("" if counts.get(o, 0) == 1 else "s")
-        ),
-    )
+    owner = st.selectbox("Rep", options, key="plan_rep", format_func=label, placeholder="Choose a rep")
+    if owner is None:
+        return
     if st.query_params.get("rep") != owner:
         st.query_params["rep"] = owner  # bookmarkable: ?rep=<owner_id>
     name = kit.name_of(names, owner)
+    if owner in managers:
+        manager_view(owner, reps, actions, names)
+        return
     mine = actions[actions["owner_id"] == owner].sort_values(["priority_block", "rank"])
 
     if mine.empty:
@@ -134,14 +152,16 @@ def render() -> None:
         )
         return
 
-    cols = st.columns(3)
-    cols[0].metric("Actions today", fmt.count(len(mine)), border=True)
-    for col, block in zip(cols[1:], BLOCKS):
+    cols = st.columns(4)
+    for (col_count, col_amount), block in zip(((cols[0], cols[1]), (cols[2], cols[3])), BLOCKS):
         in_block = mine[mine["priority_block"] == block]
-        col.metric(
+        col_count.metric(
+            {1: "Actions today", 2: "Prepare this week"}[block], fmt.count(len(in_block)), border=True
+        )
+        col_amount.metric(
             {1: "At stake today", 2: "At stake this week"}[block],
             fmt.money(in_block["revenue_at_stake_amount"].sum()),
-            help=f"{len(in_block)} actions; revenue at stake = amount × the deal's win probability",
+            help="Revenue at stake = amount × the deal's win probability",
             border=True,
         )
     top = mine.iloc[0]
@@ -174,4 +194,55 @@ def render() -> None:
                 right.markdown(
                     f"**{kit.md(fmt.money(action.revenue_at_stake_amount))}**  \n:gray[at stake]",
                     text_alignment="right",
+                )
+
+
+def team_of_manager(manager_id: str, reps: pd.DataFrame) -> list[str]:
+    """Everyone who reports to the manager, directly or through another manager."""
+    reports, frontier = [], [manager_id]
+    while frontier:
+        below = list(reps.loc[reps["manager_id"].isin(frontier), "owner_id"])
+        below = [o for o in below if o not in reports and o != manager_id]
+        reports += below
+        frontier = below
+    return reports
+
+
+def manager_view(manager_id: str, reps: pd.DataFrame, actions: pd.DataFrame, names: dict[str, str]) -> None:
+    """A manager's page: the team's actions grouped by rep, the busiest today first."""
+    team = team_of_manager(manager_id, reps)
+    theirs = actions[actions["owner_id"].isin(team)]
+    manager = kit.name_of(names, manager_id)
+    if theirs.empty:
+        kit.empty(f"No actions today for the {len(team)} people who report to {manager}.")
+        return
+    today = theirs[theirs["priority_block"] == 1]
+    cols = st.columns(3)
+    cols[0].metric("Team actions today", fmt.count(len(today)), border=True)
+    cols[1].metric("At stake today", fmt.money(today["revenue_at_stake_amount"].sum()), border=True)
+    cols[2].metric("Reps with actions", fmt.count(theirs["owner_id"].nunique()), border=True)
+    summary = (
+        theirs.assign(today=theirs["priority_block"] == 1)
+        .groupby("owner_id")
+        .agg(
+            today=("today", "sum"),
+            week=("today", lambda v: int((~v).sum())),
+            at_stake=("revenue_at_stake_amount", "sum"),
+        )
+        .reset_index()
+        .sort_values(["today", "at_stake"], ascending=False)
+    )
+    st.subheader(f"{manager}'s team, by rep")
+    for rep in summary.itertuples():
+        mine = theirs[theirs["owner_id"] == rep.owner_id].sort_values(["priority_block", "rank"])
+        title = (
+            f"{kit.name_of(names, rep.owner_id)} — {int(rep.today)} today, {int(rep.week)} this week, "
+            f"{fmt.money(rep.at_stake)} at stake"
+        )
+        with st.expander(kit.md(title), expanded=rep.Index == summary.index[0]):
+            for action in mine.itertuples():
+                block = BLOCKS[int(action.priority_block)][0]
+                st.markdown(
+                    f"**{block} · #{action.rank} · {kit.md(action.action)}** — "
+                    f"{kit.md(fmt.money(action.revenue_at_stake_amount))}  \n:gray[Why: {kit.md(action.reason)}]"
                 )

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
+from dashboard import tracking, url_state
 from dashboard.served import ServedWarehouse
 
 TABLES = ("marts.run_rate", "marts.dim_reps")
@@ -64,12 +64,18 @@ def period_card(row: Any, tr: tracking.Tracking) -> None:
     )
     has_target = not fmt.is_missing(row.target_amount) and float(row.target_amount) > 0
     pace = None if fmt.is_missing(row.pacing_rate) else float(row.pacing_rate)
+    too_early = str(row.pace_status) == "too_early"
     st.metric(
         "Closed won",
         fmt.money(row.closed_won_amount),
-        delta=None if pace is None else f"{fmt.signed_share(pace - 1, 0)} vs pace",
+        delta=None if pace is None or too_early else f"{fmt.signed_share(pace - 1, 0)} vs pace",
         help="Won deals with a close date from the period's start to today",
     )
+    if too_early:
+        st.caption(
+            f"Too early to grade the pace: {fmt.plural(row.elapsed_business_days, 'business day')} of "
+            f"{fmt.count(row.period_business_days)} have passed (run_rate grades from the 3rd)."
+        )
     if not has_target:
         why = (
             f"Target: {tracking.NOT_TRACKED} (no quotas)"
@@ -85,6 +91,25 @@ def period_card(row: Any, tr: tracking.Tracking) -> None:
         f"Pacing **{fmt.share(pace)}** · projected **{kit.md(fmt.money(row.projected_amount))}** "
         f"({fmt.share(row.projected_attainment_rate)} of target)"
     )
+
+
+AXIS_CAP = 2.0  # a share-of-target axis stops at 200%: a rep at 372% would squash everyone else
+
+
+def axis_end(*values: pd.Series) -> float:
+    """Where a share-of-target axis ends: past 100% and the largest value, at most AXIS_CAP."""
+    largest = max([1.0, *(float(v.max()) for v in values if not v.dropna().empty)])
+    return min(AXIS_CAP, round(largest * 1.1 + 0.05, 1))
+
+
+def share_scale(end: float) -> alt.Scale:
+    return alt.Scale(domain=[0, end], clamp=True, nice=False)
+
+
+def readable_share_axis(title: str, end: float) -> alt.Axis:
+    step = 0.25 if end <= 1.5 else 0.5
+    ticks = [round(i * step, 2) for i in range(int(end / step) + 1)]
+    return alt.Axis(format=".0%", title=title, values=ticks, grid=True)
 
 
 def pacing_chart(rows: pd.DataFrame) -> alt.LayerChart | None:
@@ -112,20 +137,28 @@ def pacing_chart(rows: pd.DataFrame) -> alt.LayerChart | None:
         alt.Tooltip("projected_amount:Q", title="Projected", format="$,.0f"),
         alt.Tooltip("expected:Q", title="Expected share by today", format=".0%"),
     ]
+    end = axis_end(frame["closed"], frame["projected"], frame["expected"])
+    frame["beyond"] = [fmt.share(v) + " →" if v > end else "" for v in frame["projected"]]
     base = alt.Chart(frame)
-    projected = base.mark_bar(color="#b9d3ee", size=26).encode(
-        x=alt.X("projected:Q", axis=kit.share_axis("Share of target")), y=y, tooltip=tooltip
+    x = alt.X("projected:Q", axis=readable_share_axis("Share of target", end), scale=share_scale(end))
+    projected = base.mark_bar(color="#b9d3ee", size=26).encode(x=x, y=y, tooltip=tooltip)
+    closed = base.mark_bar(color="#1f77b4", size=14).encode(
+        x=alt.X("closed:Q", scale=share_scale(end)), y=y, tooltip=tooltip
     )
-    closed = base.mark_bar(color="#1f77b4", size=14).encode(x="closed:Q", y=y, tooltip=tooltip)
     expected = base.mark_tick(color="black", thickness=3, size=30).encode(
-        x="expected:Q", y=y, tooltip=tooltip
+        x=alt.X("expected:Q", scale=share_scale(end)), y=y, tooltip=tooltip
+    )
+    beyond = (
+        base.mark_text(align="right", dx=-6, fontWeight="bold")
+        .encode(x=alt.X("cap:Q", scale=share_scale(end)), y=y, text="beyond:N")
+        .transform_calculate(cap=str(end))
     )
     target = (
         alt.Chart(pd.DataFrame({"target": [1.0]}))
         .mark_rule(color="gray", strokeDash=[4, 4])
         .encode(x="target:Q")
     )
-    return (projected + closed + expected + target).properties(
+    return (projected + closed + expected + target + beyond).properties(
         height=190, title="Closed won (dark), projected (light) and today's pace (tick) as a share of target"
     )
 
@@ -174,11 +207,18 @@ def breakdown_chart(table: pd.DataFrame) -> alt.LayerChart:
         domain=list(colors), range=["#2e9d5b", "#f0a30a", "#d64541", "#999999", "#bbbbbb", "#bbbbbb"]
     )
     frame = table.dropna(subset=["Pacing"])
+    end = axis_end(frame["Pacing"])
     bars = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("Pacing:Q", axis=kit.share_axis("Pacing (1 = exactly on pace)")),
+            x=alt.X(
+                "Pacing:Q",
+                axis=readable_share_axis(
+                    f"Pacing (100% = exactly on pace; axis ends at {fmt.share(end)})", end
+                ),
+                scale=share_scale(end),
+            ),
             y=alt.Y("Who:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.Color("Status:N", scale=scale),
             tooltip=[
@@ -202,8 +242,8 @@ BREAKDOWN_COLUMNS = {
     "Target": st.column_config.NumberColumn(format="dollar", step=1),
     "Closed won": st.column_config.NumberColumn(format="dollar", step=1),
     "Projected": st.column_config.NumberColumn(format="dollar", step=1),
-    "Pacing": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Projected attainment": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Pacing": fmt.percent_column(),
+    "Projected attainment": fmt.percent_column(),
 }
 
 
@@ -251,14 +291,18 @@ def render() -> None:
     if level == "owner":
         return
     st.subheader("Who is on pace")
+    if url_state.initial("hud_breakdown_period", "period", list(PERIODS)) or (
+        "hud_breakdown_period" not in st.session_state
+    ):
+        st.session_state["hud_breakdown_period"] = "QTD"
     period = st.radio(
         "Period",
         list(PERIODS),
-        index=1,
         horizontal=True,
         key="hud_breakdown_period",
         format_func=lambda p: PERIODS[p],
     )
+    url_state.keep(period=period)
     table = breakdown(rate, reps, level, value, period, quotas_untracked)
     if table.empty:
         kit.empty(f"No reps or teams with run-rate rows in {label}.")
@@ -274,5 +318,8 @@ def render() -> None:
     else:
         kit.chart(breakdown_chart(with_pace))
     st.dataframe(
-        fmt.neutralize_formulas(table), hide_index=True, column_config=BREAKDOWN_COLUMNS, width="stretch"
+        fmt.neutralize_formulas(fmt.with_percent_points(table, ["Pacing", "Projected attainment"])),
+        hide_index=True,
+        column_config=BREAKDOWN_COLUMNS,
+        width="stretch",
     )

@@ -13,8 +13,9 @@ import streamlit as st
 
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
-from dashboard import tracking
+from dashboard import tracking, url_state
 from dashboard.served import ServedWarehouse
+from dashboard.settings import DashboardSettingError, DashboardSettings
 
 TABLES = ("marts.rep_scorecards", "marts.dim_reps")
 ICP_SHARE_GOAL = 0.7  # DESIGN.md: ICP share of pipeline > 70%
@@ -53,6 +54,20 @@ def team_summary(cards: pd.DataFrame) -> dict[str, float | None]:
     }
 
 
+SMALL_SAMPLE = "too few closed deals to rank"
+ENOUGH = "enough closed deals"
+
+
+def with_sample(frame: pd.DataFrame, count_field: str, min_sample: int) -> pd.DataFrame:
+    """`label` = "rep (n=12)" and `sample` = ok / small: a rate from fewer than `min_sample`
+    closed deals is shown grey and never ranked."""
+    n = frame[count_field].fillna(0).astype(int)
+    return frame.assign(
+        label=[f"{r} (n={c})" for r, c in zip(frame["rep"], n)],
+        sample=[ENOUGH if c >= min_sample else SMALL_SAMPLE for c in n],
+    )
+
+
 def _bar(
     frame: pd.DataFrame,
     field: str,
@@ -60,14 +75,25 @@ def _bar(
     tooltip: list,
     goal: float | None = None,
     goal_label: str = "",
+    count_field: str | None = None,
+    min_sample: int = 1,
 ) -> alt.LayerChart | alt.Chart:
     data = frame.dropna(subset=[field])
+    if count_field is None:
+        data = data.assign(label=data["rep"], sample=ENOUGH)
+    else:
+        data = with_sample(data, count_field, min_sample)
     bars = (
         alt.Chart(data, title=title)
-        .mark_bar(color="#2e86c1")
+        .mark_bar()
         .encode(
             x=alt.X(f"{field}:Q", axis=kit.share_axis(None)),
-            y=alt.Y("rep:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
+            y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
+            color=alt.Color(
+                "sample:N",
+                scale=alt.Scale(domain=[ENOUGH, SMALL_SAMPLE], range=["#2e86c1", "#c8c8c8"]),
+                legend=None if count_field is None else alt.Legend(title=None, orient="bottom"),
+            ),
             tooltip=tooltip,
         )
         .properties(height=max(160, 24 * len(data)))
@@ -82,7 +108,7 @@ def _bar(
     return bars + rule
 
 
-def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str) -> alt.Chart:
+def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str, min_sample: int = 1) -> alt.Chart:
     counts = {
         "inbound_win_rate": "inbound_closed_count",
         "outbound_win_rate": "outbound_closed_count",
@@ -97,6 +123,7 @@ def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str) -> alt
         part["kind"] = label
         long.append(part)
     data = pd.concat(long).dropna(subset=["win_rate"])
+    data["sample"] = [ENOUGH if c >= min_sample else SMALL_SAMPLE for c in data["closed"].fillna(0)]
     return (
         alt.Chart(data, title=title)
         .mark_bar()
@@ -104,6 +131,9 @@ def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str) -> alt
             x=alt.X("win_rate:Q", axis=kit.share_axis(None)),
             y=alt.Y("rep:N", title=None, axis=alt.Axis(labelOverlap=False)),
             yOffset="kind:N",
+            opacity=alt.Opacity(
+                "sample:N", scale=alt.Scale(domain=[ENOUGH, SMALL_SAMPLE], range=[1.0, 0.25]), legend=None
+            ),
             color=alt.Color(
                 "kind:N",
                 title=None,
@@ -122,12 +152,14 @@ def paired_chart(frame: pd.DataFrame, fields: dict[str, str], title: str) -> alt
 
 def cycle_chart(frame: pd.DataFrame) -> alt.LayerChart:
     data = frame.dropna(subset=["median_cycle_days"])
+    team = data["team"].dropna().unique()
+    title = "Median sales cycle (won deals) vs the team" + (f" ({team[0]})" if len(team) == 1 else "")
     bars = (
-        alt.Chart(data, title="Median sales cycle (won deals) vs the rep's team")
-        .mark_bar(color="#5dade2")
+        alt.Chart(data, title=title)
+        .mark_bar(color="#5dade2", size=16)
         .encode(
             x=alt.X("median_cycle_days:Q", title="Days"),
-            y=alt.Y("rep:N", sort="x", title=None, axis=alt.Axis(labelOverlap=False)),
+            y=alt.Y("rep:N", sort="x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
             tooltip=[
                 "rep:N",
                 "team:N",
@@ -145,21 +177,32 @@ def cycle_chart(frame: pd.DataFrame) -> alt.LayerChart:
             tooltip=["team:N", alt.Tooltip("team_median_cycle_days:Q", title="Team median days")],
         )
     )
-    return (bars + ticks).properties(height=max(160, 24 * len(data)))
+    return (bars + ticks).properties(height=max(160, 30 * len(data)))
 
 
 SCORECARD_COLUMNS = {
-    "Win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Inbound win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Outbound win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "ICP win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Non-ICP win rate": st.column_config.NumberColumn(format="percent", step=0.01),
-    "ICP share of pipeline": st.column_config.NumberColumn(format="percent", step=0.01),
-    "Next step on": st.column_config.NumberColumn(format="percent", step=0.01),
+    "Win rate": fmt.percent_column(),
+    "Inbound win rate": fmt.percent_column(),
+    "Outbound win rate": fmt.percent_column(),
+    "ICP win rate": fmt.percent_column(),
+    "Non-ICP win rate": fmt.percent_column(),
+    "ICP share of pipeline": fmt.percent_column(),
+    "Next step on": fmt.percent_column(),
     "Target": st.column_config.NumberColumn(format="dollar", step=1),
     "Closed won": st.column_config.NumberColumn(format="dollar", step=1),
-    "Attainment": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1.5),
+    "Attainment": fmt.percent_bar_column(max_points=150),
 }
+
+PERCENT_COLUMNS = [
+    "Win rate",
+    "Inbound win rate",
+    "Outbound win rate",
+    "ICP win rate",
+    "Non-ICP win rate",
+    "ICP share of pipeline",
+    "Next step on",
+    "Attainment",
+]
 
 
 def scorecard_table(cards: pd.DataFrame) -> pd.DataFrame:
@@ -171,9 +214,13 @@ def scorecard_table(cards: pd.DataFrame) -> pd.DataFrame:
             "Won": cards["won_count"],
             "Win rate": cards["win_rate"],
             "Inbound win rate": cards["inbound_win_rate"],
+            "Inbound n": cards["inbound_closed_count"],
             "Outbound win rate": cards["outbound_win_rate"],
+            "Outbound n": cards["outbound_closed_count"],
             "ICP win rate": cards["icp_win_rate"],
+            "ICP n": cards["icp_closed_count"],
             "Non-ICP win rate": cards["non_icp_win_rate"],
+            "Non-ICP n": cards["non_icp_closed_count"],
             "Median cycle (days)": cards["median_cycle_days"],
             "Team median cycle (days)": cards["team_median_cycle_days"],
             "ICP share of pipeline": cards["icp_pipeline_share_rate"],
@@ -209,6 +256,7 @@ def render() -> None:
 
     quarters = sorted(scorecards["quarter_start"].dropna().unique(), reverse=True)
     left, right = st.columns(2)
+    url_state.initial("team_quarter", "period", quarters)
     quarter = left.selectbox(
         "Quarter",
         quarters,
@@ -216,7 +264,9 @@ def render() -> None:
         format_func=lambda q: fmt.period_label("quarter", q) + (" (to date)" if q == quarters[0] else ""),
     )
     teams = sorted(scorecards["team"].dropna().unique())
+    url_state.initial("team_team", "team", [kit.ALL_TEAMS, *teams])
     team = right.selectbox("Team", [kit.ALL_TEAMS, *teams], key="team_team")
+    url_state.keep(period=quarter, team=None if team == kit.ALL_TEAMS else team)
 
     cards = scorecards[scorecards["quarter_start"] == quarter]
     if team != kit.ALL_TEAMS:
@@ -229,11 +279,16 @@ def render() -> None:
         return
     cards = kit.with_rep_names(cards, reps)
     summary = team_summary(cards)
+    try:
+        min_sample = DashboardSettings.from_env().min_sample
+    except DashboardSettingError as error:
+        st.warning(kit.md(error), icon=":material/warning:")
+        min_sample = DashboardSettings().min_sample
 
     cols = st.columns(4)
     cols[0].metric(
         "Win rate",
-        fmt.share(summary["win_rate"]),
+        fmt.share(summary["win_rate"]) + f" (n={fmt.count(summary['closed'])})",
         help=f"{fmt.count(summary['won'])} won of {fmt.count(summary['closed'])} closed",
         border=True,
     )
@@ -266,13 +321,18 @@ def render() -> None:
         )
 
     callouts = []
-    ranked = cards.dropna(subset=["win_rate"]).sort_values(["win_rate", "closed_count"], ascending=False)
+    ranked = cards.dropna(subset=["win_rate"])
+    ranked = ranked[ranked["closed_count"] >= min_sample].sort_values(
+        ["win_rate", "closed_count"], ascending=False
+    )
     if not ranked.empty:
         best = ranked.iloc[0]
         callouts.append(
             f"Highest win rate: **{kit.md(best.rep)}** {fmt.share(best.win_rate)} "
             f"({fmt.count(best.won_count)} of {fmt.count(best.closed_count)})"
         )
+    elif cards["win_rate"].notna().any():
+        callouts.append(f"No rep closed {min_sample} deals yet: win rates are not ranked")
     attained = cards.dropna(subset=["attainment_rate"]).sort_values("attainment_rate", ascending=False)
     if not attained.empty:
         top = attained.iloc[0]
@@ -304,11 +364,17 @@ def render() -> None:
                 _bar(
                     cards,
                     "win_rate",
-                    "Win rate by rep",
+                    "Win rate by rep (n = closed deals)",
                     win_tooltip,
                     summary["win_rate"],
                     "Selection's win rate",
+                    count_field="closed_count",
+                    min_sample=min_sample,
                 )
+            )
+            st.caption(
+                f"A rate from fewer than {min_sample} closed deals is grey and not ranked "
+                "(REVOPS_DASHBOARD_MIN_SAMPLE)."
             )
         else:
             kit.empty("No rep closed a deal this quarter, so there is no win rate yet.")
@@ -335,7 +401,8 @@ def render() -> None:
                 paired_chart(
                     cards,
                     {"inbound_win_rate": "Inbound", "outbound_win_rate": "Outbound"},
-                    "Win rate, inbound vs outbound",
+                    "Win rate, inbound vs outbound (faint: too few closed deals)",
+                    min_sample,
                 )
             )
         else:
@@ -346,7 +413,8 @@ def render() -> None:
                 paired_chart(
                     cards,
                     {"icp_win_rate": "ICP", "non_icp_win_rate": "Non-ICP"},
-                    "Win rate, ICP vs non-ICP deals",
+                    "Win rate, ICP vs non-ICP deals (faint: too few closed deals)",
+                    min_sample,
                 )
             )
         elif icp_untracked:
@@ -356,8 +424,14 @@ def render() -> None:
 
     left, right = st.columns(2)
     with left:
-        if cards["median_cycle_days"].notna().any():
-            kit.chart(cycle_chart(cards))
+        cycle_teams = sorted(cards.dropna(subset=["median_cycle_days"])["team"].dropna().unique())
+        if len(cycle_teams) > 1:  # one team at a time: every rep's name stays readable
+            cycle_team = st.selectbox("Cycle chart: team", cycle_teams, key="team_cycle_team")
+            cycle_cards = cards[cards["team"] == cycle_team]
+        else:
+            cycle_cards = cards
+        if cycle_cards["median_cycle_days"].notna().any():
+            kit.chart(cycle_chart(cycle_cards))
         else:
             kit.empty("No won deals this quarter, so there is no sales cycle to compare.")
     with right:
@@ -380,7 +454,7 @@ def render() -> None:
 
     st.subheader("Scorecards")
     st.dataframe(
-        fmt.neutralize_formulas(scorecard_table(cards)),
+        fmt.neutralize_formulas(fmt.with_percent_points(scorecard_table(cards), PERCENT_COLUMNS)),
         hide_index=True,
         column_config=SCORECARD_COLUMNS,
         width="stretch",

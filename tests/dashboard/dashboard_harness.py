@@ -33,7 +33,7 @@ if str(REPOSITORY) not in sys.path:  # `dashboard` is not an installed package (
 
 ARTIFACTS_DIR = REPOSITORY / "test-artifacts" / "dashboard"
 SCREENSHOTS_DIR = REPOSITORY / "docs" / "screenshots"
-VIEWPORT = (1280, 900)
+VIEWPORT = (1440, 900)  # the size issue 15 reviews the pages at
 CHROMIUM = Path(os.environ.get("REVOPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
 CHROMEDRIVER = Path(os.environ.get("REVOPS_CHROMEDRIVER") or "/usr/bin/chromedriver")
 CHROMIUM_FLAGS = [
@@ -311,3 +311,43 @@ def save_screenshot(driver, name: str, *, publish: bool = True) -> Path:
         except ImportError:  # Pillow comes with Streamlit; without it, copy as is
             shutil.copyfile(artifact, committed)
     return artifact
+
+
+def grid(driver, index: int = 0) -> dict:
+    """The `index`-th data grid on the page: its rectangle in the viewport and the text of its
+    rows as the grid's accessibility table holds them (header first; the columns in view)."""
+    return driver.execute_script(
+        """
+        const grid = document.querySelectorAll('[data-testid="stDataFrame"]')[arguments[0]];
+        if (!grid) return null;
+        const rect = grid.getBoundingClientRect();
+        const rows = [...grid.querySelectorAll('table tr')].map(
+            tr => [...tr.querySelectorAll('th, td')].map(cell => cell.textContent));
+        return {top: rect.top, bottom: rect.bottom, left: rect.left, right: rect.right, rows: rows};
+        """,
+        index,
+    )
+
+
+def open_heading(driver, url: str, timeout: float = 45) -> tuple[str, str]:
+    """Load `url` and wait only until the script finished and the page drew its title (not its
+    charts): (the h1, the page's text). For checks that need the page, not its figures."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def heading(d):
+        try:
+            if not d.find_elements(
+                By.CSS_SELECTOR, '[data-testid="stApp"][data-test-script-state="notRunning"]'
+            ):
+                return False
+            found = d.find_elements(By.CSS_SELECTOR, '[data-testid="stMainBlockContainer"] h1')
+            return found[0].text if found and found[0].text else False
+        except StaleElementReferenceException:
+            return False
+
+    driver.get(url)
+    title = WebDriverWait(driver, timeout, poll_frequency=0.2).until(heading)
+    time.sleep(0.3)  # a "Page not found" dialog comes with the same message as the page
+    return title, page_text(driver)

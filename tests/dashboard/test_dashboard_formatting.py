@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import dashboard_harness  # noqa: F401  (puts the repository on sys.path)
+import dashboard_harness  # puts the repository on sys.path (and names it)
 import pandas as pd
 import pytest
 
@@ -67,3 +67,72 @@ def test_ages():
     assert fmt.age(dt.timedelta(days=3)) == "3 days"
     assert fmt.short_age(dt.timedelta(minutes=14)) == "14m"
     assert fmt.short_age(dt.timedelta(days=2, hours=1)) == "2d"
+
+
+# --------------------------------------------------------------------------- one rounding rule
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [
+        (0.478, 0, "48%"),  # issue 15: Streamlit's format="percent" showed 47%
+        (0.125, 0, "13%"),  # a half rounds away from zero (Python's own format says 12%)
+        (-0.125, 0, "-13%"),
+        (0.0449, 0, "4%"),
+        (0.995, 0, "100%"),
+        (0.2345, 1, "23.5%"),
+        (0.00049, 1, "0.0%"),
+        (-0.00049, 0, "0%"),  # never "-0%"
+    ],
+)
+def test_every_percentage_rounds_to_the_nearest_point_halves_up(value, digits, text):
+    assert fmt.share(value, digits) == text
+    assert fmt.percent_points(value, digits) == float(text.rstrip("%"))
+
+
+def test_signed_shares_round_the_same_way():
+    assert fmt.signed_share(0.125, 0) == "+13%"
+    assert fmt.signed_share(-0.0005, 1) == "-0.1%"
+    assert fmt.signed_share(0.0, 0) == "+0%"
+
+
+def test_a_table_shows_the_same_points_as_a_card():
+    frame = pd.DataFrame({"rep": ["a", "b", "c"], "win_rate": [0.478, 0.125, None]})
+    shown = fmt.with_percent_points(frame, ["win_rate"])
+    assert shown["win_rate"].tolist()[:2] == [48.0, 13.0] and pd.isna(shown["win_rate"].tolist()[2])
+    assert frame["win_rate"].tolist()[0] == 0.478, "the input frame is left as it was"
+    assert fmt.percent_column()["type_config"]["format"] == "%.0f%%"
+
+
+def test_no_page_formats_a_percentage_its_own_way():
+    """Every percentage goes through formatting.py: no Streamlit `format="percent"` (it truncates)
+    and no Python `:.0%` in the pages."""
+    import re
+
+    pages = sorted((dashboard_harness.REPOSITORY / "dashboard").glob("*.py"))
+    offenders = {
+        path.name: hits
+        for path in pages
+        if path.name != "formatting.py"
+        and (hits := re.findall(r'format="percent"|:[+]?\.\d%\}', path.read_text()))
+    }
+    assert pages and not offenders, offenders
+
+
+def test_relative_days():
+    today = dt.date(2026, 12, 1)
+    assert fmt.relative_day(dt.date(2026, 11, 9), today) == "22 days ago"
+    assert fmt.relative_day(dt.date(2026, 12, 2), today) == "tomorrow"
+    assert fmt.relative_day(dt.date(2026, 11, 30), today) == "yesterday"
+    assert fmt.relative_day(pd.Timestamp("2026-12-01"), today) == "today"
+    assert fmt.relative_day(dt.date(2026, 12, 6), today) == "in 5 days"
+    assert fmt.relative_day(None, today) == fmt.MISSING
+
+
+def test_the_run_rate_axis_ends_past_100_percent_and_at_most_200():
+    """Issue 14: one rep projected at 372% squashed everyone else's bar on the HUD."""
+    from dashboard.run_rate_hud import AXIS_CAP, axis_end
+
+    assert axis_end(pd.Series([3.72, 0.5])) == AXIS_CAP == 2.0
+    assert axis_end(pd.Series([0.6]), pd.Series([None], dtype=float)) == 1.2  # 100% always in view
+    assert axis_end(pd.Series([1.4])) == 1.6

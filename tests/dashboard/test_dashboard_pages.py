@@ -11,14 +11,18 @@ A screenshot of each page goes to test-artifacts/dashboard/ and docs/screenshots
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
 import pytest
 from dashboard_harness import (
+    VIEWPORT,
     browser_missing,
     error_boxes,
+    grid,
     listening_addresses,
+    open_heading,
     open_page,
     publish_demo,
     read_served,
@@ -92,18 +96,26 @@ def test_pipeline_health(server, browser, serve_dir, rep_ids):
         assert expected in text, f"{expected!r} not on the page"
     assert f"Stalled ({stalled})" in text and f"Past close date ({past})" in text
     assert "Hygiene trend" in text and "Revenue-engine health" in text
+    assert "The last run failed" not in text and "The marts are stale" not in text, "no banner: fresh"
     assert_healthy_page(browser, text, rep_ids, server)
 
 
 def test_plan_my_day_for_the_busiest_rep(server, browser, serve_dir, rep_ids):
     f = fmt()
-    owner_id, actions = read_served(
+    owner_id, today = read_served(
         serve_dir,
-        "select owner_id, count(*) from marts.daily_action_list group by 1 order by 2 desc, 1 limit 1",
+        "select owner_id, count(*) filter (where priority_block = 1) from marts.daily_action_list "
+        "where owner_id not in (select owner_id from marts.dim_reps where is_manager) "
+        "group by 1 order by 2 desc, 1 limit 1",
     )[0]
-    top_action, top_at_stake = read_served(
+    week = read_served(
         serve_dir,
-        "select action, revenue_at_stake_amount from marts.daily_action_list "
+        "select count(*) from marts.daily_action_list where owner_id = ? and priority_block = 2",
+        [owner_id],
+    )[0][0]
+    top_action, top_at_stake, top_reason = read_served(
+        serve_dir,
+        "select action, revenue_at_stake_amount, reason from marts.daily_action_list "
         "where owner_id = ? order by priority_block, rank limit 1",
         [owner_id],
     )[0]
@@ -114,18 +126,38 @@ def test_plan_my_day_for_the_busiest_rep(server, browser, serve_dir, rep_ids):
     )[0][0]
     text = open_page(browser, f"{server.url}/plan-my-day?rep={owner_id}")
     save_screenshot(browser, "plan-my-day")
-    assert f"{rep_ids[owner_id]} — {actions} actions" in selected_option(browser)
-    assert f.count(actions) in text
+    assert f"{rep_ids[owner_id]} — {today} actions today" in selected_option(browser)
+    # "Actions today" counts block 1 only, as the blocks below do (issue 15)
+    assert f"Actions today\n{f.count(today)}\n" in text and f"Prepare this week\n{f.count(week)}\n" in text
     assert f"#1 · {top_action}" in text
+    assert f"Why: {top_reason}" in text and not re.search(r"\d{4}-\d{2}-\d{2}", top_reason), top_reason
     assert f.money(top_at_stake) in text and f.money(today_at_stake) in text
     assert "Act today" in text and "Prepare this week" in text and "Why:" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_plan_my_day_for_an_unknown_rep_and_for_a_manager(server, browser, serve_dir, rep_ids):
+    text = open_page(browser, f"{server.url}/plan-my-day?rep=no-such-rep")
+    assert "No rep with the id no-such-rep" in text
+    assert "#1 ·" not in text, "someone else's list is not shown for an unknown rep"
+    manager_id, manager, team_today = read_served(
+        serve_dir,
+        "select m.owner_id, m.name, count(*) filter (where a.priority_block = 1) from marts.dim_reps m "
+        "join marts.dim_reps r on r.manager_id = m.owner_id "
+        "join marts.daily_action_list a on a.owner_id = r.owner_id "
+        "where m.is_manager and m.manager_id is not null group by 1, 2 order by 1 limit 1",
+    )[0]
+    text = open_page(browser, f"{server.url}/plan-my-day?rep={manager_id}")
+    assert f"{manager}'s team, by rep" in text
+    assert f"Team actions today\n{team_today}\n" in text
+    assert "0 actions" not in selected_option(browser), "a manager is not a rep with 0 actions"
     assert_healthy_page(browser, text, rep_ids, server)
 
 
 def test_plan_my_day_says_why_a_rep_has_nothing(server, browser, serve_dir, rep_ids):
     idle = read_served(
         serve_dir,
-        "select owner_id, name from marts.dim_reps where is_active "
+        "select owner_id, name from marts.dim_reps where is_active and not is_manager "
         "and owner_id not in (select owner_id from marts.daily_action_list) order by name limit 1",
     )
     if not idle:
@@ -289,6 +321,7 @@ def test_an_empty_serve_folder_then_marts_published_days_ago(browser, demo_wareh
         assert "Fresh: published" not in text
         text = open_page(browser, f"{server.url}/")
         assert "Open deals" in text and not error_boxes(browser)
+        assert "The marts are stale: these are the marts of" in text  # the banner on every page
     finally:
         server.stop()
 
@@ -358,9 +391,12 @@ def test_a_loaded_page_never_blocks_a_publish_and_the_next_load_sees_it(browser,
         assert "The last run failed" in text
         assert "raw.opportunity: amounts_not_negative failed" in text
         assert "Fresh: published" not in text
-        # the other pages keep showing the last good marts
+        # the other pages keep showing the last good marts, under a banner that says the run failed
         text = open_page(browser, f"{server.url}/")
-        assert "Open deals" in text and not error_boxes(browser)
+        assert "Open deals" in text
+        assert "The last run failed" in text and "raw.opportunity: amounts_not_negative failed" in text
+        text = open_page(browser, f"{server.url}/forecast")
+        assert "The last run failed" in text
     finally:
         server.stop()
 
@@ -402,3 +438,144 @@ def test_calibration_page_shows_the_brier_scores_of_the_mart(server, browser, se
     assert charts, "the reliability chart is drawn"
     assert not error_boxes(browser), f"Streamlit error boxes: {error_boxes(browser)}"
     assert "Traceback" not in server.log(), server.log()[-4000:]
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def test_every_route_opens_its_page_directly(server, browser, rep_ids):
+    """Each address the app serves (`/pipeline-health`, `/run-rate-hud`, ...) opened as a new
+    visit shows its page, never Streamlit's "Page not found" dialog."""
+    from dashboard.routes import ROUTES
+
+    assert "/pipeline-health" in ROUTES and "/run-rate-hud" in ROUTES
+    for route, title in ROUTES.items():
+        heading, text = open_heading(browser, f"{server.url}{route}")
+        assert "Page not found" not in text, route
+        assert heading == title, (route, heading)
+        assert_healthy_page(browser, text, rep_ids, server)
+    heading, text = open_heading(browser, f"{server.url}/no-such-page")  # the check can fail
+    assert "Page not found" in text
+
+
+def test_filters_round_trip_through_the_address(server, browser, serve_dir, rep_ids):
+    """`?team=` and `?rep=` pick the filters; the address keeps what is shown, so it can be shared."""
+    from urllib.parse import parse_qs, urlparse
+
+    owner_id, team = read_served(
+        serve_dir,
+        "select owner_id, team from marts.dim_reps where owner_id in (select owner_id from marts.deal_risk) "
+        "order by name limit 1",
+    )[0]
+    open_page(browser, f"{server.url}/pipeline-health?rep={owner_id}")
+    assert team in selected_option(browser, 0), selected_option(browser, 0)
+    assert rep_ids[owner_id] in selected_option(browser, 1)
+    shared = browser.current_url
+    assert parse_qs(urlparse(shared).query) == {"team": [team], "rep": [owner_id]}, shared
+
+    text = open_page(browser, shared)  # the shared address: the same view
+    assert rep_ids[owner_id] in selected_option(browser, 1) and rep_ids[owner_id] in text
+
+    text = open_page(browser, f"{server.url}/pipeline-health?rep=nobody")
+    assert "No rep nobody here" in text and "All reps" in selected_option(browser, 1)
+
+    open_page(browser, f"{server.url}/run-rate-hud?period=YTD")
+    checked = browser.find_elements("css selector", '[data-testid="stRadio"] input:checked')
+    labels = [box.find_element("xpath", "./ancestor::label").text for box in checked]
+    assert "Year to date" in labels, labels
+    assert parse_qs(urlparse(browser.current_url).query).get("period") == ["YTD"]
+
+
+# --------------------------------------------------------------------------- the Monday review
+
+
+def drifting_deals(serve_dir) -> list[tuple]:
+    """deal_risk's medium and high deals, ranked as the page must rank them (risk × amount)."""
+    return read_served(
+        serve_dir,
+        "select d.opportunity_id, d.opportunity_name, r.name, d.amount, d.risk_score, d.close_date "
+        "from marts.deal_risk d left join marts.dim_reps r using (owner_id) "
+        "where d.risk_level in ('medium', 'high') "
+        "order by d.risk_score * coalesce(d.amount, 0) desc, d.risk_score desc, d.opportunity_id",
+    )
+
+
+def test_the_drifting_deals_are_one_ranked_list_above_the_fold(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    ranked = drifting_deals(serve_dir)
+    assert len(ranked) >= 3, "the demo has drifting deals"
+    open_page(browser, f"{server.url}/pipeline-health")
+    shown = grid(browser, 0)
+    assert shown is not None, "no data grid on Pipeline Health"
+    header, *rows = shown["rows"]
+    assert header[:7] == ["Deal", "Deal page", "Owner", "Amount", "Risk", "Close date", "Main reason"], header
+    # the header and the first deal row end inside the 1440x900 viewport, without scrolling
+    assert browser.execute_script("return window.innerHeight") == VIEWPORT[1]
+    assert shown["top"] + 2 * 35 <= VIEWPORT[1], shown["top"]
+    for (opportunity_id, name, owner, amount, risk, close_date), row in zip(
+        ranked[:3], rows[:3], strict=True
+    ):
+        assert row[0] == name and row[1] == f"deal?id={opportunity_id}" and row[2] == owner, row
+        assert float(row[3]) == amount and float(row[4]) == risk and row[5] == close_date.isoformat(), row
+        assert row[6] and not re.search(r"\d{4}-\d{2}-\d{2}", row[6]), f"the main reason in words: {row[6]!r}"
+    text = open_page(browser, f"{server.url}/pipeline-health")
+    assert f"{f.count(len(ranked))} drifting deals" in text
+    assert "vs a week ago" in text
+    for label in ("Pipeline velocity", "Lead → opportunity", "Revenue per customer"):
+        assert label in text, label
+
+
+def test_the_health_strip_stays_at_team_and_rep_level(server, browser, serve_dir, rep_ids):
+    f = fmt()
+    team, velocity = read_served(
+        serve_dir,
+        "select team, value from marts.revops_health where rollup_level = 'team' "
+        "and metric = 'pipeline_velocity_amount_per_day' and value is not null order by team limit 1",
+    )[0]
+    text = open_page(browser, f"{server.url}/pipeline-health?team={team}")
+    assert f"Revenue-engine health (team {team})" in text
+    assert f"{f.money(velocity)}/day" in text
+    owner_id, rate = read_served(
+        serve_dir,
+        "select owner_id, next_step_rate from marts.pipeline_hygiene where rollup_level = 'owner' "
+        "and next_step_rate is not null and owner_id in (select owner_id from marts.dim_reps where team = ?) "
+        "and owner_id in (select owner_id from marts.deal_risk) "
+        "order by owner_id limit 1",
+        [team],
+    )[0]
+    text = open_page(browser, f"{server.url}/pipeline-health?rep={owner_id}")
+    assert f"Revenue-engine health ({rep_ids[owner_id]})" in text
+    assert f.share(rate) in text and "company-wide only" in text
+    assert_healthy_page(browser, text, rep_ids, server)
+
+
+def test_a_deal_page_opens_from_the_list(server, browser, serve_dir, rep_ids):
+    from urllib.parse import urljoin
+
+    open_page(browser, f"{server.url}/pipeline-health")
+    first = grid(browser, 0)["rows"][1]
+    opportunity_id = first[1].split("id=", 1)[1]
+    stages = read_served(
+        serve_dir,
+        "select stage_name from marts.fct_stage_history where opportunity_id = ? order by stage_sequence",
+        [opportunity_id],
+    )
+    name, reasons = read_served(
+        serve_dir,
+        "select opportunity_name, risk_score from marts.deal_risk where opportunity_id = ?",
+        [opportunity_id],
+    )[0]
+    text = open_page(browser, urljoin(browser.current_url, first[1]))
+    heading = browser.find_element("css selector", '[data-testid="stMainBlockContainer"] h1').text
+    assert heading == name
+    assert f"Risk score {round(reasons)} of 100" in text
+    assert "Why it is flagged" in text and "Stage timeline" in text and "Last interaction:" in text
+    timeline = grid(browser, 0)["rows"]
+    assert [row[0] for row in timeline[1:]] == [s for (s,) in stages]
+    assert "Open in the CRM" not in text, "no CRM link without REVOPS_CRM_RECORD_URL"
+    assert "REVOPS_CRM_RECORD_URL" in text
+    save_screenshot(browser, "deal")
+    assert_healthy_page(browser, text, rep_ids, server)
+
+    text = open_page(browser, f"{server.url}/deal?id=no-such-deal")
+    assert "No deal with the id no-such-deal" in text

@@ -7,6 +7,32 @@
 -- (next steps not tracked) is not "without a next step"; without next-step dates there
 -- are no overdue or due-this-week actions.
 
+{#- Days relative to as_of_date in words: 'today' / 'tomorrow' / 'in 5 days' ahead, and
+    '1 day overdue' / '22 days overdue' past a due date. -#}
+{%- set days_to_close = days_between(as_of_date(), 'close_date') -%}
+{%- set days_to_next_step = days_between(as_of_date(), 'next_step_date') -%}
+{%- set days_past_next_step = days_between('next_step_date', as_of_date()) -%}
+{%- set close_in_words -%}
+    case
+        when {{ days_to_close }} = 0 then 'today'
+        when {{ days_to_close }} = 1 then 'tomorrow'
+        else 'in ' || cast({{ days_to_close }} as {{ dbt.type_string() }}) || ' days'
+    end
+{%- endset -%}
+{%- set next_step_due_in_words -%}
+    case
+        when {{ days_to_next_step }} = 0 then 'today'
+        when {{ days_to_next_step }} = 1 then 'tomorrow'
+        else 'in ' || cast({{ days_to_next_step }} as {{ dbt.type_string() }}) || ' days'
+    end
+{%- endset -%}
+{%- set next_step_overdue_in_words -%}
+    case
+        when {{ days_past_next_step }} = 1 then '1 day overdue'
+        else cast({{ days_past_next_step }} as {{ dbt.type_string() }}) || ' days overdue'
+    end
+{%- endset %}
+
 with
 
 deals as (
@@ -183,17 +209,19 @@ described as (
             when 'late_stage_next_step'
                 then 'Prepare: ' || coalesce(nullif(trim(next_step), ''), 'next step') || ' (' || subject_name || ')'
         end as action,
+        -- the reason in words, with days relative to as_of_date ("22 days overdue", "due
+        -- tomorrow"), so every consumer of the mart says the same thing
         case action_type
             when 'closing_without_next_step'
-                then 'Closes on ' || cast(close_date as {{ dbt.type_string() }})
+                then 'Closes ' || {{ close_in_words }}
                 || case when is_next_step_date_tracked then ' with no dated next step' else ' with no next step' end
             when 'overdue_follow_up'
-                then 'Next step was due ' || cast(next_step_date as {{ dbt.type_string() }})
+                then 'Next step ' || {{ next_step_overdue_in_words }}
             when 'new_inbound_lead'
                 then 'Inbound lead created since the last business day; speed to lead wins'
             when 'late_stage_next_step'
                 then stage_name || ' deal with a next step due '
-                || cast(next_step_date as {{ dbt.type_string() }})
+                || {{ next_step_due_in_words }}
         end as reason
     from actions_tracked
 

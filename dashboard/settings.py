@@ -1,0 +1,56 @@
+"""The dashboard's own settings, read from the environment once per page load.
+
+| variable | default | what it does |
+|---|---|---|
+| `REVOPS_CRM_RECORD_URL` | none | the address of a deal in your CRM, with `{id}` where the opportunity id goes (`https://acme.my.salesforce.com/{id}`); the deal page links to it. Unset: no link. |
+| `REVOPS_DASHBOARD_MIN_SAMPLE` | `5` | closed deals a rate needs before the Team Dashboard ranks or colours it |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import quote, urlparse
+
+ENV_CRM_RECORD_URL = "REVOPS_CRM_RECORD_URL"
+ENV_MIN_SAMPLE = "REVOPS_DASHBOARD_MIN_SAMPLE"
+DEFAULT_MIN_SAMPLE = 5
+
+
+class DashboardSettingError(ValueError):
+    """A dashboard setting that cannot be used; the message names the variable and what it expects."""
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    crm_record_url: str | None = None
+    min_sample: int = DEFAULT_MIN_SAMPLE
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> DashboardSettings:
+        env = os.environ if environ is None else environ
+        url = (env.get(ENV_CRM_RECORD_URL) or "").strip() or None
+        if url is not None:
+            parsed = urlparse(url.replace("{id}", "ID"))
+            if "{id}" not in url or parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise DashboardSettingError(
+                    f"{ENV_CRM_RECORD_URL}={url!r}: expected an http(s) address with {{id}} where the "
+                    "opportunity id goes, e.g. https://acme.my.salesforce.com/{id}"
+                )
+        raw = (env.get(ENV_MIN_SAMPLE) or "").strip()
+        try:
+            min_sample = int(raw) if raw else DEFAULT_MIN_SAMPLE
+        except ValueError:
+            min_sample = -1
+        if min_sample < 1:
+            raise DashboardSettingError(
+                f"{ENV_MIN_SAMPLE}={raw!r}: expected a whole number of closed deals, 1 or more "
+                f"(default {DEFAULT_MIN_SAMPLE})"
+            )
+        return cls(crm_record_url=url, min_sample=min_sample)
+
+    def crm_link(self, opportunity_id: object) -> str | None:
+        """The deal's CRM address, or None without REVOPS_CRM_RECORD_URL."""
+        if self.crm_record_url is None:
+            return None
+        return self.crm_record_url.replace("{id}", quote(str(opportunity_id), safe=""))
