@@ -41,13 +41,15 @@ run: prepare
 	$(BIN)/revops run --demo
 
 ## test: the whole test suite on real DuckDB files and real dbt runs (PostgreSQL and
-## Spark too, when their server binaries / Java are installed)
+## Spark too, when their server binaries / Java are installed); two files at a time
+## (pytest-xdist, one file per worker; TEST_WORKERS=0 runs them one after another)
+TEST_WORKERS ?= 2
 test: prepare $(SPARK_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## test-fast: the inner loop: everything but the PostgreSQL and Spark suites (marker `portability`)
 test-fast: prepare
-	$(BIN)/python -m pytest -m "not portability"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not portability"
 
 ## test-spark: only the Spark portability tests (Java 17+ needed)
 test-spark: prepare $(SPARK_STAMP)

@@ -113,9 +113,29 @@ def demo_warehouse(demo_landing_dir, tmp_path_factory) -> BuiltWarehouse:
 PORTABILITY_FILES = {"tests/sources/test_fivetran_postgres.py"}
 
 
+# The longest files first, so that with two workers (`make test`: pytest-xdist, one file per
+# worker) neither waits alone at the end for the Spark suite.
+LONGEST_FILES = (
+    "tests/portability/test_spark.py",
+    "tests/reliability/test_real_operation.py",
+    "tests/revops/test_backfill_cli.py",
+    "tests/dashboard/test_dashboard_pages.py",
+    "tests/portability/test_postgres.py",
+    "tests/dashboard/test_dashboard_real_crms.py",
+    "tests/gate/test_publishing.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`portability`: the PostgreSQL and Spark suites (tests/portability/, anything that starts
-    a PostgreSQL server); `browser`: the Chromium tests. `make test-fast` leaves out the first."""
+    a PostgreSQL server); `browser`: the Chromium tests. `make test-fast` leaves out the first.
+    The longest files run first (LONGEST_FILES); the order within a file is kept."""
+
+    def first(item: pytest.Item) -> int:
+        path = item.path.resolve().relative_to(PROJECT_ROOT).as_posix()
+        return LONGEST_FILES.index(path) if path in LONGEST_FILES else len(LONGEST_FILES)
+
+    items.sort(key=first)
     for item in items:
         path = item.path.resolve().relative_to(PROJECT_ROOT).as_posix()
         if (
