@@ -294,3 +294,23 @@ def test_after_a_revops_run_the_sensor_asks_for_nothing_until_a_file_changes(bui
         assert json.loads(touched.cursor)["opportunity.csv"][1] == stat.st_mtime_ns + 1_000_000_000
     finally:
         instance.dispose()
+
+
+def test_each_failure_is_told_once_and_a_dbt_model_error_is_never_hidden():
+    from revops_app.run_report import GateSummary, StepFailure, failure_paragraphs
+
+    summary = GateSummary(
+        failed={"dbt tests": ["marts.deal_risk, column owner_id: dbt test not_null failed"]}
+    )
+    failures = [
+        StepFailure("revops_dbt_models", "1 dbt test failed (each one is a failed check of its model)"),
+        StepFailure("published_marts", "1 blocking checks failed in this run; nothing was published."),
+    ]
+    (only,) = failure_paragraphs(summary, failures, Path("/w/build.duckdb.logs/run-1.log"))
+    assert only.startswith("  ✗ dbt tests: marts.deal_risk, column owner_id") and "What to do:" in only
+
+    errored = StepFailure(
+        "revops_dbt_models", "dbt build stopped: 1 node failed: model deal_risk: syntax error"
+    )
+    told = failure_paragraphs(summary, [errored], Path("/w/run-1.log"))
+    assert len(told) == 2 and "syntax error" in told[1] and "the log file /w/run-1.log" in told[1]
