@@ -143,11 +143,7 @@ def _run_locked(
         f"    source:         {settings.source_config().kind} at {settings.source_config().location}\n"
         f"    warehouse:      {settings.warehouse_path}\n"
         f"    serving folder: {settings.serve_dir}"
-        + (
-            f"\n    log:            {log_path} (Dagster and dbt; --verbose prints it here)"
-            if log_path
-            else ""
-        ),
+        + (f"\n    log file:       {log_path}" if log_path else ""),
         flush=True,
     )
     started = time.monotonic()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -152,13 +153,20 @@ class StepProgress:
             step.finished, step.failed = True, kind == "STEP_FAILURE"
             self._print(entry.step_key, step)
             return
-        if entry.step_key == "revops_dbt_models" and self.live:
+        # the planned-materialization events come before the step starts: not progress yet
+        if entry.step_key == "revops_dbt_models" and self.live and step.started is not None:
             self._write_live(self._dbt_line(step))
 
     def _write_live(self, text: str) -> None:
-        self.out.write("\r" + text[:120].ljust(120))
+        width = self._width()
+        self.out.write("\r" + text[:width].ljust(width))
         self.out.flush()
         self._live_line = True
+
+    @staticmethod
+    def _width() -> int:
+        """One terminal line: a longer one wraps, and a carriage return cannot take it back."""
+        return max(20, shutil.get_terminal_size((100, 24)).columns - 1)
 
     def _seconds(self, step: _Step) -> str:
         return f"{self.clock() - step.started:.0f} s" if step.started is not None else "?"
@@ -203,8 +211,8 @@ class StepProgress:
 
     def _print(self, step_key: str, step: _Step) -> None:
         text = self.line(step_key, step)
-        if self._live_line and step_key == "revops_dbt_models":
-            self.out.write("\r" + " " * 120 + "\r")
+        if self._live_line:
+            self.out.write("\r" + " " * self._width() + "\r")
             self._live_line = False
         self.out.write(text + "\n")
         self.out.flush()

@@ -208,13 +208,14 @@ def test_a_good_build_prints_a_screenful_of_our_own_lines(builds):
     print(good.out)  # pytest -s shows it as a user sees it
     assert len(good.lines) <= MAX_LINES, f"{len(good.lines)} lines:\n{good.out}{good.err}"
     assert good.err == ""
-    steps = [line.split(":")[0] for line in good.out.splitlines() if re.match(r"==> [a-z ]+: ", line)]
-    assert steps == ["==> ingest", "==> raw gate", "==> dbt build", "==> mart gate", "==> publish"]
+    titles = ("ingest", "raw gate", "dbt build", "mart gate", "publish")
+    steps = [line.split(":")[0][4:] for line in good.out.splitlines() if line.startswith("==> ")]
+    assert [step for step in steps if step in titles] == list(titles)
     assert re.search(
         r"==> dbt build: (\d+) of \1 models, seeds and snapshots built, (\d+) of \2 tests", good.out
     )
     assert " - dagster - " not in good.out and "Traceback" not in good.out
-    assert f"log:            {good.log_path}" in good.out
+    assert f"log file:       {good.log_path}" in good.out
     log = good.log_path.read_text()
     assert " - dagster - DEBUG - revops_build - " in log and "Done. PASS=" in log  # Dagster's and dbt's
 
