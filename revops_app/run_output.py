@@ -154,7 +154,12 @@ class StepProgress:
             self._print(entry.step_key, step)
             return
         # the planned-materialization events come before the step starts: not progress yet
-        if entry.step_key == "revops_dbt_models" and self.live and step.started is not None:
+        if (
+            entry.step_key == "revops_dbt_models"
+            and self.live
+            and step.started is not None
+            and not step.finished
+        ):
             self._write_live(self._dbt_line(step))
 
     def _write_live(self, text: str) -> None:
