@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 from importlib import metadata
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from revops.clock import utc_today
 
@@ -64,6 +64,9 @@ def past_date(value: str) -> dt.date:
 def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """The checks that need more than one value or the file system; argparse did the rest."""
     sub = getattr(args, "subparser", parser)
+    start, end = getattr(args, "start", None), getattr(args, "end", None)
+    if start is not None and end is not None and end < start:
+        sub.error(f"--to {end} is before --from {start}")
     landing = getattr(args, "landing_dir", None)
     if landing is not None and not getattr(args, "demo", False) and not Path(landing).is_dir():
         hint = " (or run with --demo to generate demo data there)" if args.command == "run" else ""
@@ -167,8 +170,13 @@ WITHOUT_PARTS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from revops_app import cli
+def build_parser(commands: Any = None) -> argparse.ArgumentParser:
+    """The parser; `commands`: the module whose `command_*` functions run the subcommands
+    (default `revops_app.cli`; `python -m revops_app.cli` passes its own `__main__`, so the
+    errors its commands raise are the classes its `main` catches)."""
+    if commands is None:
+        from revops_app import cli as commands
+    cli = commands
 
     parser = Parser(
         prog="revops",
@@ -326,8 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = build_parser()
+def parse(argv: list[str] | None = None, commands: Any = None) -> argparse.Namespace:
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     # demo-data's --landing-dir is only --out's default: it may not exist yet
     if args.command == "demo-data":

@@ -215,8 +215,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
-    if end < start:
-        raise CommandError(f"--to {end} is before --from {start}")
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
@@ -355,7 +353,7 @@ def command_docs(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from revops_app.arguments import parse
 
-    args = parse(argv)
+    args = parse(argv, sys.modules[__name__])
     _instance_environment()
     from revops.build_guard import BuildLockedError, WarehouseCorruptError
     from revops.state import StateError

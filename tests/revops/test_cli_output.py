@@ -315,3 +315,18 @@ def test_each_failure_is_told_once_and_a_dbt_model_error_is_never_hidden():
     )
     told = failure_paragraphs(summary, [errored], Path("/w/run-1.log"))
     assert len(told) == 2 and "syntax error" in told[1] and "the log file /w/run-1.log" in told[1]
+
+
+def test_a_refusal_after_the_arguments_is_one_sentence_and_exit_1(tmp_path):
+    """`python -m revops_app.cli` (module __main__) catches its own commands' errors."""
+    (tmp_path / "landing").mkdir()
+    warehouse = tmp_path / "warehouse" / "build.duckdb"
+    process = revops(
+        "run", "--landing-dir", str(tmp_path / "landing"), "--warehouse", str(warehouse), root=tmp_path
+    )
+    assert process.returncode == 1, process.stderr
+    assert process.stderr.strip().splitlines() == [
+        f"revops: The landing folder {tmp_path / 'landing'} has no files. Put the CRM export there (one file "
+        "per object, e.g. opportunity.csv) or run with --demo."
+    ]
+    assert not warehouse.exists()
