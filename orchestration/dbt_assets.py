@@ -21,7 +21,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from orchestration.dbt_check_descriptions import test_description
 from orchestration.dbt_project import prune_invocation_dirs, revops_dbt_project
+from orchestration.quality_gates import RAW_GATE_KEY
 from orchestration.resources import WarehouseResource
 from revops.settings import Settings
 from revops.sql import quote_identifier
@@ -35,6 +37,29 @@ class RevOpsDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey(["raw", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        """A model that reads a source (staging) waits for the raw gate's verdict."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id) or {}
+        reads = (node.get("depends_on") or {}).get("nodes") or []
+        if node.get("resource_type") in ("model", "snapshot") and any(d.startswith("source.") for d in reads):
+            return spec.merge_attributes(deps=[RAW_GATE_KEY])
+        return spec
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: Any,
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check, with a description (the YAML's, else a sentence)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        test = manifest["nodes"].get(unique_id)
+        if spec is None or test is None or spec.description:
+            return spec
+        return spec._replace(description=test_description(test, asset_spec.key.path[-1]))
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -132,7 +157,7 @@ def _build(
             context.log.error(event.description)
     yield from failed
     if error is not None:
-        raise error
+        raise dg.Failure(description=dbt_failure_description(invocation, failed)) from error
     prune_invocation_dirs(invocation.target_path.parent)
     if target != "duckdb":
         marts = {
@@ -146,6 +171,40 @@ def _build(
             f"copied {len(pulled)} tables from {target} into the build file for the gate and publishing: "
             + ", ".join(f"{p.table} ({p.row_count:,} rows)" for p in pulled)
         )
+
+
+def dbt_failure_description(invocation: Any, failed_checks: list) -> str:
+    """Why `dbt build` failed, in words: the nodes that errored (a model's SQL, a seed) with
+    dbt's message, else the failed tests (reported as failed checks), never dbt's command line."""
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except Exception:  # no run_results.json: dbt died before it wrote one
+        results = []
+    nodes = invocation.manifest.get("nodes", {})
+    errored = []
+    for result in results:
+        if result.get("status") != "error":
+            continue
+        node = nodes.get(result.get("unique_id"), {})
+        message = " ".join(str(result.get("message") or "no message").split())
+        errored.append(
+            f"{node.get('resource_type', 'node')} {node.get('name', result.get('unique_id'))} "
+            f"({node.get('original_file_path', '?')}): {message[:600]}"
+        )
+    if errored:
+        return (
+            f"dbt build stopped: {len(errored)} node{'s' if len(errored) != 1 else ''} failed, the models "
+            "after them were skipped: " + "; ".join(errored[:5]) + "."
+        )
+    if failed_checks:
+        return (
+            f"{len(failed_checks)} dbt test{'s' if len(failed_checks) != 1 else ''} failed (each one is a failed "
+            "check of its model); the models after them were skipped."
+        )
+    return (
+        f"dbt build failed with exit code {invocation.process.returncode} and no failed node in "
+        f"run_results.json; dbt's own log: {invocation.target_path / 'dbt.log'}."
+    )
 
 
 MARTS_GROUP = "marts"

@@ -8,12 +8,13 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.alerts import AlertingResource
-from orchestration.dbt_assets import revops_dbt_models
+from orchestration.dbt_assets import mart_asset_keys, revops_dbt_models
 from orchestration.dbt_project import DBT_EXECUTABLE, revops_dbt_project
-from orchestration.ingestion import ingestion_assets
+from orchestration.ingestion import ingestion_assets, landing_specs
 from orchestration.jobs import revops_build_job
 from orchestration.publishing import published_marts
 from orchestration.quality_checks import quality_checks
+from orchestration.quality_gates import build_gate_assets
 from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
 from revops.settings import Settings
@@ -22,8 +23,12 @@ from revops.settings import Settings
 # cron and time zone). Runs read theirs when they start (WarehouseResource).
 load_settings = Settings.from_env(os.environ)
 
+gate_assets = build_gate_assets(
+    [key for asset in ingestion_assets for key in asset.keys], mart_asset_keys().values()
+)
+
 defs = dg.Definitions(
-    assets=[*ingestion_assets, revops_dbt_models, published_marts],
+    assets=[*landing_specs, *ingestion_assets, *gate_assets, revops_dbt_models, published_marts],
     asset_checks=quality_checks,
     jobs=[revops_build_job],
     schedules=[build_daily_schedule(revops_build_job, load_settings)],

@@ -14,6 +14,7 @@ annotations (context, resources) at definition time.
 import dagster as dg
 
 from orchestration.resources import WarehouseResource
+from orchestration.source_fingerprint import COVERAGE_KEY, SOURCE_FINGERPRINT_KEY, source_fingerprint
 from revops.crm_contract import CRM_OBJECTS, CrmObject
 from revops.landing import LandingFileError
 from revops.sources import MappingError, SourceError, ingest_source
@@ -58,7 +59,25 @@ def _raw_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", name])
 
 
-COVERAGE_KEY = _raw_key("_source_coverage")
+def _landing_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", name])
+
+
+# What ingestion reads, outside Dagster's control: the CRM export's files (or a connector's
+# tables), one external asset per object, upstream of its raw table.
+landing_specs = [
+    dg.AssetSpec(
+        _landing_key(obj.name),
+        group_name="landing",
+        description=(
+            f"The CRM export of {obj.name}: {obj.name}.csv or .parquet in the landing folder "
+            "(REVOPS_LANDING_DIR), or the connector's table (REVOPS_SOURCE). Written by the export, "
+            "not by Dagster; the landing-file sensor watches it."
+        ),
+        kinds={"csv", "parquet"},
+    )
+    for obj in CRM_OBJECTS.values()
+]
 
 
 @dg.multi_asset(
@@ -72,6 +91,7 @@ COVERAGE_KEY = _raw_key("_source_coverage")
                 f"{obj.name}.csv or .parquet, or a connector's table), in the contract's columns and types."
             ),
             kinds={"duckdb"},
+            deps=[_landing_key(obj.name)],
             metadata={"contract_columns": dg.MetadataValue.json(obj.required_columns)},
         )
         for obj in CRM_OBJECTS.values()
@@ -90,6 +110,9 @@ COVERAGE_KEY = _raw_key("_source_coverage")
 def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
     config = settings.source_config()
+    # what this run reads, as the landing-file sensor sees it: recorded on the coverage
+    # asset, so the sensor's next tick knows these files are built (whoever started the run)
+    fingerprint, watched = source_fingerprint(settings)
     context.log.info(f"ingesting {config.kind} from {config.location} into {settings.raw_schema}")
     with warehouse.connect() as con:
         try:
@@ -124,6 +147,7 @@ def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             "dagster/row_count": dg.MetadataValue.int(len(report.coverage)),
             "not_tracked": dg.MetadataValue.json(report.notices),
             "untracked_columns": dg.MetadataValue.int(len(untracked)),
+            SOURCE_FINGERPRINT_KEY: dg.MetadataValue.json({"watched": watched, "fingerprint": fingerprint}),
         },
     )
 

@@ -15,6 +15,7 @@ import duckdb
 
 from orchestration.alerts import AlertingResource
 from orchestration.dbt_assets import mart_asset_keys
+from orchestration.quality_gates import MART_GATE_KEY
 from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.run_records import run_check_records, run_materialized_keys
 from revops.alerting import hygiene_digests, warning_alerts
@@ -67,7 +68,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
 
     @dg.asset(
         key=PUBLISHED_KEY,
-        deps=list(mart_keys.values()),
+        deps=[*mart_keys.values(), MART_GATE_KEY],
         group_name="serving",
         kinds={"duckdb", "parquet"},
         description=(

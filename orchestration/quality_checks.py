@@ -54,20 +54,22 @@ def _specs(suites: Iterable[Suite], key_of) -> list[dg.AssetCheckSpec]:
 
 
 def outcome_result(outcome: CheckOutcome, key: dg.AssetKey) -> dg.AssetCheckResult:
+    metadata: dict = {
+        "table": outcome.qualified_table,
+        "severity": outcome.severity,
+        "status": outcome.status,  # passed, failed, warned or not_tracked
+        "examples": dg.MetadataValue.json([e.as_dict() for e in outcome.examples]),
+        "expectations": outcome.expectation_count,
+    }
+    if outcome.failing_rows is not None:  # unknown (e.g. a check of the whole table): left out
+        metadata["failing_rows"] = outcome.failing_rows
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=outcome.check,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.ERROR if outcome.severity == BLOCKING else dg.AssetCheckSeverity.WARN,
         description=outcome.message[:4000],
-        metadata={
-            "table": outcome.qualified_table,
-            "severity": outcome.severity,
-            "status": outcome.status,  # passed, failed, warned or not_tracked
-            "failing_rows": outcome.failing_rows if outcome.failing_rows is not None else -1,
-            "examples": dg.MetadataValue.json([e.as_dict() for e in outcome.examples]),
-            "expectations": outcome.expectation_count,
-        },
+        metadata=metadata,
     )
 
 

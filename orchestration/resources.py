@@ -76,7 +76,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
-        run_id = getattr(context, "run_id", None)
+        run_id = getattr(getattr(context, "dagster_run", None), "run_id", None)
         self._run_settings = self._read_settings().for_run()
         with guarded_build(self._run_settings, _entry_point(context), run_id=run_id):
             yield self

@@ -6,7 +6,8 @@ REVOPS_SCHEDULE_TIMEZONE, default "UTC"), from the settings value `definitions.p
 (Dagster needs a schedule's cron when it loads the definitions). The sensor fingerprints
 the landing folder (name, size, modification time of each file) on every tick, reading
 the source from the warehouse resource, and asks for a run only when that fingerprint
-changed since the last run it asked for. dagster.yaml's run queue lets one run go at a
+changed since the last run it asked for, or since the last run of any kind ingested them
+(the ingestion asset records what it read, so a `revops run` is not built again). dagster.yaml's run queue lets one run go at a
 time (DuckDB has one writer), so a run asked for during a build waits for it.
 
 Each run's as_of_date is fixed when it is asked for: the schedule's is the UTC date of its
@@ -20,14 +21,15 @@ import datetime as dt
 import hashlib
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from orchestration.resources import WarehouseResource
-from revops.paths import LANDING_SUFFIXES
+from orchestration.source_fingerprint import landing_fingerprint, last_ingested, source_fingerprint
 from revops.settings import Settings
+
+__all__ = ["AS_OF_TAG", "as_of_run_config", "landing_fingerprint", "source_fingerprint", "utc_date"]
 
 AS_OF_TAG = "revops/as_of_date"
 
@@ -40,37 +42,6 @@ def as_of_run_config(as_of_date: dt.date) -> dict:
 def utc_date(moment: dt.datetime) -> dt.date:
     """The UTC date of a moment (naive moments are UTC)."""
     return moment.astimezone(dt.UTC).date() if moment.tzinfo else moment.date()
-
-
-def landing_fingerprint(landing_dir: Path) -> dict[str, list]:
-    """{file name: [size, mtime_ns]} for the landing files (hidden files ignored)."""
-    if not landing_dir.is_dir():
-        return {}
-    fingerprint = {}
-    for path in sorted(landing_dir.iterdir()):
-        if path.name.startswith(".") or not path.name.lower().endswith(LANDING_SUFFIXES):
-            continue
-        stat = path.stat()
-        fingerprint[path.name] = [stat.st_size, stat.st_mtime_ns]
-    return fingerprint
-
-
-def source_fingerprint(settings: Settings) -> tuple[dict[str, list], str]:
-    """(fingerprint, what is watched) of the configured source: the landing folder's files,
-    or the DuckDB file holding a connector's schema. A PostgreSQL source has no file to
-    watch: the schedule builds it."""
-    config = settings.source_config()
-    if config.kind == "salesforce_files":
-        return landing_fingerprint(settings.landing_dir), f"landing files in {settings.landing_dir}"
-    if config.is_postgres or config.database is None:
-        return {}, f"{config.kind} at {config.location} (no file to watch: the daily schedule builds it)"
-    database = Path(config.database)
-    fingerprint = {}
-    for path in (database, database.with_name(database.name + ".wal")):
-        if path.exists():
-            stat = path.stat()
-            fingerprint[path.name] = [stat.st_size, stat.st_mtime_ns]
-    return fingerprint, f"the {config.kind} database {database}"
 
 
 def build_daily_schedule(job: Any, settings: Settings | None = None) -> dg.ScheduleDefinition:
@@ -111,6 +82,11 @@ def build_landing_sensor(job: Any) -> dg.SensorDefinition:
         encoded = json.dumps(fingerprint, sort_keys=True)
         if encoded == context.cursor:
             return dg.SkipReason(f"{watched}: unchanged since the last run")
+        built_by = last_ingested(context, watched, fingerprint)
+        if built_by is not None:
+            # a run this sensor did not ask for (`revops run`, the schedule, the UI) read these files
+            context.update_cursor(encoded)
+            return dg.SkipReason(f"{watched}: unchanged since run {built_by[:8]} ingested them")
         previous = json.loads(context.cursor) if context.cursor else {}
         changed = sorted(name for name, stamp in fingerprint.items() if previous.get(name) != stamp)
         context.update_cursor(encoded)

@@ -1,6 +1,6 @@
-"""`revops`: the warehouse from the command line.
+"""`revops`: the warehouse from the command line (the flags: `revops_app.arguments`).
 
-    revops run [--demo] [--as-of YYYY-MM-DD] [--landing-dir DIR] [--warehouse FILE]
+    revops run [--demo] [--as-of YYYY-MM-DD] [--landing-dir DIR] [--warehouse FILE] [--verbose]
                [--full-refresh] [--allow-older] [--rebuild-warehouse]
     revops backfill --from YYYY-MM-DD --to YYYY-MM-DD   (resumable; publishes only newer days)
     revops status                                     (last publishes, checks, alerts)
@@ -8,10 +8,13 @@
     revops demo-data [--deals N ...]
     revops dashboard [--port 8501]
     revops docs [--port 8080]
+    revops --version
 
-Errors are one readable paragraph and a non-zero exit code, never a traceback. One
-build at a time per working warehouse: a second one is refused at once with one
-sentence and exit code 75.
+A build prints one line per step and its summary; Dagster's and dbt's logs go to
+`<warehouse>.logs/run-<id>.log` (its path is printed; `--verbose` prints them too). Bad
+arguments are refused before any work with one paragraph and exit code 2; a failed build
+is one paragraph per failure and exit code 1, never a traceback. One build at a time per
+working warehouse: a second one is refused at once with one sentence and exit code 75.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from revops.settings import PROJECT_ROOT, Settings, SettingsError, parse_as_of_date
+from revops.settings import PROJECT_ROOT, Settings, SettingsError
 
 
 class CommandError(Exception):
@@ -39,16 +42,22 @@ def _instance_environment() -> None:
     os.environ.setdefault("REVOPS_DAGSTER_COMPUTE_LOGS_DIR", str(PROJECT_ROOT / ".dagster_home" / "logs"))
 
 
+def _path_flag(args: argparse.Namespace, name: str) -> Path | None:
+    value = getattr(args, name, None)
+    return Path(value).resolve() if value else None
+
+
 def _settings_from(args: argparse.Namespace) -> Settings:
+    """The environment's settings, with the flags this subcommand has (the others stay unset)."""
     return Settings.from_env().with_overrides(
         source=getattr(args, "source", None),
         source_database=_database_flag(getattr(args, "source_database", None)),
         source_schema=getattr(args, "source_schema", None),
-        source_mapping=Path(args.mapping).resolve() if getattr(args, "mapping", None) else None,
-        landing_dir=Path(args.landing_dir).resolve() if args.landing_dir else None,
-        warehouse_path=Path(args.warehouse).resolve() if args.warehouse else None,
-        as_of_date=parse_as_of_date(args.as_of),
-        serve_dir=Path(args.serve_dir).resolve() if getattr(args, "serve_dir", None) else None,
+        source_mapping=_path_flag(args, "mapping"),
+        landing_dir=_path_flag(args, "landing_dir"),
+        warehouse_path=_path_flag(args, "warehouse"),
+        as_of_date=getattr(args, "as_of", None),
+        serve_dir=_path_flag(args, "serve_dir"),
     )
 
 
@@ -57,6 +66,10 @@ def _database_flag(value: str | None):
 
     database = database_setting(value)
     return database.resolve() if isinstance(database, Path) else database
+
+
+def _quiet(line: str) -> None:
+    """Progress nobody asked for (without --verbose)."""
 
 
 def _has_landing_files(landing_dir: Path) -> bool:
@@ -91,7 +104,9 @@ def command_demo_data(args: argparse.Namespace) -> int:
             as_of_date=settings.as_of_date,
             seed=args.seed,
             file_format=args.format if direct else "parquet",
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            progress=(lambda line: print(line, file=sys.stderr, flush=True))
+            if getattr(args, "verbose", True)
+            else _quiet,
         )
         if shape == "salesforce_files" and without:
             from revops.sources.demo_shapes import write_landing_without
@@ -192,6 +207,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         full_refresh=args.full_refresh or args.rebuild_warehouse,
         allow_older=args.allow_older,
         entry_point="revops run",
+        quiet=not args.verbose,
     )
     if code == 0:
         print("\n==> open the dashboard: make dashboard   (or .venv/bin/revops dashboard)")
@@ -199,8 +215,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
-    if end < start:
-        raise CommandError(f"--to {end} is before --from {start}")
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
@@ -213,16 +227,16 @@ def command_backfill(args: argparse.Namespace) -> int:
     from revops.build_guard import guarded_build
     from revops_app.pipeline import run_pipeline
 
-    start, end = parse_as_of_date(args.start), parse_as_of_date(args.end)
-    if start is None or end is None:
-        raise CommandError("backfill needs --from and --to, each a date written YYYY-MM-DD")
+    start, end = args.start, args.end
     days = _days(start, end)
     settings = _settings_from(args)
     with guarded_build(settings, "revops backfill"):
-        return _backfill(settings, start, end, days, run_pipeline)
+        return _backfill(settings, start, end, days, run_pipeline, quiet=not args.verbose)
 
 
-def _backfill(settings: Settings, start: dt.date, end: dt.date, days: list[dt.date], run_pipeline) -> int:
+def _backfill(
+    settings: Settings, start: dt.date, end: dt.date, days: list[dt.date], run_pipeline, *, quiet: bool
+) -> int:
     state_path = settings.warehouse_path.parent / f"backfill-{start}-{end}.json"
     done = set(json.loads(state_path.read_text())) if state_path.exists() else set()
     todo = [day for day in days if day.isoformat() not in done]
@@ -231,7 +245,10 @@ def _backfill(settings: Settings, start: dt.date, end: dt.date, days: list[dt.da
     for number, day in enumerate(todo, start=len(days) - len(todo) + 1):
         print(f"\n==> backfill day {number}/{len(days)}: {day}", flush=True)
         code = run_pipeline(
-            settings.with_overrides(as_of_date=day), only_if_newer=True, entry_point="revops backfill"
+            settings.with_overrides(as_of_date=day),
+            only_if_newer=True,
+            entry_point="revops backfill",
+            quiet=quiet,
         )
         if code != 0:
             raise CommandError(
@@ -333,127 +350,11 @@ def command_docs(args: argparse.Namespace) -> int:
     ).returncode
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="revops", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--landing-dir", help="folder of CRM files (env REVOPS_LANDING_DIR)")
-        p.add_argument("--warehouse", help="working DuckDB file (env REVOPS_WAREHOUSE_PATH)")
-        p.add_argument("--serve-dir", help="where BI reads the published marts (env REVOPS_SERVE_DIR)")
-        p.add_argument(
-            "--as-of", help="the day the marts describe, YYYY-MM-DD (env REVOPS_AS_OF_DATE; default today)"
-        )
-        p.add_argument(
-            "--source",
-            choices=["salesforce_files", "fivetran_salesforce", "hubspot"],
-            help="where the CRM data comes from (env REVOPS_SOURCE; default salesforce_files: the landing folder)",
-        )
-        p.add_argument(
-            "--source-database", help="DuckDB file holding a connector's schema (env REVOPS_SOURCE_DATABASE)"
-        )
-        p.add_argument(
-            "--source-schema",
-            help="the connector's schema (env REVOPS_SOURCE_SCHEMA; default salesforce / hubspot)",
-        )
-        p.add_argument(
-            "--mapping", help="field mapping file (env REVOPS_SOURCE_MAPPING; default mappings/<source>.yml)"
-        )
-
-    def demo_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--deals", type=int, default=5000, help="number of deals (default 5000)")
-        p.add_argument("--reps", type=int, default=20, help="number of reps (default 20)")
-        p.add_argument("--months", type=int, default=24, help="months of history (default 24)")
-        p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-        p.add_argument("--format", choices=["csv", "parquet"], default="csv")
-
-    run = sub.add_parser("run", help="ingest the landing folder, build and test the warehouse")
-    common(run)
-    run.add_argument(
-        "--demo", action="store_true", help="generate demo CRM data if the landing folder is empty"
-    )
-    run.add_argument(
-        "--full-refresh",
-        action="store_true",
-        help="rebuild the incremental models (fct_deal_snapshots) from scratch: dbt build --full-refresh",
-    )
-    run.add_argument(
-        "--allow-older",
-        action="store_true",
-        help="publish even when --as-of is older than the as_of_date BI reads now (refused by default)",
-    )
-    run.add_argument(
-        "--rebuild-warehouse",
-        action="store_true",
-        help="move the working warehouse aside (e.g. a corrupt one) and rebuild it from the landing files; "
-        "the served marts, publish history, alerts and baselines are kept",
-    )
-    demo_options(run)
-    run.set_defaults(func=command_run)
-
-    backfill = sub.add_parser("backfill", help="build every day of a range, resumably")
-    common(backfill)
-    backfill.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
-    backfill.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD")
-    backfill.set_defaults(func=command_backfill)
-
-    status = sub.add_parser("status", help="the last publishes, their checks and any alerts since")
-    common(status)
-    status.add_argument("--limit", type=int, default=5)
-    status.set_defaults(func=command_status)
-
-    reset = sub.add_parser(
-        "reset-baseline",
-        help="forget the row-count baseline of the landing folder (after a real, intended drop in rows)",
-    )
-    common(reset)
-    reset.add_argument("--all", action="store_true", help="of every source, not only --landing-dir's")
-    reset.set_defaults(func=command_reset_baseline)
-
-    dashboard = sub.add_parser("dashboard", help="serve the dashboard (Streamlit)")
-    common(dashboard)
-    dashboard.add_argument("--host", default="127.0.0.1")
-    dashboard.add_argument("--port", type=int, default=8501)
-    dashboard.set_defaults(func=command_dashboard)
-
-    docs = sub.add_parser("docs", help="generate and serve the dbt docs")
-    common(docs)
-    docs.add_argument("--host", default="127.0.0.1")
-    docs.add_argument("--port", type=int, default=8080)
-    docs.set_defaults(func=command_docs)
-
-    demo = sub.add_parser("demo-data", help="write deterministic demo CRM files")
-    common(demo)
-    demo.add_argument(
-        "--out",
-        help="output folder (salesforce_files; default: the landing folder) or DuckDB file (connector shapes; "
-        "default data/sources/<shape>.duckdb)",
-    )
-    demo.add_argument(
-        "--shape",
-        choices=["salesforce_files", "fivetran_salesforce", "hubspot"],
-        default="salesforce_files",
-        help="write the data as a landing folder (default), a Fivetran Salesforce schema or Fivetran's HubSpot schema",
-    )
-    demo.add_argument(
-        "--without",
-        help="leave parts out, comma-separated: activities, tasks, events, leads, quotas, history, accounts, "
-        "next_step, next_step_date, icp_fields, custom_fields, forecast_category, probability, account_ids, growth_inputs (marketing_spend, subscription)",
-    )
-    demo.add_argument(
-        "--history-mode",
-        action="store_true",
-        help="fivetran_salesforce: stage history as History Mode versions (salesforce_history.opportunity) "
-        "instead of an opportunity_history table",
-    )
-    demo_options(demo)
-    demo.set_defaults(func=command_demo_data)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
+    from revops_app.arguments import parse
+
+    args = parse(argv, sys.modules[__name__])
     _instance_environment()
-    args = build_parser().parse_args(argv)
     from revops.build_guard import BuildLockedError, WarehouseCorruptError
     from revops.state import StateError
     from revops_app.pipeline import EXIT_BUILD_LOCKED

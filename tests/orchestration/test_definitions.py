@@ -75,6 +75,41 @@ def test_marts_are_assets_with_dbt_tests_as_checks():
     assert {f"marts/{mart}" for mart in PUBLISHED_MARTS} <= publish_parents
 
 
+def test_the_graph_shows_landing_raw_gate_staging_and_mart_gate_published():
+    graph = _asset_graph()
+
+    def parents(key: str) -> set[str]:
+        return {p.to_user_string() for p in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
+
+    for name in CRM_OBJECTS:
+        assert parents(f"raw/{name}") == {f"landing/{name}"}
+        assert not graph.get(dg.AssetKey(["landing", name])).is_materializable  # external: the export's
+        assert f"raw/{name}" in parents("raw_gate")
+    assert "raw_gate" in parents("staging/stg_salesforce__opportunities")
+    assert {f"marts/{mart}" for mart in PUBLISHED_MARTS} <= parents("mart_gate")
+    assert "mart_gate" in parents("published_marts")
+
+
+def test_every_check_has_a_description():
+    graph = _asset_graph()
+    specs = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    assert len(specs) > 300
+    missing = [spec.key.to_user_string() for spec in specs if not (spec.description or "").strip()]
+    assert not missing, f"checks without a description: {missing[:10]}"
+    by_name = {spec.key.name: spec.description for spec in specs}
+    assert by_name["not_null_deal_risk_owner_id"] == "owner_id of deal_risk is never null."
+
+
+def test_the_instance_shows_no_onboarding_dialog(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVOPS_DAGSTER_STORAGE_DIR", str(tmp_path / "storage"))
+    monkeypatch.setenv("REVOPS_DAGSTER_COMPUTE_LOGS_DIR", str(tmp_path / "logs"))
+    instance = dg.DagsterInstance.from_config(str(Path(__file__).resolve().parents[2]))
+    try:
+        assert instance.nux_enabled is False
+    finally:
+        instance.dispose()
+
+
 def test_schedule_and_sensor_are_registered():
     assert defs.resolve_schedule_def("revops_daily_build").cron_schedule
     assert defs.resolve_sensor_def("revops_landing_files_sensor") is not None

@@ -238,6 +238,8 @@ def test_a_range_that_ends_before_it_starts_is_refused_before_any_build(tmp_path
         text=True,
     )
 
-    assert process.returncode == 1
-    assert process.stderr.strip() == "revops: --to 2026-11-23 is before --from 2026-11-25"
+    assert process.returncode == 2  # a usage error, as argparse's own
+    assert process.stderr.strip() == (
+        "revops backfill: --to 2026-11-23 is before --from 2026-11-25. See `revops backfill --help`."
+    )
     assert not list(tmp_path.iterdir())
