@@ -1,9 +1,9 @@
 """One deal (`/deal?id=<opportunity_id>`): where it stands, why it is flagged, what to do.
 
-Opened from Pipeline Health's ranked list. Reads dim_deals (the deal), deal_risk (every risk
-flag with its reason, and the last interaction: the interactions themselves are not a
-published mart), fct_stage_history (the stage timeline), daily_action_list (the deal's row in
-its owner's plan, if any) and dim_reps. Links to the CRM record when REVOPS_CRM_RECORD_URL is
+Opened from Pipeline Health's ranked list. Reads dim_deals (the deal), deal_risk (the score,
+its parts and the reasons as the mart words them, and the last interaction), deal_interactions
+(the calls, emails and meetings of the last 90 days), fct_stage_history (the stage timeline),
+daily_action_list (the deal's row in its owner's plan, if any), dim_reps and source_coverage. Links to the CRM record when REVOPS_CRM_RECORD_URL is
 set (dashboard/settings.py).
 """
 
@@ -15,9 +15,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import drift_list, url_state
 from dashboard import formatting as fmt
 from dashboard import page_kit as kit
+from dashboard import tracking, url_state
 from dashboard.served import ServedWarehouse
 from dashboard.settings import DashboardSettingError, DashboardSettings
 
@@ -27,19 +27,10 @@ TABLES = (
     "marts.fct_stage_history",
     "marts.daily_action_list",
     "marts.dim_reps",
+    "marts.deal_interactions",
+    "marts.source_coverage",
 )
 
-# deal_risk flag -> (what it says when set, the column that must be true for it)
-FLAGS = {
-    "is_stalled": "Stalled: in its stage more than twice the typical time",
-    "is_inactive": "Inactive: no call, email or meeting for 5 business days or more",
-    "has_next_step": "No usable next step",
-    "is_close_date_past": "Close date has passed",
-    "is_closing_soon_without_next_step": "Closes within 30 days without a next step",
-    "is_floating": "Floating: 21+ days in stage, no recent interaction and no next step",
-    "is_assumed_follow_up": "Assumed follow-up: the last call or meeting was 3+ business days ago, no next step",
-    "is_optimism_hold": "Optimism hold: no change and no interaction in 14 days",
-}
 COMPONENT_LABELS = {
     "stage_time_component": "Stage time",
     "activity_component": "Activity",
@@ -62,33 +53,36 @@ def fetcher(opportunity_id: str):
                 one,
             ),
             "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
+            "coverage": tracking.fetch(db),
+            "interactions": db.frame(
+                "select interaction_date, interaction_type, subject, owner_id from marts.deal_interactions "
+                "where opportunity_id = ? order by interaction_at desc, interaction_id",
+                one,
+            ),
         }
 
     return fetch
 
 
-def flag_rows(risk: Any, as_of: Any) -> list[tuple[str, str]]:
-    """(flag, its reason in words) for every flag deal_risk sets on the deal."""
-    rows = []
-    for flag, label in FLAGS.items():
-        value = getattr(risk, flag, None)
-        if fmt.is_missing(value):
-            continue
-        raised = not drift_list.is_set(value) if flag == "has_next_step" else drift_list.is_set(value)
-        if not raised:
-            continue
-        why = {
-            "is_stalled": lambda: drift_list.stage_time_words(risk),
-            "is_inactive": lambda: drift_list.activity_words(risk, as_of),
-            "has_next_step": lambda: drift_list.next_step_words(risk, as_of),
-            "is_close_date_past": lambda: drift_list.close_date_words(risk, as_of),
-            "is_closing_soon_without_next_step": lambda: f"Closes {fmt.relative_day(risk.close_date, as_of)}",
-        }.get(flag, lambda: "")()
-        rows.append((label, why))
-    pushes = getattr(risk, "close_date_push_count", None)
-    if not fmt.is_missing(pushes) and int(pushes) > 0:
-        rows.append(("Close date pushed", fmt.plural(pushes, "time")))
-    return rows
+def reason_rows(risk: Any) -> list[str]:
+    """The deal's reasons as deal_risk words them (`risk_reasons`, one per flag or gap), so
+    the page says what the mart decided, with the thresholds the build used."""
+    if fmt.is_missing(getattr(risk, "risk_reasons", None)):
+        return []
+    return [part.strip() for part in str(risk.risk_reasons).split(";") if part.strip()]
+
+
+def interaction_table(interactions: pd.DataFrame, names: dict, as_of: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "When": [
+                f"{fmt.relative_day(d, as_of)} ({fmt.date(d)})" for d in interactions["interaction_date"]
+            ],
+            "Kind": [str(k).capitalize() for k in interactions["interaction_type"]],
+            "Subject": ["" if fmt.is_missing(v) else str(v) for v in interactions["subject"]],
+            "By": [kit.name_of(names, o) for o in interactions["owner_id"]],
+        }
+    )
 
 
 def timeline_chart(stages: pd.DataFrame, as_of: Any) -> alt.Chart:
@@ -155,8 +149,8 @@ def render() -> None:
     if frames is None:
         kit.page_header("Deal", "One deal: where it stands and why it is flagged.")
         return
-    deal_rows, risk_rows, stages, actions, reps = (
-        frames[k] for k in ("deal", "risk", "stages", "actions", "reps")
+    deal_rows, risk_rows, stages, actions, reps, interactions = (
+        frames[k] for k in ("deal", "risk", "stages", "actions", "reps", "interactions")
     )
     if deal_rows.empty:
         kit.page_header("Deal", "One deal: where it stands and why it is flagged.")
@@ -204,13 +198,9 @@ def render() -> None:
             st.markdown(
                 f"Risk score **{fmt.count(round(risk.risk_score))}** of 100 ({kit.md(risk.risk_level)})"
             )
-            flags = flag_rows(risk, as_of)
-            if flags:
-                st.markdown(
-                    "\n".join(
-                        f"- **{kit.md(label)}**" + (f": {kit.md(why)}" if why else "") for label, why in flags
-                    )
-                )
+            reasons = reason_rows(risk)
+            if reasons:
+                st.markdown("\n".join(f"- {kit.md(reason)}" for reason in reasons))
             else:
                 st.markdown("No risk flag is raised.")
             parts = [
@@ -218,7 +208,7 @@ def render() -> None:
                 for column, label in COMPONENT_LABELS.items()
                 if not fmt.is_missing(getattr(risk, column))
             ]
-            st.caption("Score parts (of 25 each): " + ", ".join(parts))
+            st.caption("Score parts (points, each up to its weight): " + ", ".join(parts))
             last = (
                 "none logged"
                 if fmt.is_missing(risk.last_interaction_date)
@@ -226,10 +216,6 @@ def render() -> None:
                 f"{fmt.relative_day(risk.last_interaction_date, as_of)} ({fmt.date(risk.last_interaction_date)})"
             )
             st.markdown(f"**Last interaction:** {kit.md(last)}")
-            st.caption(
-                "Only the last interaction is shown: the calls, emails and meetings themselves are not "
-                "a published mart."
-            )
     with right:
         st.subheader("In the plan")
         if actions.empty:
@@ -241,6 +227,17 @@ def render() -> None:
                 f"**{block} · #{action.rank}** for {kit.md(who)}: {kit.md(action.action)}  \n"
                 f":gray[{kit.md(action.reason)} · {kit.md(fmt.money(action.revenue_at_stake_amount))} at stake]"
             )
+
+    st.subheader("Activity")
+    if interactions.empty and tracking.load(frames).untracked("activities"):
+        kit.empty(f"Calls, emails and meetings are {tracking.NOT_TRACKED} (source_coverage).")
+    elif interactions.empty:
+        kit.empty(
+            "No call, email or meeting logged on this deal in the window deal_interactions keeps "
+            "(`deal_interactions_days`, 90 by default)."
+        )
+    else:
+        st.dataframe(interaction_table(interactions, names, as_of), hide_index=True, width="stretch")
 
     st.subheader("Stage timeline")
     if stages.empty:

@@ -560,17 +560,31 @@ def test_a_deal_page_opens_from_the_list(server, browser, serve_dir, rep_ids):
         "select stage_name from marts.fct_stage_history where opportunity_id = ? order by stage_sequence",
         [opportunity_id],
     )
-    name, reasons = read_served(
+    name, reasons, risk_reasons = read_served(
         serve_dir,
-        "select opportunity_name, risk_score from marts.deal_risk where opportunity_id = ?",
+        "select opportunity_name, risk_score, risk_reasons from marts.deal_risk where opportunity_id = ?",
         [opportunity_id],
     )[0]
+    interactions = read_served(
+        serve_dir,
+        "select subject from marts.deal_interactions where opportunity_id = ? "
+        "order by interaction_at desc, interaction_id",
+        [opportunity_id],
+    )
     text = open_page(browser, urljoin(browser.current_url, first[1]))
     heading = browser.find_element("css selector", '[data-testid="stMainBlockContainer"] h1').text
     assert heading == name
     assert f"Risk score {round(reasons)} of 100" in text
     assert "Why it is flagged" in text and "Stage timeline" in text and "Last interaction:" in text
-    timeline = grid(browser, 0)["rows"]
+    # the reasons are the mart's words, each on its own line
+    for reason in risk_reasons.split(";"):
+        assert reason.strip() in text
+    # the deal's calls, emails and meetings (deal_interactions), newest first, then the timeline
+    assert "Activity" in text
+    if interactions:
+        activity = grid(browser, 0)["rows"]
+        assert activity[1][2] == interactions[0][0]
+    timeline = grid(browser, 1 if interactions else 0)["rows"]
     assert [row[0] for row in timeline[1:]] == [s for (s,) in stages]
     assert "Open in the CRM" not in text, "no CRM link without REVOPS_CRM_RECORD_URL"
     assert "REVOPS_CRM_RECORD_URL" in text

@@ -28,6 +28,7 @@ calls_and_emails as (
         what_id as opportunity_id,
         owner_id,
         lower(task_subtype) as interaction_type,
+        subject,
         coalesce(completed_at, cast(activity_date as {{ dbt.type_timestamp() }})) as interaction_at,
         coalesce(cast(completed_at as date), activity_date) as interaction_date
     from tasks
@@ -44,6 +45,7 @@ meetings as (
         what_id as opportunity_id,
         owner_id,
         'meeting' as interaction_type,
+        subject,
         started_at as interaction_at,
         cast(started_at as date) as interaction_date
     from events
