@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -24,6 +25,7 @@ from dashboard import formatting as fmt
 from dashboard import page_kit as kit
 from dashboard import tracking
 from dashboard.served import ServedWarehouse
+from revops.metrics import SEMANTIC_MANIFEST_PATH, MetricQueryError, query_metrics
 
 WEEK = dt.timedelta(days=7)
 
@@ -46,8 +48,32 @@ EFFICIENCY = (
 )
 
 
+HEADLINE_QUERY = "open_pipeline_headlines"
+# card -> (the metric layer's metric, pipeline_hygiene's column it equals)
+HEADLINE_METRICS = {
+    "open_deal_count": "open_deals",
+    "open_amount": "open_amount",
+    "next_step_rate": "next_step_share",
+}
+
+
+def company_headlines(db: ServedWarehouse) -> pd.DataFrame:
+    """The company's headline numbers from the metric layer (MetricFlow's saved query
+    `open_pipeline_headlines`, the one `mf query` answers for a BI tool): one row, or a row
+    with `error` saying why the layer could not answer (then the cards read the mart)."""
+    try:
+        table = query_metrics(db.path, SEMANTIC_MANIFEST_PATH, saved_query=HEADLINE_QUERY)
+    except (MetricQueryError, duckdb.Error) as error:
+        return pd.DataFrame({"error": [str(error)]})
+    if len(table.rows) != 1:
+        return pd.DataFrame({"error": [f"{HEADLINE_QUERY} gave {len(table.rows)} rows, expected one"]})
+    record = table.records()[0]
+    return pd.DataFrame({column: [record.get(metric)] for column, metric in HEADLINE_METRICS.items()})
+
+
 def fetch(db: ServedWarehouse) -> kit.Frames:
     return {
+        "headlines": company_headlines(db),
         "week_ago": db.frame(
             """
             select snapshots.owner_id, count(*) as open_deal_count, sum(snapshots.amount) as open_amount
@@ -154,7 +180,9 @@ def cards(
     tr: tracking.Tracking,
     as_of: Any,
 ) -> None:
-    """Open deals, open pipeline, high risk and next-step share, each with its weekly change."""
+    """Open deals, open pipeline, high risk and next-step share, each with its weekly change.
+    For the company, the three the metric layer defines are its answers (`mf query`)."""
+    row = headline_row(row, frames.get("headlines"), owners)
     deals_then, amount_then, why = week_ago_counts(frames, owners, as_of)
     cols = st.columns(4)
     cols[0].metric(
@@ -202,6 +230,26 @@ def cards(
         "captured the deals, so earlier weeks are unknown.",
         border=True,
     )
+
+
+def headline_row(row: Any, headlines: pd.DataFrame | None, owners: set[str] | None) -> Any:
+    """`row` (pipeline_hygiene's) with the metric layer's values for the company scope, and a
+    caption saying where the numbers come from."""
+    if owners is not None or headlines is None or headlines.empty:
+        return row
+    if "error" in headlines.columns:
+        st.caption(
+            f"Metric layer unavailable ({kit.md(headlines['error'].iloc[0])}): the cards read pipeline_hygiene."
+        )
+        return row
+    row = row.copy()
+    for column in HEADLINE_METRICS:
+        row[column] = headlines[column].iloc[0]
+    st.caption(
+        "Open deals, open pipeline and next-step share: the metric layer "
+        f"(`mf query --saved-query {HEADLINE_QUERY}`), the same numbers a BI tool gets."
+    )
+    return row
 
 
 # --------------------------------------------------------------------------- the strip

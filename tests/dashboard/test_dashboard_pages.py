@@ -95,6 +95,9 @@ def test_pipeline_health(server, browser, serve_dir, rep_ids):
     for expected in (f.count(deals), f.money(amount), f.share(rate, 1), f.count(high), f.money(high_amount)):
         assert expected in text, f"{expected!r} not on the page"
     assert f"Stalled ({stalled})" in text and f"Past close date ({past})" in text
+    # the company's cards are the metric layer's answers (equal to the mart's, asserted above)
+    assert "the metric layer (mf query --saved-query open_pipeline_headlines)" in text
+    assert "Metric layer unavailable" not in text
     assert "Hygiene trend" in text and "Revenue-engine health" in text
     assert "The last run failed" not in text and "The marts are stale" not in text, "no banner: fresh"
     assert_healthy_page(browser, text, rep_ids, server)
