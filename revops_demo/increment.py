@@ -39,14 +39,13 @@ import duckdb
 import numpy as np
 
 from revops.crm_contract import CRM_OBJECTS
-from revops.landing import normalize_column_name
+from revops.landing import CHANGES_INFIX, normalize_column_name
 from revops.sql import quote_identifier, quote_literal
 from revops_demo.seeds import read_stage_map
 
 MODES = ("full", "changes")
 # the objects a day changes; the others (users, accounts, quotas, growth inputs) stay as they are
 CHANGED_OBJECTS = ("opportunity", "opportunity_history", "task", "event")
-CHANGES_INFIX = ".changes."
 _SUFFIXES = (".csv.gz", ".csv", ".parquet")
 _ID_PREFIX = {"opportunity": "006", "opportunity_history": "008", "task": "00T", "event": "00U"}
 
