@@ -57,7 +57,10 @@ class LoadResult:
     object_name: str
     table: str
     source_file: Path
-    row_count: int
+    row_count: int  # rows of the raw table
+    # rows the files hold: row_count less the rows kept, flagged deleted, after they went
+    # from a full file (what `source_coverage` counts, the same as a reload's)
+    source_rows: int = 0
     extra_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
     # contract column -> the file's column that fed it ("opportunity.csv: Next_Meeting__c"),
@@ -371,7 +374,7 @@ def load_landing_object(
                     counts = reloaded or MergeCounts()
                 else:
                     counts = MergeCounts(new_rows=int(scalar(con, f"select count(*) from {table}")))
-            row_count = scalar(con, f"select count(*) from {table}")
+            row_count, source_rows = one_row(con, f"select count(*), count(_source_row) from {table}")
             if mode != "reloaded":  # the rows of the table this load did not touch
                 counts.unchanged_rows = int(row_count) - counts.new_rows - counts.changed_rows
             extras = [
@@ -404,6 +407,7 @@ def load_landing_object(
         table=f"{raw_schema}.{crm.name}",
         source_file=path,
         row_count=int(row_count),
+        source_rows=int(source_rows),
         extra_columns=extras,
         seconds=round(time.monotonic() - started, 3),
         mapped_from=mapped_from,

@@ -3,7 +3,8 @@
 A row of the file replaces the raw row with the same id only when its modification time is
 not older (`system_modstamp`, else `last_modified_date`, where both sides have the column; a
 row without one counts as newest, so a later delivery wins). Deletions stay as soft deletes:
-a row gone from a full file keeps its raw row with `is_deleted` true, and a change file's row
+a row gone from a full file keeps its raw row with `is_deleted` true (and `_source_row`
+NULL: it is on no line of any file), and a change file's row
 with `is_deleted` true replaces the live one, so staging filters both as it filters any
 deleted row. Counts say what each file did: new, changed (deleted ones included), unchanged
 (the same values), deleted (now flagged, or gone), older (the raw row is newer: kept).
@@ -161,8 +162,12 @@ def merge_full_file(con: duckdb.DuckDBPyConnection, table: str, incoming: str) -
     )
     counts = MergeCounts(int(row[0]), int(row[1]) + gone, int(row[2]), int(row[4]) + gone, int(row[3]))
     columns = ", ".join(quote_identifier(n) for n in names)
+    # a row gone from the file: flagged deleted, and on no line of any file (`_source_row`
+    # NULL), so the rows the files hold are count(_source_row)
+    gone_values = {DELETED: "true", "_source_row": "cast(null as bigint)"}
     deleted_columns = ", ".join(
-        f"true as {quote_identifier(n)}" if n == DELETED else quote_identifier(n) for n in names
+        f"{gone_values[n]} as {quote_identifier(n)}" if n in gone_values else quote_identifier(n)
+        for n in names
     )
     con.execute(
         f"""

@@ -201,7 +201,7 @@ def _ingest_files(
                 f"{result.source_file.name}, which has no such column"
             )
         coverage += object_coverage(
-            obj, source=config.kind, row_count=result.row_count, mapped_from=result.mapped_from
+            obj, source=config.kind, row_count=result.source_rows, mapped_from=result.mapped_from
         )
         loads.append(
             ObjectLoad(
