@@ -41,7 +41,7 @@ import numpy as np
 from revops.crm_contract import CRM_OBJECTS
 from revops.landing import CHANGES_INFIX, normalize_column_name
 from revops.sql import quote_identifier, quote_literal
-from revops_demo.seeds import read_stage_map
+from revops_demo.seeds import StageMap, read_stage_map
 
 MODES = ("full", "changes")
 # the objects a day changes; the others (users, accounts, quotas, growth inputs) stay as they are
@@ -217,7 +217,7 @@ def _apply_day(
     mode: str,
     settings: DailyChanges,
     rng: np.random.Generator,
-    stages,
+    stages: StageMap,
 ) -> dict[str, dict[str, list]]:
     """Change `tables` in place; return, per object, the ids of new or changed rows and the
     ids gone (hard-deleted)."""

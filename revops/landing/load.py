@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -425,7 +425,7 @@ def _record(
     path: Path,
     kind: str,
     hashes: dict[str, str],
-    counts: dict[str, int | None],
+    counts: Mapping[str, int | None],
     loaded_at: dt.datetime,
     *,
     staged: str = "_revops_incoming",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 
 from revops.crm_contract import CrmObject
-from revops.sql import quote_identifier
+from revops.sql import quote_identifier, scalar
 
 LOAD_LOG_TABLE = "_load_log"
 LOAD_LOG_FILES_TABLE = "_load_log_files"
@@ -109,10 +110,11 @@ def ensure_load_log(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 def applied_files(con: duckdb.DuckDBPyConnection, schema: str, object_name: str) -> dict[str, str]:
     """{file name: content hash} of the files applied to `object_name`'s raw table since
     its last reload (none before the first load)."""
-    exists = con.execute(
+    exists = scalar(
+        con,
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema.strip('"'), LOAD_LOG_FILES_TABLE],
-    ).fetchone()[0]
+    )
     if not exists:
         return {}
     rows = con.execute(
@@ -131,7 +133,7 @@ def record_applied_file(
     kind: str,
     digest: str,
     row_count: int,
-    counts: dict[str, int | None],
+    counts: Mapping[str, int | None],
     loaded_at: dt.datetime,
     *,
     reset: bool = False,
@@ -165,7 +167,7 @@ def record_load_counts(
     schema: str,
     object_name: str,
     mode: str,
-    counts: dict[str, int | None],
+    counts: Mapping[str, int | None],
     applied: list[str],
     skipped: list[str],
 ) -> None:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import duckdb
 
-from revops.sql import quote_identifier, scalar
+from revops.sql import one_row, quote_identifier, scalar
 
 KEY = "id"
 DELETED = "is_deleted"
@@ -81,11 +81,12 @@ def duplicate_ids(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def gone_share(con: duckdb.DuckDBPyConnection, table: str, incoming: str) -> float:
     """The share of the table's live rows whose id a full file no longer has."""
     key = quote_identifier(KEY)
-    live, gone = con.execute(
+    live, gone = one_row(
+        con,
         f"select count(*), count(*) filter (where not exists "
         f"(select 1 from {incoming} as i where i.{key} = c.{key})) "
-        f"from {table} as c where not {_deleted('c')}"
-    ).fetchone()
+        f"from {table} as c where not {_deleted('c')}",
+    )
     return gone / live if live else 0.0
 
 
@@ -108,7 +109,8 @@ def upsert_changes(con: duckdb.DuckDBPyConnection, table: str, incoming: str) ->
     shared = [n for n in names if n in raw_columns]
     take, differs = _take_incoming(mod), _differs(shared)
     deleted = f"{_deleted('i')} and not {_deleted('c')}" if DELETED in shared else "false"
-    row = con.execute(
+    row = one_row(
+        con,
         f"""
         select
             count(*) filter (where c.{key} is null),
@@ -117,8 +119,8 @@ def upsert_changes(con: duckdb.DuckDBPyConnection, table: str, incoming: str) ->
             count(*) filter (where c.{key} is not null and not {take}),
             count(*) filter (where c.{key} is not null and {take} and {deleted})
         from _revops_changes as i left join {table} as c on c.{key} = i.{key}
-        """
-    ).fetchone()
+        """,
+    )
     counts = MergeCounts(int(row[0]), int(row[1]), int(row[2]), int(row[4]), int(row[3]))
     con.execute(
         f"""
@@ -142,7 +144,8 @@ def merge_full_file(con: duckdb.DuckDBPyConnection, table: str, incoming: str) -
     mod = modification_column(names)
     key = quote_identifier(KEY)
     take, differs = _take_incoming(mod), _differs(names)
-    row = con.execute(
+    row = one_row(
+        con,
         f"""
         select
             count(*) filter (where c.{key} is null),
@@ -151,8 +154,8 @@ def merge_full_file(con: duckdb.DuckDBPyConnection, table: str, incoming: str) -
             count(*) filter (where c.{key} is not null and not {take}),
             count(*) filter (where c.{key} is not null and {take} and {_deleted("i")} and not {_deleted("c")})
         from {incoming} as i left join {table} as c on c.{key} = i.{key}
-        """
-    ).fetchone()
+        """,
+    )
     gone = int(
         scalar(
             con,
@@ -196,7 +199,8 @@ def reload_counts(con: duckdb.DuckDBPyConnection, previous: str, table: str) -> 
     key = quote_identifier(KEY)
     differs = _differs(shared)
     deleted = f"{_deleted('i')} and not {_deleted('c')}" if DELETED in shared else "false"
-    row = con.execute(
+    row = one_row(
+        con,
         f"""
         select
             count(*) filter (where c.{key} is null),
@@ -204,8 +208,8 @@ def reload_counts(con: duckdb.DuckDBPyConnection, previous: str, table: str) -> 
             count(*) filter (where c.{key} is not null and not ({differs})),
             count(*) filter (where c.{key} is not null and {deleted})
         from {table} as i left join {previous} as c on c.{key} = i.{key}
-        """
-    ).fetchone()
+        """,
+    )
     gone = int(
         scalar(
             con,
