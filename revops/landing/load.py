@@ -208,6 +208,14 @@ def _plan_file(
     return _FilePlan(path, columns, source, extras, mapped_from, is_csv)
 
 
+def _plan_key(plan: _FilePlan) -> str:
+    """A short digest of how a file is read: a changed mapping or cast reloads an unchanged file."""
+    import hashlib
+
+    text = repr([(c.name, c.sql, c.raw_sql, c.type_name) for c in plan.columns])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     return bool(
         scalar(
@@ -278,7 +286,9 @@ def load_landing_object(
     loaded_at = utc_naive(loaded_at)
     schema = quote_identifier(raw_schema)
     table = f"{schema}.{quote_identifier(crm.name)}"
-    hashes = {p.name: content_hash(p) for p in [path, *changes]}
+    # what decides a skip: the file's bytes and how they are read (the mapping, the casts)
+    plans = {p.name: _plan_file(con, crm, p, mapping) for p in [path, *changes]}
+    hashes = {p.name: f"{content_hash(p)}:{_plan_key(plans[p.name])}" for p in [path, *changes]}
     exists = _table_exists(con, raw_schema, crm.name)
     previous = applied_files(con, schema, crm.name) if exists and not full_refresh else {}
     prior = sorted((n for n in previous if change_label(Path(n)) is not None), key=_change_order)
@@ -308,7 +318,7 @@ def load_landing_object(
         try:
             con.execute(f"create schema if not exists {schema}")
             ensure_load_log(con, schema)
-            base_plan = _plan_file(con, crm, path, mapping)
+            base_plan = plans[path.name]
             extras, mapped_from = base_plan.extras, base_plan.mapped_from
             pending = changes
             if mode == "merged":
@@ -356,7 +366,7 @@ def load_landing_object(
                 skipped = [path.name, *prior]
                 pending = changes[len(prior) :]
             for change in pending:
-                plan = _plan_file(con, crm, change, mapping)
+                plan = plans[change.name]
                 con.execute(
                     "create or replace temp table _revops_incoming as\n"
                     + _select_sql(plan.columns, plan.source, change.name, loaded_at)
