@@ -116,7 +116,13 @@ def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     context.log.info(f"ingesting {config.kind} from {config.location} into {settings.raw_schema}")
     with warehouse.connect() as con:
         try:
-            report = ingest_source(con, config, raw_schema=settings.raw_schema, progress=context.log.info)
+            report = ingest_source(
+                con,
+                config,
+                raw_schema=settings.raw_schema,
+                progress=context.log.info,
+                full_refresh=warehouse.full_refresh,
+            )
         except (LandingFileError, SourceError, MappingError) as error:
             context.log.error(str(error))
             raise dg.Failure(description=str(error), metadata=_failure_metadata(error)) from None
@@ -136,6 +142,9 @@ def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                 "not_tracked": dg.MetadataValue.json(sorted(c for c, t in tracked.items() if not t)),
                 "extra_columns": dg.MetadataValue.json(load.extra_columns),
                 "seconds": dg.MetadataValue.float(load.seconds),
+                "load_mode": dg.MetadataValue.text(load.load_mode or "reloaded"),
+                "load_counts": dg.MetadataValue.json(load.counts or {}),
+                "skipped_files": dg.MetadataValue.json(load.skipped_files),
                 "table": dg.MetadataValue.text(load.table),
                 "dagster/column_schema": _column_schema(obj, load.extra_columns, tracked),
             },

@@ -127,3 +127,38 @@ def _safe_landing_file(folder: Path, path: Path, crm: CrmObject) -> Path:
 
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
+
+
+# A change file: only new and changed rows of an object, beside its full file, applied after it
+# in the order of its label (`opportunity.changes.2026-11-24.csv`, `Task.changes.2026-11-24T0600.parquet`).
+CHANGES_INFIX = ".changes."
+_CHANGES_LABEL = re.compile(r"[0-9A-Za-z_:-]+")
+
+
+def change_label(path: Path) -> str | None:
+    """The label of a change file (`2026-11-24` of `opportunity.changes.2026-11-24.csv`), or None."""
+    lower = path.name.lower()
+    suffix = next((s for s in sorted(LANDING_SUFFIXES, key=len, reverse=True) if lower.endswith(s)), None)
+    if suffix is None or CHANGES_INFIX not in lower:
+        return None
+    label = path.name[lower.index(CHANGES_INFIX) + len(CHANGES_INFIX) : len(path.name) - len(suffix)]
+    return label if _CHANGES_LABEL.fullmatch(label) else None
+
+
+def find_change_files(
+    landing_dir: Path | str, obj: CrmObject | str, *, stem: str | None = None
+) -> list[Path]:
+    """The change files of `obj` in the landing folder, in the order they apply: by label
+    (ISO dates and times sort in time order), then by name."""
+    crm = crm_object(obj)
+    folder = Path(landing_dir)
+    wanted = re.sub(r"[^a-z0-9]", "", (stem or crm.name).lower())
+    found = []
+    for path in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+        label = change_label(path)
+        if label is None:
+            continue
+        base = path.name[: path.name.lower().index(CHANGES_INFIX)]
+        if re.sub(r"[^a-z0-9]", "", base.lower()) == wanted:
+            found.append((label, path.name, _safe_landing_file(folder, path, crm)))
+    return [path for _, _, path in sorted(found)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,15 +13,36 @@ import duckdb
 from revops.crm_contract import CRM_OBJECTS, CrmObject
 from revops.landing.casting import ColumnPlan, plan_columns
 from revops.landing.errors import EXPECTED_FORMAT, MAX_EXAMPLES, BadValue, ColumnProblem, LandingFileError
-from revops.landing.files import crm_object, find_landing_file
+from revops.landing.files import change_label, crm_object, find_change_files, find_landing_file
 from revops.landing.headers import normalize_headers, read_csv_header
-from revops.landing.load_log import ensure_load_log, upsert_load_log, utc_naive
+from revops.landing.load_log import (
+    applied_files,
+    content_hash,
+    ensure_load_log,
+    record_applied_file,
+    record_load_counts,
+    upsert_load_log,
+    utc_naive,
+)
+from revops.landing.merge import (
+    MergeCounts,
+    duplicate_ids,
+    gone_share,
+    merge_full_file,
+    reload_counts,
+    table_columns,
+    upsert_changes,
+)
 from revops.landing.readers import csv_source, parquet_schema, parquet_source, read_error
 from revops.sources.coverage import required_columns
 from revops.sources.mapping import ObjectMapping
 from revops.sql import one_row, quote_identifier, quote_literal, scalar
 
 METADATA_COLUMNS = ("_source_file", "_source_row", "_loaded_at")
+# A changed full file missing more than this share of the live rows is reloaded instead of
+# merged (its missing rows would otherwise all become soft deletes): a truncated export then
+# shrinks the raw table, and the gate's row-count check stops the build as it always did.
+MAX_GONE_SHARE = 0.05
 
 
 # The error() message that aborts the single-pass load when a value does not cast;
@@ -36,12 +57,38 @@ class LoadResult:
     object_name: str
     table: str
     source_file: Path
-    row_count: int
+    row_count: int  # rows of the raw table
+    # rows the files hold: row_count less the rows kept, flagged deleted, after they went
+    # from a full file (what `source_coverage` counts, the same as a reload's)
+    source_rows: int = 0
     extra_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
     # contract column -> the file's column that fed it ("opportunity.csv: Next_Meeting__c"),
     # None when the file has no column for it (not tracked)
     mapped_from: dict[str, str | None] = field(default_factory=dict)
+    # what the load did: "reloaded" (the table rebuilt from all its files), "merged" (a changed
+    # full file merged by id), "incremental" (the full file unchanged, new change files merged)
+    load_mode: str = "reloaded"
+    # new / changed / unchanged / deleted / older rows against the previous table; None when
+    # the object has no id to compare by
+    counts: dict[str, int] | None = None
+    applied_files: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """`12 new, 3 changed, 4,980 unchanged, 1 deleted; skipped opportunity.csv (unchanged)`."""
+        if self.counts is None:
+            text = f"{self.load_mode} (no id to compare by)"
+        else:
+            parts = [f"{self.counts['new_rows']:,} new", f"{self.counts['changed_rows']:,} changed"]
+            parts.append(f"{self.counts['unchanged_rows']:,} unchanged")
+            parts.append(f"{self.counts['deleted_rows']:,} deleted")
+            if self.counts.get("older_rows"):
+                parts.append(f"{self.counts['older_rows']:,} older than the raw row (kept)")
+            text = ", ".join(parts)
+        if self.skipped_files:
+            text += f"; skipped {', '.join(self.skipped_files)} (unchanged)"
+        return text
 
 
 def _select_sql(columns: Sequence[ColumnPlan], source: str, file_name: str, loaded_at: dt.datetime) -> str:
@@ -129,34 +176,22 @@ def _bad_values_error(
     )
 
 
-def load_landing_object(
-    con: duckdb.DuckDBPyConnection,
-    obj: CrmObject | str,
-    landing_dir: Path | str,
-    *,
-    raw_schema: str = "raw",
-    loaded_at: dt.datetime | None = None,
-    mapping: ObjectMapping | None = None,
-) -> LoadResult | None:
-    """Load the landing file of `obj` into `<raw_schema>.<object>`, replacing the table
-    in one transaction. Raises LandingFileError (the previous table untouched) when the
-    file is missing, unreadable, lacks a required column or has a value that does not
-    fit its declared type. `loaded_at` (default now) is stored in UTC; a naive value
-    is taken as UTC. `mapping` renames the file's columns to the contract's and names the
-    file (default: the contract's names). An optional object without a file (and a
-    mapping `from: null`) returns None and leaves the table to the caller."""
-    started = time.monotonic()
-    crm = crm_object(obj)
-    if mapping is not None and mapping.source_name is None:
-        return None
-    path = find_landing_file(
-        landing_dir, crm, stem=mapping.source_name if mapping else None, required=bool(required_columns(crm))
-    )
-    if path is None:
-        return None
-    loaded_at = utc_naive(loaded_at)
-    is_csv = not path.name.lower().endswith(".parquet")
+@dataclass(frozen=True)
+class _FilePlan:
+    """How one landing file is read and cast."""
 
+    path: Path
+    columns: list[ColumnPlan]
+    source: str
+    extras: list[str]
+    mapped_from: dict[str, str | None]
+    is_csv: bool
+
+
+def _plan_file(
+    con: duckdb.DuckDBPyConnection, crm: CrmObject, path: Path, mapping: ObjectMapping | None
+) -> _FilePlan:
+    is_csv = not path.name.lower().endswith(".parquet")
     if is_csv:
         names, mapped_from = normalize_headers(path, read_csv_header(path, crm), crm, mapping)
         columns, extras = plan_columns(names, None, crm)
@@ -170,34 +205,208 @@ def load_landing_object(
         )
         columns, extras = plan_columns(names, types, crm)
         source = f"(select {renamed}, _line from {parquet_source(path)})"
+    return _FilePlan(path, columns, source, extras, mapped_from, is_csv)
 
+
+def _plan_key(plan: _FilePlan) -> str:
+    """A short digest of how a file is read: a changed mapping or cast reloads an unchanged file."""
+    import hashlib
+
+    text = repr([(c.name, c.sql, c.raw_sql, c.type_name) for c in plan.columns])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        )
+    )
+
+
+def _change_order(name: str) -> tuple[str, str]:
+    return (change_label(Path(name)) or "", name)
+
+
+def load_landing_object(
+    con: duckdb.DuckDBPyConnection,
+    obj: CrmObject | str,
+    landing_dir: Path | str,
+    *,
+    raw_schema: str = "raw",
+    loaded_at: dt.datetime | None = None,
+    mapping: ObjectMapping | None = None,
+    full_refresh: bool = False,
+    max_gone_share: float = MAX_GONE_SHARE,
+) -> LoadResult | None:
+    """Load the landing files of `obj` into `<raw_schema>.<object>` in one transaction: its
+    full file, then its change files (`<object>.changes.<label>.<ext>`, by label).
+
+    Only what changed is read: a file whose content hash is the one `_load_log_files`
+    recorded is skipped; a changed full file is merged by id and modification time
+    (`revops.landing.merge`, rows gone kept as soft deletes); a new change file is merged
+    into the table. Anything else (the first load, `full_refresh`, a changed full file
+    beside change files, a change file edited or removed after it was applied, a full file
+    with duplicate ids or other columns, a full file missing more than `max_gone_share` of the
+    table's live rows, an object without `id` or `is_deleted`) reloads the
+    table from all its files, which gives the same rows as loading them into an empty warehouse.
+
+    Raises LandingFileError (the previous table untouched) when a file is missing,
+    unreadable, lacks a required column or has a value that does not fit its declared type.
+    `loaded_at` (default now) is stored in UTC; a naive value is taken as UTC. `mapping`
+    renames the file's columns to the contract's and names the file (default: the
+    contract's names). An optional object without a file (and a mapping `from: null`)
+    returns None and leaves the table to the caller."""
+    started = time.monotonic()
+    crm = crm_object(obj)
+    if mapping is not None and mapping.source_name is None:
+        return None
+    stem = mapping.source_name if mapping else None
+    path = find_landing_file(landing_dir, crm, stem=stem, required=bool(required_columns(crm)))
+    changes = find_change_files(landing_dir, crm, stem=stem)
+    if path is None and changes:
+        raise LandingFileError(
+            f"Cannot load {crm.name}: {Path(landing_dir)} has change files "
+            f"({', '.join(p.name for p in changes)}) but no full file for them to apply to: "
+            f"expected {crm.name}.csv, {crm.name}.csv.gz or {crm.name}.parquet beside them.",
+            file=Path(landing_dir),
+            object_name=crm.name,
+        )
+    if path is None:
+        return None
+    if changes and "id" not in crm.columns:
+        raise LandingFileError(
+            f"Cannot load {changes[0]} into {crm.name}: {crm.name} has no id column to merge changed "
+            f"rows by; deliver it as a full file ({path.name}) only.",
+            file=changes[0],
+            object_name=crm.name,
+        )
+    loaded_at = utc_naive(loaded_at)
     schema = quote_identifier(raw_schema)
     table = f"{schema}.{quote_identifier(crm.name)}"
-    select = _select_sql(columns, source, path.name, loaded_at)
+    # what decides a skip: the file's bytes and how they are read (the mapping, the casts)
+    plans = {p.name: _plan_file(con, crm, p, mapping) for p in [path, *changes]}
+    hashes = {p.name: f"{content_hash(p)}:{_plan_key(plans[p.name])}" for p in [path, *changes]}
+    exists = _table_exists(con, raw_schema, crm.name)
+    previous = applied_files(con, schema, crm.name) if exists and not full_refresh else {}
+    prior = sorted((n for n in previous if change_label(Path(n)) is not None), key=_change_order)
+    names = [p.name for p in changes]
+    base_same = previous.get(path.name) == hashes[path.name]
+    prefix_same = names[: len(prior)] == prior and all(previous[n] == hashes[n] for n in prior)
+    mergeable = "id" in crm.columns and "is_deleted" in crm.columns
+    if not previous or not prefix_same or (not base_same and changes) or (not base_same and not mergeable):
+        mode = "reloaded"
+    elif not base_same:
+        mode = "merged"
+    else:
+        mode = "incremental"
 
-    # No offset in a timestamp means UTC: parse with the session in UTC, then restore it.
+    plan: _FilePlan | None = None
     previous_tz = _session_time_zone(con)
+    # No offset in a timestamp means UTC: parse with the session in UTC, then restore it.
     con.execute("set TimeZone = 'UTC'")
+    applied: list[str] = []
+    skipped: list[str] = []
+    counts = MergeCounts()
+    known = True
+    extras: list[str] = []
+    mapped_from: dict[str, str | None] = {}
     try:
         con.execute("begin transaction")
         try:
             con.execute(f"create schema if not exists {schema}")
-            con.execute(f"create or replace table {table} as\n{select}")
-            row_count = scalar(con, f"select count(*) from {table}")
             ensure_load_log(con, schema)
+            base_plan = plans[path.name]
+            extras, mapped_from = base_plan.extras, base_plan.mapped_from
+            pending = changes
+            if mode == "merged":
+                plan = base_plan
+                con.execute(
+                    "create or replace temp table _revops_incoming as\n"
+                    + _select_sql(plan.columns, plan.source, path.name, loaded_at)
+                )
+                same_shape = table_columns(con, "_revops_incoming") == table_columns(con, table)
+                if (
+                    same_shape
+                    and not duplicate_ids(con, "_revops_incoming")
+                    and gone_share(con, table, "_revops_incoming") <= max_gone_share
+                ):
+                    counts.add(merge_full_file(con, table, "_revops_incoming"))
+                    _record(con, schema, crm, path, "full", hashes, counts.as_dict(), loaded_at)
+                    applied.append(path.name)
+                else:
+                    mode = "reloaded"
+                con.execute("drop table _revops_incoming")
+            if mode == "reloaded":
+                plan = base_plan
+                aside = quote_identifier(f"_revops_previous_{crm.name}")
+                if exists:
+                    con.execute(f"drop table if exists {schema}.{aside}")
+                    con.execute(f"alter table {table} rename to {aside}")
+                con.execute(
+                    f"create table {table} as\n{_select_sql(plan.columns, plan.source, path.name, loaded_at)}"
+                )
+                rows = int(scalar(con, f"select count(*) from {table}"))
+                _record(
+                    con,
+                    schema,
+                    crm,
+                    path,
+                    "full",
+                    hashes,
+                    {"new_rows": rows},
+                    loaded_at,
+                    staged=table,
+                    reset=True,
+                )
+                applied.append(path.name)
+            elif mode == "incremental":
+                skipped = [path.name, *prior]
+                pending = changes[len(prior) :]
+            for change in pending:
+                plan = plans[change.name]
+                con.execute(
+                    "create or replace temp table _revops_incoming as\n"
+                    + _select_sql(plan.columns, plan.source, change.name, loaded_at)
+                )
+                file_counts = upsert_changes(con, table, "_revops_incoming")
+                counts.add(file_counts)
+                _record(con, schema, crm, change, "changes", hashes, file_counts.as_dict(), loaded_at)
+                con.execute("drop table _revops_incoming")
+                applied.append(change.name)
+            if mode == "reloaded":
+                if exists:
+                    reloaded = reload_counts(con, f"{schema}.{aside}", table)
+                    con.execute(f"drop table {schema}.{aside}")
+                    known = reloaded is not None
+                    counts = reloaded or MergeCounts()
+                else:
+                    counts = MergeCounts(new_rows=int(scalar(con, f"select count(*) from {table}")))
+            row_count, source_rows = one_row(con, f"select count(*), count(_source_row) from {table}")
+            if mode != "reloaded":  # the rows of the table this load did not touch
+                counts.unchanged_rows = int(row_count) - counts.new_rows - counts.changed_rows
+            extras = [
+                n for n, _ in table_columns(con, table) if n not in crm.columns and n not in METADATA_COLUMNS
+            ]
             seconds = time.monotonic() - started
             upsert_load_log(con, schema, crm, path, row_count, extras, loaded_at, seconds)
+            record_load_counts(
+                con, schema, crm.name, mode, counts.as_dict() if known else {}, applied, skipped
+            )
             con.execute("commit")
         except BaseException as exc:
             con.execute("rollback")
-            if isinstance(exc, duckdb.Error) and _BAD_VALUE_MARKER in str(exc):
+            failed = plan.path if plan is not None else path
+            if isinstance(exc, duckdb.Error) and _BAD_VALUE_MARKER in str(exc) and plan is not None:
                 try:
-                    problems, bad_rows = _diagnose(con, columns, source)
+                    problems, bad_rows = _diagnose(con, plan.columns, plan.source)
                 except duckdb.Error as diagnose_exc:
-                    raise read_error(path, crm, diagnose_exc) from None
-                raise _bad_values_error(path, crm, problems, bad_rows, is_csv) from None
+                    raise read_error(failed, crm, diagnose_exc) from None
+                raise _bad_values_error(failed, crm, problems, bad_rows, plan.is_csv) from None
             if isinstance(exc, duckdb.Error):
-                raise read_error(path, crm, exc) from None
+                raise read_error(failed, crm, exc) from None
             raise
     finally:
         if previous_tz:
@@ -208,9 +417,34 @@ def load_landing_object(
         table=f"{raw_schema}.{crm.name}",
         source_file=path,
         row_count=int(row_count),
+        source_rows=int(source_rows),
         extra_columns=extras,
         seconds=round(time.monotonic() - started, 3),
         mapped_from=mapped_from,
+        load_mode=mode,
+        counts=counts.as_dict() if known else None,
+        applied_files=applied,
+        skipped_files=skipped,
+    )
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    crm: CrmObject,
+    path: Path,
+    kind: str,
+    hashes: dict[str, str],
+    counts: Mapping[str, int | None],
+    loaded_at: dt.datetime,
+    *,
+    staged: str = "_revops_incoming",
+    reset: bool = False,
+) -> None:
+    """Record an applied file: its rows are those staged in `staged` (the file's rows)."""
+    rows = int(scalar(con, f"select count(*) from {staged}"))
+    record_applied_file(
+        con, schema, crm.name, path, kind, hashes[path.name], rows, counts, loaded_at, reset=reset
     )
 
 
@@ -228,13 +462,16 @@ def load_landing_folder(
     raw_schema: str = "raw",
     objects: Iterable[CrmObject | str] | None = None,
     loaded_at: dt.datetime | None = None,
+    full_refresh: bool = False,
 ) -> list[LoadResult]:
     """Load every object of the contract (or `objects`), one transaction each; stops at
     the first LandingFileError. All loads share one `_loaded_at`. Optional objects without
     a file are left out (`revops.sources` writes their empty tables and coverage)."""
     loaded_at = utc_naive(loaded_at)
     results = [
-        load_landing_object(con, obj, landing_dir, raw_schema=raw_schema, loaded_at=loaded_at)
+        load_landing_object(
+            con, obj, landing_dir, raw_schema=raw_schema, loaded_at=loaded_at, full_refresh=full_refresh
+        )
         for obj in (objects if objects is not None else CRM_OBJECTS.values())
     ]
     return [r for r in results if r is not None]

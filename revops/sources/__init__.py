@@ -118,6 +118,12 @@ class ObjectLoad:
     is_present: bool
     extra_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # landing files only (revops.landing.LoadResult): reloaded / merged / incremental, the
+    # new / changed / unchanged / deleted / older rows (None: no id to compare by) and the
+    # files skipped because their content hash is the one already loaded
+    load_mode: str | None = None
+    counts: dict[str, int] | None = None
+    skipped_files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -137,14 +143,16 @@ def ingest_source(
     raw_schema: str = "raw",
     loaded_at: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    full_refresh: bool = False,
 ) -> IngestReport:
     """Conform the source into `<raw_schema>`; raises LandingFileError, SourceError or
-    MappingError (each a readable paragraph) when it cannot."""
+    MappingError (each a readable paragraph) when it cannot. `full_refresh`: landing files
+    are reloaded whole instead of only what changed (connectors are always reloaded)."""
     loaded_at = (loaded_at or dt.datetime.now(dt.UTC)).replace(tzinfo=None)
     mapping = config.mapping()
     say = progress or (lambda line: None)
     if config.kind == "salesforce_files":
-        report = _ingest_files(con, config, mapping, raw_schema, loaded_at, say)
+        report = _ingest_files(con, config, mapping, raw_schema, loaded_at, say, full_refresh)
     else:
         report = _ingest_connector(con, config, mapping, raw_schema, loaded_at, say)
     write_coverage(con, raw_schema, report.coverage)
@@ -158,6 +166,7 @@ def _ingest_files(
     raw_schema: str,
     loaded_at: dt.datetime,
     say: Callable[[str], None],
+    full_refresh: bool = False,
 ) -> IngestReport:
     from revops.landing import load_landing_object
 
@@ -172,6 +181,7 @@ def _ingest_files(
             raw_schema=raw_schema,
             loaded_at=loaded_at,
             mapping=mapping.object(obj.name),
+            full_refresh=full_refresh,
         )
         if result is None:
             write_contract_table(
@@ -191,7 +201,7 @@ def _ingest_files(
                 f"{result.source_file.name}, which has no such column"
             )
         coverage += object_coverage(
-            obj, source=config.kind, row_count=result.row_count, mapped_from=result.mapped_from
+            obj, source=config.kind, row_count=result.source_rows, mapped_from=result.mapped_from
         )
         loads.append(
             ObjectLoad(
@@ -202,9 +212,15 @@ def _ingest_files(
                 True,
                 result.extra_columns,
                 result.seconds,
+                result.load_mode,
+                result.counts,
+                result.skipped_files,
             )
         )
-        say(f"{obj.name}: {result.row_count:,} rows from {result.source_file.name} in {result.seconds:.1f} s")
+        say(
+            f"{obj.name}: {result.row_count:,} rows from {result.source_file.name} in {result.seconds:.1f} s "
+            f"({result.load_mode}: {result.summary()})"
+        )
     return IngestReport(loads, coverage)
 
 
