@@ -305,6 +305,7 @@ def build_parser(commands: Any = None) -> argparse.ArgumentParser:
             "revops demo-data --deals 500 --out /tmp/landing",
             "revops demo-data --shape fivetran_salesforce --out /tmp/fivetran.duckdb",
             "revops demo-data --without activities,quotas",
+            "revops demo-data --next-day --out /tmp/landing   # the next day's CRM changes on top",
         ),
         cli.command_demo_data,
     )
@@ -323,6 +324,19 @@ def build_parser(commands: Any = None) -> argparse.ArgumentParser:
         "HubSpot schema",
     )
     demo.add_argument("--without", metavar="PARTS", help=f"leave parts out, comma-separated: {WITHOUT_PARTS}")
+    demo.add_argument(
+        "--next-day",
+        action="store_true",
+        help="write the next day's CRM changes (new deals, stage, amount and close-date edits, activities, "
+        "deletions) into an existing demo landing folder instead of a new one, as a daily export delivers them",
+    )
+    demo.add_argument(
+        "--increment-mode",
+        choices=("full", "changes"),
+        default="full",
+        help="with --next-day: rewrite the files that changed (full, default) or write only the changed rows "
+        "(<object>.changes.<day>.<ext>)",
+    )
     demo.add_argument(
         "--history-mode",
         action="store_true",

@@ -76,6 +76,28 @@ def _has_landing_files(landing_dir: Path) -> bool:
     return landing_dir.is_dir() and any(landing_dir.iterdir())
 
 
+def _write_next_day(args: argparse.Namespace, out: Path, shape: str) -> int:
+    """`demo-data --next-day`: the next day of an existing demo landing folder."""
+    from revops_demo.increment import write_next_day
+
+    if shape != "salesforce_files":
+        raise CommandError("--next-day writes into a landing folder: use it without --shape")
+    if not out.is_dir() or not any(out.iterdir()):
+        raise CommandError(
+            f"--next-day needs a demo landing folder to add to; {out} has none (run demo-data first)"
+        )
+    started = time.monotonic()
+    try:
+        counts = write_next_day(out, mode=args.increment_mode, seed=args.seed)
+    except (ValueError, FileNotFoundError) as exc:
+        raise CommandError(f"--next-day: {exc}") from None
+    written = ", ".join(f"{name} {n:,}" for name, n in counts.items()) or "nothing"
+    print(
+        f"Next day of the demo CRM data written to {out} in {time.monotonic() - started:.1f} s ({args.increment_mode}): {written}"
+    )
+    return 0
+
+
 def command_demo_data(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -92,6 +114,8 @@ def command_demo_data(args: argparse.Namespace) -> int:
         out = Path(args.out).resolve() if args.out else settings.landing_dir
     else:
         out = Path(args.out).resolve() if args.out else PROJECT_ROOT / "data" / "sources" / f"{shape}.duckdb"
+    if getattr(args, "next_day", False):
+        return _write_next_day(args, out, shape)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="revops-demo-") as scratch:
         direct = shape == "salesforce_files" and not without

@@ -330,3 +330,20 @@ def test_a_refusal_after_the_arguments_is_one_sentence_and_exit_1(tmp_path):
         "per object, e.g. opportunity.csv) or run with --demo."
     ]
     assert not warehouse.exists()
+
+
+def test_demo_data_next_day_adds_a_day_of_changes_to_a_demo_folder(tmp_path):
+    landing = tmp_path / "landing"
+    made = revops(
+        "demo-data", "--deals", "60", "--reps", "3", "--months", "4", "--out", str(landing), root=tmp_path
+    )
+    assert made.returncode == 0, made.stderr
+    before = {p.name: p.read_bytes() for p in landing.iterdir()}
+    nxt = revops("demo-data", "--next-day", "--out", str(landing), root=tmp_path)
+    assert nxt.returncode == 0, nxt.stderr
+    assert f"Next day of the demo CRM data written to {landing}" in nxt.stdout
+    changed = {p.name for p in landing.iterdir() if before.get(p.name) != p.read_bytes()}
+    assert "opportunity.csv" in changed and "account.csv" not in changed
+    missing = revops("demo-data", "--next-day", "--out", str(tmp_path / "none"), root=tmp_path)
+    assert missing.returncode != 0
+    assert "needs a demo landing folder to add to" in missing.stderr
