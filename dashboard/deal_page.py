@@ -237,11 +237,15 @@ def render() -> None:
             "(`deal_interactions_days`, 90 by default)."
         )
     else:
-        st.dataframe(interaction_table(interactions, names, as_of), hide_index=True, width="stretch")
+        st.dataframe(
+            fmt.neutralize_formulas(interaction_table(interactions, names, as_of)),
+            hide_index=True,
+            width="stretch",
+        )
 
     st.subheader("Stage timeline")
     if stages.empty:
         kit.empty("No stage history for this deal (fct_stage_history).")
         return
     kit.chart(timeline_chart(stages, as_of))
-    st.dataframe(stage_table(stages, as_of), hide_index=True, width="stretch")
+    st.dataframe(fmt.neutralize_formulas(stage_table(stages, as_of)), hide_index=True, width="stretch")

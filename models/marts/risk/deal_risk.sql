@@ -261,7 +261,8 @@ final as (
                 when is_stalled
                     then 'Stalled: ' || cast(days_in_stage as {{ dbt.type_string() }})
                     || ' days in ' || stage_name || ', typical is '
-                    || cast(cast(round(typical_stage_days) as integer) as {{ dbt.type_string() }})
+                    -- halves round up on every engine (PostgreSQL's round of a double is half-even)
+                    || cast(cast(floor(typical_stage_days + 0.5) as integer) as {{ dbt.type_string() }})
             end,
             case
                 when last_interaction_date is null and is_inactive
