@@ -13,7 +13,7 @@ deleted row. Counts say what each file did: new, changed (deleted ones included)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import duckdb
 
@@ -74,6 +74,28 @@ def _deleted(alias: str) -> str:
     return f"coalesce(cast({_q(alias, DELETED)} as boolean), false)"
 
 
+def _incoming_counts(
+    con: duckdb.DuckDBPyConnection, incoming: str, table: str, take: str, differs: str, deleted: str
+) -> MergeCounts:
+    """What merging the rows of `incoming` into `table` by id does: new ids, changed and
+    unchanged rows among those taken (`take`: not older), rows older than raw's, and taken
+    rows that newly flag a deletion (`deleted`)."""
+    key = quote_identifier(KEY)
+    row = one_row(
+        con,
+        f"""
+        select
+            count(*) filter (where c.{key} is null),
+            count(*) filter (where c.{key} is not null and {take} and {differs}),
+            count(*) filter (where c.{key} is not null and {take} and not ({differs})),
+            count(*) filter (where c.{key} is not null and {take} and {deleted}),
+            count(*) filter (where c.{key} is not null and not {take})
+        from {incoming} as i left join {table} as c on c.{key} = i.{key}
+        """,
+    )
+    return MergeCounts(*(int(n) for n in row))
+
+
 def duplicate_ids(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(scalar(con, f"select count(*) - count(distinct {quote_identifier(KEY)}) from {table}"))
 
@@ -109,19 +131,7 @@ def upsert_changes(con: duckdb.DuckDBPyConnection, table: str, incoming: str) ->
     shared = [n for n in names if n in raw_columns]
     take, differs = _take_incoming(mod), _differs(shared)
     deleted = f"{_deleted('i')} and not {_deleted('c')}" if DELETED in shared else "false"
-    row = one_row(
-        con,
-        f"""
-        select
-            count(*) filter (where c.{key} is null),
-            count(*) filter (where c.{key} is not null and {take} and {differs}),
-            count(*) filter (where c.{key} is not null and {take} and not ({differs})),
-            count(*) filter (where c.{key} is not null and not {take}),
-            count(*) filter (where c.{key} is not null and {take} and {deleted})
-        from _revops_changes as i left join {table} as c on c.{key} = i.{key}
-        """,
-    )
-    counts = MergeCounts(int(row[0]), int(row[1]), int(row[2]), int(row[4]), int(row[3]))
+    counts = _incoming_counts(con, "_revops_changes", table, take, differs, deleted)
     con.execute(
         f"""
         create or replace temp table _revops_apply as
@@ -144,17 +154,8 @@ def merge_full_file(con: duckdb.DuckDBPyConnection, table: str, incoming: str) -
     mod = modification_column(names)
     key = quote_identifier(KEY)
     take, differs = _take_incoming(mod), _differs(names)
-    row = one_row(
-        con,
-        f"""
-        select
-            count(*) filter (where c.{key} is null),
-            count(*) filter (where c.{key} is not null and {take} and {differs}),
-            count(*) filter (where c.{key} is not null and {take} and not ({differs})),
-            count(*) filter (where c.{key} is not null and not {take}),
-            count(*) filter (where c.{key} is not null and {take} and {_deleted("i")} and not {_deleted("c")})
-        from {incoming} as i left join {table} as c on c.{key} = i.{key}
-        """,
+    incoming_counts = _incoming_counts(
+        con, incoming, table, take, differs, f"{_deleted('i')} and not {_deleted('c')}"
     )
     gone = int(
         scalar(
@@ -163,7 +164,11 @@ def merge_full_file(con: duckdb.DuckDBPyConnection, table: str, incoming: str) -
             f"and not exists (select 1 from {incoming} as i where i.{key} = c.{key})",
         )
     )
-    counts = MergeCounts(int(row[0]), int(row[1]) + gone, int(row[2]), int(row[4]) + gone, int(row[3]))
+    counts = replace(
+        incoming_counts,
+        changed_rows=incoming_counts.changed_rows + gone,
+        deleted_rows=incoming_counts.deleted_rows + gone,
+    )
     columns = ", ".join(quote_identifier(n) for n in names)
     # a row gone from the file: flagged deleted, and on no line of any file (`_source_row`
     # NULL), so the rows the files hold are count(_source_row)
