@@ -22,7 +22,14 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.dbt_check_descriptions import test_description
-from orchestration.dbt_project import prune_invocation_dirs, revops_dbt_project
+from orchestration.dbt_project import (
+    invocation_target_path,
+    keep_partial_parse,
+    partial_parse_state,
+    prune_invocation_dirs,
+    revops_dbt_project,
+    seed_partial_parse,
+)
 from orchestration.quality_gates import RAW_GATE_KEY
 from orchestration.resources import WarehouseResource
 from revops.settings import Settings
@@ -86,15 +93,24 @@ def dbt_subprocess_environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def dbt_vars(settings: Settings) -> list[str]:
-    """The vars that tie dbt to the run's settings; as_of_date is always explicit so
-    the Python checks and the models describe the same day."""
+    """The vars that tie dbt to the team's settings. They stay the same from one day to the
+    next, so dbt's partial parsing holds; the run's day goes in `dbt_environment`."""
     variables = {
         **settings.dbt_vars,  # REVOPS_DBT_VARS: the team's model settings for this run
         "raw_schema": settings.raw_schema,
-        "as_of_date": settings.resolved_as_of_date().isoformat(),
         "deal_custom_fields": settings.source_config().deal_custom_fields(),
     }
     return ["--vars", json.dumps(variables)]
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """What the dbt subprocess reads from its environment: the build file (profiles.yml)
+    and the run's as_of_date, always explicit so the Python checks and the models describe
+    the same day (macros/as_of_date.sql reads it when dbt executes, not when it parses)."""
+    return {
+        "REVOPS_WAREHOUSE_PATH": str(settings.warehouse_path.resolve()),
+        "REVOPS_AS_OF_DATE": settings.resolved_as_of_date().isoformat(),
+    }
 
 
 @dbt_assets(
@@ -109,7 +125,7 @@ def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     settings = warehouse.settings()
     # profiles.yml reads the warehouse path from the environment, which the dbt subprocess
     # inherits (dagster-dbt's `cli` takes no env of its own): set for this step, then restored
-    with dbt_subprocess_environment({"REVOPS_WAREHOUSE_PATH": str(settings.warehouse_path.resolve())}):
+    with dbt_subprocess_environment(dbt_environment(settings)):
         yield from _build(context, dbt, warehouse, settings)
 
 
@@ -128,8 +144,13 @@ def _build(
     # unit tests test the models' logic, not today's data: make test runs them (dbt's advice
     # for production builds); REVOPS_DBT_UNIT_TESTS=1 runs them in every build too
     flags += [] if settings.dbt_unit_tests else ["--exclude-resource-type", "unit_test"]
+    invocation_dir = invocation_target_path(context.run_id)
+    parse_state = partial_parse_state(settings.warehouse_path, target)
+    seed_partial_parse(parse_state, invocation_dir)
     invocation = dbt.cli(
-        ["build", "--target", target, *flags, "--store-failures", *dbt_vars(settings)], context=context
+        ["build", "--target", target, *flags, "--store-failures", *dbt_vars(settings)],
+        context=context,
+        target_path=invocation_dir,
     )
     # A failed test's rows are stored by dbt (--store-failures); the DuckDB file is the
     # dbt process's until it exits, so failed checks are held back, described with
@@ -144,6 +165,7 @@ def _build(
             yield event
     except DagsterDbtCliRuntimeError as exc:
         error = exc
+    keep_partial_parse(invocation_dir, parse_state)
     if target == "duckdb":
         with warehouse.connect() as con:
             failed = [describe_failed_test(con, invocation.manifest, event) for event in failed]

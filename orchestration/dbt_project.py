@@ -8,9 +8,12 @@ built from it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -55,3 +58,55 @@ def prune_invocation_dirs(target_dir: Path, keep: int = KEEP_INVOCATION_DIRS) ->
     for old in folders[keep:]:
         shutil.rmtree(old, ignore_errors=True)
     return folders[keep:]
+
+
+# dbt's partial-parse state (`partial_parse.msgpack`), kept per build file and target: dbt
+# re-parses the whole project (~15 s) whenever the --vars, the target or the connection
+# (the DuckDB path) differ from the state's, so one shared copy would thrash between
+# warehouses; with one per warehouse a team's daily build parses only what changed
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+PARTIAL_PARSE_DIR = "partial_parse"
+KEEP_PARTIAL_PARSE_STATES = 10  # ~3 MB each: the warehouses built most recently
+
+
+def dbt_target_dir() -> Path:
+    """dbt's target path as dagster-dbt resolves it: DBT_TARGET_PATH, else `target`, under
+    the project folder when relative."""
+    path = Path(os.environ.get("DBT_TARGET_PATH") or revops_dbt_project.target_path)
+    return path if path.is_absolute() else revops_dbt_project.project_dir / path
+
+
+def invocation_target_path(run_id: str) -> Path:
+    """A new folder under the target path for one `dbt build` (named as dagster-dbt names them)."""
+    return dbt_target_dir() / f"{INVOCATION_DIR_PREFIX}{run_id[:7]}-{uuid.uuid4().hex[:7]}"
+
+
+def partial_parse_state(warehouse_path: Path, target: str) -> Path:
+    """Where the partial-parse state of builds into `warehouse_path` on `target` is kept."""
+    key = hashlib.sha256(f"{target}\0{Path(warehouse_path).resolve()}".encode()).hexdigest()[:16]
+    return dbt_target_dir() / PARTIAL_PARSE_DIR / f"{key}.msgpack"
+
+
+def seed_partial_parse(state: Path, invocation_dir: Path) -> bool:
+    """Start an invocation from the kept state; False when there is none yet."""
+    if not state.is_file():
+        return False
+    invocation_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(state, invocation_dir / PARTIAL_PARSE_FILE)
+    return True
+
+
+def keep_partial_parse(invocation_dir: Path, state: Path) -> None:
+    """Keep what the invocation parsed for the next build (replaced atomically: builds of
+    other warehouses may read their own states at the same time)."""
+    parsed = invocation_dir / PARTIAL_PARSE_FILE
+    if not parsed.is_file():
+        return
+    state.parent.mkdir(parents=True, exist_ok=True)
+    tmp = state.with_name(f".{state.name}.{uuid.uuid4().hex[:8]}")
+    shutil.copyfile(parsed, tmp)
+    os.replace(tmp, state)
+    with contextlib.suppress(FileNotFoundError):  # another build pruned at the same time
+        kept = sorted(state.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEEP_PARTIAL_PARSE_STATES:]:
+            old.unlink(missing_ok=True)

@@ -155,6 +155,14 @@ def dagster_runs(workspace: Workspace) -> list[tuple[str, str]]:
         instance.dispose()
 
 
+def run_log(workspace: Workspace, run_id: str) -> str:
+    """The log file a run wrote beside the warehouse (Dagster's and dbt's lines)."""
+    path = (
+        workspace.warehouse_path.with_name(workspace.warehouse_path.name + ".logs") / f"run-{run_id[:8]}.log"
+    )
+    return path.read_text()
+
+
 def test_backfill_stops_at_a_failing_day_then_resumes_and_skips_the_days_done(workspace):
     first_day, failing_day = DAYS
 
@@ -202,6 +210,12 @@ def test_backfill_stops_at_a_failing_day_then_resumes_and_skips_the_days_done(wo
     last_snapshot, open_deals, risk_as_of, risk_deals = served_as_of(workspace)
     assert (last_snapshot, risk_as_of) == (failing_day, failing_day)
     assert open_deals == risk_deals == built_after[failing_day]
+    # the new day is not a dbt var: the first build parsed the project, this one only what changed
+    first_log, second_log = (
+        run_log(workspace, run_id) for run_id, status in dagster_runs(workspace) if status == "SUCCESS"
+    )
+    assert "Unable to do partial parsing" in first_log
+    assert "Unable to do partial parsing" not in second_log and "Found " in second_log
 
     # 3. every day is done: nothing is built or published again
     third = backfill(workspace)

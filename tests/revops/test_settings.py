@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from orchestration.dbt_assets import dbt_vars
+from orchestration.dbt_assets import dbt_environment, dbt_vars
 from revops.quality import gate_parameters
 from revops.settings import Settings, SettingsError
 
@@ -22,7 +22,10 @@ def test_dbt_vars_of_the_run_reach_dbt_and_the_gate_bounds():
     passed = json.loads(payload)
     assert flag == "--vars"
     assert passed["risk_stage_time_weight"] == 30 and passed["calibration_k"] == 20
-    assert passed["as_of_date"] == "2026-11-23"  # the run's own vars stay the run's
+    # the run's day reaches dbt through its environment, not as a var (a var that changes
+    # every day would make dbt re-parse the whole project every day)
+    assert "as_of_date" not in passed
+    assert dbt_environment(settings)["REVOPS_AS_OF_DATE"] == "2026-11-23"
     params = gate_parameters(dt.date(2026, 11, 23), dbt_vars=settings.dbt_vars)
     assert params["dbt_var:risk_stage_time_weight"] == 30
     assert params["dbt_var:risk_activity_weight"] == 25  # dbt_project.yml's default
