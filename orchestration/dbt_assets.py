@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
@@ -147,14 +148,16 @@ def _build(
     invocation_dir = invocation_target_path(context.run_id)
     parse_state = partial_parse_state(settings.warehouse_path, target)
     seed_partial_parse(parse_state, invocation_dir)
+    # no --store-failures: it doubles what every passing test costs (a table per test and
+    # build, dropped again); the failing tests' rows are stored after dbt exits instead
     invocation = dbt.cli(
-        ["build", "--target", target, *flags, "--store-failures", *dbt_vars(settings)],
+        ["build", "--target", target, *flags, *dbt_vars(settings)],
         context=context,
         target_path=invocation_dir,
     )
-    # A failed test's rows are stored by dbt (--store-failures); the DuckDB file is the
-    # dbt process's until it exits, so failed checks are held back, described with
-    # their examples once dbt is done, then reported (before dbt's own error, if any).
+    # The DuckDB file is the dbt process's until it exits, so failed checks are held back,
+    # their rows stored and described with examples once dbt is done, then reported
+    # (before dbt's own error, if any).
     failed: list[dg.AssetCheckResult] = []
     error: Exception | None = None
     try:
@@ -168,6 +171,7 @@ def _build(
     keep_partial_parse(invocation_dir, parse_state)
     if target == "duckdb":
         with warehouse.connect() as con:
+            store_failing_rows(con, invocation.manifest, failed, _compiled_tests(invocation))
             failed = [describe_failed_test(con, invocation.manifest, event) for event in failed]
             drop_passed_test_tables(con, invocation.manifest, failed)
     else:
@@ -280,7 +284,7 @@ def model_key_columns(manifest: Mapping[str, Any], model_id: str) -> list[str]:
 
 
 def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Up to five failing rows of a dbt test, from the table `--store-failures` wrote, as
+    """Up to five failing rows of a dbt test, from its failures table (`store_failing_rows`), as
     the gate's examples ({value, source}): the tested column's value and the model's key.
 
     Tests that store whole rows (not_null, expressions) hold the key; tests that store the
@@ -331,6 +335,37 @@ def failure_examples(con, manifest: Mapping[str, Any], test: Mapping[str, Any]) 
     ]
 
 
+def _compiled_tests(invocation: Any) -> dict[str, str]:
+    """Each test's compiled query (the rows it fails on), from run_results.json."""
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except Exception:  # no run_results.json: dbt died before it wrote one
+        return {}
+    return {r["unique_id"]: r["compiled_code"] for r in results if r.get("compiled_code")}
+
+
+def store_failing_rows(
+    con, manifest: Mapping[str, Any], failed: list, compiled: Mapping[str, str]
+) -> list[str]:
+    """What `dbt --store-failures` would keep, for the failed tests only: each one's failing
+    rows in `<test schema>.<test alias>` (dbt_test__audit), where the alert points; the
+    tables written."""
+    written = []
+    for event in failed:
+        unique_id = _metadata_value(event.metadata, "unique_id") or ""
+        test, query = manifest["nodes"].get(unique_id), compiled.get(unique_id)
+        if test is None or not query:
+            continue
+        table = f"{quote_identifier(test['schema'])}.{quote_identifier(test['alias'])}"
+        try:
+            con.execute(f"create schema if not exists {quote_identifier(test['schema'])}")
+            con.execute(f"create or replace table {table} as {query}")
+        except duckdb.Error:  # the message says the rows could not be read; it is not lost
+            continue
+        written.append(f"{test['schema']}.{test['alias']}")
+    return written
+
+
 def drop_passed_test_tables(con, manifest: Mapping[str, Any], failed: list) -> None:
     """Keep the stored rows of the tests that failed, drop the empty tables of the others
     (one per test and build, all with 0 rows)."""
@@ -378,12 +413,15 @@ def describe_failed_test(
         text += ". Examples: " + ", ".join(
             f"{e['value']} ({e['source']})" if e["source"] else e["value"] for e in examples
         )
-    text += f". All failing rows: {stored}" + (f" on the {target} target" if target != "duckdb" else "")
+    if target == "duckdb":
+        text += f". All failing rows: {stored}"
+    else:
+        text += f". All failing rows: the test's query on the {target} target (dbt compile -s {test['name']})"
     metadata = {
         **event.metadata,
         "table": f"{model.get('schema', '?')}.{model.get('name', '?')}",
         "column": column or "",
-        "failures_table": stored,
+        "failures_table": stored if target == "duckdb" else "",
         "examples": dg.MetadataValue.json(examples),
     }
     return dg.AssetCheckResult(

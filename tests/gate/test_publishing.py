@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -361,5 +362,13 @@ def test_a_failing_dbt_test_stops_publishing(workspace, baseline, webhook, monke
     deal_id = fields[0]
     assert f"Examples: owner_id='005000000000007777' (opportunity_id='{deal_id}')" in message
     assert "005000000000007777" in dbt_alerts[0]["examples"]
+    # the failed test's rows are kept where the message points (the passed tests keep no table)
+    stored = re.search(r"All failing rows: (dbt_test__audit\.\w+)", message).group(1)
+    with duckdb.connect(str(workspace.warehouse_path), read_only=True) as con:
+        assert con.execute(f"select count(*) from {stored}").fetchone() == (1,)
+        kept = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'dbt_test__audit'"
+        )
+        assert 1 <= kept.fetchone()[0] <= 5
     assert len(webhook.posts) == 1 and "dbt build" in webhook.posts[0]["text"]
     assert "relationships" in webhook.posts[0]["text"]
