@@ -45,11 +45,11 @@ run: prepare
 ## (pytest-xdist, one file per worker; TEST_WORKERS=0 runs them one after another)
 TEST_WORKERS ?= 2
 test: prepare $(SPARK_STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## test-fast: the inner loop: everything but the PostgreSQL and Spark suites (marker `portability`)
 test-fast: prepare
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not portability"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not portability"
 
 ## test-spark: only the Spark portability tests (Java 17+ needed)
 test-spark: prepare $(SPARK_STAMP)

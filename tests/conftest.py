@@ -114,7 +114,8 @@ PORTABILITY_FILES = {"tests/sources/test_fivetran_postgres.py"}
 
 
 # The longest files first, so that with two workers (`make test`: pytest-xdist, one file per
-# worker) neither waits alone at the end for the Spark suite.
+# worker) neither waits alone at the end for the Spark suite. xdist keeps this order only
+# with --no-loadscope-reorder (by default it sends the files with the most tests first).
 LONGEST_FILES = (
     "tests/portability/test_spark.py",
     "tests/reliability/test_real_operation.py",
