@@ -8,6 +8,7 @@ equal the full build's, row for row.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import duckdb
@@ -135,8 +136,11 @@ def _differences(
     full: BuiltWarehouse, other: BuiltWarehouse, table: str, columns: list[str], where: str = "true"
 ):
     """Rows of `table` (on `columns`, filtered by `where`) in one build and not the other.
-    Doubles are compared to 6 decimals: DuckDB's parallel sums add in any order, so two
-    builds of the same data differ in the last bits (146491.87639441327 vs ...33)."""
+    Doubles are compared within 1e-9 (relative): DuckDB's parallel sums add in any order, so
+    two builds of the same data differ in the last bits (146491.87639441327 vs ...33).
+    Rounded to 6 decimals first (cheap, in SQL), then the rows left on both sides are
+    paired on their other columns and their doubles compared with the tolerance: a value
+    on a rounding boundary (…0000005) rounds apart without differing."""
     schema, name = table.split(".")
     doubles = {
         row[0]
@@ -153,9 +157,47 @@ def _differences(
         con.execute(f"attach '{other.warehouse_path}' as variant_build (read_only)")
         full_rows = f"select {cols} from full_build.{table} where {where}"
         variant_rows = f"select {cols} from variant_build.{table} where {where}"
-        only_full = con.execute(f"{full_rows} except all {variant_rows} limit 5").fetchall()
-        only_variant = con.execute(f"{variant_rows} except all {full_rows} limit 5").fetchall()
-    return only_full, only_variant
+        only_full = con.execute(f"{full_rows} except all {variant_rows} limit 1000").fetchall()
+        only_variant = con.execute(f"{variant_rows} except all {full_rows} limit 1000").fetchall()
+    if only_full and only_variant:
+        # the raw values again: rounding may have split two values that agree within tolerance
+        raw = ", ".join(f'"{c}"' for c in columns)
+        with duckdb.connect() as con:
+            con.execute(f"attach '{full.warehouse_path}' as full_build (read_only)")
+            con.execute(f"attach '{other.warehouse_path}' as variant_build (read_only)")
+            full_raw = con.execute(f"select {raw} from full_build.{table} where {where}").fetchall()
+            variant_raw = con.execute(f"select {raw} from variant_build.{table} where {where}").fetchall()
+        only_full, only_variant = _apart(full_raw, variant_raw, [c in doubles for c in columns])
+    return only_full[:5], only_variant[:5]
+
+
+def _apart(left: list[tuple], right: list[tuple], is_double: list[bool]) -> tuple[list, list]:
+    """The rows of each side with no row on the other that has the same non-double values
+    and doubles within 1e-9 (relative)."""
+
+    def key(row: tuple) -> tuple:
+        return tuple(repr(v) for v, d in zip(row, is_double, strict=True) if not d)
+
+    def close(a: tuple, b: tuple) -> bool:
+        return all(
+            (x is None and y is None)
+            or (x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12))
+            for x, y, d in zip(a, b, is_double, strict=True)
+            if d
+        )
+
+    pending: dict[tuple, list[tuple]] = {}
+    for row in right:
+        pending.setdefault(key(row), []).append(row)
+    only_left = []
+    for row in left:
+        candidates = pending.get(key(row), [])
+        match = next((i for i, other in enumerate(candidates) if close(row, other)), None)
+        if match is None:
+            only_left.append(row)
+        else:
+            candidates.pop(match)
+    return only_left, [row for rows in pending.values() for row in rows]
 
 
 def _columns(warehouse: BuiltWarehouse, table: str, leave_out: set[str] = frozenset()) -> list[str]:
