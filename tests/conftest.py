@@ -57,6 +57,24 @@ def run_dbt(
     return process
 
 
+def isolated_cli_env(root: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `revops` command a test starts in its own process, as a scheduler
+    would: none of the caller's REVOPS_/DBT_/DAGSTER_ settings, its own Dagster home and dbt
+    target folder under `root`, this checkout's packages first; `extra` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REVOPS_", "DBT_", "DAGSTER_"))}
+    env.update(
+        DAGSTER_HOME=str(root / "dagster_home"),
+        DBT_TARGET_PATH=str(root / "dbt_target"),
+        DBT_LOG_PATH=str(root / "dbt_target" / "logs"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        GX_ANALYTICS_ENABLED="false",
+        PYTHONPATH=str(PROJECT_ROOT),
+        **extra,
+    )
+    (root / "dagster_home").mkdir(parents=True, exist_ok=True)
+    return env
+
+
 @dataclass(frozen=True)
 class BuiltWarehouse:
     landing_dir: Path

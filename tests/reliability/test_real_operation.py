@@ -28,24 +28,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import isolated_cli_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAY = dt.date(2026, 11, 23)
 SCALE = {"reps": 4, "deals": 300, "months": 6, "seed": 11}
-
-
-def _env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REVOPS_", "DBT_", "DAGSTER_"))}
-    env.update(
-        DAGSTER_HOME=str(root / "dagster_home"),
-        DBT_TARGET_PATH=str(root / "dbt_target"),
-        DBT_LOG_PATH=str(root / "dbt_target" / "logs"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        GX_ANALYTICS_ENABLED="false",
-        PYTHONPATH=str(PROJECT_ROOT),
-    )
-    (root / "dagster_home").mkdir(exist_ok=True)
-    return env
 
 
 def start_run(root: Path, landing: Path, day: dt.date = DAY, *extra: str) -> subprocess.Popen:
@@ -66,7 +53,7 @@ def start_run(root: Path, landing: Path, day: dt.date = DAY, *extra: str) -> sub
             *extra,
         ],
         cwd=PROJECT_ROOT,
-        env=_env(root),
+        env=isolated_cli_env(root),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import isolated_cli_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,23 +67,12 @@ def workspace(tmp_path_factory) -> Workspace:
 def backfill(workspace: Workspace, **extra_env: str) -> subprocess.CompletedProcess:
     """`python -m revops_app.cli backfill --from D+1 --to D+2`, configured through the
     environment as a scheduler would, and isolated from the caller's settings."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("REVOPS_", "DBT_", "DAGSTER_"))
-    }
-    env.update(
-        {
-            "REVOPS_LANDING_DIR": str(workspace.landing_dir),
-            "REVOPS_WAREHOUSE_PATH": str(workspace.warehouse_path),
-            "REVOPS_SERVE_DIR": str(workspace.serve_dir),
-            "DAGSTER_HOME": str(workspace.dagster_home),
-            "DBT_TARGET_PATH": str(workspace.dbt_target),
-            "DBT_LOG_PATH": str(workspace.dbt_target / "logs"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "GX_ANALYTICS_ENABLED": "false",
-            **extra_env,
-        }
+    env = isolated_cli_env(
+        workspace.dagster_home.parent,
+        REVOPS_LANDING_DIR=str(workspace.landing_dir),
+        REVOPS_WAREHOUSE_PATH=str(workspace.warehouse_path),
+        REVOPS_SERVE_DIR=str(workspace.serve_dir),
+        **extra_env,
     )
     return subprocess.run(
         [

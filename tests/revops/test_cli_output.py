@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import isolated_cli_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXTRACT_DATE = dt.date(2026, 11, 23)
@@ -28,26 +29,11 @@ SMALL = ["--deals", "200", "--reps", "4", "--months", "6", "--seed", "7"]
 MAX_LINES = 60
 
 
-def _env(root: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REVOPS_", "DBT_", "DAGSTER_"))}
-    env.update(
-        DAGSTER_HOME=str(root / "dagster_home"),
-        DBT_TARGET_PATH=str(root / "dbt_target"),
-        DBT_LOG_PATH=str(root / "dbt_target" / "logs"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        GX_ANALYTICS_ENABLED="false",
-        PYTHONPATH=str(PROJECT_ROOT),
-        **extra,
-    )
-    (root / "dagster_home").mkdir(parents=True, exist_ok=True)
-    return env
-
-
 def revops(*args: str, root: Path, **popen) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "revops_app.cli", *args],
         cwd=PROJECT_ROOT,
-        env=_env(root),
+        env=isolated_cli_env(root),
         capture_output=True,
         text=True,
         timeout=60,
@@ -188,7 +174,7 @@ def builds(tmp_path_factory) -> dict[str, Build]:
                     *("--serve-dir", str(root / "serve"), "--as-of", day.isoformat()),
                 ],
                 cwd=PROJECT_ROOT,
-                env=_env(root, **extra),
+                env=isolated_cli_env(root, **extra),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
