@@ -9,7 +9,6 @@ gates is refused in one sentence instead of validating anything here. The copy i
 alerts.
 """
 
-
 import dagster as dg
 import duckdb
 
