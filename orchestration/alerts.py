@@ -1,8 +1,10 @@
 """Alerts from Dagster runs: every failed step of the build raises one.
 
 `alert_on_failure` is a failure hook on the build job: whichever layer stopped the run
-(a landing file the loader refused, a blocking raw or mart check, a failing dbt test,
-publishing itself), it collects what failed in that step, posts one Slack message to
+(a landing file the loader refused, a blocking raw check, a failing dbt test, publishing
+itself), it collects what failed in that step (the stage and table come from the failed
+checks' own metadata, else from the step's error and the assets it was to build, never
+from the step's name), posts one Slack message to
 the webhook (REVOPS_ALERT_WEBHOOK_URL; none set: recorded only) and adds one row per
 failed check to the state file beside the working warehouse and, from it, to the served
 file's `main.alerts` (see `revops.publish.record_alerts`: the served marts stay those of
@@ -19,7 +21,7 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.run_records import run_check_records
+from orchestration.run_records import run_check_records, run_planned_keys
 from revops.alerting import (
     Delivery,
     GateFailure,
@@ -157,23 +159,47 @@ def failure_of_evaluation(evaluation, warehouse_path: Path | None = None) -> Gat
     )
 
 
-STAGES = {
-    "raw_quality_gate": "the raw data quality gate",
-    "mart_quality_gate": "the mart quality gate",
-    "published_marts": "publishing",
+LAYER_STAGES = {
+    "raw": "the raw data quality gate",
+    "dbt": "the dbt build (models and tests)",
 }
 
 
-def stage_of(step_key: str | None) -> str:
-    if not step_key:
-        return "an unknown step"
-    if step_key in STAGES:
-        return STAGES[step_key]
-    if "dbt" in step_key:
-        return "the dbt build (models and tests)"
-    if step_key.startswith("raw") or step_key == "ingest_crm_source":
-        return f"loading the CRM source ({step_key})"
-    return step_key
+def check_layer(evaluation) -> str:
+    """The layer a check belongs to, from its own metadata: the raw gate's checks carry
+    `layer`; a dbt test carries its test node's `unique_id` (dagster-dbt)."""
+    layer = _metadata_value(evaluation.metadata or {}, "layer")
+    if layer:
+        return str(layer)
+    if str(_metadata_value(evaluation.metadata or {}, "unique_id", "")).startswith("test."):
+        return "dbt"
+    return "unknown"
+
+
+def stage_of(failed_evaluations: list, exception: BaseException | None = None, planned=frozenset()) -> str:
+    """Which stage stopped the run: the layer of its failed checks (their metadata), else
+    the stage the step's error names (`stage` in a Failure's metadata, the loader's
+    `object`), else what the step was to materialize (`planned`: its asset keys)."""
+    layers = sorted({check_layer(e) for e in failed_evaluations})
+    if layers:
+        return " and ".join(LAYER_STAGES.get(layer, f"the {layer} checks") for layer in layers)
+    metadata = _failure_metadata(exception)
+    if metadata.get("stage"):
+        return str(metadata["stage"])
+    if metadata.get("object") or metadata.get("file"):
+        return f"loading the CRM source ({metadata.get('object') or metadata.get('file')})"
+    from orchestration.publishing import PUBLISHED_KEY
+    from orchestration.quality_gates import MART_GATE_KEY, RAW_GATE_KEY
+
+    if PUBLISHED_KEY in planned:
+        return "publishing"
+    if planned & {RAW_GATE_KEY, MART_GATE_KEY}:
+        return " and ".join(k.to_user_string().replace("_", " ") for k in sorted(planned, key=str))
+    if any(key.path[0] in ("raw", "landing") for key in planned):
+        return "loading the CRM source"
+    if planned:
+        return LAYER_STAGES["dbt"]  # every other asset of the build is a dbt node
+    return "an unknown step (see the Dagster UI)"
 
 
 def _exception_text(exception: BaseException | None) -> str:
@@ -181,13 +207,6 @@ def _exception_text(exception: BaseException | None) -> str:
         return "the step failed"
     description = getattr(exception, "description", None)
     return str(description or exception).strip() or type(exception).__name__
-
-
-def _table_of_step(step_key: str | None) -> str | None:
-    """Ingestion steps are keyed raw__<object>."""
-    if step_key and step_key.startswith("raw__"):
-        return "raw." + step_key.removeprefix("raw__")
-    return None
 
 
 def _failure_metadata(exception: BaseException | None) -> dict[str, Any]:
@@ -212,6 +231,15 @@ def _loader_examples(metadata: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     )
 
 
+def failed_checks(instance, run_id: str, step_key: str | None) -> list:
+    """The step's failed ERROR-severity check evaluations, from the run's record."""
+    return [
+        evaluation
+        for key, evaluation in run_check_records(instance, run_id)
+        if key == step_key and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
+
+
 def step_failures(
     instance,
     run_id: str,
@@ -223,15 +251,14 @@ def step_failures(
     the loader: its file, columns, bad row count and examples from the failure metadata)."""
     failures = [
         failure_of_evaluation(evaluation, warehouse_path)
-        for key, evaluation in run_check_records(instance, run_id)
-        if key == step_key and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        for evaluation in failed_checks(instance, run_id, step_key)
     ]
     if failures:
         return failures
     metadata = _failure_metadata(exception)
-    loading = stage_of(step_key).startswith("loading")
+    loading = stage_of([], exception, run_planned_keys(instance, run_id, step_key)).startswith("loading")
     rows = metadata.get("bad_row_count")
-    table = f"raw.{metadata['object']}" if metadata.get("object") else _table_of_step(step_key)
+    table = f"raw.{metadata['object']}" if metadata.get("object") else metadata.get("table")
     return [
         GateFailure(
             table_name=table,
@@ -255,7 +282,11 @@ def alert_on_failure(context: dg.HookContext) -> None:
             failures,
             run_id=context.run_id,
             as_of_date=settings.resolved_as_of_date(),
-            stage=stage_of(context.step_key),
+            stage=stage_of(
+                failed_checks(context.instance, context.run_id, context.step_key),
+                context.op_exception,
+                run_planned_keys(context.instance, context.run_id, context.step_key),
+            ),
         )
         delivery = context.resources.alerting.send(payload)
         recorded = record_alerts(

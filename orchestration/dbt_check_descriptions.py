@@ -40,6 +40,19 @@ def _values(values: Any, limit: int = 8) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
+_VAR = re.compile(r"""\{\{\s*var\(\s*['"]([^'"]+)['"]\s*\)\s*\}\}""")
+
+
+def _bound(value: Any) -> str:
+    """A bound as written, a var's as the setting it is: "{{ var('w') }}" -> "the dbt var w"."""
+    found = _VAR.fullmatch(str(value).strip())
+    return f"the dbt var {found.group(1)}" if found else str(value)
+
+
+def _columns(columns: Any) -> str:
+    return ", ".join(str(c) for c in (columns or []))
+
+
 def test_description(test: Mapping[str, Any], model_name: str) -> str:
     """The check's description: the YAML's, else a sentence from the test's name and column."""
     written = test.get("description") or (test.get("meta") or {}).get("description")
@@ -68,6 +81,33 @@ def test_description(test: Mapping[str, Any], model_name: str) -> str:
             f"Every {column} of {model_name} is a {kwargs.get('field')} of {_ref_name(kwargs.get('to'))} "
             "(no orphan keys)."
         )
+    if name == "revops_not_null_columns":
+        return f"None of {_columns(kwargs.get('columns'))} of {model_name} is ever null (one query for all)."
+    if name == "revops_accepted_values_columns":
+        allowed = kwargs.get("values_by_column") or {}
+        return (
+            f"In {model_name}: "
+            + "; ".join(
+                f"{column} takes only the values {_values(values)}" for column, values in allowed.items()
+            )
+            + "."
+        )
+    if name == "revops_columns_between":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        low, high = (None if v is None else _bound(v) for v in (low, high))
+        if high is None:
+            bounds = f"at least {low}"
+        elif low is None:
+            bounds = f"at most {high}"
+        else:
+            bounds = f"between {low} and {high}"
+        return f"{_columns(kwargs.get('columns'))} of {model_name} lie {bounds} (nulls aside)."
+    if name == "revops_describes_as_of_date":
+        day_column = kwargs.get("date_column") or "as_of_date"
+        relation = "is no later than" if kwargs.get("on_or_before") else "is"
+        return f"Every row's {day_column} of {model_name} {relation} the build's as_of_date."
+    if name == "revops_expression_is_true":
+        return f"Every row of {model_name} satisfies {kwargs.get('expression')}."
     if name.endswith("unique_combination"):
         columns = kwargs.get("columns") or kwargs.get("combination_of_columns") or []
         return f"{model_name} has one row per {', '.join(str(c) for c in columns)} (its grain)."

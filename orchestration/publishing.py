@@ -1,66 +1,27 @@
 """Publishing: the audited marts go to where BI reads them, then the hygiene digest goes out.
 
-`published_marts` depends on every mart, so it runs only when dbt built them and their
-tests passed, and after the blocking mart checks passed. It does not rely on that alone:
-before writing anything it reads this run's own record from the Dagster instance and
-refuses to publish unless every mart was materialized in this run and no check of the
-run failed with ERROR severity; a gate check that did not run in this run (a partial
-selection) is run here. The copy itself is `revops.publish.publish_marts` (atomic).
+`published_marts` depends on every mart and on the mart gate (`quality_gates.py`), which
+runs only once the marts' blocking checks (their dbt tests) passed and the raw gate before
+them: the graph is the gate. Publishing re-checks nothing; its one precondition is that
+this run materialized both gates' verdicts, so a run that selected publishing without its
+gates is refused in one sentence instead of validating anything here. The copy itself is
+`revops.publish.publish_marts` (atomic); this run's warnings go into the served file's
+alerts.
 """
-
-from typing import Any
 
 import dagster as dg
 import duckdb
 
 from orchestration.alerts import AlertingResource
 from orchestration.dbt_assets import mart_asset_keys
-from orchestration.quality_gates import MART_GATE_KEY
+from orchestration.quality_gates import MART_GATE_KEY, RAW_GATE_KEY
 from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.run_records import run_check_records, run_materialized_keys
 from revops.alerting import hygiene_digests, warning_alerts
 from revops.publish import PublishError, PublishRequest, publish_marts
-from revops.quality import (
-    GateReport,
-    load_suites,
-    raw_baseline,
-    table_row_counts,
-    validate_marts,
-    validate_raw_tables,
-)
+from revops.quality import load_suites, table_row_counts
 
 PUBLISHED_KEY = dg.AssetKey("published_marts")
-
-
-def _check_key(evaluation) -> tuple[str, str]:
-    return ("/".join(evaluation.asset_key.path), evaluation.check_name)
-
-
-def _gate_check_keys(layer: str, key_of) -> set[tuple[str, str]]:
-    keys = set()
-    for table, suite in load_suites(layer).items():
-        asset = key_of(table)
-        if asset is None:
-            continue
-        for check in suite.checks():
-            keys.add(("/".join(asset.path), check.name))
-    return keys
-
-
-def _report_checks(report: GateReport, key_of) -> list[dict[str, Any]]:
-    return [
-        {
-            "asset": "/".join(key_of(o.table).path),
-            "check": o.check,
-            "passed": o.passed,
-            "severity": o.severity,
-            "failing_rows": o.failing_rows,
-            "message": o.message,
-            "table": o.qualified_table,
-            "examples": [e.as_dict() for e in o.examples],
-        }
-        for o in report.outcomes
-    ]
 
 
 def build_publish_asset() -> dg.AssetsDefinition:
@@ -68,7 +29,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
 
     @dg.asset(
         key=PUBLISHED_KEY,
-        deps=[*mart_keys.values(), MART_GATE_KEY],
+        deps=[*mart_keys.values(), RAW_GATE_KEY, MART_GATE_KEY],
         group_name="serving",
         kinds={"duckdb", "parquet"},
         description=(
@@ -89,28 +50,20 @@ def build_publish_asset() -> dg.AssetsDefinition:
         as_of = settings.resolved_as_of_date()
         run_id = context.run_id
 
-        # 1. the marts must have been built by this run
+        # the gates' verdicts of this run are the only precondition: their blocking checks
+        # already stopped a bad run before this step; a run that selected publishing
+        # without them (a partial selection) is refused here, never re-validated
         built = run_materialized_keys(context.instance, run_id)
-        not_built = [name for name, key in mart_keys.items() if key not in built]
-        if not_built:
+        missing = [key.to_user_string() for key in (RAW_GATE_KEY, MART_GATE_KEY) if key not in built]
+        if missing:
             raise dg.Failure(
                 description=(
-                    "publishing runs only in a build that materialized the marts in the same run "
-                    f"(job revops_build); not built in this run: {', '.join(not_built)}. "
-                    "Nothing was published."
-                )
+                    "publishing runs only after this run's raw gate and mart gate passed (job revops_build); "
+                    f"not materialized in this run: {', '.join(missing)}. Nothing was published."
+                ),
+                metadata={"stage": "publishing"},
             )
-
-        # 2. no check of this run may have failed with ERROR severity (gate checks, dbt tests)
         evaluations = [e for _, e in run_check_records(context.instance, run_id)]
-        failed = [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
-        if failed:
-            names = ", ".join(f"{'/'.join(e.asset_key.path)}:{e.check_name}" for e in failed[:20])
-            raise dg.Failure(
-                description=f"{len(failed)} blocking checks failed in this run ({names}); nothing was published."
-            )
-
-        # 3. every gate check must have run in this run; run the missing ones here
         checks = [
             {
                 "asset": "/".join(e.asset_key.path),
@@ -121,30 +74,6 @@ def build_publish_asset() -> dg.AssetsDefinition:
             }
             for e in evaluations
         ]
-        evaluated = {_check_key(e) for e in evaluations}
-        raw_key = lambda t: dg.AssetKey(["raw", t])  # noqa: E731
-        mart_key = lambda t: mart_keys.get(t)  # noqa: E731
-        inline_reports = []
-        if _gate_check_keys("raw", raw_key) - evaluated:
-            context.log.info("the raw gate did not run in this run: running it before publishing")
-            inline_reports.append(
-                (
-                    validate_raw_tables(settings, baseline_row_counts=raw_baseline(settings, serve_dir)),
-                    raw_key,
-                )
-            )
-        if _gate_check_keys("marts", mart_key) - evaluated:
-            context.log.info("the mart gate did not run in this run: running it before publishing")
-            inline_reports.append(
-                (validate_marts(settings, [t for t in load_suites("marts") if t in mart_keys]), mart_key)
-            )
-        for report, key_of in inline_reports:
-            if report.blocking_failures:
-                raise dg.Failure(
-                    description="blocking checks failed; nothing was published:\n"
-                    + "\n".join(f"- {o.message}" for o in report.blocking_failures)
-                )
-            checks.extend(_report_checks(report, key_of))
 
         # 4. what goes into the served file beside the marts: warnings and the digest
         warned = [c for c in checks if not c["passed"]]
@@ -175,7 +104,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 state_path=settings.state_path(),
             )
         except PublishError as error:
-            raise dg.Failure(description=str(error)) from None
+            raise dg.Failure(description=str(error), metadata={"stage": "publishing"}) from None
         if not result.published:
             context.log.info(f"built and gated, not published: {result.detail}")
             return dg.MaterializeResult(

@@ -39,3 +39,16 @@ def materialization_metadata(
             metadata = event.event_specific_data.materialization.metadata
             return {k: getattr(v, "value", v) for k, v in metadata.items()}
     return None
+
+
+def run_planned_keys(instance: dg.DagsterInstance, run_id: str, step_key: str | None) -> set[dg.AssetKey]:
+    """The asset keys the run planned `step_key` to materialize (what the step is, from the
+    run's own record: a step that failed before materializing anything still planned them)."""
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    return {
+        r.event_log_entry.dagster_event.asset_key
+        for r in records
+        if r.event_log_entry.dagster_event and r.event_log_entry.step_key == step_key
+    }

@@ -26,7 +26,7 @@ STEP_TITLES = {
     "ingest_crm_source": "ingest",
     "raw_quality_gate": "raw gate",
     "revops_dbt_models": "dbt build",
-    "mart_quality_gate": "mart gate",
+    "mart_gate": "mart gate",  # the verdict on the marts' dbt tests
     "published_marts": "publish",
 }
 
@@ -145,7 +145,7 @@ class StepProgress:
             if rows is not None:
                 step.loaded += 1
                 step.rows += int(rows)
-            if entry.step_key == "published_marts":
+            if entry.step_key in ("published_marts", "mart_gate"):
                 step.publish = {k: getattr(v, "value", v) for k, v in metadata.items()}
         elif kind == "ASSET_CHECK_EVALUATION":
             step.checks.append(event.event_specific_data)
@@ -210,6 +210,13 @@ class StepProgress:
                 body = f"built and gated, not published: {publish.get('not_published_because')}"
             else:
                 body = "nothing was published"
+        elif step_key == "mart_gate" and step.publish:
+            # the verdict on the marts' dbt tests: it runs only when none of them blocked
+            verdict = step.publish
+            body = (
+                f"{int(verdict.get('checks_passed') or 0):,} checks passed, 0 blocking failures, "
+                f"{_plural(int(verdict.get('checks_warned') or 0), 'warning')}"
+            )
         else:
             body = self._checks(step)
         return f"==> {title}: {outcome}{body} ({self._seconds(step)})"

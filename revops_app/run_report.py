@@ -24,7 +24,6 @@ WARNING_CHARS = 160
 # the steps whose failure is the blocking checks of one layer (their message repeats them)
 GATE_STEPS = {
     "raw_quality_gate": "raw gate",
-    "mart_quality_gate": "mart gate",
     "revops_dbt_models": "dbt tests",
 }
 
@@ -110,7 +109,7 @@ def warehouse_lines(warehouse_path: Path) -> list[str]:
 
 @dataclass
 class GateSummary:
-    """The check evaluations of a run, by layer: raw gate, dbt tests, mart gate."""
+    """The check evaluations of a run, by layer: raw gate, dbt tests (the marts' gate)."""
 
     passed: dict[str, int] = field(default_factory=dict)
     not_tracked: dict[str, int] = field(default_factory=dict)  # checks of what the source lacks
@@ -120,7 +119,7 @@ class GateSummary:
     def lines(self, with_failures: bool = True) -> list[str]:
         """One line per layer, then its warnings (and, `with_failures`, its failures)."""
         out = []
-        for layer in ("raw gate", "dbt tests", "mart gate"):
+        for layer in ("raw gate", "dbt tests"):
             not_tracked = self.not_tracked.get(layer, 0)
             failed, warned = self.failed.get(layer, []), self.warned.get(layer, [])
             total = self.passed.get(layer, 0) + len(failed) + len(warned) + not_tracked
@@ -149,20 +148,15 @@ class GateSummary:
 
 
 def gate_summary(evaluations: Iterable) -> GateSummary:
+    """The run's checks by layer, as each check says (`layer` in its metadata: the raw gate's);
+    every other check of the build is a dbt test (the marts' gate)."""
     from dagster import AssetCheckSeverity
 
-    from revops.quality import load_suites
-
-    mart_checks = {(t, c.name) for t, s in load_suites("marts").items() for c in s.checks()}
     summary = GateSummary()
     for evaluation in evaluations:
         path = evaluation.asset_key.path
-        if path[0] == "raw":
-            layer = "raw gate"
-        elif (path[-1], evaluation.check_name) in mart_checks:
-            layer = "mart gate"
-        else:
-            layer = "dbt tests"
+        declared = (evaluation.metadata or {}).get("layer")
+        layer = "raw gate" if getattr(declared, "value", declared) == "raw" else "dbt tests"
         name = f"{'/'.join(path)}:{evaluation.check_name}"
         status = (evaluation.metadata or {}).get("status")
         if getattr(status, "value", status) == "not_tracked":
@@ -186,10 +180,6 @@ WHAT_TO_DO = {
         "What to do: the failing rows are in the table named above; correct the source rows they come "
         "from (or the model, if its logic is wrong), then run again."
     ),
-    "mart gate": (
-        "What to do: a mart broke its expectation (expectations/marts/); look at the failing rows, fix the "
-        "model or the source data, then run again."
-    ),
 }
 
 
@@ -197,7 +187,7 @@ def failure_paragraphs(summary: GateSummary, failures: list[StepFailure], log_pa
     """One paragraph per blocking failure: the failed checks, then the failed steps whose
     reason is not those checks (an unreadable file, a dbt model error, a publish refused)."""
     out = []
-    for layer in ("raw gate", "dbt tests", "mart gate"):
+    for layer in ("raw gate", "dbt tests"):
         for message in summary.failed.get(layer, []):
             hint = WHAT_TO_DO[layer]
             if layer == "raw gate" and "row_count" in message:

@@ -1,7 +1,9 @@
-"""The quality gate: the Great Expectations suites in `expectations/`, run on DuckDB tables.
+"""The raw gate: the Great Expectations suites in `expectations/raw/`, run on DuckDB tables.
 
-One suite per validated table, as data (`expectations/raw/<object>.json`,
-`expectations/marts/<mart>.json`); see `expectations/README.md` for the format. Each
+One suite per raw table, as data (`expectations/raw/<object>.json`); see
+`expectations/README.md` for the format. The marts are not gated here: their invariants are
+dbt tests (model-level generic tests with var-driven bounds), run by `dbt build` as Dagster
+asset checks (DECISIONS.md, "One gate"). Each
 expectation carries a `check` name (expectations with the same name form one check,
 one Dagster asset check) and a `severity`: `blocking` stops the run, `warning` is
 reported and does not.
@@ -22,12 +24,12 @@ Two engines, one suite format:
 
 Every failure names the table, the check, the number of failing rows and up to five
 example values with where they came from (`_source_file` line `_source_row` for raw
-tables, the key columns for marts). Values from the data are never spliced into SQL.
+tables). Values from the data are never spliced into SQL.
 
 The package, one module per part: `suites` (the suite files), `settings` (thresholds and
 the values suites refer to), `results` (outcomes and reports), `tables` (a table being
 validated), `sql_engine` and `gx_engine` (the two engines), `gate` (running it: `run_gate`,
-`validate_raw_tables`, `validate_marts`).
+`validate_raw_tables`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from revops.quality.gate import (
     raw_baseline,
     run_gate,
     table_row_counts,
-    validate_marts,
     validate_raw_tables,
 )
 from revops.quality.results import CheckOutcome, Example, ExpectationResult, GateReport
@@ -86,6 +87,5 @@ __all__ = [
     "raw_baseline",
     "run_gate",
     "table_row_counts",
-    "validate_marts",
     "validate_raw_tables",
 ]

@@ -1,5 +1,5 @@
 """Running the gate: every suite of a layer on a schema, one outcome per named check; the entry
-points for the raw tables and the marts of a working warehouse.
+point for the raw tables of a working warehouse (the marts are gated by their dbt tests).
 """
 
 from __future__ import annotations
@@ -175,27 +175,8 @@ def validate_raw_tables(
             con,
             "raw",
             schema=settings.raw_schema,
-            parameters=gate_parameters(
-                settings.resolved_as_of_date(), gate_settings, dbt_vars=settings.dbt_vars
-            ),
+            parameters=gate_parameters(settings.resolved_as_of_date(), gate_settings),
             baseline_row_counts=baseline_row_counts,
-        )
-
-
-def validate_marts(
-    settings: Settings, marts: Iterable[str] | None = None, *, gate_settings: GateSettings | None = None
-) -> GateReport:
-    """The mart gate on the working warehouse of `settings`; `marts` limits it to some suites."""
-    gate_settings = gate_settings or settings.gate
-    with _gate_connection(settings, gate_settings) as con:
-        return run_gate(
-            con,
-            "marts",
-            schema="marts",
-            parameters=gate_parameters(
-                settings.resolved_as_of_date(), gate_settings, dbt_vars=settings.dbt_vars
-            ),
-            tables=list(marts) if marts is not None else None,
         )
 
 

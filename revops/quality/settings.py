@@ -1,4 +1,7 @@
-"""The gate's thresholds (`GateSettings`) and the values suites refer to (`gate_parameters`)."""
+"""The gate's thresholds (`GateSettings`) and the values suites refer to (`gate_parameters`).
+
+The raw gate only: the marts' invariants are dbt tests whose bounds are the models' own vars
+(DECISIONS.md, "One gate"), so no dbt var is read here."""
 
 from __future__ import annotations
 
@@ -9,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from revops.paths import DBT_PROJECT_DIR, SEEDS_DIR
+from revops.paths import SEEDS_DIR
 from revops.quality.suites import SuiteError
 
 STAGE_MAP_PATH = SEEDS_DIR / "stage_map.csv"
@@ -100,8 +101,6 @@ def gate_parameters(
     gate_settings: GateSettings | None = None,
     *,
     today: dt.date | None = None,
-    dbt_project_file: Path = DBT_PROJECT_DIR / "dbt_project.yml",
-    dbt_vars: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The values suites refer to as `{"$PARAMETER": name}` (or `$name` in SQL).
 
@@ -111,7 +110,6 @@ def gate_parameters(
     gs = gate_settings or GateSettings()
     today = today or dt.datetime.now(dt.UTC).date()
     return {
-        **dbt_var_parameters(dbt_project_file, dbt_vars),
         "as_of_date": as_of_date,
         "earliest_plausible_date": gs.earliest_plausible_date,
         "latest_close_date": _add_years(as_of_date, gs.close_date_years_ahead),
@@ -124,22 +122,4 @@ def gate_parameters(
         "amount_outlier_factor": gs.amount_outlier_factor,
         "max_unlinked_activity_share": gs.max_unlinked_activity_share,
         "history_before_creation_days": gs.history_before_creation_days,
-    }
-
-
-DBT_VAR_PREFIX = "dbt_var:"
-
-
-def dbt_var_parameters(
-    project_file: Path = DBT_PROJECT_DIR / "dbt_project.yml", overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The dbt project's scalar vars as `dbt_var:<name>` parameters, so a mart check whose
-    bound is a model setting (a risk component's weight) follows the setting instead of
-    repeating its default: change `risk_stage_time_weight` and the gate moves with it."""
-    variables = (yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}).get("vars") or {}
-    variables = {**variables, **(overrides or {})}  # the run's REVOPS_DBT_VARS win, as in dbt
-    return {
-        f"{DBT_VAR_PREFIX}{name}": value
-        for name, value in variables.items()
-        if isinstance(value, int | float | str | bool)
     }

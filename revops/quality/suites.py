@@ -1,5 +1,5 @@
 """The suite files: what an expectation, a named check and a suite are, read and validated from
-`expectations/<layer>/<table>.json`; the run's values substituted for `{"$PARAMETER": name}`.
+`expectations/raw/<table>.json`; the run's values substituted for `{"$PARAMETER": name}`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from revops.paths import EXPECTATIONS_DIR
 
-LAYERS = ("raw", "marts")
+LAYERS = ("raw",)  # the marts are gated by their dbt tests
 
 
 BLOCKING = "blocking"

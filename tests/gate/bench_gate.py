@@ -6,8 +6,8 @@
 Generates the demo CRM data as Parquet (once), loads it with the landing loader, then runs
 the raw gate in a fresh process and reports wall time and peak resident memory (the
 process's own maximum RSS, so imports are included; the baseline after imports is shown
-too). With --marts it runs the mart gate and a publish on the warehouse in --work, which
-must have been built with dbt first.
+too). With --marts it times a publish of the warehouse in --work, which must have been built
+with dbt first (the marts' gate is their dbt tests, timed by dbt itself).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def _rss_mb() -> float:
 def measure(layer: str, warehouse: Path, serve: Path) -> dict:
     """Runs in the child process."""
     sys.path.insert(0, str(ROOT))
-    import duckdb  # noqa: F401
+    import duckdb
     import great_expectations  # noqa: F401  (import cost is reported separately)
 
-    from revops.quality import validate_marts, validate_raw_tables
+    from revops.quality import GateReport, validate_raw_tables
     from revops.settings import Settings
 
     settings = Settings(
@@ -43,7 +43,7 @@ def measure(layer: str, warehouse: Path, serve: Path) -> dict:
     )
     baseline_rss = _rss_mb()
     started = time.monotonic()
-    report = validate_raw_tables(settings) if layer == "raw" else validate_marts(settings)
+    report = validate_raw_tables(settings) if layer == "raw" else GateReport(layer="marts")
     seconds = time.monotonic() - started
     by_table: dict[str, float] = {}
     for outcome in report.outcomes:
@@ -60,13 +60,19 @@ def measure(layer: str, warehouse: Path, serve: Path) -> dict:
     }
     if layer == "marts":
         from revops.publish import PublishRequest, publish_marts
-        from revops.quality import load_suites
 
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            marts = [
+                row[0]
+                for row in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'marts'"
+                ).fetchall()
+            ]
         started = time.monotonic()
         published = publish_marts(
             warehouse,
             serve,
-            PublishRequest(run_id="bench", as_of_date=AS_OF, marts=list(load_suites("marts"))),
+            PublishRequest(run_id="bench", as_of_date=AS_OF, marts=marts),
         )
         result["publish_seconds"] = round(time.monotonic() - started, 2)
         result["mart_rows"] = published.mart_row_counts

@@ -61,3 +61,38 @@ def test_no_webhook_configured_or_a_webhook_down_never_raises(webhook):
     assert post_to_webhook({"text": "t", "blocks": []}, webhook.url).delivered
     unreachable = post_to_webhook({"text": "t"}, "http://127.0.0.1:9/nothing", attempts=1, timeout=1)
     assert not unreachable.delivered and "could not be reached" in unreachable.detail
+
+
+def _evaluation(key: list[str], check: str, metadata: dict):
+    import dagster as dg
+
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(key),
+        check_name=check,
+        passed=False,
+        metadata=metadata,
+        severity=dg.AssetCheckSeverity.ERROR,
+    )
+
+
+def test_the_alert_names_the_stage_the_failed_checks_belong_to():
+    """From each check's own metadata (the raw gate's `layer`, a dbt test's node id), never
+    from the name of the step that ran it; without a failed check, from the step's error
+    or the assets the step was to build."""
+    import dagster as dg
+
+    from orchestration.alerts import stage_of
+
+    raw = _evaluation(["raw", "opportunity"], "fresh", {"layer": "raw", "table": "raw.opportunity"})
+    dbt = _evaluation(["marts", "deal_risk"], "deal_risk_not_null_columns", {"unique_id": "test.p.x"})
+    assert stage_of([raw]) == "the raw data quality gate"
+    assert stage_of([dbt]) == "the dbt build (models and tests)"
+    assert stage_of([raw, dbt]) == "the dbt build (models and tests) and the raw data quality gate"
+    refused = dg.Failure(description="x", metadata={"stage": "publishing"})
+    assert stage_of([], refused) == "publishing"
+    loader = dg.Failure(description="x", metadata={"object": "opportunity", "file": "/l/opportunity.csv"})
+    assert stage_of([], loader) == "loading the CRM source (opportunity)"
+    assert stage_of([], None, {dg.AssetKey(["raw", "task"])}) == "loading the CRM source"
+    assert stage_of([], None, {dg.AssetKey(["marts", "forecast"])}) == "the dbt build (models and tests)"
+    assert stage_of([], None, {dg.AssetKey("published_marts")}) == "publishing"
+    assert stage_of([], None) == "an unknown step (see the Dagster UI)"

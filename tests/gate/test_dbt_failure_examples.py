@@ -125,3 +125,23 @@ def test_only_the_failed_tests_keep_their_stored_rows(tmp_path):
     )
     assert left.fetchall() == [("rel_accounts",)]
     assert con.execute("select count(*) from marts.dim_deals").fetchone()[0] == 30
+
+
+def test_a_model_level_null_check_names_each_column_and_its_null_count(tmp_path):
+    """revops_not_null_columns stores one row per column with nulls (column_name, null_count):
+    the message names the columns and how many rows each, not just 'a test failed'."""
+    con = warehouse(tmp_path)
+    con.execute("update marts.dim_deals set account_id = null where opportunity_id in ('D2', 'D7')")
+    con.execute(
+        "create table dbt_test__audit.nulls as select 'account_id' as column_name, "
+        "count(*) as null_count from marts.dim_deals where account_id is null having count(*) > 0"
+    )
+    name = "dim_deals_not_null_columns"
+    graph = manifest(name, None, "nulls")
+    graph["nodes"][f"test.revops_warehouse.{name}"]["test_metadata"] = {
+        "name": "revops_not_null_columns",
+        "kwargs": {"columns": ["opportunity_id", "account_id"]},
+    }
+    result = describe_failed_test(con, graph, failed_check(name, 1))
+    assert result.description.startswith(f"marts.dim_deals: dbt test {name} failed - 1 failing row")
+    assert "Examples: column_name='account_id', null_count=2" in result.description

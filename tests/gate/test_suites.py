@@ -1,4 +1,5 @@
-"""The expectation suites as data, and the two engines that run them.
+"""The raw expectation suites as data, the two engines that run them, and the rule for marts
+(gated by their dbt tests, not by suites).
 
 No pipeline runs here: small DuckDB tables built in the test.
 """
@@ -12,6 +13,7 @@ import duckdb
 import pytest
 
 from revops.crm_contract import CRM_OBJECTS
+from revops.paths import EXPECTATIONS_DIR
 from revops.quality import (
     GX_TYPES,
     SQL_TYPES,
@@ -27,12 +29,11 @@ AS_OF = dt.date(2026, 11, 23)
 
 
 def test_every_suite_file_loads_and_names_its_checks():
-    for layer in ("raw", "marts"):
-        for table, suite in load_suites(layer).items():
-            assert suite.name == f"{layer}.{table}"
-            assert suite.checks(), f"{suite.path} has no checks"
-            for exp in suite.expectations:
-                assert exp.type in GX_TYPES | SQL_TYPES
+    for table, suite in load_suites("raw").items():
+        assert suite.name == f"raw.{table}"
+        assert suite.checks(), f"{suite.path} has no checks"
+        for exp in suite.expectations:
+            assert exp.type in GX_TYPES | SQL_TYPES
 
 
 def test_raw_suites_cover_the_input_contract():
@@ -60,12 +61,40 @@ def test_raw_suites_cover_the_input_contract():
             assert checks.get(check) == "blocking", (name, check)
 
 
-def test_every_mart_in_the_dbt_project_has_a_suite():
-    """Adding a mart = adding its JSON file; a mart without one is published unchecked."""
+def test_every_mart_has_its_grain_test_and_an_enforced_contract(tmp_path):
+    """The mart gate is the marts' dbt tests: adding a mart = its contract and a grain test
+    (unique, or revops_unique_combination) in its YAML; no suite file under expectations/."""
     from orchestration.dbt_assets import mart_asset_keys
+    from orchestration.dbt_project import revops_dbt_project
 
-    missing = sorted(set(mart_asset_keys()) - set(load_suites("marts")))
-    assert not missing, f"marts without expectations/marts/<mart>.json: {missing}"
+    manifest = json.loads(revops_dbt_project.manifest_path.read_text(encoding="utf-8"))
+    models = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["original_file_path"].startswith("../models/marts/")
+    }
+    grains = {
+        manifest["nodes"][node["attached_node"]]["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and node.get("attached_node") in {m["unique_id"] for m in models.values()}
+        and (node.get("test_metadata") or {}).get("name") in ("unique", "revops_unique_combination")
+        and (node.get("config") or {}).get("severity", "ERROR").upper() == "ERROR"
+    }
+    assert set(mart_asset_keys()) == set(models)
+    assert not sorted(set(models) - grains), "marts without a grain test"
+    # enforced everywhere but Spark (no unsized varchar there): the YAML's expression, rendered
+    uncontracted = [n for n, m in models.items() if not (m.get("contract") or {}).get("enforced")]
+    assert not uncontracted, f"marts without an enforced contract: {uncontracted}"
+    undescribed = [
+        f"{n}.{c}" for n, m in models.items() for c, col in m["columns"].items() if not col.get("description")
+    ]
+    assert not undescribed, undescribed
+    assert not list((EXPECTATIONS_DIR / "marts").glob("*.json")), "mart suites are dbt tests now"
+    suite = tmp_path / "x.json"
+    suite.write_text(json.dumps({"name": "marts.x", "meta": {"layer": "marts", "table": "x"}}))
+    with pytest.raises(SuiteError, match=r"meta\.layer must be one of"):
+        load_suite(suite)
 
 
 def test_a_broken_suite_file_is_refused(tmp_path):
@@ -290,36 +319,3 @@ def test_future_means_after_the_later_of_as_of_date_and_today():
     assert past_build["latest_created_date"] == dt.date(2026, 11, 23)
     assert past_build["latest_close_date"] == dt.date(2030, 6, 30)
     assert past_build["freshness_min_date"] == dt.date(2025, 6, 27)
-
-
-def test_a_risk_weight_setting_moves_the_mart_gate_with_it(tmp_path):
-    """deal_risk's components are bounded by their weights (dbt vars), not by the default 25:
-    a team that weighs stage time 30 publishes, and 30 still fails where the weight is 25."""
-    from revops.paths import DBT_PROJECT_DIR
-
-    con = duckdb.connect()
-    con.execute("create schema marts")
-    con.execute(
-        "create table marts.deal_risk as select 'D1' as opportunity_id, 'U1' as owner_id, "
-        "date '2026-11-23' as as_of_date, 80.0 as risk_score, 30.0 as stage_time_component, "
-        "0.0 as activity_component, 0.0 as next_step_component, 0.0 as close_date_component, "
-        "'high' as risk_level, 3 as days_in_stage, 1 as business_days_since_last_interaction, "
-        "0 as close_date_push_count"
-    )
-    project = (DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8")
-    assert "  risk_stage_time_weight: 25\n" in project
-    heavier = tmp_path / "dbt_project.yml"
-    heavier.write_text(project.replace("  risk_stage_time_weight: 25\n", "  risk_stage_time_weight: 30\n"))
-
-    def component_checks(project_file):
-        params = gate_parameters(AS_OF, dbt_project_file=project_file)
-        report = run_gate(con, "marts", schema="marts", parameters=params, tables=["deal_risk"])
-        return {
-            o.message.split(" - ")[-1] if not o.passed else "passed"
-            for o in report.outcomes
-            if o.check == "components_within_their_weights"
-        }
-
-    assert component_checks(heavier) == {"passed"}
-    failed = component_checks(DBT_PROJECT_DIR / "dbt_project.yml")
-    assert any("stage_time_component is outside 0 to its weight" in m for m in failed), failed

@@ -1,20 +1,19 @@
-"""Model settings for a pipeline run: REVOPS_DBT_VARS reaches dbt and the mart gate alike."""
+"""Model settings for a pipeline run: REVOPS_DBT_VARS reaches dbt (whose tests bound the marts by the
+same vars: tests/gate/test_mart_dbt_tests.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
 
 from orchestration.dbt_assets import dbt_environment, dbt_vars
-from revops.quality import gate_parameters
 from revops.settings import Settings, SettingsError
 
 BASE = {"REVOPS_LANDING_DIR": "/tmp/landing", "REVOPS_AS_OF_DATE": "2026-11-23"}
 
 
-def test_dbt_vars_of_the_run_reach_dbt_and_the_gate_bounds():
+def test_dbt_vars_of_the_run_reach_dbt():
     settings = Settings.from_env(
         {**BASE, "REVOPS_DBT_VARS": "{risk_stage_time_weight: 30, calibration_k: 20}"}
     )
@@ -26,15 +25,13 @@ def test_dbt_vars_of_the_run_reach_dbt_and_the_gate_bounds():
     # every day would make dbt re-parse the whole project every day)
     assert "as_of_date" not in passed
     assert dbt_environment(settings)["REVOPS_AS_OF_DATE"] == "2026-11-23"
-    params = gate_parameters(dt.date(2026, 11, 23), dbt_vars=settings.dbt_vars)
-    assert params["dbt_var:risk_stage_time_weight"] == 30
-    assert params["dbt_var:risk_activity_weight"] == 25  # dbt_project.yml's default
+    assert "risk_activity_weight" not in passed  # dbt_project.yml's default applies in dbt
 
 
 def test_without_the_setting_the_project_defaults_apply():
     settings = Settings.from_env(BASE)
     assert settings.dbt_vars == {}
-    assert gate_parameters(dt.date(2026, 11, 23))["dbt_var:risk_stage_time_weight"] == 25
+    assert "risk_stage_time_weight" not in json.loads(dbt_vars(settings)[1])
 
 
 @pytest.mark.parametrize(
