@@ -25,7 +25,7 @@ from dashboard import formatting as fmt
 from dashboard import page_kit as kit
 from dashboard import tracking
 from dashboard.served import ServedWarehouse
-from revops.metrics import SEMANTIC_MANIFEST_PATH, MetricQueryError, query_metrics
+from revops.metrics import MetricQueryError
 
 WEEK = dt.timedelta(days=7)
 
@@ -62,7 +62,7 @@ def company_headlines(db: ServedWarehouse) -> pd.DataFrame:
     `open_pipeline_headlines`, the one `mf query` answers for a BI tool): one row, or a row
     with `error` saying why the layer could not answer (then the cards read the mart)."""
     try:
-        table = query_metrics(db.path, SEMANTIC_MANIFEST_PATH, saved_query=HEADLINE_QUERY)
+        table = db.metrics(HEADLINE_QUERY)  # a past day's: the same query on that day's marts
     except (MetricQueryError, duckdb.Error) as error:
         return pd.DataFrame({"error": [str(error)]})
     if len(table.rows) != 1:
