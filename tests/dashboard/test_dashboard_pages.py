@@ -525,7 +525,7 @@ def drifting_deals(serve_dir) -> list[tuple]:
     """deal_risk's medium and high deals, ranked as the page must rank them (risk × amount)."""
     return read_served(
         serve_dir,
-        "select d.opportunity_id, d.opportunity_name, r.name, d.amount, d.risk_score, d.close_date "
+        "select d.opportunity_id, d.opportunity_name, r.name, d.amount, d.risk_score, d.close_date, d.main_reason "
         "from marts.deal_risk d left join marts.dim_reps r using (owner_id) "
         "where d.risk_level in ('medium', 'high') "
         "order by d.risk_score * coalesce(d.amount, 0) desc, d.risk_score desc, d.opportunity_id",
@@ -544,12 +544,14 @@ def test_the_drifting_deals_are_one_ranked_list_above_the_fold(server, browser, 
     # the header and the first deal row end inside the 1440x900 viewport, without scrolling
     assert browser.execute_script("return window.innerHeight") == VIEWPORT[1]
     assert shown["top"] + 2 * 35 <= VIEWPORT[1], shown["top"]
-    for (opportunity_id, name, owner, amount, risk, close_date), row in zip(
+    for (opportunity_id, name, owner, amount, risk, close_date, main_reason), row in zip(
         ranked[:3], rows[:3], strict=True
     ):
         assert row[0] == name and row[1] == f"deal?id={opportunity_id}" and row[2] == owner, row
         assert float(row[3]) == amount and float(row[4]) == risk and row[5] == close_date.isoformat(), row
-        assert row[6] and not re.search(r"\d{4}-\d{2}-\d{2}", row[6]), f"the main reason in words: {row[6]!r}"
+        # the mart's main_reason, word for word, with relative days rather than ISO dates
+        assert main_reason and row[6] == main_reason, (row[6], main_reason)
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", row[6]), f"the main reason in words: {row[6]!r}"
     text = open_page(browser, f"{server.url}/pipeline-health")
     assert f"{f.count(len(ranked))} drifting deals" in text
     assert "vs a week ago" in text
