@@ -247,7 +247,7 @@ def render() -> None:
     row = summary.iloc[0]
     high = deals[deals["risk_level"] == "high"]
     trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start")
-    health_strip.cards(row, high, frames, scope_owners, trend, tr, as_of)
+    health_strip.cards(row, high, frames, scope_owners, trend, tr, as_of, level=level, scope=value)
 
     listed = drift_list.drifting(deals)
     st.markdown(

@@ -115,16 +115,21 @@ class ServedWarehouse:
         self.path = path
         self.version = version  # a past day's Parquet version; None: the served file's marts
 
-    def metrics(self, saved_query: str) -> MetricTable:
-        """A saved query of the metric layer (`mf query --saved-query`) on these marts: on the served
-        file as a BI tool asks it, or, for a past day, the same compiled SQL on that day's Parquet."""
+    def metrics(
+        self, saved_query: str | None = None, *, metrics: Sequence[str] = (), group_by: Sequence[str] = ()
+    ) -> MetricTable:
+        """A query of the metric layer (`mf query --saved-query ...`, or `--metrics ... --group-by
+        ...`) on these marts: on the served file as a BI tool asks it, or, for a past day, the
+        same compiled SQL on that day's Parquet."""
+        query = {"saved_query": saved_query, "metrics": metrics, "group_by": group_by}
         if self.version is None:
-            return query_metrics(self.path, SEMANTIC_MANIFEST_PATH, saved_query=saved_query)
-        sql = compile_metric_query(SEMANTIC_MANIFEST_PATH, saved_query=saved_query)
+            return query_metrics(self.path, SEMANTIC_MANIFEST_PATH, **query)
+        sql = compile_metric_query(SEMANTIC_MANIFEST_PATH, **query)
         name = metric_database_name(SEMANTIC_MANIFEST_PATH)
-        if name not in {
+        attached = {
             row[0] for row in self._con.execute("select database_name from duckdb_databases()").fetchall()
-        }:
+        }
+        if name not in attached:
             _attach_parquet_marts(self._con, name, version_dir(self.path, self.version))
         cursor = self._con.execute(sql)
         columns = tuple(column[0] for column in cursor.description or ())

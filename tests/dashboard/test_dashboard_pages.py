@@ -566,9 +566,18 @@ def test_the_health_strip_stays_at_team_and_rep_level(server, browser, serve_dir
         "select team, value from marts.revops_health where rollup_level = 'team' "
         "and metric = 'pipeline_velocity_amount_per_day' and value is not null order by team limit 1",
     )[0]
+    deals, amount = read_served(
+        serve_dir,
+        "select open_deal_count, open_amount from marts.pipeline_hygiene where rollup_level = 'team' and team = ?",
+        [team],
+    )[0]
     text = open_page(browser, f"{server.url}/pipeline-health?team={team}")
     assert f"Revenue-engine health (team {team})" in text
     assert f"{f.money(velocity)}/day" in text
+    # the team's cards are the metric layer's answers (equal to the mart's)
+    layer = "the metric layer (mf query --metrics open_deals,open_amount,next_step_share --group-by"
+    assert f"{layer} rep__team)" in text and "Metric layer unavailable" not in text
+    assert f"Open deals\n{f.count(deals)}\n" in text and f"Open pipeline\n{f.money(amount)}\n" in text
     owner_id, rate = read_served(
         serve_dir,
         "select owner_id, next_step_rate from marts.pipeline_hygiene where rollup_level = 'owner' "
@@ -577,8 +586,14 @@ def test_the_health_strip_stays_at_team_and_rep_level(server, browser, serve_dir
         "order by owner_id limit 1",
         [team],
     )[0]
+    rep_deals = read_served(
+        serve_dir,
+        "select open_deal_count from marts.pipeline_hygiene where rollup_level = 'owner' and owner_id = ?",
+        [owner_id],
+    )[0][0]
     text = open_page(browser, f"{server.url}/pipeline-health?rep={owner_id}")
     assert f"Revenue-engine health ({rep_ids[owner_id]})" in text
+    assert f"{layer} rep)" in text and f"Open deals\n{f.count(rep_deals)}\n" in text
     assert f.share(rate) in text and "company-wide only" in text
     assert_healthy_page(browser, text, rep_ids, server)
 
