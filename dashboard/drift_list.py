@@ -32,20 +32,23 @@ def all_reasons(value: Any) -> str:
     return "" if fmt.is_missing(value) else " · ".join(r.strip() for r in str(value).split(";") if r.strip())
 
 
-def deal_href(opportunity_id: Any) -> str:
-    """The deal page's address, relative to the app (works at `/` and under a base path)."""
-    return f"deal?id={quote(str(opportunity_id))}"
+def deal_href(opportunity_id: Any, as_of: Any = None) -> str:
+    """The deal page's address, relative to the app (works at `/` and under a base path); with
+    `as_of` (a past day the page shows), the deal as of that day."""
+    day = "" if as_of is None else f"&as_of={fmt.as_date(as_of).isoformat()}"
+    return f"deal?id={quote(str(opportunity_id))}{day}"
 
 
-def drifting(deals: pd.DataFrame) -> pd.DataFrame:
-    """The drifting deals as the list shows them, ranked by risk score × amount."""
+def drifting(deals: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
+    """The drifting deals as the list shows them, ranked by risk score × amount; `as_of`: the
+    past day shown (the deal links keep it), None for the latest."""
     rows = deals[deals["risk_level"].isin(DRIFTING_LEVELS)].copy()
     rows["exposure"] = rows["risk_score"].astype(float) * rows["amount"].fillna(0).astype(float)
     rows = rows.sort_values(["exposure", "risk_score", "opportunity_id"], ascending=[False, False, True])
     return pd.DataFrame(
         {
             "Deal": rows["opportunity_name"].fillna(rows["opportunity_id"]),
-            "Open": [deal_href(o) for o in rows["opportunity_id"]],
+            "Open": [deal_href(o, as_of) for o in rows["opportunity_id"]],
             "Owner": rows["rep"],
             "Amount": rows["amount"],
             "Risk": rows["risk_score"],
@@ -68,9 +71,9 @@ COLUMNS = {  # widths in px: at 1440 px wide, everything up to the main reason i
 }
 
 
-def render(deals: pd.DataFrame, scope_label: str) -> pd.DataFrame:
+def render(deals: pd.DataFrame, scope_label: str, as_of: Any = None) -> pd.DataFrame:
     """The ranked list (or why it is empty); returns the rows shown."""
-    listed = drifting(deals)
+    listed = drifting(deals, as_of)
     if listed.empty:
         st.info(f"No drifting deals for {scope_label}: every open deal is low risk.", icon=":material/info:")
         return listed

@@ -249,13 +249,15 @@ def render() -> None:
     trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start")
     health_strip.cards(row, high, frames, scope_owners, trend, tr, as_of, level=level, scope=value)
 
-    listed = drift_list.drifting(deals)
+    shown = kit.shown_day()  # a past day: the deal links keep it
+    past = shown.as_of_date if shown is not None else None
+    listed = drift_list.drifting(deals, past)
     st.markdown(
         f"**{fmt.count(len(listed))} drifting deals** (medium or high risk) worth "
         f"**{kit.md(fmt.money(listed['Amount'].sum()))}** for {kit.md(scope_label)}, "
         "ranked by risk score × amount"
     )
-    drift_list.render(deals, scope_label)
+    drift_list.render(deals, scope_label, past)
 
     def counted(value: object, what: str, key: str) -> str:
         if fmt.is_missing(value) and tr.untracked(key):

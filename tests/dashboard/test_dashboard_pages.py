@@ -687,7 +687,13 @@ def test_the_as_of_picker_lists_the_kept_days_and_shows_a_past_day(server, brows
     assert f"Open deals\n{f.count(past_deals)}\n" in text, "the metric layer answers for the past day"
     assert f"High risk\n{f.count(past_high)}\n" in text
     assert "the metric layer (mf query" in text and "Metric layer unavailable" not in text
+    first = grid(browser, 0)["rows"][1]
+    assert first[1].endswith(f"&as_of={past.as_of_date.isoformat()}"), "a deal opens on the day shown"
     assert_healthy_page(browser, text, rep_ids, server)
+    deal_text = open_page(browser, f"{server.url}/{first[1]}")
+    assert f"Showing the marts as of {f.weekday_date(past.as_of_date)}" in deal_text and first[0] in deal_text
+    assert_healthy_page(browser, deal_text, rep_ids, server)
+    open_page(browser, shared)
 
     pick_in_sidebar(browser, f.weekday_date(latest.as_of_date))  # back to the latest: no ?as_of=
     deadline = time.monotonic() + 30
