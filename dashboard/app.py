@@ -19,6 +19,7 @@ if str(_REPOSITORY) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from dashboard import as_of  # noqa: E402
 from dashboard.routes import ALIASES, HIDDEN, PAGES, PageSpec  # noqa: E402
 from dashboard.sidebar import banner, publish_status  # noqa: E402
 
@@ -41,8 +42,13 @@ def main() -> None:
     st.set_page_config(page_title="RevOps", page_icon=":material/monitoring:", layout="wide")
     current = st.navigation(pages())
     status = publish_status()
+    days, kept = as_of.picker()
     if current.url_path != "data-health":  # Data health says it at length
         banner(status)
+    if not kept:  # ?as_of= names a day whose marts are not kept
+        as_of.not_kept(days, current.title)
+        return
+    as_of.notice(days)
     current.run()
 
 

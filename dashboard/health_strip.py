@@ -1,8 +1,10 @@
 """Pipeline Health's headline cards (with the change since a week ago) and health strip.
 
 Every value is read from a mart, never recomputed here:
-- the cards: pipeline_hygiene today; a week ago from fct_deal_snapshots (open deals and amount
-  on as_of_date − 7) and pipeline_hygiene_weekly (the next-step share of the latest week
+- the cards: open deals, open pipeline and next-step share from the metric layer (the saved
+  query for the company, grouped by rep__team or rep for a team or a rep), pipeline_hygiene's
+  when it cannot answer; a week ago from fct_deal_snapshots (open deals and amount on
+  as_of_date − 7) and pipeline_hygiene_weekly (the next-step share of the latest week
   measured on or before that day). Risk levels are not kept per day: "unknown".
 - the strip: revops_health (the six health metrics for the company; pipeline velocity,
   lead→opportunity conversion and revenue per customer for the company and each team).
@@ -25,7 +27,7 @@ from dashboard import formatting as fmt
 from dashboard import page_kit as kit
 from dashboard import tracking
 from dashboard.served import ServedWarehouse
-from revops.metrics import SEMANTIC_MANIFEST_PATH, MetricQueryError, query_metrics
+from revops.metrics import MetricQueryError
 
 WEEK = dt.timedelta(days=7)
 
@@ -55,6 +57,8 @@ HEADLINE_METRICS = {
     "open_amount": "open_amount",
     "next_step_rate": "next_step_share",
 }
+# a team's or a rep's cards: the same metrics grouped by the rep's team / the rep (owner_id)
+SCOPED_GROUP_BY = {"team": "rep__team", "owner": "rep"}
 
 
 def company_headlines(db: ServedWarehouse) -> pd.DataFrame:
@@ -62,7 +66,7 @@ def company_headlines(db: ServedWarehouse) -> pd.DataFrame:
     `open_pipeline_headlines`, the one `mf query` answers for a BI tool): one row, or a row
     with `error` saying why the layer could not answer (then the cards read the mart)."""
     try:
-        table = query_metrics(db.path, SEMANTIC_MANIFEST_PATH, saved_query=HEADLINE_QUERY)
+        table = db.metrics(HEADLINE_QUERY)  # a past day's: the same query on that day's marts
     except (MetricQueryError, duckdb.Error) as error:
         return pd.DataFrame({"error": [str(error)]})
     if len(table.rows) != 1:
@@ -71,9 +75,23 @@ def company_headlines(db: ServedWarehouse) -> pd.DataFrame:
     return pd.DataFrame({column: [record.get(metric)] for column, metric in HEADLINE_METRICS.items()})
 
 
+def scoped_headlines(db: ServedWarehouse, level: str) -> pd.DataFrame:
+    """Each team's (level "team") or rep's ("owner") headline numbers from the metric layer: a
+    `scope` column (the team, the owner_id) and the cards' columns, or a row with `error`."""
+    dimension = SCOPED_GROUP_BY[level]
+    try:
+        table = db.metrics(metrics=list(HEADLINE_METRICS.values()), group_by=[dimension])
+    except (MetricQueryError, duckdb.Error) as error:
+        return pd.DataFrame({"error": [str(error)]})
+    frame = pd.DataFrame(table.records(), columns=list(table.columns))
+    return frame.rename(columns={dimension: "scope", **{m: c for c, m in HEADLINE_METRICS.items()}})
+
+
 def fetch(db: ServedWarehouse) -> kit.Frames:
     return {
         "headlines": company_headlines(db),
+        "team_headlines": scoped_headlines(db, "team"),
+        "owner_headlines": scoped_headlines(db, "owner"),
         "week_ago": db.frame(
             """
             select snapshots.owner_id, count(*) as open_deal_count, sum(snapshots.amount) as open_amount
@@ -179,10 +197,13 @@ def cards(
     weekly: pd.DataFrame,
     tr: tracking.Tracking,
     as_of: Any,
+    level: str = "company",
+    scope: str | None = None,
 ) -> None:
     """Open deals, open pipeline, high risk and next-step share, each with its weekly change.
-    For the company, the three the metric layer defines are its answers (`mf query`)."""
-    row = headline_row(row, frames.get("headlines"), owners)
+    The three the metric layer defines are its answers (`mf query`) for the company, the team
+    (`scope`, level "team") or the rep (an owner_id, level "owner"); the mart's without it."""
+    row = headline_row(row, frames, level, scope)
     deals_then, amount_then, why = week_ago_counts(frames, owners, as_of)
     cols = st.columns(4)
     cols[0].metric(
@@ -232,22 +253,35 @@ def cards(
     )
 
 
-def headline_row(row: Any, headlines: pd.DataFrame | None, owners: set[str] | None) -> Any:
-    """`row` (pipeline_hygiene's) with the metric layer's values for the company scope, and a
-    caption saying where the numbers come from."""
-    if owners is not None or headlines is None or headlines.empty:
+def headline_row(row: Any, frames: kit.Frames, level: str = "company", scope: str | None = None) -> Any:
+    """`row` (pipeline_hygiene's for the scope) with the metric layer's values for the scope, and
+    a caption saying where the numbers come from (the mart when the layer cannot answer)."""
+    if level == "company":
+        headlines = frames.get("headlines")
+        asked = f"mf query --saved-query {HEADLINE_QUERY}"
+    else:
+        headlines = frames.get(f"{level}_headlines")
+        asked = (
+            f"mf query --metrics {','.join(HEADLINE_METRICS.values())} --group-by {SCOPED_GROUP_BY[level]}"
+        )
+    if headlines is None or headlines.empty:
         return row
     if "error" in headlines.columns:
         st.caption(
             f"Metric layer unavailable ({kit.md(headlines['error'].iloc[0])}): the cards read pipeline_hygiene."
         )
         return row
+    if level != "company":
+        headlines = headlines[headlines["scope"] == scope]
+        if headlines.empty:
+            st.caption(f"The metric layer has no row for {kit.md(scope)}: the cards read pipeline_hygiene.")
+            return row
     row = row.copy()
     for column in HEADLINE_METRICS:
         row[column] = headlines[column].iloc[0]
     st.caption(
-        "Open deals, open pipeline and next-step share: the metric layer "
-        f"(`mf query --saved-query {HEADLINE_QUERY}`), the same numbers a BI tool gets."
+        f"Open deals, open pipeline and next-step share: the metric layer (`{asked}`), the same numbers a "
+        "BI tool gets."
     )
     return row
 

@@ -5,6 +5,10 @@ A page declares the tables it reads and a `fetch(db) -> {name: DataFrame}` funct
 file before the page draws anything. Results are cached on the file's stamp (inode,
 mtime, size): a widget click re-draws from memory, and the first load after a publish
 reads the new file.
+
+The day shown: the as-of picker (`dashboard/as_of.py`) leaves the chosen past day in the
+session under DAY_KEY; `load` then reads that day's kept Parquet copy instead of the served
+file's marts (`served.open_served(path, version)`), so every page follows the picker.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import altair as alt
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -28,17 +33,28 @@ ALL_TEAMS = "All teams"
 ALL_REPS = "All reps"
 STATUS_COLORS = {"green": "green", "yellow": "orange", "red": "red", "info": "gray", "unknown": "gray"}
 RISK_LEVEL_COLORS = {"low": "#2e9d5b", "medium": "#f0a30a", "high": "#d64541"}
+DAY_KEY = "served_day"  # the past KeptDay the as-of picker chose; None: the latest marts
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _load_cached(
-    key: str, path: str, stamp: served.FileStamp, tables: tuple[str, ...], _fetch: Fetch
+    key: str,
+    path: str,
+    stamp: served.FileStamp,
+    tables: tuple[str, ...],
+    version: str | None,
+    _fetch: Fetch,
 ) -> Frames:
-    with served.open_served(Path(path)) as db:
+    with served.open_served(Path(path), version) as db:
         if db is None:  # replaced by nothing between the stamp and the open: not cached
             raise FileNotFoundError(path)
         db.require(*tables)
         return _fetch(db)
+
+
+def shown_day():
+    """The past day (a `revops.publish.served.KeptDay`) the pages show, or None for the latest."""
+    return st.session_state.get(DAY_KEY)
 
 
 def load(fetch: Fetch, tables: Sequence[str], cache_key: str = "") -> Frames | None:
@@ -53,11 +69,27 @@ def load(fetch: Fetch, tables: Sequence[str], cache_key: str = "") -> Frames | N
         no_warehouse(path)
         return None
     key = f"{fetch.__module__}.{fetch.__qualname__}:{cache_key}"
+    day = shown_day()
+    version = day.parquet_version if day is not None else None
     try:
-        return _load_cached(key, str(path), stamp, tuple(tables), fetch)
+        return _load_cached(key, str(path), stamp, tuple(tables), version, fetch)
     except FileNotFoundError:
         no_warehouse(path)
+    except served.DayNotKeptError:
+        st.warning(
+            f"The marts of {fmt.weekday_date(day.as_of_date)} are no longer kept (a publish since pruned "
+            "them): pick another day under **As of** in the sidebar.",
+            icon=":material/event_busy:",
+        )
     except served.MissingMartsError as error:
+        if day is not None:
+            st.info(
+                f"The marts kept for {fmt.weekday_date(day.as_of_date)} have no "
+                f"{', '.join(f'`{t}`' for t in error.missing)}: they were published before this page "
+                "read them. Pick a later day under **As of** in the sidebar.",
+                icon=":material/hourglass_empty:",
+            )
+            return None
         st.info(
             f"The served warehouse has no {', '.join(f'`{t}`' for t in error.missing)} yet: "
             "nothing was published since the marts were added, or every run so far failed "
@@ -66,6 +98,15 @@ def load(fetch: Fetch, tables: Sequence[str], cache_key: str = "") -> Frames | N
         )
     except served.ServedFileError as error:
         st.warning(f"The served warehouse cannot be read: {md(error)}", icon=":material/warning:")
+    except duckdb.Error as error:
+        if day is None:
+            raise
+        st.warning(  # an older day's marts without a column this page reads now, or a file pruned mid-read
+            f"The marts kept for {fmt.weekday_date(day.as_of_date)} cannot be shown on this page "
+            f"({md(type(error).__name__)}: {md(str(error).splitlines()[0])}): pick a later day under "
+            "**As of** in the sidebar.",
+            icon=":material/warning:",
+        )
     return None
 
 

@@ -7,8 +7,6 @@ counts per owner, team and company), pipeline_hygiene_weekly (the trend), revops
 
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -43,7 +41,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
                 is_stalled, is_inactive, has_next_step, is_close_date_past, close_date_push_count,
                 is_closing_soon_without_next_step, stage_time_component, activity_component,
                 next_step_component, close_date_component,
-                risk_score, risk_level, risk_reasons, risk_known_weight
+                risk_score, risk_level, risk_reasons, main_reason, risk_known_weight
             from marts.deal_risk
             """
         ),
@@ -55,51 +53,14 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
     }
 
 
-# --------------------------------------------------------------------------- why each deal is listed
+# --------------------------------------------------------------------------- the lists per problem
 
-
-def stalled_why(deal: Any) -> str:
-    return (
-        f"{fmt.count(deal.days_in_stage)} days in {deal.stage_name}; "
-        f"typical is {fmt.count(round(deal.typical_stage_days))}"
-    )
-
-
-def inactive_why(deal: Any, as_of: object) -> str:
-    since = (
-        f"No call, email or meeting for {fmt.count(deal.business_days_since_last_interaction)} business days"
-    )
-    if fmt.is_missing(deal.last_interaction_date):
-        return since + " (none logged since it was created)"
-    kind = "" if fmt.is_missing(deal.last_interaction_type) else f"{str(deal.last_interaction_type).lower()} "
-    return since + f" (last {kind}{fmt.relative_day(deal.last_interaction_date, as_of)})"
-
-
-def no_next_step_why(deal: Any, as_of: object) -> str:
-    step = "" if fmt.is_missing(deal.next_step) else str(deal.next_step).strip()
-    if not step:
-        return "No next step"
-    if fmt.is_missing(deal.next_step_date):
-        return f'"{step}" has no date'
-    if fmt.as_date(deal.next_step_date) < fmt.as_date(as_of):
-        return f'"{step}" was due {fmt.relative_day(deal.next_step_date, as_of)}'
-    return f'"{step}" is too vague to count'
-
-
-def past_close_why(deal: Any, as_of: object) -> str:
-    text = f"Close date passed {fmt.relative_day(deal.close_date, as_of)}"
-    pushes = 0 if fmt.is_missing(deal.close_date_push_count) else int(deal.close_date_push_count)
-    if pushes:
-        text += f"; pushed {pushes} time" + ("" if pushes == 1 else "s")
-    return text
-
-
-# tab -> (deal_risk flag, why, noun, the part the flag needs)
+# tab -> (deal_risk flag, noun, the part the flag needs); the words are the mart's
 DEAL_LISTS = {
-    "Stalled": ("is_stalled", lambda deal, as_of: stalled_why(deal), "stalled deals", None),
-    "Inactive": ("is_inactive", inactive_why, "inactive deals", "activities"),
-    "No next step": ("has_next_step", no_next_step_why, "deals without a next step", "next_step"),
-    "Past close date": ("is_close_date_past", past_close_why, "deals past their close date", None),
+    "Stalled": ("is_stalled", "stalled deals", None),
+    "Inactive": ("is_inactive", "inactive deals", "activities"),
+    "No next step": ("has_next_step", "deals without a next step", "next_step"),
+    "Past close date": ("is_close_date_past", "deals past their close date", None),
 }
 UNTRACKED_LIST = {
     "activities": "Activities (calls, emails, meetings) are not tracked in your CRM, so no deal can be "
@@ -108,7 +69,7 @@ UNTRACKED_LIST = {
 }
 
 
-def deal_list(risk: pd.DataFrame, flag: str, why, as_of: object) -> pd.DataFrame:
+def deal_list(risk: pd.DataFrame, flag: str) -> pd.DataFrame:
     values = risk[flag].astype("boolean")  # NULL (not tracked) is neither flagged nor cleared
     mask = (values == False) if flag == "has_next_step" else (values == True)  # noqa: E712
     mask = mask.fillna(False).astype(bool)
@@ -119,10 +80,10 @@ def deal_list(risk: pd.DataFrame, flag: str, why, as_of: object) -> pd.DataFrame
             "Rep": deals["rep"],
             "Stage": deals["stage_name"],
             "Amount": deals["amount"],
-            "Why": [why(deal, as_of) for deal in deals.itertuples()],
+            "Main reason": [drift_list.main_reason(r) for r in deals["main_reason"]],
             "Risk score": deals["risk_score"],
             "Close date": [fmt.as_date(d) for d in deals["close_date"]],
-            "All reasons": [" · ".join(drift_list.reasons(deal, as_of)) for deal in deals.itertuples()],
+            "All reasons": [drift_list.all_reasons(r) for r in deals["risk_reasons"]],
         }
     )
 
@@ -131,7 +92,7 @@ DEAL_LIST_COLUMNS = {
     "Amount": st.column_config.NumberColumn(format="dollar", step=1),
     "Risk score": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f"),
     "Close date": st.column_config.DateColumn(format="MMM D, YYYY"),
-    "Why": st.column_config.TextColumn(width="large"),
+    "Main reason": st.column_config.TextColumn(width="large"),
     "All reasons": st.column_config.TextColumn(width="large"),
 }
 
@@ -286,15 +247,17 @@ def render() -> None:
     row = summary.iloc[0]
     high = deals[deals["risk_level"] == "high"]
     trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start")
-    health_strip.cards(row, high, frames, scope_owners, trend, tr, as_of)
+    health_strip.cards(row, high, frames, scope_owners, trend, tr, as_of, level=level, scope=value)
 
-    listed = drift_list.drifting(deals, as_of)
+    shown = kit.shown_day()  # a past day: the deal links keep it
+    past = shown.as_of_date if shown is not None else None
+    listed = drift_list.drifting(deals, past)
     st.markdown(
         f"**{fmt.count(len(listed))} drifting deals** (medium or high risk) worth "
         f"**{kit.md(fmt.money(listed['Amount'].sum()))}** for {kit.md(scope_label)}, "
         "ranked by risk score × amount"
     )
-    drift_list.render(deals, as_of, scope_label)
+    drift_list.render(deals, scope_label, past)
 
     def counted(value: object, what: str, key: str) -> str:
         if fmt.is_missing(value) and tr.untracked(key):
@@ -335,9 +298,9 @@ def render() -> None:
 
     st.subheader("Deals by problem")
     tabs_spec = []
-    for title, (flag, why, noun, needs) in DEAL_LISTS.items():
+    for title, (flag, noun, needs) in DEAL_LISTS.items():
         untracked = needs is not None and tr.untracked(needs) and deals[flag].isna().all()
-        listed = deal_list(deals, flag, why, as_of)
+        listed = deal_list(deals, flag)
         tabs_spec.append(
             (
                 f"{title} (not tracked)" if untracked else f"{title} ({len(listed)})",

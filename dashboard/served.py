@@ -17,6 +17,14 @@ instance of the file that was replaced since. An attach always opens the current
 
 `file_stamp` identifies the current file (inode, mtime, size): each publish makes a new
 file, so a cache keyed on the stamp is never stale.
+
+A past day (the as-of picker, `?as_of=`): the served file holds only the current marts, so a
+kept day's marts are read from its Parquet version folder (`parquet/v-<publish_id>/`, kept by
+the publisher for REVOPS_SERVED_DAYS_KEPT days, see `revops.publish.files`). `open_served(path,
+version)` then builds the same `served` catalog in memory, a view per `<mart>.parquet` in
+schema `marts` and a view per table of the served file's `main` (the publish log and the alerts
+are the latest), so every page's queries run unchanged. Nothing is written: the views live in
+an in-memory database, the files are only read.
 """
 
 from __future__ import annotations
@@ -31,9 +39,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from revops.metrics import SEMANTIC_MANIFEST_PATH, MetricTable, compile_metric_query, query_metrics
+from revops.metrics import _database_name as metric_database_name
 from revops.paths import DBT_PROJECT_DIR
+from revops.publish.served import PARQUET_DIR, KeptDay
+from revops.publish.served import kept_days as _kept_days_in
 from revops.publish.served import served_path as _served_path_in
 from revops.settings import Settings
+from revops.sql import quote_identifier
 from revops.sql import quote_literal as _sql_string
 
 DBT_DOCS_INDEX = DBT_PROJECT_DIR / "target" / "index.html"
@@ -41,6 +54,10 @@ DBT_DOCS_INDEX = DBT_PROJECT_DIR / "target" / "index.html"
 
 class ServedFileError(RuntimeError):
     """The served file exists but cannot be read as a DuckDB warehouse."""
+
+
+class DayNotKeptError(RuntimeError):
+    """A past day's Parquet folder is gone (pruned by a publish since the day was picked)."""
 
 
 class MissingMartsError(RuntimeError):
@@ -74,12 +91,49 @@ def file_stamp(path: Path) -> FileStamp | None:
     return FileStamp(stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
-class ServedWarehouse:
-    """One read-only look at the served file, for one page load."""
+def kept_days(path: Path | None = None) -> list[KeptDay]:
+    """The published days whose marts can still be read, newest first (the current one first)."""
+    path = Path(path) if path is not None else served_path()
+    if not path.exists():
+        return []
+    try:
+        return _kept_days_in(path.parent)
+    except duckdb.Error as error:
+        raise ServedFileError(f"{path} cannot be read: {error}") from error
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path):
+
+def version_dir(path: Path, version: str) -> Path:
+    """A Parquet version folder beside the served file at `path`."""
+    return Path(path).parent / PARQUET_DIR / version
+
+
+class ServedWarehouse:
+    """One read-only look at the served file (or a kept day's Parquet copy), for one page load."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, version: str | None = None):
         self._con = con
         self.path = path
+        self.version = version  # a past day's Parquet version; None: the served file's marts
+
+    def metrics(
+        self, saved_query: str | None = None, *, metrics: Sequence[str] = (), group_by: Sequence[str] = ()
+    ) -> MetricTable:
+        """A query of the metric layer (`mf query --saved-query ...`, or `--metrics ... --group-by
+        ...`) on these marts: on the served file as a BI tool asks it, or, for a past day, the
+        same compiled SQL on that day's Parquet."""
+        query = {"saved_query": saved_query, "metrics": metrics, "group_by": group_by}
+        if self.version is None:
+            return query_metrics(self.path, SEMANTIC_MANIFEST_PATH, **query)
+        sql = compile_metric_query(SEMANTIC_MANIFEST_PATH, **query)
+        name = metric_database_name(SEMANTIC_MANIFEST_PATH)
+        attached = {
+            row[0] for row in self._con.execute("select database_name from duckdb_databases()").fetchall()
+        }
+        if name not in attached:
+            _attach_parquet_marts(self._con, name, version_dir(self.path, self.version))
+        cursor = self._con.execute(sql)
+        columns = tuple(column[0] for column in cursor.description or ())
+        return MetricTable(columns=columns, rows=tuple(tuple(r) for r in cursor.fetchall()), sql=sql)
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         return self._con.execute(sql, list(params or [])).df()
@@ -105,9 +159,27 @@ class ServedWarehouse:
             raise MissingMartsError(missing)
 
 
+def _attach_parquet_marts(con: duckdb.DuckDBPyConnection, catalog: str, folder: Path) -> None:
+    """An in-memory catalog `catalog` whose schema `marts` has a view per `<mart>.parquet` of `folder`."""
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        raise DayNotKeptError(f"{folder} is gone or empty")
+    con.execute(f"attach ':memory:' as {quote_identifier(catalog)}")
+    con.execute(f"create schema {quote_identifier(catalog)}.marts")
+    for file in files:
+        con.execute(
+            f"create view {quote_identifier(catalog)}.marts.{quote_identifier(file.stem)} as "
+            f"select * from read_parquet({_sql_string(str(file))})"
+        )
+
+
 @contextlib.contextmanager
-def open_served(path: Path | None = None) -> Iterator[ServedWarehouse | None]:
-    """The served file attached read-only for the duration of the block; None when absent."""
+def open_served(path: Path | None = None, version: str | None = None) -> Iterator[ServedWarehouse | None]:
+    """The served file attached read-only for the duration of the block; None when absent.
+
+    `version`: a kept day's Parquet version folder (`KeptDay.parquet_version`) whose marts are
+    read instead of the served file's (the publish log and alerts stay the served file's).
+    Raises DayNotKeptError when that folder is gone."""
     path = Path(path) if path is not None else served_path()
     if not path.exists():
         yield None
@@ -115,11 +187,24 @@ def open_served(path: Path | None = None) -> Iterator[ServedWarehouse | None]:
     con = duckdb.connect(config={"threads": 2})
     try:
         try:
-            con.execute(f"attach {_sql_string(str(path))} as served (read_only)")
-            con.execute("use served")
+            if version is None:
+                con.execute(f"attach {_sql_string(str(path))} as served (read_only)")
+                con.execute("use served")
+            else:
+                _attach_parquet_marts(con, "served", version_dir(path, version))
+                con.execute(f"attach {_sql_string(str(path))} as published (read_only)")
+                con.execute("use served")
+                for (table,) in con.execute(
+                    "select table_name from information_schema.tables "
+                    "where table_catalog = 'published' and table_schema = 'main'"
+                ).fetchall():
+                    con.execute(
+                        f"create view main.{quote_identifier(table)} as "
+                        f"select * from published.main.{quote_identifier(table)}"
+                    )
         except duckdb.Error as error:
             raise ServedFileError(f"{path} cannot be read: {error}") from error
-        yield ServedWarehouse(con, path)
+        yield ServedWarehouse(con, path, version)
     finally:
         con.close()
 

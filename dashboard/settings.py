@@ -4,6 +4,7 @@
 |---|---|---|
 | `REVOPS_CRM_RECORD_URL` | none | the address of a deal in your CRM, with `{id}` where the opportunity id goes (`https://acme.my.salesforce.com/{id}`); the deal page links to it. Unset: no link. |
 | `REVOPS_DASHBOARD_MIN_SAMPLE` | `5` | closed deals a rate needs before the Team Dashboard ranks or colours it |
+| `REVOPS_SERVED_DAYS_KEPT` | `7` | published days whose marts the serving folder keeps (the publisher's setting); the as-of picker offers the days kept and says how many are |
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import os
 from dataclasses import dataclass
 from urllib.parse import quote, urlparse
 
+from revops.publish.files import DEFAULT_SERVED_DAYS_KEPT
+
 ENV_CRM_RECORD_URL = "REVOPS_CRM_RECORD_URL"
 ENV_MIN_SAMPLE = "REVOPS_DASHBOARD_MIN_SAMPLE"
 DEFAULT_MIN_SAMPLE = 5
+ENV_SERVED_DAYS_KEPT = "REVOPS_SERVED_DAYS_KEPT"
 
 
 class DashboardSettingError(ValueError):
@@ -25,6 +29,7 @@ class DashboardSettingError(ValueError):
 class DashboardSettings:
     crm_record_url: str | None = None
     min_sample: int = DEFAULT_MIN_SAMPLE
+    served_days_kept: int = DEFAULT_SERVED_DAYS_KEPT
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> DashboardSettings:
@@ -47,10 +52,26 @@ class DashboardSettings:
                 f"{ENV_MIN_SAMPLE}={raw!r}: expected a whole number of closed deals, 1 or more "
                 f"(default {DEFAULT_MIN_SAMPLE})"
             )
-        return cls(crm_record_url=url, min_sample=min_sample)
+        return cls(crm_record_url=url, min_sample=min_sample, served_days_kept=served_days_kept(env))
 
     def crm_link(self, opportunity_id: object) -> str | None:
         """The deal's CRM address, or None without REVOPS_CRM_RECORD_URL."""
         if self.crm_record_url is None:
             return None
         return self.crm_record_url.replace("{id}", quote(str(opportunity_id), safe=""))
+
+
+def served_days_kept(environ: dict[str, str] | None = None) -> int:
+    """REVOPS_SERVED_DAYS_KEPT: how many published days the serving folder keeps (1 or more)."""
+    env = os.environ if environ is None else environ
+    raw = (env.get(ENV_SERVED_DAYS_KEPT) or "").strip()
+    try:
+        days = int(raw) if raw else DEFAULT_SERVED_DAYS_KEPT
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise DashboardSettingError(
+            f"{ENV_SERVED_DAYS_KEPT}={raw!r}: expected a whole number of published days, 1 or more "
+            f"(default {DEFAULT_SERVED_DAYS_KEPT})"
+        )
+    return days

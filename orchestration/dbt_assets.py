@@ -183,7 +183,10 @@ def _build(
             context.log.error(event.description)
     yield from failed
     if error is not None:
-        raise dg.Failure(description=dbt_failure_description(invocation, failed)) from error
+        raise dg.Failure(
+            description=dbt_failure_description(invocation, failed),
+            metadata={"stage": "the dbt build (models and tests)"},
+        ) from error
     prune_invocation_dirs(invocation.target_path.parent)
     if target != "duckdb":
         marts = {

@@ -102,6 +102,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
                     only_if_newer=serving.only_if_newer,
                 ),
                 state_path=settings.state_path(),
+                days_kept=settings.served_days_kept,
             )
         except PublishError as error:
             raise dg.Failure(description=str(error), metadata={"stage": "publishing"}) from None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revops.paths import PROJECT_ROOT
+from revops.publish.files import DEFAULT_SERVED_DAYS_KEPT
 from revops.quality.settings import GateSettings
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ ENV_SOURCE_SCHEMA = "REVOPS_SOURCE_SCHEMA"
 ENV_SOURCE_HISTORY_SCHEMA = "REVOPS_SOURCE_HISTORY_SCHEMA"
 ENV_SOURCE_MAPPING = "REVOPS_SOURCE_MAPPING"
 ENV_BASELINE_LOADS = "REVOPS_GATE_BASELINE_LOADS"
+ENV_SERVED_DAYS_KEPT = "REVOPS_SERVED_DAYS_KEPT"
 ENV_DBT_UNIT_TESTS = "REVOPS_DBT_UNIT_TESTS"
 ENV_ALERT_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
 ENV_SCHEDULE_CRON = "REVOPS_SCHEDULE_CRON"
@@ -84,6 +86,8 @@ class Settings:
     source_mapping: Path | None = None  # None: mappings/<source>.yml
     # the row-count baseline of a raw table: the largest of its last N good loads
     baseline_loads: int = DEFAULT_BASELINE_LOADS
+    # published days whose marts the serving folder keeps (the dashboard's as-of picker)
+    served_days_kept: int = DEFAULT_SERVED_DAYS_KEPT
     # dbt unit tests check the models' logic on hand-written rows, not the data: `make test`
     # and CI run them; a scheduled build runs them only when this is set
     dbt_unit_tests: bool = False
@@ -115,6 +119,7 @@ class Settings:
             source_history_schema=env.get(ENV_SOURCE_HISTORY_SCHEMA) or "salesforce_history",
             source_mapping=Path(env[ENV_SOURCE_MAPPING]) if env.get(ENV_SOURCE_MAPPING) else None,
             baseline_loads=_positive_int(env, ENV_BASELINE_LOADS, DEFAULT_BASELINE_LOADS),
+            served_days_kept=_positive_int(env, ENV_SERVED_DAYS_KEPT, DEFAULT_SERVED_DAYS_KEPT),
             dbt_unit_tests=(env.get(ENV_DBT_UNIT_TESTS) or "").strip().lower() in ("1", "true", "yes"),
             gate=GateSettings.from_env(env),
             alert_webhook_url=(env.get(ENV_ALERT_WEBHOOK_URL) or "").strip(),

@@ -1,5 +1,11 @@
 """The serving folder's files: the publishers' lock, stale temporary files, old Parquet versions,
 and the atomic swap of a prepared file into place.
+
+Retention: a publish keeps, besides the current version and the one before it (a reader that
+resolved `current` just before the swap keeps finding its files), the last version of each of
+the `days_kept` latest published as_of_dates (REVOPS_SERVED_DAYS_KEPT, default
+DEFAULT_SERVED_DAYS_KEPT), so the dashboard can show a past day's marts; every other version
+folder is removed, after the publish committed (a failed prune never undoes a publish).
 """
 
 from __future__ import annotations
@@ -9,11 +15,11 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from revops.publish.request import PublishError
-from revops.publish.served import CURRENT_LINK, PARQUET_DIR, SERVED_FILE
+from revops.publish.served import CURRENT_LINK, PARQUET_DIR, SERVED_FILE, day_versions
 
 LOCK_FILE = ".publish.lock"
 
@@ -25,6 +31,9 @@ PARQUET_TMP_PREFIX = ".tmp-"
 
 
 PARQUET_KEEP_VERSIONS = 2  # the current one and the one before, for readers mid-read
+
+
+DEFAULT_SERVED_DAYS_KEPT = 7  # published days whose marts stay readable (REVOPS_SERVED_DAYS_KEPT)
 
 
 @contextlib.contextmanager
@@ -69,16 +78,33 @@ def clean_stale_files(serve_dir: Path) -> list[Path]:
     return removed
 
 
-def prune_parquet_versions(parquet: Path, keep: int = PARQUET_KEEP_VERSIONS) -> None:
+def prune_parquet_versions(
+    parquet: Path, keep: int = PARQUET_KEEP_VERSIONS, *, also_keep: Iterable[str] = ()
+) -> list[Path]:
+    """Remove the version folders but the `keep` newest (the current one and the one before, for
+    a reader mid-read), the current one, and those named in `also_keep` (the kept days, see
+    `days_to_keep`). Returns the folders removed. Call only under `publish_lock`."""
     current = (parquet / CURRENT_LINK).resolve() if (parquet / CURRENT_LINK).is_symlink() else None
+    kept_names = set(also_keep)
     versions = sorted(
         (p for p in parquet.iterdir() if p.is_dir() and not p.is_symlink() and p.name.startswith("v-")),
         key=lambda p: p.stat().st_mtime,
     )
+    removed = []
     for old in versions[:-keep] if keep else versions:
-        if current is not None and old.resolve() == current:
+        if (current is not None and old.resolve() == current) or old.name in kept_names:
             continue
         shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed
+
+
+def days_to_keep(serve_dir: Path, days_kept: int) -> set[str]:
+    """The version folders of the `days_kept` latest published as_of_dates: the last publish of
+    each day (an earlier publish of the same day is superseded by it)."""
+    if days_kept < 1:
+        raise ValueError(f"days_kept={days_kept!r}: expected 1 or more published days to keep")
+    return {day.parquet_version for day in day_versions(serve_dir)[:days_kept]}
 
 
 def fsync(path: Path) -> None:

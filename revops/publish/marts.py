@@ -18,9 +18,11 @@ import duckdb
 from revops import state
 from revops.clock import utcnow
 from revops.publish.files import (
+    DEFAULT_SERVED_DAYS_KEPT,
     PARQUET_TMP_PREFIX,
     TMP_PREFIX,
     clean_stale_files,
+    days_to_keep,
     fsync,
     prune_parquet_versions,
     publish_lock,
@@ -61,6 +63,7 @@ def publish_marts(
     *,
     state_path: Path | None = None,
     on_step: Callable[[str], None] | None = None,
+    days_kept: int = DEFAULT_SERVED_DAYS_KEPT,
 ) -> PublishResult:
     """Publish the marts of the working warehouse, all or nothing. Call only after every
     blocking check passed.
@@ -68,9 +71,13 @@ def publish_marts(
     `state_path`: the state file (`revops.state`) the history comes from and the publish
     is committed to; None: history carried forward from the previous served file.
     `on_step`: called with each name of `PUBLISH_STEPS` before that step runs.
+    `days_kept`: the published days whose marts stay in the serving folder (the last version
+    of each of the latest `days_kept` as_of_dates; see `revops.publish.files`).
     Raises OlderAsOfError for an older as_of_date than the one served (unless
     `request.allow_older`), PublishError naming the failed step and what BI reads."""
     started = time.monotonic()
+    if int(days_kept) < 1:
+        raise PublishError(f"days_kept={days_kept!r}: expected 1 or more published days to keep")
     serve_dir = Path(serve_dir)
     working_warehouse = Path(working_warehouse)
     state_file = Path(state_path) if state_path is not None else None
@@ -231,7 +238,7 @@ def publish_marts(
         try:
             step("finish")
             finish_publish(serve_dir, journal)
-            prune_parquet_versions(parquet)
+            prune_parquet_versions(parquet, also_keep=days_to_keep(serve_dir, int(days_kept)))
         except Exception as error:
             warnings.append(
                 f"published, but tidying up failed ({type(error).__name__}: {error}); the next publish does it"

@@ -6,7 +6,10 @@ The dashboard and the status command read through this module only.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +129,48 @@ def read_alerts(serve_dir: Path, run_id: str | None = None) -> list[dict[str, An
         relation = con.execute(f"select * from main.alerts {where} order by created_at", params)
         columns = [d[0] for d in relation.description]
         return [dict(zip(columns, row, strict=False)) for row in relation.fetchall()]
+
+
+@dataclass(frozen=True)
+class KeptDay:
+    """One published as_of_date whose marts are still in the serving folder: the last publish of
+    that day, its Parquet version folder, and whether it is what BI reads now."""
+
+    as_of_date: dt.date
+    publish_id: str
+    published_at: dt.datetime  # UTC
+    parquet_version: str
+    is_current: bool
+
+
+def day_versions(serve_dir: Path) -> list[KeptDay]:
+    """The last publish of each as_of_date in the served file's publish log, newest day first,
+    whether or not its version folder is still there (`kept_days` keeps only those that are)."""
+    serve_dir = Path(serve_dir)
+    with open_served(serve_dir) as con:
+        if con is None or not _has_table(con, "main", "publish_log"):
+            return []
+        rows = con.execute(
+            "select as_of_date, publish_id, published_at, parquet_version from main.publish_log "
+            "where parquet_version is not null and as_of_date is not null "
+            "order by published_at desc, publish_id desc"
+        ).fetchall()
+    link = serve_dir / PARQUET_DIR / CURRENT_LINK
+    current = os.readlink(link) if link.is_symlink() else None
+    last_of_day: dict[dt.date, KeptDay] = {}
+    for as_of_date, publish_id, published_at, version in rows:
+        if as_of_date not in last_of_day:
+            last_of_day[as_of_date] = KeptDay(
+                as_of_date, publish_id, published_at, version, version == current
+            )
+    return sorted(last_of_day.values(), key=lambda day: day.as_of_date, reverse=True)
+
+
+def kept_days(serve_dir: Path) -> list[KeptDay]:
+    """The days a reader can still open, newest first: each published as_of_date whose last
+    publish's Parquet folder (`parquet/<parquet_version>/`) is still in the serving folder."""
+    parquet = Path(serve_dir) / PARQUET_DIR
+    return [day for day in day_versions(serve_dir) if (parquet / day.parquet_version).is_dir()]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

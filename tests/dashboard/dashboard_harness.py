@@ -274,17 +274,62 @@ def page_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
 
-def selected_option(driver, index: int = 0) -> str:
-    """The shown value of the page's `index`-th selectbox (not part of the body's text)."""
+def selected_option(driver, index: int = 0, *, where: str = '[data-testid="stMainBlockContainer"]') -> str:
+    """The shown value of the page's `index`-th selectbox (not part of the body's text); `where`:
+    the page's own (default) or the sidebar's (`SIDEBAR`, the as-of picker)."""
     from selenium.webdriver.common.by import By
 
-    boxes = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSelectbox"]')
+    boxes = driver.find_elements(By.CSS_SELECTOR, f'{where} [data-testid="stSelectbox"]')
     if len(boxes) <= index:
         return ""
     box = boxes[index]
     inputs = box.find_elements(By.CSS_SELECTOR, "input")
     shown = [box.get_attribute("textContent") or ""] + [i.get_attribute("value") or "" for i in inputs]
     return " ".join(shown)
+
+
+SIDEBAR = '[data-testid="stSidebar"]'
+
+
+def pick_in_sidebar(driver, label: str | None = None, timeout: float = 10) -> list[str]:
+    """Open the sidebar's selectbox (the as-of picker): the options it lists; with `label`, click
+    the option whose text starts with it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    box = driver.find_element(
+        By.CSS_SELECTOR, f'{SIDEBAR} [data-testid="stSelectbox"] input[role="combobox"]'
+    )
+    box.click()
+    options = WebDriverWait(driver, timeout).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, '[role="listbox"] [role="option"]')
+    )
+    texts = [option.text for option in options]
+    if label is None:
+        box.click()  # close it again
+        return texts
+    next(option for option in options if option.text.startswith(label)).click()
+    return texts
+
+
+def past_day_warehouse(warehouse_path: Path, target: Path, day: dt.date, drop_high_risk: int) -> Path:
+    """A stand-in for an earlier day's build: the marts of `warehouse_path` copied to `target`,
+    every `as_of_date` set to `day`, and the `drop_high_risk` largest high-risk deals not yet in
+    deal_risk, so the day's figures differ from the demo's (and the difference is known)."""
+    target.unlink(missing_ok=True)
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach '{warehouse_path}' as demo (read_only)")
+        con.execute("create schema marts")
+        for mart in mart_names(warehouse_path):
+            con.execute(f'create table marts."{mart}" as select * from demo.marts."{mart}"')
+            columns = {row[0] for row in con.execute(f'describe marts."{mart}"').fetchall()}
+            if "as_of_date" in columns:
+                con.execute(f'update marts."{mart}" set as_of_date = ?', [day])
+        con.execute(
+            "delete from marts.deal_risk where opportunity_id in (select opportunity_id from marts.deal_risk "
+            f"where risk_level = 'high' order by risk_score * amount desc limit {int(drop_high_risk)})"
+        )
+    return target
 
 
 def error_boxes(driver) -> list[str]:

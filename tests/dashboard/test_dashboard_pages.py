@@ -10,13 +10,16 @@ A screenshot of each page goes to test-artifacts/dashboard/ and docs/screenshots
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
 import time
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from dashboard_harness import (
+    SIDEBAR,
     VIEWPORT,
     browser_missing,
     error_boxes,
@@ -24,6 +27,8 @@ from dashboard_harness import (
     listening_addresses,
     open_heading,
     open_page,
+    past_day_warehouse,
+    pick_in_sidebar,
     publish_demo,
     read_served,
     save_screenshot,
@@ -36,11 +41,35 @@ from dashboard_harness import (
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or "")
 
 
+PAST_DAY_OFFSET = dt.timedelta(days=7)
+PAST_DAY_DROPPED_HIGH_RISK = 3  # the past day's stand-in has 3 high-risk deals fewer
+
+
 @pytest.fixture(scope="module")
 def serve_dir(demo_warehouse, tmp_path_factory):
+    """Two kept days: an earlier day (a copy of the demo's marts, see `past_day_warehouse`), then
+    the demo's day, the latest, which every other test reads."""
     serve = tmp_path_factory.mktemp("dashboard_serve")
+    past = past_day_warehouse(
+        demo_warehouse.warehouse_path,
+        tmp_path_factory.mktemp("dashboard_past_day") / "build.duckdb",
+        demo_warehouse.as_of_date - PAST_DAY_OFFSET,
+        PAST_DAY_DROPPED_HIGH_RISK,
+    )
+    publish_demo(past, serve, demo_warehouse.as_of_date - PAST_DAY_OFFSET)
+    past.unlink()
     publish_demo(demo_warehouse.warehouse_path, serve, demo_warehouse.as_of_date)
     return serve
+
+
+@pytest.fixture(scope="module")
+def kept(serve_dir):
+    """The kept days, newest first: (the latest, the past day)."""
+    from revops.publish.served import kept_days
+
+    days = kept_days(serve_dir)
+    assert [d.is_current for d in days] == [True, False], days
+    return days
 
 
 @pytest.fixture(scope="module")
@@ -496,7 +525,7 @@ def drifting_deals(serve_dir) -> list[tuple]:
     """deal_risk's medium and high deals, ranked as the page must rank them (risk × amount)."""
     return read_served(
         serve_dir,
-        "select d.opportunity_id, d.opportunity_name, r.name, d.amount, d.risk_score, d.close_date "
+        "select d.opportunity_id, d.opportunity_name, r.name, d.amount, d.risk_score, d.close_date, d.main_reason "
         "from marts.deal_risk d left join marts.dim_reps r using (owner_id) "
         "where d.risk_level in ('medium', 'high') "
         "order by d.risk_score * coalesce(d.amount, 0) desc, d.risk_score desc, d.opportunity_id",
@@ -515,12 +544,14 @@ def test_the_drifting_deals_are_one_ranked_list_above_the_fold(server, browser, 
     # the header and the first deal row end inside the 1440x900 viewport, without scrolling
     assert browser.execute_script("return window.innerHeight") == VIEWPORT[1]
     assert shown["top"] + 2 * 35 <= VIEWPORT[1], shown["top"]
-    for (opportunity_id, name, owner, amount, risk, close_date), row in zip(
+    for (opportunity_id, name, owner, amount, risk, close_date, main_reason), row in zip(
         ranked[:3], rows[:3], strict=True
     ):
         assert row[0] == name and row[1] == f"deal?id={opportunity_id}" and row[2] == owner, row
         assert float(row[3]) == amount and float(row[4]) == risk and row[5] == close_date.isoformat(), row
-        assert row[6] and not re.search(r"\d{4}-\d{2}-\d{2}", row[6]), f"the main reason in words: {row[6]!r}"
+        # the mart's main_reason, word for word, with relative days rather than ISO dates
+        assert main_reason and row[6] == main_reason, (row[6], main_reason)
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", row[6]), f"the main reason in words: {row[6]!r}"
     text = open_page(browser, f"{server.url}/pipeline-health")
     assert f"{f.count(len(ranked))} drifting deals" in text
     assert "vs a week ago" in text
@@ -535,9 +566,18 @@ def test_the_health_strip_stays_at_team_and_rep_level(server, browser, serve_dir
         "select team, value from marts.revops_health where rollup_level = 'team' "
         "and metric = 'pipeline_velocity_amount_per_day' and value is not null order by team limit 1",
     )[0]
+    deals, amount = read_served(
+        serve_dir,
+        "select open_deal_count, open_amount from marts.pipeline_hygiene where rollup_level = 'team' and team = ?",
+        [team],
+    )[0]
     text = open_page(browser, f"{server.url}/pipeline-health?team={team}")
     assert f"Revenue-engine health (team {team})" in text
     assert f"{f.money(velocity)}/day" in text
+    # the team's cards are the metric layer's answers (equal to the mart's)
+    layer = "the metric layer (mf query --metrics open_deals,open_amount,next_step_share --group-by"
+    assert f"{layer} rep__team)" in text and "Metric layer unavailable" not in text
+    assert f"Open deals\n{f.count(deals)}\n" in text and f"Open pipeline\n{f.money(amount)}\n" in text
     owner_id, rate = read_served(
         serve_dir,
         "select owner_id, next_step_rate from marts.pipeline_hygiene where rollup_level = 'owner' "
@@ -546,8 +586,14 @@ def test_the_health_strip_stays_at_team_and_rep_level(server, browser, serve_dir
         "order by owner_id limit 1",
         [team],
     )[0]
+    rep_deals = read_served(
+        serve_dir,
+        "select open_deal_count from marts.pipeline_hygiene where rollup_level = 'owner' and owner_id = ?",
+        [owner_id],
+    )[0][0]
     text = open_page(browser, f"{server.url}/pipeline-health?rep={owner_id}")
     assert f"Revenue-engine health ({rep_ids[owner_id]})" in text
+    assert f"{layer} rep)" in text and f"Open deals\n{f.count(rep_deals)}\n" in text
     assert f.share(rate) in text and "company-wide only" in text
     assert_healthy_page(browser, text, rep_ids, server)
 
@@ -596,3 +642,85 @@ def test_a_deal_page_opens_from_the_list(server, browser, serve_dir, rep_ids):
 
     text = open_page(browser, f"{server.url}/deal?id=no-such-deal")
     assert "No deal with the id no-such-deal" in text
+
+
+# --------------------------------------------------------------------------- the as-of picker
+
+
+def test_the_as_of_picker_lists_the_kept_days_and_shows_a_past_day(server, browser, serve_dir, kept, rep_ids):
+    """The picker offers the kept days; picking the past day puts `?as_of=` in the address, and
+    that address shows the past day's figures (the metric layer's too) with a notice saying so."""
+    import duckdb
+
+    f = fmt()
+    latest, past = kept
+    latest_deals, latest_high = read_served(
+        serve_dir, "select count(*), count(*) filter (where risk_level = 'high') from marts.deal_risk"
+    )[0]
+    past_file = serve_dir / "parquet" / past.parquet_version / "deal_risk.parquet"
+    past_deals, past_high = duckdb.sql(
+        f"select count(*), count(*) filter (where risk_level = 'high') from read_parquet('{past_file}')"
+    ).fetchall()[0]
+    assert (past_deals, past_high) == (latest_deals - 3, latest_high - 3), "the two days must differ"
+
+    text = open_page(browser, f"{server.url}/")
+    assert "Showing the marts as of" not in text and "as_of" not in browser.current_url
+    assert pick_in_sidebar(browser) == [
+        f"{f.weekday_date(latest.as_of_date)} (latest)",
+        f.weekday_date(past.as_of_date),
+    ]
+    pick_in_sidebar(browser, f.weekday_date(past.as_of_date))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "as_of" not in browser.current_url:
+        time.sleep(0.2)
+    shared = browser.current_url
+    assert parse_qs(urlparse(shared).query) == {"as_of": [past.as_of_date.isoformat()]}, shared
+
+    text = open_page(browser, shared)  # the shared address: the same day
+    save_screenshot(browser, "pipeline-health-past-day")
+    assert f.weekday_date(past.as_of_date) in selected_option(browser, where=SIDEBAR)
+    assert (
+        f"Showing the marts as of {f.weekday_date(past.as_of_date)}, published {f.timestamp(past.published_at)} "
+        f"— not the latest: the latest are of {f.weekday_date(latest.as_of_date)}"
+    ) in text
+    assert f"as of {f.weekday_date(past.as_of_date)}" in text  # the page's own header, from the mart
+    assert f"Open deals\n{f.count(past_deals)}\n" in text, "the metric layer answers for the past day"
+    assert f"High risk\n{f.count(past_high)}\n" in text
+    assert "the metric layer (mf query" in text and "Metric layer unavailable" not in text
+    first = grid(browser, 0)["rows"][1]
+    assert first[1].endswith(f"&as_of={past.as_of_date.isoformat()}"), "a deal opens on the day shown"
+    assert_healthy_page(browser, text, rep_ids, server)
+    deal_text = open_page(browser, f"{server.url}/{first[1]}")
+    assert f"Showing the marts as of {f.weekday_date(past.as_of_date)}" in deal_text and first[0] in deal_text
+    assert_healthy_page(browser, deal_text, rep_ids, server)
+    open_page(browser, shared)
+
+    pick_in_sidebar(browser, f.weekday_date(latest.as_of_date))  # back to the latest: no ?as_of=
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "as_of" in browser.current_url:
+        time.sleep(0.2)
+    assert "as_of" not in browser.current_url, browser.current_url
+
+
+def test_every_page_opens_on_a_past_day(server, browser, kept, rep_ids):
+    from dashboard.routes import PAGES
+
+    past = kept[1]
+    for spec in PAGES:
+        heading, text = open_heading(browser, f"{server.url}/{spec.url_path}?as_of={past.as_of_date}")
+        assert heading == spec.title, (spec, heading)
+        assert f"Showing the marts as of {fmt().weekday_date(past.as_of_date)}" in text, spec
+        assert_healthy_page(browser, text, rep_ids, server)
+
+
+@pytest.mark.parametrize("asked", ["2026-10-01", "last-tuesday"])
+def test_a_day_not_kept_says_which_days_are(server, browser, kept, asked):
+    f = fmt()
+    heading, text = open_heading(browser, f"{server.url}/forecast?as_of={asked}")
+    assert heading == "Forecast"
+    assert f"No marts kept for {asked} (the address's ?as_of=)" in text, text
+    assert "the last 7 published days (REVOPS_SERVED_DAYS_KEPT)" in text
+    for day in kept:
+        assert f"{f.weekday_date(day.as_of_date)}" in text and day.as_of_date.isoformat() in text
+    assert "Two calls, and how good each has been" not in text, "no figures of another day"
+    assert not error_boxes(browser)

@@ -35,3 +35,12 @@ def test_a_minimum_sample_must_be_a_positive_whole_number(raw):
     with pytest.raises(DashboardSettingError, match="REVOPS_DASHBOARD_MIN_SAMPLE"):
         DashboardSettings.from_env({"REVOPS_DASHBOARD_MIN_SAMPLE": raw})
     assert DashboardSettings.from_env({"REVOPS_DASHBOARD_MIN_SAMPLE": "8"}).min_sample == 8
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "a week"])
+def test_the_days_kept_must_be_a_positive_whole_number(raw):
+    from dashboard.settings import served_days_kept
+
+    with pytest.raises(DashboardSettingError, match=r"REVOPS_SERVED_DAYS_KEPT=.*1 or more \(default 7\)"):
+        served_days_kept({"REVOPS_SERVED_DAYS_KEPT": raw})
+    assert served_days_kept({}) == 7 and served_days_kept({"REVOPS_SERVED_DAYS_KEPT": " 30 "}) == 30

@@ -45,3 +45,10 @@ def test_without_the_setting_the_project_defaults_apply():
 def test_a_bad_dbt_vars_setting_is_refused_in_words(value, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({**BASE, "REVOPS_DBT_VARS": value})
+
+
+def test_served_days_kept_is_a_setting_of_one_or_more_days():
+    assert Settings.from_env(BASE).served_days_kept == 7
+    assert Settings.from_env({**BASE, "REVOPS_SERVED_DAYS_KEPT": "3"}).served_days_kept == 3
+    with pytest.raises(SettingsError, match="REVOPS_SERVED_DAYS_KEPT must be a whole number of 1 or more"):
+        Settings.from_env({**BASE, "REVOPS_SERVED_DAYS_KEPT": "0"})

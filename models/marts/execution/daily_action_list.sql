@@ -7,31 +7,14 @@
 -- (next steps not tracked) is not "without a next step"; without next-step dates there
 -- are no overdue or due-this-week actions.
 
-{#- Days relative to as_of_date in words: 'today' / 'tomorrow' / 'in 5 days' ahead, and
-    '1 day overdue' / '22 days overdue' past a due date. -#}
+{#- Days relative to as_of_date in words (macros/relative_days.sql): 'today' / 'tomorrow' /
+    'in 5 days' ahead, and '1 day overdue' / '22 days overdue' past a due date. -#}
 {%- set days_to_close = days_between(as_of_date(), 'close_date') -%}
 {%- set days_to_next_step = days_between(as_of_date(), 'next_step_date') -%}
 {%- set days_past_next_step = days_between('next_step_date', as_of_date()) -%}
-{%- set close_in_words -%}
-    case
-        when {{ days_to_close }} = 0 then 'today'
-        when {{ days_to_close }} = 1 then 'tomorrow'
-        else 'in ' || cast({{ days_to_close }} as {{ dbt.type_string() }}) || ' days'
-    end
-{%- endset -%}
-{%- set next_step_due_in_words -%}
-    case
-        when {{ days_to_next_step }} = 0 then 'today'
-        when {{ days_to_next_step }} = 1 then 'tomorrow'
-        else 'in ' || cast({{ days_to_next_step }} as {{ dbt.type_string() }}) || ' days'
-    end
-{%- endset -%}
-{%- set next_step_overdue_in_words -%}
-    case
-        when {{ days_past_next_step }} = 1 then '1 day overdue'
-        else cast({{ days_past_next_step }} as {{ dbt.type_string() }}) || ' days overdue'
-    end
-{%- endset %}
+{%- set close_in_words = days_ahead_in_words(days_to_close) -%}
+{%- set next_step_due_in_words = days_ahead_in_words(days_to_next_step) -%}
+{%- set next_step_overdue_in_words = days_overdue_in_words(days_past_next_step) %}
 
 with
 

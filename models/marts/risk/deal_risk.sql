@@ -1,5 +1,12 @@
 -- One row per deal open on as_of_date: the leakage flags of DESIGN.md, the four
--- risk components, the 0-100 risk score, its level and the reasons in words.
+-- risk components, the 0-100 risk score, its level and the reasons in words (every
+-- reason, and the main one with days relative to as_of_date).
+
+{#- main_reason: the raised flag whose score component is the largest; a tie goes to the
+    first of stage time, close date, next step, activity. -#}
+{%- set days_since_close = days_between('close_date', as_of_date()) -%}
+{%- set days_to_close = days_between(as_of_date(), 'close_date') -%}
+{%- set days_past_next_step = days_between('next_step_date', as_of_date()) %}
 
 with
 
@@ -203,6 +210,60 @@ totalled as (
 
 ),
 
+reasoned as (
+
+    -- each flag raised, in words and with the component it scores (NULL: not raised)
+    select
+        *,
+        case when is_stalled then coalesce(stage_time_component, 0) end as stage_time_points,
+        case
+            when is_stalled
+                then 'Stalled: ' || cast(days_in_stage as {{ dbt.type_string() }})
+                || ' days in ' || stage_name || ', typical is '
+                || cast(cast(floor(typical_stage_days + 0.5) as integer) as {{ dbt.type_string() }})
+        end as stage_time_reason,
+        case
+            when is_close_date_past or close_date_push_count > 0 or is_closing_soon_without_next_step
+                then coalesce(close_date_component, 0)
+        end as close_date_points,
+        case
+            when is_close_date_past
+                then 'Close date passed ' || {{ days_ago_in_words(days_since_close) }}
+            when is_closing_soon_without_next_step
+                then 'Closes ' || {{ days_ahead_in_words(days_to_close) }} || ' without a next step'
+            when close_date_push_count > 0
+                then 'Close date pushed ' || cast(close_date_push_count as {{ dbt.type_string() }})
+                || case when close_date_push_count = 1 then ' time' else ' times' end
+        end as close_date_reason,
+        case when not has_next_step then coalesce(next_step_component, 0) end as next_step_points,
+        case
+            when not has_next_step and (next_step is null or trim(next_step) = '')
+                then 'No next step'
+            when not has_next_step
+                and lower(trim(next_step)) in {{ sql_string_list(var('vague_next_step_phrases')) }}
+                then 'Next step "' || trim(next_step) || '" is too vague'
+            when not has_next_step and next_step_date is null
+                then 'Next step has no date'
+            when not has_next_step and next_step_date < {{ as_of_date() }}
+                then 'Next step ' || {{ days_overdue_in_words(days_past_next_step) }}
+            when not has_next_step
+                then 'No next step that counts'
+        end as next_step_reason,
+        case when is_inactive then coalesce(activity_component, 0) end as activity_points,
+        case
+            when last_interaction_date is null and is_inactive
+                then 'No call, email or meeting logged since it was created '
+                || cast(business_days_since_last_interaction as {{ dbt.type_string() }})
+                || ' business days ago'
+            when is_inactive
+                then 'No call, email or meeting for '
+                || cast(business_days_since_last_interaction as {{ dbt.type_string() }})
+                || ' business days'
+        end as activity_reason
+    from totalled
+
+),
+
 final as (
 
     select
@@ -314,8 +375,21 @@ final as (
                     then 'Optimism hold: nothing has moved in '
                     || cast({{ var('optimism_hold_days') }} as {{ dbt.type_string() }}) || ' days'
             end
-        ) as risk_reasons
-    from totalled
+        ) as risk_reasons,
+        case
+            when stage_time_points >= coalesce(close_date_points, -1)
+                and stage_time_points >= coalesce(next_step_points, -1)
+                and stage_time_points >= coalesce(activity_points, -1)
+                then stage_time_reason
+            when close_date_points >= coalesce(next_step_points, -1)
+                and close_date_points >= coalesce(activity_points, -1)
+                then close_date_reason
+            when next_step_points >= coalesce(activity_points, -1)
+                then next_step_reason
+            when activity_points is not null
+                then activity_reason
+        end as main_reason
+    from reasoned
 
 )
 
