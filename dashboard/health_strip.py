@@ -164,18 +164,28 @@ def week_ago_counts(
     return int(rows["open_deal_count"].sum()), float(rows["open_amount"].sum()), ""
 
 
+NO_CHANGE = "no change vs a week ago"
+
+
 def delta_count(now: Any, then: int | None) -> str:
     if then is None or fmt.is_missing(now):
         return "unknown vs a week ago"
     change = int(now) - then
-    return f"{change:+,} vs a week ago"
+    return f"{change:+,} vs a week ago" if change else NO_CHANGE
 
 
 def delta_money(now: Any, then: float | None) -> str:
     if then is None or fmt.is_missing(now):
         return "unknown vs a week ago"
     change = float(now) - then
+    if abs(change) < 0.5:  # prints as $0
+        return NO_CHANGE
     return ("+" if change >= 0 else "") + f"{fmt.money(change)} vs a week ago"
+
+
+def arrow_of(delta: str) -> str:
+    """An arrow only for a known change: none for "unknown" or "no change"."""
+    return "off" if delta.startswith(("unknown", "no change")) else "auto"
 
 
 def week_ago_next_step(weekly: pd.DataFrame, as_of: Any) -> tuple[float | None, str]:
@@ -209,18 +219,18 @@ def cards(
     cols[0].metric(
         "Open deals",
         fmt.count(row.open_deal_count),
-        delta=delta_count(row.open_deal_count, deals_then),
+        delta=(deals_delta := delta_count(row.open_deal_count, deals_then)),
         delta_color="off",
-        delta_arrow="auto" if deals_then is not None else "off",
+        delta_arrow=arrow_of(deals_delta),
         help=kit.md(why or f"A week ago: open on {fmt.date(week_ago_day(as_of))} (fct_deal_snapshots)"),
         border=True,
     )
     cols[1].metric(
         "Open pipeline",
         fmt.money(row.open_amount),
-        delta=delta_money(row.open_amount, amount_then),
+        delta=(amount_delta := delta_money(row.open_amount, amount_then)),
         delta_color="off",
-        delta_arrow="auto" if amount_then is not None else "off",
+        delta_arrow=arrow_of(amount_delta),
         border=True,
     )
     cols[2].metric(

@@ -136,3 +136,13 @@ def test_the_run_rate_axis_ends_past_100_percent_and_at_most_200():
     assert axis_end(pd.Series([3.72, 0.5])) == AXIS_CAP == 2.0
     assert axis_end(pd.Series([0.6]), pd.Series([None], dtype=float)) == 1.2  # 100% always in view
     assert axis_end(pd.Series([1.4])) == 1.6
+
+
+def test_a_week_ago_change_of_zero_says_no_change_and_shows_no_arrow():
+    from dashboard.health_strip import arrow_of, delta_count, delta_money
+
+    assert delta_count(225, 231) == "-6 vs a week ago" and arrow_of(delta_count(225, 231)) == "auto"
+    assert delta_count(222, 222) == "no change vs a week ago" and arrow_of(delta_count(222, 222)) == "off"
+    assert delta_money(7_300_000.2, 7_300_000.0) == "no change vs a week ago"
+    assert delta_money(100.0, None) == "unknown vs a week ago" and arrow_of(delta_money(100.0, None)) == "off"
+    assert delta_money(1_000.0, 2_000.0) == "-$1,000 vs a week ago"
