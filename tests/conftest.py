@@ -60,7 +60,9 @@ def run_dbt(
 def isolated_cli_env(root: Path, **extra: str) -> dict[str, str]:
     """The environment of a `revops` command a test starts in its own process, as a scheduler
     would: none of the caller's REVOPS_/DBT_/DAGSTER_ settings, its own Dagster home and dbt
-    target folder under `root`, this checkout's packages first; `extra` on top."""
+    target folder under `root`, this checkout's packages first; `extra` on top. The Dagster
+    home has the repository's dagster.yaml, its folders made literal paths under the home
+    (`dagster_home/storage`, `dagster_home/logs`), so a run stores what production stores."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REVOPS_", "DBT_", "DAGSTER_"))}
     env.update(
         DAGSTER_HOME=str(root / "dagster_home"),
@@ -71,8 +73,16 @@ def isolated_cli_env(root: Path, **extra: str) -> dict[str, str]:
         PYTHONPATH=str(PROJECT_ROOT),
         **extra,
     )
-    (root / "dagster_home").mkdir(parents=True, exist_ok=True)
+    _dagster_home(root / "dagster_home")
     return env
+
+
+def _dagster_home(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    text = (PROJECT_ROOT / "dagster.yaml").read_text()
+    text = text.replace("env: REVOPS_DAGSTER_STORAGE_DIR", f"{home / 'storage'}")
+    text = text.replace("env: REVOPS_DAGSTER_COMPUTE_LOGS_DIR", f"{home / 'logs'}")
+    (home / "dagster.yaml").write_text(text)
 
 
 @dataclass(frozen=True)
