@@ -43,7 +43,9 @@ def revops(*args: str, root: Path, **popen) -> subprocess.CompletedProcess:
 
 # --------------------------------------------------------------------------- bad arguments
 
-TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+# two days ahead, not one: the cases are built when the tests are collected, and a suite that
+# crosses midnight UTC would make "tomorrow" today by the time this case runs
+TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()
 
 BAD_ARGUMENTS = {
     "future as-of": (["run", "--as-of", TOMORROW], f"argument --as-of: {TOMORROW} is after today"),
