@@ -220,6 +220,7 @@ reasoned as (
             when is_stalled
                 then 'Stalled: ' || cast(days_in_stage as {{ dbt.type_string() }})
                 || ' days in ' || stage_name || ', typical is '
+                -- halves round up on every engine (PostgreSQL's round of a double is half-even)
                 || cast(cast(floor(typical_stage_days + 0.5) as integer) as {{ dbt.type_string() }})
         end as stage_time_reason,
         case
@@ -318,23 +319,8 @@ final as (
                 when not is_history_tracked
                     then 'Opportunity history not tracked: close-date pushes unknown'
             end,
-            case
-                when is_stalled
-                    then 'Stalled: ' || cast(days_in_stage as {{ dbt.type_string() }})
-                    || ' days in ' || stage_name || ', typical is '
-                    -- halves round up on every engine (PostgreSQL's round of a double is half-even)
-                    || cast(cast(floor(typical_stage_days + 0.5) as integer) as {{ dbt.type_string() }})
-            end,
-            case
-                when last_interaction_date is null and is_inactive
-                    then 'No call, email or meeting logged since it was created '
-                    || cast(business_days_since_last_interaction as {{ dbt.type_string() }})
-                    || ' business days ago'
-                when is_inactive
-                    then 'No call, email or meeting for '
-                    || cast(business_days_since_last_interaction as {{ dbt.type_string() }})
-                    || ' business days'
-            end,
+            stage_time_reason,  -- the same words main_reason uses (reasoned)
+            activity_reason,
             case
                 when not has_next_step and (next_step is null or trim(next_step) = '')
                     then 'No next step'
