@@ -39,8 +39,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from revops.metrics import SEMANTIC_MANIFEST_PATH, MetricTable, compile_metric_query, query_metrics
-from revops.metrics import _database_name as metric_database_name
+from revops.metrics import (
+    SEMANTIC_MANIFEST_PATH,
+    MetricTable,
+    compile_metric_query,
+    metric_database_name,
+    query_metrics,
+)
 from revops.paths import DBT_PROJECT_DIR
 from revops.publish.served import PARQUET_DIR, KeptDay
 from revops.publish.served import kept_days as _kept_days_in

@@ -125,7 +125,7 @@ def query_metrics(
     )
     if not database_path.is_file():
         raise MetricQueryError(f"no DuckDB file at {database_path}: build and publish first (`make run`)")
-    database_name = _database_name(semantic_manifest_path)
+    database_name = metric_database_name(semantic_manifest_path)
     with duckdb.connect(":memory:") as con:
         con.execute(
             f"attach {quote_literal(str(database_path))} as {quote_identifier(database_name)} (read_only)"
@@ -169,7 +169,7 @@ def _engine(path: str, mtime: float) -> Any:
     )
 
 
-def _database_name(semantic_manifest_path: Path) -> str:
+def metric_database_name(semantic_manifest_path: Path) -> str:
     """The one database the semantic models' relations are in (the working warehouse's
     file name at parse time, e.g. `build`)."""
     manifest = json.loads(semantic_manifest_path.read_text())
