@@ -237,6 +237,8 @@ reasoned as (
                 || case when close_date_push_count = 1 then ' time' else ' times' end
         end as close_date_reason,
         case when not has_next_step then coalesce(next_step_component, 0) end as next_step_points,
+        -- what is wrong with the next step's text, said alike in main_reason and risk_reasons;
+        -- NULL when the text is fine and only its date is the matter (each says that its way)
         case
             when not has_next_step and (next_step is null or trim(next_step) = '')
                 then 'No next step'
@@ -245,11 +247,13 @@ reasoned as (
                 then 'Next step "' || trim(next_step) || '" is too vague'
             when not has_next_step and next_step_date is null
                 then 'Next step has no date'
+        end as next_step_text_reason,
+        case
             when not has_next_step and next_step_date < {{ as_of_date() }}
                 then 'Next step ' || {{ days_overdue_in_words(days_past_next_step) }}
             when not has_next_step
                 then 'No next step that counts'
-        end as next_step_reason,
+        end as next_step_date_reason,
         case when is_inactive then coalesce(activity_component, 0) end as activity_points,
         case
             when last_interaction_date is null and is_inactive
@@ -321,17 +325,13 @@ final as (
             end,
             stage_time_reason,  -- the same words main_reason uses (reasoned)
             activity_reason,
-            case
-                when not has_next_step and (next_step is null or trim(next_step) = '')
-                    then 'No next step'
-                when not has_next_step
-                    and lower(trim(next_step)) in {{ sql_string_list(var('vague_next_step_phrases')) }}
-                    then 'Next step "' || trim(next_step) || '" is too vague'
-                when not has_next_step and next_step_date is null
-                    then 'Next step has no date'
-                when not has_next_step
-                    then 'Next step was due ' || cast(next_step_date as {{ dbt.type_string() }})
-            end,
+            coalesce(
+                next_step_text_reason,
+                case
+                    when not has_next_step
+                        then 'Next step was due ' || cast(next_step_date as {{ dbt.type_string() }})
+                end
+            ),
             case
                 when is_close_date_past
                     then 'Close date ' || cast(close_date as {{ dbt.type_string() }}) || ' has passed'
@@ -371,7 +371,7 @@ final as (
                 and close_date_points >= coalesce(activity_points, -1)
                 then close_date_reason
             when next_step_points >= coalesce(activity_points, -1)
-                then next_step_reason
+                then coalesce(next_step_text_reason, next_step_date_reason)
             when activity_points is not null
                 then activity_reason
         end as main_reason
