@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.alerts import AlertingResource
 from orchestration.dbt_assets import mart_asset_keys, revops_dbt_models
-from orchestration.dbt_project import DBT_EXECUTABLE, revops_dbt_project
+from orchestration.dbt_project import dbt_resource
 from orchestration.ingestion import ingestion_assets, landing_specs
 from orchestration.jobs import revops_build_job
 from orchestration.publishing import published_marts
@@ -35,7 +34,7 @@ defs = dg.Definitions(
     sensors=[build_landing_sensor(revops_build_job)],
     resources={
         "warehouse": WarehouseResource(),
-        "dbt": DbtCliResource(project_dir=revops_dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": dbt_resource(),
         "serving": ServingResource(),
         "alerting": AlertingResource(),
     },
