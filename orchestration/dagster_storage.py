@@ -6,8 +6,15 @@ connection, writes, commits and disposes of the engine for every write: a build 
 each asset event writes two shards several times. Profiled on the 300-deal demo, storing
 events took 67 s of a 132 s run (7,236 connections). This storage keeps an engine and its
 connection pool per shard: ~2 ms per event instead of 8–13 ms (300 events, same machine,
-back to back). What is written, where and how durably is Dagster's own: the same files,
-schema, journal and sync settings; the UI and the daemon read them as before.
+back to back). What is written and where is Dagster's own: the same files, schema and
+write-ahead log (WAL); the UI and the daemon read them as before.
+
+One setting differs: `synchronous=NORMAL` instead of SQLite's FULL on these connections.
+In WAL mode a commit then no longer waits for the disk (it does at each checkpoint): 3.9 ms
+per commit → 0.06 ms on this machine's disk, and a build commits ~3,600 times (~14 s). The
+database cannot be corrupted by it (SQLite's guarantee for WAL + NORMAL); what an OS crash
+or power cut can lose is the last events before it, i.e. the tail of a run's event log,
+never the warehouse or the published marts (DuckDB's own files and the publish journal).
 
 `dagster.yaml` selects it (`storage: custom:`).
 """
@@ -27,7 +34,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 )
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
 
@@ -59,6 +66,7 @@ class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
                 max_overflow=4,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
+            event.listen(engine, "checkout", _commit_without_waiting_for_the_disk)
             self._engines[shard] = engine
         self._engines.move_to_end(shard)
         runs = [name for name in self._engines if name != INDEX_SHARD_NAME]
@@ -89,6 +97,22 @@ class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         super().dispose()
         self._dispose_engines()
+
+
+def _commit_without_waiting_for_the_disk(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """`synchronous=NORMAL` on a pooled connection once its file is in WAL mode (Dagster
+    switches a new shard to WAL after its first connection opened it); a file in another
+    journal mode keeps SQLite's default (NORMAL is safe only with WAL)."""
+    if record.info.get("synchronous_normal"):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        (mode,) = cursor.execute("pragma journal_mode").fetchone()
+        if str(mode).lower() == "wal":
+            cursor.execute("pragma synchronous = normal")
+            record.info["synchronous_normal"] = True
+    finally:
+        cursor.close()
 
 
 class RevOpsSqliteStorage(DagsterSqliteStorage):

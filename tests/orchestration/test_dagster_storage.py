@@ -69,3 +69,15 @@ def test_a_reader_of_many_runs_keeps_a_bounded_number_of_shards(tmp_path):
         assert instance.all_logs(run_id)
     assert len([shard for shard in storage._engines if shard != "index"]) == 2
     instance.dispose()
+
+
+def test_the_event_log_commits_without_waiting_for_the_disk_on_its_wal_files(tmp_path):
+    instance = _instance(tmp_path)
+    storage = instance.event_log_storage
+    defs = dg.Definitions(assets=[an_asset], jobs=[dg.define_asset_job("a_job", [an_asset])])
+    result = defs.resolve_job_def("a_job").execute_in_process(instance=instance)
+    with storage._connect(result.run_id) as conn:
+        journal = conn.exec_driver_sql("pragma journal_mode").scalar()
+        synchronous = conn.exec_driver_sql("pragma synchronous").scalar()
+    assert (journal, synchronous) == ("wal", 1)  # 1 = NORMAL (SQLite's default is 2 = FULL)
+    instance.dispose()
