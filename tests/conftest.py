@@ -7,9 +7,11 @@ project's `dbt_project/target`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -100,39 +102,64 @@ class BuiltWarehouse:
         return self.query(sql, params)[0][0]
 
 
+@contextlib.contextmanager
+def shared_between_workers(tmp_path_factory, name: str):
+    """A folder that every pytest-xdist worker of this session shares, and whether it is
+    already made: the first worker builds it while holding the lock and the others wait for
+    it instead of building it again (each demo build costs a core for a minute). Without
+    xdist, a folder of the session's own. Only for read-only fixtures."""
+    import filelock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder above every worker's own
+    folder = base / f"shared-{name}"
+    with filelock.FileLock(str(base / f"shared-{name}.lock")):
+        done = folder / ".done"
+        made = done.exists()
+        if not made:
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that died half way
+            folder.mkdir(parents=True)
+        yield folder, made
+        if not made:
+            done.touch()
+
+
 @pytest.fixture(scope="session")
 def demo_landing_dir(tmp_path_factory) -> Path:
-    """The demo CRM files at the test scale, generated once per session."""
+    """The demo CRM files at the test scale, generated once per session (read-only)."""
     from revops_demo import generate_demo_data
 
-    landing_dir = tmp_path_factory.mktemp("landing")
-    generate_demo_data(landing_dir, as_of_date=DEMO_AS_OF_DATE, **DEMO_SCALE)
+    with shared_between_workers(tmp_path_factory, "landing") as (landing_dir, made):
+        if not made:
+            generate_demo_data(landing_dir, as_of_date=DEMO_AS_OF_DATE, **DEMO_SCALE)
     return landing_dir
 
 
 @pytest.fixture(scope="session")
 def demo_warehouse(demo_landing_dir, tmp_path_factory) -> BuiltWarehouse:
-    """The demo data loaded into raw and built with `dbt build` (models and tests)."""
+    """The demo data loaded into raw and built with `dbt build` (models and tests), once per
+    session (read-only: a test that changes it works on a copy)."""
     from revops.crm_contract import CRM_OBJECTS
     from revops.landing import load_landing_object
 
-    work = tmp_path_factory.mktemp("warehouse")
-    warehouse_path = work / "build.duckdb"
-    with duckdb.connect(str(warehouse_path)) as con:
-        for obj in CRM_OBJECTS.values():
-            load_landing_object(con, obj, demo_landing_dir)
-    built = BuiltWarehouse(
-        landing_dir=demo_landing_dir,
-        warehouse_path=warehouse_path,
-        target_path=work / "target",
-        as_of_date=DEMO_AS_OF_DATE,
-    )
-    run_dbt(
-        ["build"],
-        warehouse_path=warehouse_path,
-        target_path=built.target_path,
-        dbt_vars={"as_of_date": DEMO_AS_OF_DATE.isoformat()},
-    )
+    with shared_between_workers(tmp_path_factory, "warehouse") as (work, made):
+        built = BuiltWarehouse(
+            landing_dir=demo_landing_dir,
+            warehouse_path=work / "build.duckdb",
+            target_path=work / "target",
+            as_of_date=DEMO_AS_OF_DATE,
+        )
+        if not made:
+            with duckdb.connect(str(built.warehouse_path)) as con:
+                for obj in CRM_OBJECTS.values():
+                    load_landing_object(con, obj, demo_landing_dir)
+            run_dbt(
+                ["build"],
+                warehouse_path=built.warehouse_path,
+                target_path=built.target_path,
+                dbt_vars={"as_of_date": DEMO_AS_OF_DATE.isoformat()},
+            )
     return built
 
 
