@@ -202,3 +202,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.portability)
         if path == "tests/dashboard/test_dashboard_pages.py" or "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
+
+
+# --------------------------------------------------------------------------- timeline
+
+TIMELINE_ENV = "REVOPS_TEST_TIMELINE"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """With REVOPS_TEST_TIMELINE=<file>, one JSON line per test: the xdist worker, the test,
+    and when it started and ended (setup and teardown included), to see how the workers
+    share the suite (`python tests/timeline.py <file>` sums it per file and worker)."""
+    timeline = os.environ.get(TIMELINE_ENV)
+    started = dt.datetime.now().timestamp()
+    result = yield
+    if timeline:
+        line = {
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "test": item.nodeid,
+            "start": round(started, 3),
+            "end": round(dt.datetime.now().timestamp(), 3),
+        }
+        with open(timeline, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+    return result
