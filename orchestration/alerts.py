@@ -35,17 +35,24 @@ from revops.warehouse_targets import dbt_target
 
 
 class AlertingResource(dg.ConfigurableResource):
-    """Where alerts go. Empty: the settings' webhook (REVOPS_ALERT_WEBHOOK_URL), read
-    when an alert is sent (never at import time)."""
+    """Where alerts go: `webhook_url` when set, else the webhook of the run's settings
+    (`Settings.alert_webhook_url`, REVOPS_ALERT_WEBHOOK_URL), which the caller passes
+    from the warehouse resource: the run's one `Settings`, read when the run started."""
 
     webhook_url: str = ""
     timeout_seconds: float = 10
 
-    def url(self) -> str:
-        return self.webhook_url or Settings.from_env(os.environ).alert_webhook_url
+    def url(self, settings: Settings | None = None) -> str:
+        if self.webhook_url:
+            return self.webhook_url
+        if settings is not None:
+            return settings.alert_webhook_url
+        # a caller that does not pass the run's settings yet (publishing's digest):
+        # the settings now, as the warehouse resource reads them (see DECISIONS.md)
+        return Settings.from_env(os.environ).alert_webhook_url
 
-    def send(self, payload: dict[str, Any]) -> Delivery:
-        return post_to_webhook(payload, self.url(), timeout=self.timeout_seconds)
+    def send(self, payload: dict[str, Any], settings: Settings | None = None) -> Delivery:
+        return post_to_webhook(payload, self.url(settings), timeout=self.timeout_seconds)
 
 
 def _metadata_value(metadata, key: str, default=None):
@@ -288,7 +295,7 @@ def alert_on_failure(context: dg.HookContext) -> None:
                 run_planned_keys(context.instance, context.run_id, context.step_key),
             ),
         )
-        delivery = context.resources.alerting.send(payload)
+        delivery = context.resources.alerting.send(payload, settings)
         recorded = record_alerts(
             context.resources.serving.serve_dir_path(),
             [a.as_row() for a in alerts],

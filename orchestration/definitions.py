@@ -18,8 +18,10 @@ from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
 from revops.settings import Settings
 
-# The settings when the definitions load: only what Dagster needs then (the schedule's
-# cron and time zone). Runs read theirs when they start (WarehouseResource).
+# The one read of the environment in the definitions: the settings when they load, for
+# what Dagster needs then (the schedule's cron, time zone and a fixed as_of_date). A run
+# reads its own when it starts (WarehouseResource.settings(), fixed for the run), and the
+# steps and the failure hook take every setting from there, the alert webhook included.
 load_settings = Settings.from_env(os.environ)
 
 gate_assets = build_gate_assets(

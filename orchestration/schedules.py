@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from typing import Any
 
 import dagster as dg
@@ -44,9 +43,9 @@ def utc_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.UTC).date() if moment.tzinfo else moment.date()
 
 
-def build_daily_schedule(job: Any, settings: Settings | None = None) -> dg.ScheduleDefinition:
-    """The daily build; cron and time zone from `settings` (default: the environment's)."""
-    settings = settings or Settings.from_env(os.environ)
+def build_daily_schedule(job: Any, settings: Settings) -> dg.ScheduleDefinition:
+    """The daily build; cron, time zone and a fixed as_of_date from `settings` (the value
+    `definitions.py` builds once when the definitions load)."""
 
     @dg.schedule(
         name="revops_daily_build",

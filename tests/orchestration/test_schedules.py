@@ -8,6 +8,7 @@ import dagster as dg
 from orchestration.jobs import revops_build_job
 from orchestration.resources import WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
+from revops.settings import Settings
 
 
 def _evaluate(sensor, cursor):
@@ -82,16 +83,17 @@ def test_sensor_leaves_a_postgres_source_to_the_schedule(monkeypatch):
     assert "secret" not in skipped.skip_message
 
 
-def test_daily_schedule_defaults_to_six_and_takes_its_time_from_settings(monkeypatch):
-    monkeypatch.delenv("REVOPS_SCHEDULE_CRON", raising=False)
-    monkeypatch.delenv("REVOPS_SCHEDULE_TIMEZONE", raising=False)
-    schedule = build_daily_schedule(revops_build_job)
+def test_daily_schedule_defaults_to_six_and_takes_its_time_from_settings():
+    schedule = build_daily_schedule(revops_build_job, Settings.from_env({}))
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "UTC"
 
-    monkeypatch.setenv("REVOPS_SCHEDULE_CRON", "30 5 * * 1-5")
-    monkeypatch.setenv("REVOPS_SCHEDULE_TIMEZONE", "America/New_York")
-    weekdays = build_daily_schedule(revops_build_job)
+    weekdays = build_daily_schedule(
+        revops_build_job,
+        Settings.from_env(
+            {"REVOPS_SCHEDULE_CRON": "30 5 * * 1-5", "REVOPS_SCHEDULE_TIMEZONE": "America/New_York"}
+        ),
+    )
     assert weekdays.cron_schedule == "30 5 * * 1-5"
     assert weekdays.execution_timezone == "America/New_York"
 
@@ -102,11 +104,11 @@ def test_daily_schedule_defaults_to_six_and_takes_its_time_from_settings(monkeyp
     assert len(result.run_requests) == 1
 
 
-def test_the_schedule_fixes_as_of_date_from_its_scheduled_time(monkeypatch):
+def test_the_schedule_fixes_as_of_date_from_its_scheduled_time():
     """The run describes the UTC day of its scheduled time, however late it starts."""
-    monkeypatch.delenv("REVOPS_AS_OF_DATE", raising=False)
-    monkeypatch.setenv("REVOPS_SCHEDULE_TIMEZONE", "America/New_York")
-    schedule = build_daily_schedule(revops_build_job)
+    schedule = build_daily_schedule(
+        revops_build_job, Settings.from_env({"REVOPS_SCHEDULE_TIMEZONE": "America/New_York"})
+    )
     late_evening = dt.datetime(2026, 11, 23, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     with dg.build_schedule_context(scheduled_execution_time=late_evening) as context:
         (request,) = schedule.evaluate_tick(context).run_requests

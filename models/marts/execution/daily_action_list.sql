@@ -68,6 +68,36 @@ open_deals as (
 
 ),
 
+deal_flags as (
+
+    -- each action's rule, once; a deal takes the first that holds, in this order
+    select
+        *,
+        close_date >= {{ as_of_date() }}
+        and close_date <= {{ dbt.dateadd('day', var('action_closing_within_days'), as_of_date()) }}
+        and not has_next_step as is_closing_without_next_step,
+        next_step_date < {{ as_of_date() }} as is_overdue_follow_up,
+        stage_order >= {{ var('late_stage_min_order') }}
+        and next_step_date >= {{ as_of_date() }}
+        and next_step_date <= {{ dbt.dateadd('day', 6, dbt.date_trunc('week', as_of_date())) }}
+            as is_late_stage_next_step
+    from open_deals
+
+),
+
+deal_action_types as (
+
+    select
+        *,
+        case
+            when is_closing_without_next_step then 'closing_without_next_step'
+            when is_overdue_follow_up then 'overdue_follow_up'
+            when is_late_stage_next_step then 'late_stage_next_step'
+        end as action_type
+    from deal_flags
+
+),
+
 deal_actions as (
 
     select
@@ -75,27 +105,10 @@ deal_actions as (
         opportunity_id,
         cast(null as {{ dbt.type_string() }}) as lead_id,
         case
-            when close_date >= {{ as_of_date() }}
-                and close_date <= {{ dbt.dateadd('day', var('action_closing_within_days'), as_of_date()) }}
-                and not has_next_step
-                then 1
-            when next_step_date < {{ as_of_date() }} then 1
-            when stage_order >= {{ var('late_stage_min_order') }}
-                and next_step_date >= {{ as_of_date() }}
-                and next_step_date <= {{ dbt.dateadd('day', 6, dbt.date_trunc('week', as_of_date())) }}
-                then 2
+            when action_type = 'late_stage_next_step' then 2
+            when action_type is not null then 1
         end as priority_block,
-        case
-            when close_date >= {{ as_of_date() }}
-                and close_date <= {{ dbt.dateadd('day', var('action_closing_within_days'), as_of_date()) }}
-                and not has_next_step
-                then 'closing_without_next_step'
-            when next_step_date < {{ as_of_date() }} then 'overdue_follow_up'
-            when stage_order >= {{ var('late_stage_min_order') }}
-                and next_step_date >= {{ as_of_date() }}
-                and next_step_date <= {{ dbt.dateadd('day', 6, dbt.date_trunc('week', as_of_date())) }}
-                then 'late_stage_next_step'
-        end as action_type,
+        action_type,
         opportunity_name as subject_name,
         stage_name,
         amount,
@@ -103,7 +116,7 @@ deal_actions as (
         close_date,
         next_step,
         next_step_date
-    from open_deals
+    from deal_action_types
 
 ),
 

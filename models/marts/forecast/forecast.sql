@@ -6,15 +6,9 @@
 
 with
 
-buckets as (
+owner_buckets as (
 
-    select * from {{ ref('int_deal_forecast_buckets') }}
-
-),
-
-owner_targets as (
-
-    select * from {{ ref('int_owner_targets') }}
+    select * from {{ ref('int_owner_buckets_summed') }}
 
 ),
 
@@ -24,62 +18,28 @@ tracking as (
 
 ),
 
-forecast_periods as (
-
-    select *
-    from owner_targets
-    where period_type in ('month', 'quarter')
-
-),
-
-owner_buckets as (
+owner_rows as (
 
     select
         period_type,
         period_start,
-        owner_id,
-        sum(closed_won_amount) as closed_won_amount,
-        sum(committed_amount) as committed_amount,
-        sum(best_case_amount) as best_case_amount,
-        sum(best_case_weighted_amount) as best_case_weighted_amount,
-        sum(slipped_amount) as slipped_amount,
-        sum(case when is_slipped then 1 else 0 end) as slipped_count,
-        sum(open_amount) as open_pipeline_amount,
-        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
-        sum(case when is_open and not is_slipped then 1 else 0 end) as open_deal_count
-    from buckets
-    group by 1, 2, 3
-
-),
-
-owner_rows as (
-
-    select
-        forecast_periods.period_type,
-        forecast_periods.period_start,
-        forecast_periods.period_end,
-        forecast_periods.period_offset,
+        period_end,
+        period_offset,
         'owner' as rollup_level,
-        forecast_periods.owner_id,
-        forecast_periods.team,
-        -- no quotas in the CRM: the target is unknown (NULL), not 0
-        case when quota_tracking.is_quota_tracked then coalesce(forecast_periods.target_amount, 0) end
-            as target_amount,
-        coalesce(owner_buckets.closed_won_amount, 0) as closed_won_amount,
-        coalesce(owner_buckets.committed_amount, 0) as committed_amount,
-        coalesce(owner_buckets.best_case_amount, 0) as best_case_amount,
-        coalesce(owner_buckets.best_case_weighted_amount, 0) as best_case_weighted_amount,
-        coalesce(owner_buckets.slipped_amount, 0) as slipped_amount,
-        coalesce(owner_buckets.slipped_count, 0) as slipped_count,
-        coalesce(owner_buckets.open_pipeline_amount, 0) as open_pipeline_amount,
-        coalesce(owner_buckets.weighted_pipeline_amount, 0) as weighted_pipeline_amount,
-        coalesce(owner_buckets.open_deal_count, 0) as open_deal_count
-    from forecast_periods
-    left join owner_buckets
-        on forecast_periods.period_type = owner_buckets.period_type
-            and forecast_periods.period_start = owner_buckets.period_start
-            and forecast_periods.owner_id = owner_buckets.owner_id
-    cross join tracking as quota_tracking
+        owner_id,
+        team,
+        target_amount,
+        closed_won_amount,
+        committed_amount,
+        best_case_amount,
+        best_case_weighted_amount,
+        slipped_amount,
+        slipped_count,
+        open_pipeline_amount,
+        weighted_pipeline_amount,
+        open_deal_count
+    from owner_buckets
+    where period_type in ('month', 'quarter')
 
 ),
 

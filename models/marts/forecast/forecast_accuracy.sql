@@ -94,23 +94,24 @@ closed_periods as (
 
 ),
 
--- the buckets of each period's first day (int_deal_forecast_buckets_daily: on that day
--- no deal of the period is slipped)
-opening_buckets as (
+-- the bucket rows of each period's first day (int_deal_forecast_buckets_daily: on that
+-- day no deal of the period is slipped): closed won on it (the win recorded by then),
+-- committed and best case
+opening_rows as (
 
-    select
-        closed_periods.period_type,
-        closed_periods.period_start,
-        daily_buckets.owner_id,
-        sum(daily_buckets.committed_amount) as committed_amount,
-        sum(daily_buckets.best_case_amount) as best_case_amount
+    select daily_buckets.*
     from closed_periods
     inner join daily_buckets
         on daily_buckets.snapshot_date = closed_periods.period_start
             and daily_buckets.period_type = closed_periods.period_type
             and daily_buckets.period_start = closed_periods.period_start
-            and daily_buckets.bucket in ('committed', 'best_case', 'pipeline')
-    group by 1, 2, 3
+            and daily_buckets.bucket in ('closed_won', 'committed', 'best_case', 'pipeline')
+
+),
+
+opening_buckets as (
+
+    {{ forecast_bucket_sums('opening_rows', dimensions=['period_type', 'period_start']) }}
 
 ),
 
@@ -142,31 +143,11 @@ outcomes as (
 
 ),
 
-opening_won as (
-
-    -- closed won on the first day: closed on it, the win recorded by then
-    select
-        closed_periods.period_type,
-        closed_periods.period_start,
-        daily_buckets.owner_id,
-        sum(daily_buckets.closed_won_amount) as closed_won_at_start_amount
-    from closed_periods
-    inner join daily_buckets
-        on daily_buckets.snapshot_date = closed_periods.period_start
-            and daily_buckets.period_type = closed_periods.period_type
-            and daily_buckets.period_start = closed_periods.period_start
-            and daily_buckets.bucket = 'closed_won'
-    group by 1, 2, 3
-
-),
-
 owner_periods as (
 
     select period_type, period_start, owner_id from opening_buckets
     union
     select period_type, period_start, owner_id from outcomes
-    union
-    select period_type, period_start, owner_id from opening_won
 
 ),
 
@@ -178,7 +159,7 @@ owner_rows as (
         closed_periods.period_end,
         'owner' as rollup_level,
         owner_periods.owner_id,
-        coalesce(opening_won.closed_won_at_start_amount, 0) as closed_won_at_start_amount,
+        coalesce(opening_buckets.closed_won_amount, 0) as closed_won_at_start_amount,
         coalesce(opening_buckets.committed_amount, 0) as committed_amount,
         coalesce(opening_buckets.best_case_amount, 0) as best_case_amount,
         coalesce(outcomes.actual_amount, 0) as actual_amount
@@ -194,10 +175,6 @@ owner_rows as (
         on owner_periods.period_type = outcomes.period_type
             and owner_periods.period_start = outcomes.period_start
             and owner_periods.owner_id = outcomes.owner_id
-    left join opening_won
-        on owner_periods.period_type = opening_won.period_type
-            and owner_periods.period_start = opening_won.period_start
-            and owner_periods.owner_id = opening_won.owner_id
 
 ),
 
@@ -236,8 +213,9 @@ with_basis as (
                 then 'captured_next_steps'
             else 'forecast_category_history'
         end as forecast_basis,
-        unioned.closed_won_at_start_amount + unioned.committed_amount
-        + unioned.best_case_amount * {{ var('best_case_weight') }} as forecast_amount,
+        {{ forecast_call_amount(
+            'unioned.closed_won_at_start_amount', 'unioned.committed_amount', 'unioned.best_case_amount'
+        ) }} as forecast_amount,
         tracking.is_history_tracked
     from unioned
     cross join first_capture

@@ -183,20 +183,15 @@ weighted_rows as (
 
 day_owner_buckets as (
 
-    select
-        period_type,
-        period_start,
-        snapshot_date,
-        owner_id,
-        sum(closed_won_amount) as closed_won_amount,
-        sum(committed_amount) as committed_amount,
-        sum(best_case_amount) as best_case_amount,
-        sum(slipped_amount) as slipped_amount,
-        sum(weighted_pipeline_amount) as weighted_pipeline_amount,
-        sum(case when bucket in ('committed', 'best_case', 'pipeline') then amount else 0 end)
-            as open_pipeline_amount
-    from weighted_rows
-    group by 1, 2, 3, 4
+    {{ forecast_bucket_sums(
+        'weighted_rows',
+        dimensions=['period_type', 'period_start', 'snapshot_date'],
+        measures={
+            'weighted_pipeline_amount': 'sum(weighted_pipeline_amount)',
+            'open_pipeline_amount':
+                "sum(case when bucket in ('committed', 'best_case', 'pipeline') then amount else 0 end)",
+        },
+    ) }}
 
 ),
 
@@ -303,8 +298,9 @@ final as (
         cast(
             case
                 when tracking.is_history_tracked
-                    then rolled_up.closed_won_amount + rolled_up.committed_amount
-                    + rolled_up.best_case_amount * {{ var('best_case_weight') }}
+                    then {{ forecast_call_amount(
+                        'rolled_up.closed_won_amount', 'rolled_up.committed_amount', 'rolled_up.best_case_amount'
+                    ) }}
             end
             as {{ type_double() }}
         ) as call_amount,

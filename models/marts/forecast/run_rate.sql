@@ -7,15 +7,9 @@
 
 with
 
-buckets as (
+owner_buckets as (
 
-    select * from {{ ref('int_deal_forecast_buckets') }}
-
-),
-
-owner_targets as (
-
-    select * from {{ ref('int_owner_targets') }}
+    select * from {{ ref('int_owner_buckets_summed') }}
 
 ),
 
@@ -25,62 +19,25 @@ calendar as (
 
 ),
 
-tracking as (
-
-    select * from {{ ref('int_source_tracking') }}
-
-),
-
-current_periods as (
+owner_rows as (
 
     select
-        *,
         case period_type
             when 'month' then 'MTD'
             when 'quarter' then 'QTD'
             when 'year' then 'YTD'
-        end as period
-    from owner_targets
-    where period_offset = 'current'
-
-),
-
-owner_buckets as (
-
-    select
-        period_type,
+        end as period,
         period_start,
-        owner_id,
-        sum(closed_won_amount) as closed_won_amount,
-        sum(committed_amount) as committed_amount,
-        sum(best_case_weighted_amount) as best_case_weighted_amount
-    from buckets
-    where period_offset = 'current'
-    group by 1, 2, 3
-
-),
-
-owner_rows as (
-
-    select
-        current_periods.period,
-        current_periods.period_start,
-        current_periods.period_end,
+        period_end,
         'owner' as rollup_level,
-        current_periods.owner_id,
-        current_periods.team,
-        -- no quotas in the CRM: the target is unknown (NULL), not 0
-        case when tracking.is_quota_tracked then coalesce(current_periods.target_amount, 0) end
-            as target_amount,
-        coalesce(owner_buckets.closed_won_amount, 0) as closed_won_amount,
-        coalesce(owner_buckets.committed_amount, 0) as committed_amount,
-        coalesce(owner_buckets.best_case_weighted_amount, 0) as best_case_weighted_amount
-    from current_periods
-    left join owner_buckets
-        on current_periods.period_type = owner_buckets.period_type
-            and current_periods.period_start = owner_buckets.period_start
-            and current_periods.owner_id = owner_buckets.owner_id
-    cross join tracking
+        owner_id,
+        team,
+        target_amount,
+        closed_won_amount,
+        committed_amount,
+        best_case_weighted_amount
+    from owner_buckets
+    where period_offset = 'current'
 
 ),
 

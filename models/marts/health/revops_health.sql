@@ -403,19 +403,24 @@ team_inputs as (
 
 ),
 
+-- the team rows and the company row that adds them up (team_inputs is one row per team)
 scoped_inputs as (
 
-    select
-        'team' as rollup_level, team, open_deal_count, closed_count, won_count,
-        won_amount_for_average, cycle_days_for_average, won_amount, won_account_count,
-        lead_count, converted_count
-    from team_inputs
-    union all
-    select
-        'company', cast(null as {{ dbt.type_string() }}), sum(open_deal_count), sum(closed_count),
-        sum(won_count), sum(won_amount_for_average), sum(cycle_days_for_average), sum(won_amount),
-        sum(won_account_count), sum(lead_count), sum(converted_count)
-    from team_inputs
+    {{ owner_team_company_rollup(
+        'team_inputs',
+        measures=[
+            'open_deal_count',
+            'closed_count',
+            'won_count',
+            'won_amount_for_average',
+            'cycle_days_for_average',
+            'won_amount',
+            'won_account_count',
+            'lead_count',
+            'converted_count',
+        ],
+        levels=['team', 'company'],
+    ) }}
 
 ),
 
