@@ -24,7 +24,8 @@ from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.run_records import run_check_records, run_materialized_keys
 from revops.alerting import hygiene_digests, warning_alerts
 from revops.publish import PublishError, PublishRequest, publish_marts
-from revops.publish.postgres import marts_into_duckdb, publish_marts_postgres
+from revops.publish.postgres import publish_marts_postgres
+from revops.publish.postgres_served import marts_into_duckdb
 from revops.quality import load_suites, table_row_counts
 from revops.warehouse_targets import dbt_target, postgres_serving
 

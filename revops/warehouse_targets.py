@@ -202,20 +202,10 @@ def _copy_table(
 def postgres_dsn_from_env(environ: dict[str, str] | None = None) -> str:
     """The libpq connection string of the `postgres` dbt target, from the same
     variables `dbt_project/profiles.yml` reads (REVOPS_PG_HOST, _PORT, _USER,
-    _PASSWORD, _DATABASE) with the same defaults."""
-    env = os.environ if environ is None else environ
-    parts = {
-        "host": env.get("REVOPS_PG_HOST", "127.0.0.1"),
-        "port": env.get("REVOPS_PG_PORT", "5432"),
-        "user": env.get("REVOPS_PG_USER", "postgres"),
-        "password": env.get("REVOPS_PG_PASSWORD", ""),
-        "dbname": env.get("REVOPS_PG_DATABASE", "revops"),
-    }
-    return " ".join(
-        f"{key}='{value.replace(chr(92), chr(92) * 2).replace(chr(39), chr(92) + chr(39))}'"
-        for key, value in parts.items()
-        if value != ""
-    )
+    _PASSWORD, _DATABASE) with the same defaults (`revops.publish.postgres_served.postgres_dsn`)."""
+    from revops.publish.postgres_served import postgres_dsn
+
+    return postgres_dsn(os.environ if environ is None else environ)
 
 
 # --------------------------------------------------------------------------- Spark
@@ -447,3 +437,11 @@ def postgres_serving(settings: Any, environ: dict[str, str] | None = None) -> An
         served_schema=settings.pg_served_schema,
         lock_timeout_seconds=settings.pg_publish_lock_timeout_seconds,
     )
+
+
+def served_in_postgres(settings: Any, environ: dict[str, str] | None = None) -> str | None:
+    """Where BI reads in words when the run's target publishes in PostgreSQL (`schema
+    revops_served of database revops`), else None (the serving folder's file)."""
+    if dbt_target(environ) != "postgres":
+        return None
+    return str(postgres_serving(settings, environ).describe())

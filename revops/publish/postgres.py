@@ -36,32 +36,44 @@ Plain psycopg2, values in and out: no Dagster, no environment reads.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from revops import state
 from revops.clock import utcnow
 from revops.publish.files import DEFAULT_SERVED_DAYS_KEPT
+from revops.publish.postgres_served import (
+    BUILDING_INFIX,
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
+    DEFAULT_SERVED_SCHEMA,
+    PUBLISH_MARKER,
+    PostgresServing,
+    connect,
+    create_log_table,
+    describe_served_postgres,
+    ensure_history,
+    fetch_rows,
+    insert_rows,
+    last_of_each_day,
+    schemas_named,
+    tables_in,
+)
 from revops.publish.request import OlderAsOfError, PublishError, PublishRequest, PublishResult
-from revops.publish.served import ALERTS_COLUMNS, FINGERPRINT_DECIMALS, PUBLISH_LOG_COLUMNS, KeptDay
+from revops.publish.served import ALERTS_COLUMNS, FINGERPRINT_DECIMALS, PUBLISH_LOG_COLUMNS
 from revops.sql import quote_identifier
 
-DEFAULT_SERVED_SCHEMA = "revops_served"
-DEFAULT_LOCK_TIMEOUT_SECONDS = 60  # how long a publish waits for readers' open transactions
-PUBLISH_MARKER = "served_publish"  # in each served schema: that publish's publish-log row
-HISTORY_SUFFIX = "_history"
-KEPT_INFIX = "__"
-BUILDING_INFIX = "__tmp_"
-MAX_SERVED_SCHEMA_CHARS = 26  # + "__tmp_" + a publish id's 31 characters <= PostgreSQL's 63
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT_SECONDS",
+    "DEFAULT_SERVED_SCHEMA",
+    "PostgresServing",
+    "publish_marts_postgres",
+]
+
 KEEP_PREVIOUS = 1  # besides the kept days: the publish before the current one, for readers mid-read
 
 # The steps of a PostgreSQL publish, in order; `on_step(name)` is called before each.
@@ -71,119 +83,6 @@ PG_PUBLISH_STEPS = (
     "commit_state",  # the publish recorded in the state file (the gate's baselines)
     "finish",  # schemas of publishes no longer kept dropped
 )
-
-_PG_TYPES = {
-    "VARCHAR": "text",
-    "DATE": "date",
-    "TIMESTAMP": "timestamp",
-    "INTEGER": "integer",
-    "BIGINT": "bigint",
-}
-
-
-@dataclass(frozen=True)
-class PostgresServing:
-    """Where the marts are served in PostgreSQL: the database (`dsn`, a libpq string), the
-    schema BI reads (`served_schema`) and the one dbt builds the marts in (`marts_schema`)."""
-
-    dsn: str
-    served_schema: str = DEFAULT_SERVED_SCHEMA
-    marts_schema: str = "marts"
-    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
-
-    def __post_init__(self) -> None:
-        name = self.served_schema
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or "") or len(name) > MAX_SERVED_SCHEMA_CHARS:
-            raise ValueError(
-                f"served schema {name!r}: expected a lower-case PostgreSQL name (letters, digits, _) of at "
-                f"most {MAX_SERVED_SCHEMA_CHARS} characters, e.g. {DEFAULT_SERVED_SCHEMA}"
-            )
-        if self.lock_timeout_seconds <= 0:
-            raise ValueError(f"lock_timeout_seconds={self.lock_timeout_seconds!r}: expected more than 0")
-
-    @property
-    def history_schema(self) -> str:
-        return f"{self.served_schema}{HISTORY_SUFFIX}"
-
-    def kept_schema(self, publish_id: str) -> str:
-        """The schema a publish's marts are kept in once a later publish replaced them."""
-        return f"{self.served_schema}{KEPT_INFIX}{_tag(publish_id)}"
-
-    def building_schema(self, publish_id: str) -> str:
-        return f"{self.served_schema}{BUILDING_INFIX}{_tag(publish_id)}"
-
-    def describe(self) -> str:
-        database = re.search(r"dbname='?([^' ]+)", self.dsn)
-        where = f"database {database.group(1)}" if database else "the PostgreSQL database"
-        return f"schema {self.served_schema} of {where}"
-
-
-def _tag(publish_id: str) -> str:
-    return re.sub(r"[^a-z0-9_]", "_", publish_id.lower())
-
-
-def _pg_type(duckdb_type: str) -> str:
-    return _PG_TYPES[duckdb_type]
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str, sort_keys=True)
-    return value
-
-
-@contextmanager
-def _connect(dsn: str) -> Iterator[Any]:
-    import psycopg2  # only the PostgreSQL warehouse needs it
-
-    con = psycopg2.connect(dsn)
-    try:
-        con.set_client_encoding("UTF8")
-        yield con
-    finally:
-        con.close()
-
-
-def _rows(cur: Any, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    cur.execute(sql, list(params))
-    names = [c.name for c in cur.description]
-    return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
-
-
-def _schemas(cur: Any, prefix: str) -> set[str]:
-    cur.execute(
-        "select nspname from pg_namespace where nspname = %s or left(nspname, %s) = %s",
-        [prefix, len(prefix) + len(KEPT_INFIX), prefix + KEPT_INFIX],
-    )
-    return {name for (name,) in cur.fetchall()}
-
-
-def _tables(cur: Any, schema: str) -> list[str]:
-    cur.execute("select tablename from pg_tables where schemaname = %s order by tablename", [schema])
-    return [name for (name,) in cur.fetchall()]
-
-
-def _insert(cur: Any, table: str, columns: Mapping[str, str], rows: Sequence[Mapping[str, Any]]) -> None:
-    names = list(columns)
-    sql = (
-        f"insert into {table} ({', '.join(quote_identifier(c) for c in names)}) "
-        f"values ({', '.join('%s' for _ in names)})"
-    )
-    for row in rows:
-        cur.execute(sql, [_value(row.get(c)) for c in names])
-
-
-def _create_log_table(cur: Any, table: str, columns: Mapping[str, str]) -> None:
-    ddl = ", ".join(f"{quote_identifier(c)} {_pg_type(t)}" for c, t in columns.items())
-    cur.execute(f"create table if not exists {table} ({ddl})")
-
-
-def ensure_history(cur: Any, serving: PostgresServing) -> None:
-    """The history schema with `publish_log` and `alerts`, created when missing."""
-    history = quote_identifier(serving.history_schema)
-    cur.execute(f"create schema if not exists {history}")
-    _create_log_table(cur, f"{history}.publish_log", PUBLISH_LOG_COLUMNS)
-    _create_log_table(cur, f"{history}.alerts", ALERTS_COLUMNS)
 
 
 def _lock_key(serving: PostgresServing) -> int:
@@ -241,19 +140,18 @@ def publish_marts_postgres(
     served, building = serving.served_schema, serving.building_schema(publish_id)
     q_served, q_building = quote_identifier(served), quote_identifier(building)
     history = quote_identifier(serving.history_schema)
-    result = {"run_id": request.run_id, "as_of_date": request.as_of_date, "served_at": serving.describe()}
-    result.update(served_path=Path(served), parquet_dir=Path(served))
-    with _connect(serving.dsn) as con:
+    where = {"served_path": Path(served), "parquet_dir": Path(served)}  # not files: the served schema
+    with connect(serving.dsn) as con:
         con.autocommit = True
         _advisory_lock(con, serving)
         try:
             con.autocommit = False
             with con, con.cursor() as cur:
                 ensure_history(cur, serving)
-                for schema in _schemas(cur, served):  # under the lock: a killed publisher's
+                for schema in schemas_named(cur, served):  # under the lock: a killed publisher's
                     if schema.startswith(served + BUILDING_INFIX):
                         cur.execute(f"drop schema {quote_identifier(schema)} cascade")
-                log = _rows(cur, f"select * from {history}.publish_log order by published_at desc")
+                log = fetch_rows(cur, f"select * from {history}.publish_log order by published_at desc")
             if state_file is not None:
                 _record_missing_in_state(state_file, log)
             refusal = _older_as_of(log[0] if log else None, request)
@@ -261,13 +159,17 @@ def publish_marts_postgres(
                 if request.only_if_newer:
                     return PublishResult(
                         publish_id="",
+                        run_id=request.run_id,
+                        as_of_date=request.as_of_date,
                         published_at=utcnow(),
                         mart_row_counts={},
                         mart_fingerprints={},
                         seconds=time.monotonic() - started,
                         published=False,
                         detail=refusal,
-                        **result,
+                        served_path=where["served_path"],
+                        parquet_dir=where["parquet_dir"],
+                        served_at=serving.describe(),
                     )
                 if not request.allow_older:
                     raise OlderAsOfError(refusal)
@@ -290,7 +192,7 @@ def publish_marts_postgres(
             try:
                 step(current_step)
                 with con, con.cursor() as cur:
-                    present = set(_tables(cur, serving.marts_schema))
+                    present = set(tables_in(cur, serving.marts_schema))
                     missing = [m for m in request.marts if m not in present]
                     if missing:
                         raise PublishError(
@@ -305,20 +207,20 @@ def publish_marts_postgres(
                         )
                     counts, prints = mart_fingerprints_postgres(cur, building, request.marts)
                     log_row.update(mart_row_counts=counts, mart_fingerprints=prints)
-                    _create_log_table(cur, f"{q_building}.{PUBLISH_MARKER}", PUBLISH_LOG_COLUMNS)
-                    _insert(cur, f"{q_building}.{PUBLISH_MARKER}", PUBLISH_LOG_COLUMNS, [log_row])
+                    create_log_table(cur, f"{q_building}.{PUBLISH_MARKER}", PUBLISH_LOG_COLUMNS)
+                    insert_rows(cur, f"{q_building}.{PUBLISH_MARKER}", PUBLISH_LOG_COLUMNS, [log_row])
 
                 current_step = "swap_schemas"
                 step(current_step)
                 with con, con.cursor() as cur:
-                    if served in _schemas(cur, served):
-                        tables = _tables(cur, served)
+                    if served in schemas_named(cur, served):
+                        tables = tables_in(cur, served)
                         _lock_all(cur, served, tables, serving.lock_timeout_seconds)
                         previous = _served_publish_id(cur, served) if PUBLISH_MARKER in tables else None
                         aside = serving.kept_schema(previous or f"unknown-{publish_id}")
                         cur.execute(f"alter schema {q_served} rename to {quote_identifier(aside)}")
                     cur.execute(f"alter schema {q_building} rename to {q_served}")
-                    _insert(cur, f"{history}.publish_log", PUBLISH_LOG_COLUMNS, [log_row])
+                    insert_rows(cur, f"{history}.publish_log", PUBLISH_LOG_COLUMNS, [log_row])
                     known = _alert_ids(cur, serving)
                     new_alerts = [a for a in request.alerts if a.get("alert_id") not in known]
                     if state_file is not None:  # a failed run's alerts, recorded in the state file only
@@ -326,7 +228,7 @@ def publish_marts_postgres(
                         new_alerts += [
                             a for a in state.read_alerts(state_file) if a.get("alert_id") not in seen
                         ]
-                    _insert(cur, f"{history}.alerts", ALERTS_COLUMNS, new_alerts)
+                    insert_rows(cur, f"{history}.alerts", ALERTS_COLUMNS, new_alerts)
             except BaseException as error:
                 con.rollback()
                 _drop_quietly(con, building)
@@ -364,12 +266,16 @@ def publish_marts_postgres(
                 cur.execute("select pg_advisory_unlock(%s)", [_lock_key(serving)])
     return PublishResult(
         publish_id=publish_id,
+        run_id=request.run_id,
+        as_of_date=request.as_of_date,
         published_at=published_at,
         mart_row_counts=counts,
         mart_fingerprints=prints,
         seconds=time.monotonic() - started,
         detail="; ".join(warnings),
-        **result,
+        served_path=where["served_path"],
+        parquet_dir=where["parquet_dir"],
+        served_at=serving.describe(),
     )
 
 
@@ -495,151 +401,27 @@ def prune_served_schemas(con: Any, serving: PostgresServing, days_kept: int) -> 
     """Drop the schemas of publishes no longer kept: all but the served one, the one before it
     and the last publish of each of the `days_kept` latest as_of_dates. Returns those dropped."""
     with con, con.cursor() as cur:
-        log = _rows(
+        log = fetch_rows(
             cur,
             f"select publish_id, as_of_date from {quote_identifier(serving.history_schema)}.publish_log "
             "order by published_at desc, publish_id desc",
         )
         keep = {serving.served_schema}
         keep |= {serving.kept_schema(row["publish_id"]) for row in log[: 1 + KEEP_PREVIOUS]}
-        keep |= {serving.kept_schema(day.publish_id) for day in _last_of_each_day(log)[:days_kept]}
+        keep |= {serving.kept_schema(day.publish_id) for day in last_of_each_day(log)[:days_kept]}
         dropped = []
-        for schema in sorted(_schemas(cur, serving.served_schema) - keep):  # call under the publish lock
+        for schema in sorted(schemas_named(cur, serving.served_schema) - keep):  # call under the publish lock
             cur.execute(f"drop schema {quote_identifier(schema)} cascade")
             dropped.append(schema)
     return dropped
 
 
-@dataclass(frozen=True)
-class _Day:
-    as_of_date: dt.date
-    publish_id: str
-
-
-def _last_of_each_day(log: Sequence[Mapping[str, Any]]) -> list[_Day]:
-    days: dict[dt.date, _Day] = {}
-    for row in log:  # newest first
-        if row["as_of_date"] is not None and row["as_of_date"] not in days:
-            days[row["as_of_date"]] = _Day(row["as_of_date"], row["publish_id"])
-    return sorted(days.values(), key=lambda d: d.as_of_date, reverse=True)
-
-
-# --------------------------------------------------------------------------- the read side
-
-
-def served_publish(cur: Any, serving: PostgresServing) -> dict[str, Any] | None:
-    """The publish-log row of what BI reads now (from the served schema itself), or None."""
-    if serving.served_schema not in _schemas(cur, serving.served_schema):
-        return None
-    if PUBLISH_MARKER not in _tables(cur, serving.served_schema):
-        return None
-    rows = _rows(cur, f"select * from {quote_identifier(serving.served_schema)}.{PUBLISH_MARKER} limit 1")
-    return rows[0] if rows else None
-
-
-def read_publish_log_postgres(serving: PostgresServing, limit: int = 5) -> list[dict[str, Any]]:
-    """The last publishes in PostgreSQL, newest first ([] when nothing was published there)."""
-    with _connect(serving.dsn) as con, con.cursor() as cur:
-        if serving.history_schema not in _schemas(cur, serving.history_schema):
-            return []
-        return _rows(
-            cur,
-            f"select * from {quote_identifier(serving.history_schema)}.publish_log "
-            f"order by published_at desc, publish_id desc limit {int(limit)}",
-        )
-
-
-def read_alerts_postgres(serving: PostgresServing, run_id: str | None = None) -> list[dict[str, Any]]:
-    with _connect(serving.dsn) as con, con.cursor() as cur:
-        if serving.history_schema not in _schemas(cur, serving.history_schema):
-            return []
-        where, params = ("where run_id = %s", [run_id]) if run_id else ("", [])
-        return _rows(
-            cur,
-            f"select * from {quote_identifier(serving.history_schema)}.alerts {where} order by created_at",
-            params,
-        )
-
-
-def kept_days_postgres(serving: PostgresServing) -> list[KeptDay]:
-    """The published days whose marts are still in PostgreSQL, newest first: the last publish of
-    each as_of_date whose schema is there (the current one is the served schema itself).
-    `KeptDay.parquet_version` is the schema that holds that day's marts."""
-    with _connect(serving.dsn) as con, con.cursor() as cur:
-        current = served_publish(cur, serving)
-        if serving.history_schema not in _schemas(cur, serving.history_schema):
-            return []
-        log = _rows(
-            cur,
-            f"select publish_id, as_of_date, published_at from "
-            f"{quote_identifier(serving.history_schema)}.publish_log order by published_at desc, publish_id desc",
-        )
-        schemas = _schemas(cur, serving.served_schema)
-    published = {row["publish_id"]: row["published_at"] for row in log}
-    current_id = current["publish_id"] if current else None
-    days = []
-    for day in _last_of_each_day(log):
-        is_current = day.publish_id == current_id
-        schema = serving.served_schema if is_current else serving.kept_schema(day.publish_id)
-        if schema in schemas:
-            days.append(
-                KeptDay(day.as_of_date, day.publish_id, published[day.publish_id], schema, is_current)
-            )
-    return days
-
-
-def describe_served_postgres(serving: PostgresServing) -> str:
-    """What BI reads now in PostgreSQL, in words."""
-    try:
-        with _connect(serving.dsn) as con, con.cursor() as cur:
-            last = served_publish(cur, serving)
-    except Exception as error:
-        return f"what is served could not be read ({type(error).__name__}: {error})"
-    if last is None:
-        return f"nothing has been published to {serving.describe()} yet"
-    return (
-        f"BI reads publish {last['publish_id']} (as_of_date {last['as_of_date']}, published "
-        f"{last['published_at']:%Y-%m-%d %H:%M:%S} UTC) in {serving.describe()}"
-    )
-
-
 def record_alerts_postgres(serving: PostgresServing, alerts: Sequence[Mapping[str, Any]]) -> int:
     """A failed run's alert rows added to the history's `alerts` (the marts are not touched).
     Returns the rows added (those whose alert_id is not there yet)."""
-    with _connect(serving.dsn) as con, con, con.cursor() as cur:
+    with connect(serving.dsn) as con, con, con.cursor() as cur:
         ensure_history(cur, serving)
         known = _alert_ids(cur, serving)
         new = [a for a in alerts if a.get("alert_id") not in known]
-        _insert(cur, f"{quote_identifier(serving.history_schema)}.alerts", ALERTS_COLUMNS, new)
+        insert_rows(cur, f"{quote_identifier(serving.history_schema)}.alerts", ALERTS_COLUMNS, new)
     return len(new)
-
-
-def copy_into_duckdb(cur: Any, duck: Any, tables: Mapping[str, str]) -> dict[str, int]:
-    """Each PostgreSQL table (`{"marts.deal_risk": '"revops_served"."deal_risk"'}`: the DuckDB
-    name it gets, the PostgreSQL relation it is read from) read through `cur` (psycopg2 ->
-    Arrow) into the DuckDB connection `duck`. Returns the rows of each."""
-    from revops.warehouse_targets import postgres_query_arrow
-
-    counts = {}
-    for name, source in tables.items():
-        schema, table = name.split(".", 1)
-        arrow = postgres_query_arrow(cur, f"select * from {source}")
-        duck.execute(f"create schema if not exists {quote_identifier(schema)}")
-        duck.register("_revops_pg_rows", arrow)
-        try:
-            duck.execute(
-                f"create or replace table {quote_identifier(schema)}.{quote_identifier(table)} as "
-                "select * from _revops_pg_rows"
-            )
-        finally:
-            duck.unregister("_revops_pg_rows")
-        counts[name] = arrow.num_rows
-    return counts
-
-
-def marts_into_duckdb(dsn: str, schema: str, marts: Sequence[str], duck: Any) -> dict[str, int]:
-    """Marts of a PostgreSQL schema copied into `duck`'s schema `marts` (one transaction)."""
-    with _connect(dsn) as con, con.cursor() as cur:
-        return copy_into_duckdb(
-            cur, duck, {f"marts.{m}": f"{quote_identifier(schema)}.{quote_identifier(m)}" for m in marts}
-        )

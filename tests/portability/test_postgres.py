@@ -102,15 +102,23 @@ def test_mart_matches_duckdb(mart, postgres_warehouse, demo_warehouse):
 # --------------------------------------------------------------------------- the pipeline
 
 
-def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_marts(
+def test_pipeline_with_the_postgres_setting_builds_and_publishes_there_and_a_failed_gate_publishes_nothing(
     postgres_server, demo_landing_dir, demo_warehouse, tmp_path, monkeypatch
 ):
     """REVOPS_DBT_TARGET=postgres: the same pipeline (`revops run`) loads and gates the
-    files in DuckDB, copies the raw tables to PostgreSQL, runs dbt there, and the marts
-    it publishes equal the ones dbt built on DuckDB from the same files."""
-    import dagster as dg
+    files in DuckDB, copies the raw tables to PostgreSQL, runs dbt there and publishes
+    there: schema revops_served holds every mart, equal to what dbt built on DuckDB from
+    the same files, with the publish log and the alerts beside it; no mart comes back into
+    the DuckDB build file, nothing goes to the serving folder. A second run whose raw gate
+    fails (a deal of an unknown owner) publishes nothing: readers keep the first publish.
+    (Two pipeline runs: the second stops at the raw gate, before any copy or dbt.)"""
+    import shutil
 
-    from revops.publish import open_served
+    import dagster as dg
+    import psycopg2
+
+    from revops import state
+    from revops.publish import served_path
     from revops.settings import Settings
     from revops_app.pipeline import run_pipeline
 
@@ -135,31 +143,55 @@ def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_pipeline(settings, instance=instance) == 0
 
-    # dbt built in PostgreSQL ...
-    import psycopg2
+    def pg(sql: str) -> tuple[list[str], list[tuple]]:
+        with psycopg2.connect(postgres_server.dsn(database)) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return [c.name for c in cur.description], cur.fetchall()
 
-    with psycopg2.connect(postgres_server.dsn(database)) as con, con.cursor() as cur:
-        cur.execute("select count(*) from marts.deal_risk")
-        assert cur.fetchone()[0] > 0
-    # ... and what BI reads is what DuckDB builds from the same files
+    # BI reads in PostgreSQL what DuckDB builds from the same files
     grains = mart_grains(demo_warehouse.target_path)
-    with (
-        open_served(settings.serve_dir) as served,
-        duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as duck,
-    ):
-        published = {
-            r[0]
-            for r in served.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        }
-        assert published == set(MART_NAMES)
+    _, served_tables = pg("select tablename from pg_tables where schemaname = 'revops_served'")
+    assert {t for (t,) in served_tables} == {*MART_NAMES, "served_publish"}
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as duck:
         for mart in MART_NAMES:
             schema, table, grain = grains[mart]
-            sql = f'select * from "{schema}"."{table}"'
             assert_same_mart(
-                mart, grain, table_rows(duck, sql), table_rows(served, sql), "PostgreSQL via the pipeline"
+                mart,
+                grain,
+                table_rows(duck, f'select * from "{schema}"."{table}"'),
+                pg(f'select * from revops_served."{table}"'),
+                "PostgreSQL, published by the pipeline",
             )
+    _, log = pg("select publish_id, as_of_date, mart_count from revops_served_history.publish_log")
+    [(publish_id, as_of, mart_count)] = log
+    assert (as_of, mart_count) == (demo_warehouse.as_of_date, len(MART_NAMES))
+    assert pg("select publish_id from revops_served.served_publish")[1] == [(publish_id,)]
+    _, alerts = pg("select kind, count(*) from revops_served_history.alerts group by kind")
+    assert dict(alerts).get("hygiene_digest", 0) > 0  # the digest, worded from the PostgreSQL mart
+    assert state.has_publish(settings.state_path(), publish_id)  # the gate's baseline
+    # nothing came back into DuckDB, nothing went to the serving folder
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as build:
+        schemas = {
+            r[0] for r in build.execute("select schema_name from information_schema.schemata").fetchall()
+        }
+    assert "marts" not in schemas and "raw" in schemas
+    assert not served_path(settings.serve_dir).exists()
+
+    # a failed raw gate: nothing published, readers keep the first publish
+    broken = tmp_path / "landing"
+    shutil.copytree(demo_landing_dir, broken)
+    path = broken / "opportunity.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[39].split(",")
+    fields[2] = "005000000000007777"  # an owner_id no user has
+    lines[39] = ",".join(fields)
+    path.write_text("".join(lines), encoding="utf-8")
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_pipeline(settings.with_overrides(landing_dir=broken), instance=instance) != 0
+    assert pg("select publish_id from revops_served_history.publish_log")[1] == [(publish_id,)]
+    assert pg("select publish_id from revops_served.served_publish")[1] == [(publish_id,)]
+    _, schemas = pg("select nspname from pg_namespace where nspname like 'revops_served%'")
+    assert {s for (s,) in schemas} == {"revops_served", "revops_served_history"}
 
 
 # --------------------------------------------------------------------------- no server

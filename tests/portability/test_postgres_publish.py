@@ -107,7 +107,8 @@ def test_a_readers_open_transaction_sees_one_publish_and_the_next_publish_keeps_
 ):
     import psycopg2
 
-    from revops.publish.postgres import kept_days_postgres, publish_marts_postgres
+    from revops.publish.postgres import publish_marts_postgres
+    from revops.publish.postgres_served import kept_days_postgres
 
     serving = _serving(postgres_warehouse, "served_swap")
     day = demo_warehouse.as_of_date
@@ -169,7 +170,8 @@ def test_refusals_a_blocked_swap_and_retention_leave_what_readers_see_consistent
     import psycopg2
 
     from revops.publish import OlderAsOfError, PublishError
-    from revops.publish.postgres import kept_days_postgres, publish_marts_postgres
+    from revops.publish.postgres import publish_marts_postgres
+    from revops.publish.postgres_served import kept_days_postgres
 
     serving = _serving(postgres_warehouse, "served_days", lock_timeout_seconds=1)
     day = demo_warehouse.as_of_date
@@ -220,3 +222,131 @@ def test_served_schema_names_are_checked():
         PostgresServing(dsn="", served_schema="Served-Marts")
     with pytest.raises(ValueError, match="at most 26 characters"):
         PostgresServing(dsn="", served_schema="a" * 27)
+
+
+def _read_from_postgres(monkeypatch, postgres_warehouse, schema: str) -> None:
+    server = postgres_warehouse.server
+    for key, value in {
+        "REVOPS_SERVE_ENGINE": "postgres",
+        "REVOPS_PG_HOST": server.host,
+        "REVOPS_PG_PORT": str(server.port),
+        "REVOPS_PG_USER": server.user,
+        "REVOPS_PG_PASSWORD": "",
+        "REVOPS_PG_DATABASE": postgres_warehouse.database,
+        "REVOPS_PG_SERVED_SCHEMA": schema,
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_the_dashboards_read_side_reads_the_publish_served_in_postgres(
+    postgres_warehouse, demo_warehouse, monkeypatch
+):
+    """REVOPS_SERVE_ENGINE=postgres: the pages' DuckDB SQL runs on the publish served in
+    PostgreSQL, one publish per look, the as-of picker's days are the kept schemas."""
+    from pathlib import Path
+
+    import duckdb
+
+    from dashboard import served
+    from revops.metrics import SEMANTIC_MANIFEST_PATH, compile_metric_query, metric_database_name
+    from revops.publish.postgres import publish_marts_postgres
+
+    _read_from_postgres(monkeypatch, postgres_warehouse, "served_dash")
+    path = served.served_path()
+    assert path == Path("postgresql:revops/served_dash")
+    assert served.file_stamp(path) is None  # nothing published there yet
+    with served.open_served(path) as db:
+        assert db is None
+
+    serving = _serving(postgres_warehouse, "served_dash")
+    day = demo_warehouse.as_of_date
+    first = publish_marts_postgres(serving, _request(day - dt.timedelta(days=1), "run-dash1"))
+    stamp = served.file_stamp(path)
+    assert stamp.publish_id == first.publish_id
+
+    sql = "select r.risk_level, count(*) from marts.deal_risk r join marts.dim_reps d using (owner_id) group by 1"
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as duck:
+        expected = sorted(duck.execute(sql).fetchall())
+    with served.open_served(path) as db:
+        db.require("marts.deal_risk", "main.publish_log")
+        assert {f"marts.{m}" for m in MART_NAMES} <= db.tables()
+        assert sorted(db.rows(sql)) == expected
+        assert db.frame("select publish_id from main.publish_log")["publish_id"].tolist() == [
+            first.publish_id
+        ]
+        # a publish in between: this look keeps reading the first publish (its kept schema)
+        second = publish_marts_postgres(serving, _request(day, "run-dash2"))
+        assert (
+            db.rows("select count(*) from marts.pipeline_hygiene")[0][0]
+            == first.mart_row_counts["pipeline_hygiene"]
+        )
+        assert db.rows("select publish_id from main.publish_log") == [(first.publish_id,)]
+        headline = db.metrics("open_pipeline_headlines")
+    assert served.file_stamp(path).publish_id == second.publish_id
+    with served.open_served(path) as db:
+        assert sorted(r[0] for r in db.rows("select publish_id from main.publish_log")) == sorted(
+            [first.publish_id, second.publish_id]
+        )
+    # the metric layer's answer on PostgreSQL equals the same compiled query on the DuckDB build
+    compiled = compile_metric_query(SEMANTIC_MANIFEST_PATH, saved_query="open_pipeline_headlines")
+    with duckdb.connect() as duck:
+        duck.execute(
+            f"attach '{demo_warehouse.warehouse_path}' as {metric_database_name(SEMANTIC_MANIFEST_PATH)} (read_only)"
+        )
+        assert sorted(headline.rows) == sorted(duck.execute(compiled).fetchall())
+
+    # the as-of picker: both days kept; the past one opens from its schema
+    days = served.kept_days(path)
+    assert [(d.publish_id, d.is_current) for d in days] == [
+        (second.publish_id, True),
+        (first.publish_id, False),
+    ]
+    with served.open_served(path, days[1].parquet_version) as db:
+        assert db.rows(
+            "select publish_id from served.main.publish_log where publish_id = ?", [first.publish_id]
+        )
+        assert sorted(db.rows(sql)) == expected
+    with pytest.raises(served.DayNotKeptError), served.open_served(path, "served_dash__gone"):
+        pass
+
+
+def test_one_dashboard_page_in_the_browser_reads_postgres(
+    postgres_warehouse, demo_warehouse, monkeypatch, tmp_path
+):
+    """Pipeline Health, served by Streamlit with REVOPS_SERVE_ENGINE=postgres, shows the
+    company's numbers of the marts published in PostgreSQL (one page: the others read the same way)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboard"))
+    from dashboard_harness import (
+        browser_missing,
+        error_boxes,
+        open_page,
+        start_browser,
+        start_dashboard,
+        stop_browser,
+    )
+
+    from dashboard import formatting as f
+    from revops.publish.postgres import publish_marts_postgres
+
+    if browser_missing():
+        pytest.skip(browser_missing())
+    publish_marts_postgres(_serving(postgres_warehouse, "served_page"), _request(demo_warehouse.as_of_date))
+    _read_from_postgres(monkeypatch, postgres_warehouse, "served_page")
+    _, [(deals, amount)] = postgres_warehouse.query(
+        "select open_deal_count, open_amount from served_page.pipeline_hygiene where rollup_level = 'company'"
+    )
+    server = start_dashboard(tmp_path / "no-serve-folder", tmp_path)
+    driver = start_browser()
+    try:
+        text = open_page(driver, f"{server.url}/")
+        assert "Pipeline Health" in text
+        assert f.count(deals) in text and f.money(amount) in text
+        assert "Metric layer unavailable" not in text
+        assert not error_boxes(driver), error_boxes(driver)
+        assert "Traceback" not in server.log(), server.log()[-4000:]
+    finally:
+        stop_browser(driver)
+        server.stop()
