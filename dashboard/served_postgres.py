@@ -43,7 +43,7 @@ from revops.sql import quote_identifier
 
 SCHEME = "postgresql:"
 CACHED_PUBLISHES = 3
-_MART_NAMES = re.compile(r'\bmarts\s*\.\s*"?([A-Za-z_][A-Za-z0-9_]*)"?')
+_MART_NAMES = re.compile(r'\bmarts"?\s*\.\s*"?([A-Za-z_][A-Za-z0-9_]*)')
 
 
 class PostgresReadError(RuntimeError):

@@ -387,10 +387,13 @@ def _baseline_rows(log_row: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _record_missing_in_state(state_file: Path, log: Sequence[Mapping[str, Any]]) -> None:
     """Publishes served in PostgreSQL that the state file missed (its commit failed after the
     swap): recorded there now, with their raw counts as baselines."""
-    missing = [row for row in log if not state.has_publish(state_file, row["publish_id"])]
-    if not missing:
-        return
     with state.open_state(state_file) as con:
+        recorded = {
+            publish_id for (publish_id,) in con.execute("select publish_id from main.publish_log").fetchall()
+        }
+        missing = [row for row in log if row["publish_id"] not in recorded]
+        if not missing:
+            return
         state.insert_rows(con, "publish_log", missing)
         state.insert_rows(
             con, "raw_baselines", [b for row in missing if row["source_key"] for b in _baseline_rows(row)]

@@ -350,3 +350,58 @@ def test_one_dashboard_page_in_the_browser_reads_postgres(
     finally:
         stop_browser(driver)
         server.stop()
+
+
+def test_a_publish_the_state_file_missed_is_recorded_there_by_the_next(
+    postgres_warehouse, demo_warehouse, tmp_path
+):
+    from revops import state
+    from revops.publish.postgres import publish_marts_postgres
+
+    serving = _serving(postgres_warehouse, "served_state")
+    state_file = tmp_path / "build.state.duckdb"
+
+    def state_down(step: str) -> None:
+        if step == "commit_state":
+            raise OSError("disk full")
+
+    day = demo_warehouse.as_of_date
+    first = publish_marts_postgres(
+        serving, _request(day, "run-lost"), state_path=state_file, on_step=state_down
+    )
+    assert first.published and "could not record it (OSError: disk full)" in first.detail
+    assert _served_id(postgres_warehouse, "served_state") == first.publish_id  # BI reads it all the same
+    assert not state.has_publish(state_file, first.publish_id)
+    second = publish_marts_postgres(serving, _request(day, "run-next"), state_path=state_file)
+    assert [r["publish_id"] for r in state.read_publish_log(state_file, limit=5)] == [
+        second.publish_id,
+        first.publish_id,
+    ]
+    assert state.last_good_raw_counts(state_file, "test:landing") == {"opportunity": 1500}
+    # a failed run's alerts, recorded beside the marts without touching them
+    from revops.publish.postgres import record_alerts_postgres
+
+    failed = {
+        "alert_id": "a-failed",
+        "kind": "gate_failure",
+        "severity": "blocking",
+        "message": "raw: 3 bad ids",
+    }
+    assert record_alerts_postgres(serving, [failed]) == 1
+    assert record_alerts_postgres(serving, [failed]) == 0
+    _, rows = postgres_warehouse.query(
+        "select kind, message from served_state_history.alerts where alert_id = 'a-failed'"
+    )
+    assert rows == [("gate_failure", "raw: 3 bad ids")]
+    assert _served_id(postgres_warehouse, "served_state") == second.publish_id
+
+
+def test_the_serve_engine_setting():
+    from dashboard.settings import DashboardSettingError, serve_engine
+
+    assert serve_engine({}) == "duckdb"
+    assert serve_engine({"REVOPS_SERVE_ENGINE": " Postgres "}) == "postgres"
+    with pytest.raises(
+        DashboardSettingError, match="REVOPS_SERVE_ENGINE='snowflake': expected one of duckdb, postgres"
+    ):
+        serve_engine({"REVOPS_SERVE_ENGINE": "snowflake"})
