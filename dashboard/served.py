@@ -25,6 +25,11 @@ version)` then builds the same `served` catalog in memory, a view per `<mart>.pa
 schema `marts` and a view per table of the served file's `main` (the publish log and the alerts
 are the latest), so every page's queries run unchanged. Nothing is written: the views live in
 an in-memory database, the files are only read.
+
+PostgreSQL (REVOPS_SERVE_ENGINE=postgres, what the postgres target publishes to): the same
+functions read the served schema instead, through `dashboard/served_postgres.py` (the tables a
+page reads copied into an in-memory DuckDB of the publish served, so every page's SQL runs
+unchanged; the stamp is the publish id; the kept days are the kept publishes' schemas).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from dashboard import served_postgres
+from dashboard.settings import serve_engine
 from revops.metrics import (
     SEMANTIC_MANIFEST_PATH,
     MetricTable,
@@ -74,10 +81,17 @@ class MissingMartsError(RuntimeError):
 
 
 def served_path(serve_dir: Path | str | None = None) -> Path:
-    """`<serve_dir>/revops.duckdb`, the serve folder from the settings when not given."""
+    """`<serve_dir>/revops.duckdb`, the serve folder from the settings when not given; with
+    REVOPS_SERVE_ENGINE=postgres (and no folder given), `postgresql:<database>/<served schema>`."""
     if serve_dir is None:
+        if serve_engine() == "postgres":
+            return served_postgres.location(_postgres_serving())
         serve_dir = Settings.from_env().serve_dir
     return _served_path_in(Path(serve_dir))
+
+
+def _postgres_serving() -> served_postgres.PostgresServing:
+    return served_postgres.serving_from(os.environ, Settings.from_env().pg_served_schema)
 
 
 @dataclass(frozen=True)
@@ -87,8 +101,15 @@ class FileStamp:
     size: int
 
 
-def file_stamp(path: Path) -> FileStamp | None:
-    """What identifies the file now at `path`; None when there is none."""
+def file_stamp(path: Path) -> FileStamp | served_postgres.PublishStamp | None:
+    """What identifies the file now at `path`; None when there is none. For PostgreSQL, the
+    publish served now (a stamp that cannot be cached for good when PostgreSQL cannot be read:
+    `open_served` then says why)."""
+    if served_postgres.is_location(path):
+        try:
+            return served_postgres.current_stamp(_postgres_serving())
+        except served_postgres.PostgresReadError:
+            return served_postgres.PublishStamp(f"unreadable-{os.urandom(4).hex()}")
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -99,6 +120,11 @@ def file_stamp(path: Path) -> FileStamp | None:
 def kept_days(path: Path | None = None) -> list[KeptDay]:
     """The published days whose marts can still be read, newest first (the current one first)."""
     path = Path(path) if path is not None else served_path()
+    if served_postgres.is_location(path):
+        try:
+            return served_postgres.kept_days(_postgres_serving())
+        except served_postgres.PostgresReadError as error:
+            raise ServedFileError(str(error)) from error
     if not path.exists():
         return []
     try:
@@ -186,6 +212,10 @@ def open_served(path: Path | None = None, version: str | None = None) -> Iterato
     read instead of the served file's (the publish log and alerts stay the served file's).
     Raises DayNotKeptError when that folder is gone."""
     path = Path(path) if path is not None else served_path()
+    if served_postgres.is_location(path):
+        with _open_postgres(path, version) as db:
+            yield db
+        return
     if not path.exists():
         yield None
         return
@@ -210,6 +240,72 @@ def open_served(path: Path | None = None, version: str | None = None) -> Iterato
         except duckdb.Error as error:
             raise ServedFileError(f"{path} cannot be read: {error}") from error
         yield ServedWarehouse(con, path, version)
+    finally:
+        con.close()
+
+
+class PostgresServedWarehouse(ServedWarehouse):
+    """One publish served in PostgreSQL, read through its in-memory DuckDB: the tables a query
+    names are copied from PostgreSQL the first time a page needs them."""
+
+    def __init__(self, publish: Any, con: duckdb.DuckDBPyConnection, path: Path, version: str | None):
+        super().__init__(con, path, version)
+        self._publish = publish
+
+    def metrics(
+        self, saved_query: str | None = None, *, metrics: Sequence[str] = (), group_by: Sequence[str] = ()
+    ) -> MetricTable:
+        sql = compile_metric_query(
+            SEMANTIC_MANIFEST_PATH, saved_query=saved_query, metrics=metrics, group_by=group_by
+        )
+        served_postgres.attach_metric_catalog(
+            self._publish, self._con, metric_database_name(SEMANTIC_MANIFEST_PATH), sql
+        )
+        cursor = self._con.execute(sql)
+        columns = tuple(column[0] for column in cursor.description or ())
+        return MetricTable(columns=columns, rows=tuple(tuple(r) for r in cursor.fetchall()), sql=sql)
+
+    def frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        self._read(lambda: self._publish.ensure_in_sql(sql))
+        return super().frame(sql, params)
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        self._read(lambda: self._publish.ensure_in_sql(sql))
+        return super().rows(sql, params)
+
+    def tables(self) -> set[str]:
+        return self._publish.tables()
+
+    def require(self, *tables: str) -> None:
+        missing = [t for t in tables if t not in self.tables()]
+        if missing:
+            raise MissingMartsError(missing)
+        self._read(lambda: self._publish.ensure(tables))
+
+    def _read(self, read: Any) -> None:
+        try:
+            read()
+        except served_postgres.PublishGone as error:
+            raise DayNotKeptError(str(error)) from error
+        except served_postgres.PostgresReadError as error:
+            raise ServedFileError(str(error)) from error
+
+
+@contextlib.contextmanager
+def _open_postgres(path: Path, version: str | None) -> Iterator[ServedWarehouse | None]:
+    try:
+        publish = served_postgres.publish_database(_postgres_serving(), version)
+    except served_postgres.PublishGone as error:
+        if version is not None:
+            raise DayNotKeptError(str(error)) from error
+        yield None  # nothing published to PostgreSQL yet
+        return
+    except served_postgres.PostgresReadError as error:
+        raise ServedFileError(str(error)) from error
+    con = publish.database.cursor()
+    try:
+        con.execute("use served")
+        yield PostgresServedWarehouse(publish, con, path, version)
     finally:
         con.close()
 

@@ -7,8 +7,9 @@ folders (staging, intermediate, marts, reference for seeds).
 The warehouse dbt builds in is a setting, REVOPS_DBT_TARGET (`duckdb`, the default,
 `postgres` or `spark`; profiles.yml reads the same variable). Ingestion and the raw gate
 always work in the DuckDB build file; on another target this asset first copies the
-gated raw tables there, then `dbt build` runs there, then the marts are copied back
-into the build file, where the mart gate and the publisher read them as on DuckDB.
+gated raw tables there, then `dbt build` runs there. On Spark the marts are then copied
+back into the build file, where the publisher reads them as on DuckDB; on PostgreSQL
+they stay there and are published there (`orchestration/publishing.py`).
 """
 
 import contextlib
@@ -188,7 +189,7 @@ def _build(
             metadata={"stage": "the dbt build (models and tests)"},
         ) from error
     prune_invocation_dirs(invocation.target_path.parent)
-    if target != "duckdb":
+    if target == "spark":  # PostgreSQL publishes in place (revops.publish.postgres): nothing comes back
         marts = {
             f"{node['schema']}.{node['alias']}": list(node["columns"])
             for node in invocation.manifest["nodes"].values()

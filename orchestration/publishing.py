@@ -7,6 +7,11 @@ this run materialized both gates' verdicts, so a run that selected publishing wi
 gates is refused in one sentence instead of validating anything here. The copy itself is
 `revops.publish.publish_marts` (atomic); this run's warnings go into the served file's
 alerts.
+
+Where the publish happens follows the run's dbt target: on `postgres` the marts are
+published in PostgreSQL itself (`revops.publish.postgres`: a schema swap in one
+transaction, the publish log and alerts beside them), never pulled back into DuckDB; on
+`duckdb` and `spark` the DuckDB file and Parquet of the serving folder.
 """
 
 import dagster as dg
@@ -19,7 +24,10 @@ from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.run_records import run_check_records, run_materialized_keys
 from revops.alerting import hygiene_digests, warning_alerts
 from revops.publish import PublishError, PublishRequest, publish_marts
+from revops.publish.postgres import publish_marts_postgres
+from revops.publish.postgres_served import marts_into_duckdb
 from revops.quality import load_suites, table_row_counts
+from revops.warehouse_targets import dbt_target, postgres_serving
 
 PUBLISHED_KEY = dg.AssetKey("published_marts")
 
@@ -78,32 +86,52 @@ def build_publish_asset() -> dg.AssetsDefinition:
         # 4. what goes into the served file beside the marts: warnings and the digest
         warned = [c for c in checks if not c["passed"]]
         alerts = warning_alerts(warned, run_id=run_id, as_of_date=as_of)
+        target = dbt_target()
+        in_postgres = postgres_serving(settings) if target == "postgres" else None
         with duckdb.connect(str(settings.warehouse_path)) as con:
             raw_counts = table_row_counts(con, settings.raw_schema, load_suites("raw"))
-            digests = (
-                hygiene_digests(con, run_id=run_id, as_of_date=as_of)
-                if "pipeline_hygiene_digest" in mart_keys
-                else []
-            )
+            if in_postgres is None:
+                digests = (
+                    hygiene_digests(con, run_id=run_id, as_of_date=as_of)
+                    if "pipeline_hygiene_digest" in mart_keys
+                    else []
+                )
+        if in_postgres is not None:  # the digest mart read from where dbt built it
+            digests = []
+            if "pipeline_hygiene_digest" in mart_keys:
+                with duckdb.connect() as memory:
+                    marts_into_duckdb(
+                        in_postgres.dsn, in_postgres.marts_schema, ["pipeline_hygiene_digest"], memory
+                    )
+                    digests = hygiene_digests(memory, run_id=run_id, as_of_date=as_of)
 
+        request = PublishRequest(
+            run_id=run_id,
+            as_of_date=as_of,
+            marts=list(mart_keys),
+            raw_row_counts=raw_counts,
+            checks=[{k: c[k] for k in ("asset", "check", "passed", "severity")} for c in checks],
+            alerts=[a.as_row() for a in alerts] + [d.as_row() for d, _ in digests],
+            source_key=settings.source_key(),
+            allow_older=serving.allow_older,
+            only_if_newer=serving.only_if_newer,
+        )
         try:
-            result = publish_marts(
-                settings.warehouse_path,
-                serve_dir,
-                PublishRequest(
-                    run_id=run_id,
-                    as_of_date=as_of,
-                    marts=list(mart_keys),
-                    raw_row_counts=raw_counts,
-                    checks=[{k: c[k] for k in ("asset", "check", "passed", "severity")} for c in checks],
-                    alerts=[a.as_row() for a in alerts] + [d.as_row() for d, _ in digests],
-                    source_key=settings.source_key(),
-                    allow_older=serving.allow_older,
-                    only_if_newer=serving.only_if_newer,
-                ),
-                state_path=settings.state_path(),
-                days_kept=settings.served_days_kept,
-            )
+            if in_postgres is not None:
+                result = publish_marts_postgres(
+                    in_postgres,
+                    request,
+                    state_path=settings.state_path(),
+                    days_kept=settings.served_days_kept,
+                )
+            else:
+                result = publish_marts(
+                    settings.warehouse_path,
+                    serve_dir,
+                    request,
+                    state_path=settings.state_path(),
+                    days_kept=settings.served_days_kept,
+                )
         except PublishError as error:
             raise dg.Failure(description=str(error), metadata={"stage": "publishing"}) from None
         if not result.published:
@@ -118,7 +146,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
         if result.detail:
             context.log.warning(result.detail)
         context.log.info(
-            f"published {len(result.mart_row_counts)} marts to {result.served_path} "
+            f"published {len(result.mart_row_counts)} marts to {result.served_at or result.served_path} "
             f"(publish {result.publish_id}, {result.seconds:.1f} s)"
         )
 
@@ -138,8 +166,14 @@ def build_publish_asset() -> dg.AssetsDefinition:
             metadata={
                 "published": True,
                 "publish_id": result.publish_id,
-                "served_file": dg.MetadataValue.path(str(result.served_path)),
-                "parquet": dg.MetadataValue.path(str(result.parquet_dir)),
+                **(
+                    {"served_in": result.served_at}
+                    if result.served_at
+                    else {
+                        "served_file": dg.MetadataValue.path(str(result.served_path)),
+                        "parquet": dg.MetadataValue.path(str(result.parquet_dir)),
+                    }
+                ),
                 "as_of_date": as_of.isoformat(),
                 "published_at": result.published_at.isoformat() + "Z",
                 "mart_row_counts": dg.MetadataValue.json(result.mart_row_counts),

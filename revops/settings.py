@@ -40,6 +40,10 @@ ENV_ALERT_WEBHOOK_URL = "REVOPS_ALERT_WEBHOOK_URL"
 ENV_SCHEDULE_CRON = "REVOPS_SCHEDULE_CRON"
 ENV_SCHEDULE_TIMEZONE = "REVOPS_SCHEDULE_TIMEZONE"
 ENV_DBT_VARS = "REVOPS_DBT_VARS"
+ENV_PG_SERVED_SCHEMA = "REVOPS_PG_SERVED_SCHEMA"
+ENV_PG_PUBLISH_LOCK_TIMEOUT = "REVOPS_PG_PUBLISH_LOCK_TIMEOUT_SECONDS"
+DEFAULT_PG_SERVED_SCHEMA = "revops_served"  # = revops.publish.postgres.DEFAULT_SERVED_SCHEMA
+DEFAULT_PG_PUBLISH_LOCK_TIMEOUT = 60
 # dbt vars the run sets itself: a REVOPS_DBT_VARS that names one is refused
 RUN_DBT_VARS = ("as_of_date", "raw_schema", "deal_custom_fields")
 DEFAULT_SCHEDULE_CRON = "0 6 * * *"  # every morning before the working day
@@ -101,6 +105,10 @@ class Settings:
     # the model settings of this run (dbt vars over dbt_project.yml's, e.g. risk weights):
     # dbt builds with them and the mart gate's bounds follow them
     dbt_vars: Mapping[str, Any] = field(default_factory=dict)
+    # on the postgres target: the schema BI reads the published marts from, and how long a
+    # publish waits for readers' open transactions before it gives up (nothing published)
+    pg_served_schema: str = DEFAULT_PG_SERVED_SCHEMA
+    pg_publish_lock_timeout_seconds: int = DEFAULT_PG_PUBLISH_LOCK_TIMEOUT
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -126,6 +134,10 @@ class Settings:
             schedule_cron=(env.get(ENV_SCHEDULE_CRON) or "").strip() or DEFAULT_SCHEDULE_CRON,
             schedule_timezone=(env.get(ENV_SCHEDULE_TIMEZONE) or "").strip() or DEFAULT_SCHEDULE_TIMEZONE,
             dbt_vars=parse_dbt_vars(env.get(ENV_DBT_VARS)),
+            pg_served_schema=(env.get(ENV_PG_SERVED_SCHEMA) or "").strip() or DEFAULT_PG_SERVED_SCHEMA,
+            pg_publish_lock_timeout_seconds=_positive_int(
+                env, ENV_PG_PUBLISH_LOCK_TIMEOUT, DEFAULT_PG_PUBLISH_LOCK_TIMEOUT
+            ),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

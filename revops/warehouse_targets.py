@@ -202,20 +202,10 @@ def _copy_table(
 def postgres_dsn_from_env(environ: dict[str, str] | None = None) -> str:
     """The libpq connection string of the `postgres` dbt target, from the same
     variables `dbt_project/profiles.yml` reads (REVOPS_PG_HOST, _PORT, _USER,
-    _PASSWORD, _DATABASE) with the same defaults."""
-    env = os.environ if environ is None else environ
-    parts = {
-        "host": env.get("REVOPS_PG_HOST", "127.0.0.1"),
-        "port": env.get("REVOPS_PG_PORT", "5432"),
-        "user": env.get("REVOPS_PG_USER", "postgres"),
-        "password": env.get("REVOPS_PG_PASSWORD", ""),
-        "dbname": env.get("REVOPS_PG_DATABASE", "revops"),
-    }
-    return " ".join(
-        f"{key}='{value.replace(chr(92), chr(92) * 2).replace(chr(39), chr(92) + chr(39))}'"
-        for key, value in parts.items()
-        if value != ""
-    )
+    _PASSWORD, _DATABASE) with the same defaults (`revops.publish.postgres_served.postgres_dsn`)."""
+    from revops.publish.postgres_served import postgres_dsn
+
+    return postgres_dsn(os.environ if environ is None else environ)
 
 
 # --------------------------------------------------------------------------- Spark
@@ -374,12 +364,28 @@ def _arrow_value(value: Any, oid: int) -> Any:
     return value
 
 
+def postgres_query_arrow(cur: Any, sql: str, params: Iterable[Any] = ()) -> Any:
+    """A query's rows on a psycopg2 cursor as an Arrow table, the types from the cursor's
+    description (numeric as double, as the marts' contracts declare; unknown types as text)."""
+    import pyarrow as pa
+
+    cur.execute(sql, list(params))
+    rows = cur.fetchall()
+    return pa.table(
+        {
+            column.name: pa.array(
+                [_arrow_value(row[i], column.type_code) for row in rows], type=_arrow_type(column.type_code)
+            )
+            for i, column in enumerate(cur.description)
+        }
+    )
+
+
 def _postgres_tables_as_parquet(names: list[str], scratch: Path, dsn: str | None = None) -> dict[str, str]:
     """Each PostgreSQL table read with psycopg2 into Arrow (types from the cursor's
     description), written to Parquet: DuckDB's source expression per table. `dsn`:
     default the warehouse's (REVOPS_PG_*)."""
     import psycopg2  # only the PostgreSQL warehouse needs it
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     sources = {}
@@ -388,16 +394,8 @@ def _postgres_tables_as_parquet(names: list[str], scratch: Path, dsn: str | None
         with pg.cursor() as cur:
             for name in names:
                 schema, table = name.split(".", 1)
-                cur.execute(f"select * from {quote_identifier(schema)}.{quote_identifier(table)}")
-                rows = cur.fetchall()
-                arrow = pa.table(
-                    {
-                        column.name: pa.array(
-                            [_arrow_value(row[i], column.type_code) for row in rows],
-                            type=_arrow_type(column.type_code),
-                        )
-                        for i, column in enumerate(cur.description)
-                    }
+                arrow = postgres_query_arrow(
+                    cur, f"select * from {quote_identifier(schema)}.{quote_identifier(table)}"
                 )
                 path = scratch / f"{name.replace('/', '_')}.parquet"
                 pq.write_table(arrow, path)
@@ -427,3 +425,23 @@ def postgres_schema_tables(dsn: str, schemas: list[str]) -> list[str]:
 def postgres_tables_as_parquet(dsn: str, names: list[str], scratch: Path) -> dict[str, str]:
     """Tables of any PostgreSQL database (a connector's schema) as Parquet files for DuckDB."""
     return _postgres_tables_as_parquet(names, scratch, dsn)
+
+
+def postgres_serving(settings: Any, environ: dict[str, str] | None = None) -> Any:
+    """Where the postgres target serves the marts (`revops.publish.postgres.PostgresServing`):
+    the database of the dbt profile (REVOPS_PG_*), the run's served schema and lock timeout."""
+    from revops.publish.postgres import PostgresServing
+
+    return PostgresServing(
+        dsn=postgres_dsn_from_env(environ),
+        served_schema=settings.pg_served_schema,
+        lock_timeout_seconds=settings.pg_publish_lock_timeout_seconds,
+    )
+
+
+def served_in_postgres(settings: Any, environ: dict[str, str] | None = None) -> str | None:
+    """Where BI reads in words when the run's target publishes in PostgreSQL (`schema
+    revops_served of database revops`), else None (the serving folder's file)."""
+    if dbt_target(environ) != "postgres":
+        return None
+    return str(postgres_serving(settings, environ).describe())

@@ -219,10 +219,16 @@ def print_publish_log(settings: Settings, file: TextIO = sys.stdout) -> None:
     if not log:
         print(f"    nothing has been published to {served_path(settings.serve_dir)} yet", file=file)
         return
-    print(
-        f"    served: {served_path(settings.serve_dir)} (read-only for BI) and {settings.serve_dir / 'parquet' / 'current'}/",
-        file=file,
-    )
+    from revops.warehouse_targets import served_in_postgres
+
+    in_postgres = served_in_postgres(settings)
+    if in_postgres is not None:
+        print(f"    served: {in_postgres} (PostgreSQL)", file=file)
+    else:
+        print(
+            f"    served: {served_path(settings.serve_dir)} (read-only for BI) and {settings.serve_dir / 'parquet' / 'current'}/",
+            file=file,
+        )
     for row in log:
         print(
             f"    {row['published_at']:%Y-%m-%d %H:%M:%S}Z  as_of {row['as_of_date']}  run {row['run_id'][:8]}  "

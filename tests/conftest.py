@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from postgres_server import postgres_server  # noqa: F401 - a fixture for every test folder
+from postgres_server import postgres_server, postgres_warehouse  # noqa: F401 - fixtures for every test folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"

@@ -1,6 +1,7 @@
 """A PostgreSQL server of the tests' own on 127.0.0.1, shared by every test that needs one.
 
-Registered as a fixture by tests/conftest.py; skipped when the server binaries are not
+Registered as a fixture by tests/conftest.py (with `postgres_warehouse`, the demo built there
+by dbt, which tests/portability shares); skipped when the server binaries are not
 installed (`apt-get install postgresql`; .ci/run installs them).
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import json
 import os
 import pwd
 import shlex
@@ -164,3 +166,65 @@ def create_database(server: PostgresServer, name: str) -> None:
             cur.execute(f'create database "{name}"')
     finally:
         con.close()
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+def _run_results(target_path: Path) -> list[dict]:
+    return json.loads((target_path / "run_results.json").read_text())["results"]
+
+
+@dataclass(frozen=True)
+class PostgresWarehouse:
+    server: PostgresServer
+    database: str
+    target_path: Path
+    copied: list
+    run_results: tuple[list[dict], list[dict]]  # the full build's, the incremental rerun's
+
+    @property
+    def dsn(self) -> str:
+        return self.server.dsn(self.database)
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        import psycopg2
+
+        with psycopg2.connect(self.dsn) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return [c.name for c in cur.description], cur.fetchall()
+
+
+@pytest.fixture(scope="session")
+def postgres_warehouse(postgres_server, demo_warehouse, tmp_path_factory) -> PostgresWarehouse:
+    """The demo raw data copied from `demo_warehouse`, built with dbt on PostgreSQL."""
+    import duckdb
+    from conftest import run_dbt  # imported here: conftest imports this module
+
+    from revops.warehouse_targets import copy_raw_to_postgres
+
+    create_database(postgres_server, PG_DATABASE)
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
+        copied = copy_raw_to_postgres(con, postgres_server.dsn(PG_DATABASE), raw_schema="raw")
+
+    target_path = tmp_path_factory.mktemp("postgres") / "target"
+    dbt_vars = {"as_of_date": demo_warehouse.as_of_date.isoformat()}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("REVOPS_PG_HOST", postgres_server.host)
+        env.setenv("REVOPS_PG_PORT", str(postgres_server.port))
+        env.setenv("REVOPS_PG_USER", postgres_server.user)
+        env.setenv("REVOPS_PG_PASSWORD", "")
+        env.setenv("REVOPS_PG_DATABASE", PG_DATABASE)
+        env.setenv("REVOPS_DBT_THREADS", "4")
+        common = {"warehouse_path": demo_warehouse.warehouse_path, "target_path": target_path}
+        run_dbt(["build", "--target", "postgres"], dbt_vars=dbt_vars, **common)
+        full_build = _run_results(target_path)
+        # A second, incremental run, as the daily schedule makes: the incremental model
+        # must see no schema change and the snapshot must take its new rows.
+        run_dbt(
+            ["build", "--target", "postgres", "--select", "fct_deal_snapshots", "opportunity_state_snapshot"],
+            dbt_vars=dbt_vars,
+            **common,
+        )
+        rerun = _run_results(target_path)
+    return PostgresWarehouse(postgres_server, PG_DATABASE, target_path, copied, (full_build, rerun))

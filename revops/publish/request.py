@@ -26,6 +26,7 @@ class PublishResult:
     seconds: float = 0.0
     published: bool = True  # False: skipped (`only_if_newer` and not newer); `detail` says why
     detail: str = ""
+    served_at: str = ""  # where BI reads when it is not the served file (PostgreSQL: its schema and database)
 
 
 @dataclass

@@ -15,78 +15,10 @@ Skipped only when the PostgreSQL server binaries are not installed
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import duckdb
 import pytest
-from conftest import run_dbt
 from mart_comparison import MART_NAMES, assert_build_ran_every_node, assert_same_mart, mart_grains, table_rows
-from postgres_server import PostgresServer
 from postgres_server import create_database as _create_database
-
-PG_DATABASE = "revops"
-
-
-# --------------------------------------------------------------------------- warehouse
-
-
-def _run_results(target_path: Path) -> list[dict]:
-    return json.loads((target_path / "run_results.json").read_text())["results"]
-
-
-@dataclass(frozen=True)
-class PostgresWarehouse:
-    server: PostgresServer
-    database: str
-    target_path: Path
-    copied: list
-    run_results: tuple[list[dict], list[dict]]  # the full build's, the incremental rerun's
-
-    @property
-    def dsn(self) -> str:
-        return self.server.dsn(self.database)
-
-    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
-        import psycopg2
-
-        with psycopg2.connect(self.dsn) as con, con.cursor() as cur:
-            cur.execute(sql)
-            return [c.name for c in cur.description], cur.fetchall()
-
-
-@pytest.fixture(scope="session")
-def postgres_warehouse(postgres_server, demo_warehouse, tmp_path_factory) -> PostgresWarehouse:
-    """The demo raw data copied from `demo_warehouse`, built with dbt on PostgreSQL."""
-    from revops.warehouse_targets import copy_raw_to_postgres
-
-    _create_database(postgres_server, PG_DATABASE)
-    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
-        copied = copy_raw_to_postgres(con, postgres_server.dsn(PG_DATABASE), raw_schema="raw")
-
-    target_path = tmp_path_factory.mktemp("postgres") / "target"
-    dbt_vars = {"as_of_date": demo_warehouse.as_of_date.isoformat()}
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("REVOPS_PG_HOST", postgres_server.host)
-        env.setenv("REVOPS_PG_PORT", str(postgres_server.port))
-        env.setenv("REVOPS_PG_USER", postgres_server.user)
-        env.setenv("REVOPS_PG_PASSWORD", "")
-        env.setenv("REVOPS_PG_DATABASE", PG_DATABASE)
-        env.setenv("REVOPS_DBT_THREADS", "4")
-        common = {"warehouse_path": demo_warehouse.warehouse_path, "target_path": target_path}
-        run_dbt(["build", "--target", "postgres"], dbt_vars=dbt_vars, **common)
-        full_build = _run_results(target_path)
-        # A second, incremental run, as the daily schedule makes: the incremental model
-        # must see no schema change and the snapshot must take its new rows.
-        run_dbt(
-            ["build", "--target", "postgres", "--select", "fct_deal_snapshots", "opportunity_state_snapshot"],
-            dbt_vars=dbt_vars,
-            **common,
-        )
-        rerun = _run_results(target_path)
-    return PostgresWarehouse(postgres_server, PG_DATABASE, target_path, copied, (full_build, rerun))
-
 
 # --------------------------------------------------------------------------- copying
 
@@ -170,15 +102,23 @@ def test_mart_matches_duckdb(mart, postgres_warehouse, demo_warehouse):
 # --------------------------------------------------------------------------- the pipeline
 
 
-def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_marts(
+def test_pipeline_with_the_postgres_setting_builds_and_publishes_there_and_a_failed_gate_publishes_nothing(
     postgres_server, demo_landing_dir, demo_warehouse, tmp_path, monkeypatch
 ):
     """REVOPS_DBT_TARGET=postgres: the same pipeline (`revops run`) loads and gates the
-    files in DuckDB, copies the raw tables to PostgreSQL, runs dbt there, and the marts
-    it publishes equal the ones dbt built on DuckDB from the same files."""
-    import dagster as dg
+    files in DuckDB, copies the raw tables to PostgreSQL, runs dbt there and publishes
+    there: schema revops_served holds every mart, equal to what dbt built on DuckDB from
+    the same files, with the publish log and the alerts beside it; no mart comes back into
+    the DuckDB build file, nothing goes to the serving folder. A second run whose raw gate
+    fails (a deal of an unknown owner) publishes nothing: readers keep the first publish.
+    (Two pipeline runs: the second stops at the raw gate, before any copy or dbt.)"""
+    import shutil
 
-    from revops.publish import open_served
+    import dagster as dg
+    import psycopg2
+
+    from revops import state
+    from revops.publish import served_path
     from revops.settings import Settings
     from revops_app.pipeline import run_pipeline
 
@@ -203,31 +143,55 @@ def test_pipeline_with_the_postgres_setting_builds_there_and_publishes_the_same_
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_pipeline(settings, instance=instance) == 0
 
-    # dbt built in PostgreSQL ...
-    import psycopg2
+    def pg(sql: str) -> tuple[list[str], list[tuple]]:
+        with psycopg2.connect(postgres_server.dsn(database)) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return [c.name for c in cur.description], cur.fetchall()
 
-    with psycopg2.connect(postgres_server.dsn(database)) as con, con.cursor() as cur:
-        cur.execute("select count(*) from marts.deal_risk")
-        assert cur.fetchone()[0] > 0
-    # ... and what BI reads is what DuckDB builds from the same files
+    # BI reads in PostgreSQL what DuckDB builds from the same files
     grains = mart_grains(demo_warehouse.target_path)
-    with (
-        open_served(settings.serve_dir) as served,
-        duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as duck,
-    ):
-        published = {
-            r[0]
-            for r in served.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        }
-        assert published == set(MART_NAMES)
+    _, served_tables = pg("select tablename from pg_tables where schemaname = 'revops_served'")
+    assert {t for (t,) in served_tables} == {*MART_NAMES, "served_publish"}
+    with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as duck:
         for mart in MART_NAMES:
             schema, table, grain = grains[mart]
-            sql = f'select * from "{schema}"."{table}"'
             assert_same_mart(
-                mart, grain, table_rows(duck, sql), table_rows(served, sql), "PostgreSQL via the pipeline"
+                mart,
+                grain,
+                table_rows(duck, f'select * from "{schema}"."{table}"'),
+                pg(f'select * from revops_served."{table}"'),
+                "PostgreSQL, published by the pipeline",
             )
+    _, log = pg("select publish_id, as_of_date, mart_count from revops_served_history.publish_log")
+    [(publish_id, as_of, mart_count)] = log
+    assert (as_of, mart_count) == (demo_warehouse.as_of_date, len(MART_NAMES))
+    assert pg("select publish_id from revops_served.served_publish")[1] == [(publish_id,)]
+    _, alerts = pg("select kind, count(*) from revops_served_history.alerts group by kind")
+    assert dict(alerts).get("hygiene_digest", 0) > 0  # the digest, worded from the PostgreSQL mart
+    assert state.has_publish(settings.state_path(), publish_id)  # the gate's baseline
+    # nothing came back into DuckDB, nothing went to the serving folder
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as build:
+        schemas = {
+            r[0] for r in build.execute("select schema_name from information_schema.schemata").fetchall()
+        }
+    assert "marts" not in schemas and "raw" in schemas
+    assert not served_path(settings.serve_dir).exists()
+
+    # a failed raw gate: nothing published, readers keep the first publish
+    broken = tmp_path / "landing"
+    shutil.copytree(demo_landing_dir, broken)
+    path = broken / "opportunity.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[39].split(",")
+    fields[2] = "005000000000007777"  # an owner_id no user has
+    lines[39] = ",".join(fields)
+    path.write_text("".join(lines), encoding="utf-8")
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_pipeline(settings.with_overrides(landing_dir=broken), instance=instance) != 0
+    assert pg("select publish_id from revops_served_history.publish_log")[1] == [(publish_id,)]
+    assert pg("select publish_id from revops_served.served_publish")[1] == [(publish_id,)]
+    _, schemas = pg("select nspname from pg_namespace where nspname like 'revops_served%'")
+    assert {s for (s,) in schemas} == {"revops_served", "revops_served_history"}
 
 
 # --------------------------------------------------------------------------- no server
