@@ -15,7 +15,6 @@ failure shows as the failed asset check and the failed step, with the message.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,10 @@ from revops.alerting import (
     post_to_webhook,
 )
 from revops.publish import record_alerts
+from revops.publish.postgres import record_alerts_postgres
 from revops.settings import Settings
 from revops.sql import quote_identifier
-from revops.warehouse_targets import dbt_target
+from revops.warehouse_targets import dbt_target, postgres_serving
 
 
 class AlertingResource(dg.ConfigurableResource):
@@ -42,16 +42,10 @@ class AlertingResource(dg.ConfigurableResource):
     webhook_url: str = ""
     timeout_seconds: float = 10
 
-    def url(self, settings: Settings | None = None) -> str:
-        if self.webhook_url:
-            return self.webhook_url
-        if settings is not None:
-            return settings.alert_webhook_url
-        # a caller that does not pass the run's settings yet (publishing's digest):
-        # the settings now, as the warehouse resource reads them (see DECISIONS.md)
-        return Settings.from_env(os.environ).alert_webhook_url
+    def url(self, settings: Settings) -> str:
+        return self.webhook_url or settings.alert_webhook_url
 
-    def send(self, payload: dict[str, Any], settings: Settings | None = None) -> Delivery:
+    def send(self, payload: dict[str, Any], settings: Settings) -> Delivery:
         return post_to_webhook(payload, self.url(settings), timeout=self.timeout_seconds)
 
 
@@ -296,11 +290,12 @@ def alert_on_failure(context: dg.HookContext) -> None:
             ),
         )
         delivery = context.resources.alerting.send(payload, settings)
+        rows = [a.as_row() for a in alerts]
         recorded = record_alerts(
-            context.resources.serving.serve_dir_path(),
-            [a.as_row() for a in alerts],
-            state_path=settings.state_path(),
+            context.resources.serving.serve_dir_path(), rows, state_path=settings.state_path()
         )
+        if dbt_target() == "postgres":  # where this target's BI reads the alerts
+            record_alerts_postgres(postgres_serving(settings), rows)
         context.log.error(
             f"alert raised for {len(failures)} failure(s) in {context.step_key}: webhook {delivery.detail}; "
             f"recorded in {recorded.where()}"

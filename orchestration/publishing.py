@@ -151,7 +151,7 @@ def build_publish_asset() -> dg.AssetsDefinition:
         )
 
         # 5. after the publish: the digest per manager
-        deliveries = [alerting.send(payload) for _, payload in digests]
+        deliveries = [alerting.send(payload, settings) for _, payload in digests]
         sent = sum(d.delivered for d in deliveries)
         if digests:
             context.log.info(

@@ -20,8 +20,6 @@ ENVIRONMENT_READERS = {
     "dbt_project.py": "PATH for dbt's preparer and DBT_TARGET_PATH",
     # the dbt subprocess inherits the environment: the run's values are written for it
     "dbt_assets.py": "writes the dbt subprocess's environment from the run's Settings",
-    # AlertingResource.url() without settings: publishing's digest does not pass them yet
-    "alerts.py": "fallback for a caller that does not pass the run's Settings",
 }
 
 

@@ -190,6 +190,9 @@ def test_pipeline_with_the_postgres_setting_builds_and_publishes_there_and_a_fai
         assert run_pipeline(settings.with_overrides(landing_dir=broken), instance=instance) != 0
     assert pg("select publish_id from revops_served_history.publish_log")[1] == [(publish_id,)]
     assert pg("select publish_id from revops_served.served_publish")[1] == [(publish_id,)]
+    # the failed run's alert is where this target's BI reads them, without waiting for a publish
+    _, failed = pg("select table_name from revops_served_history.alerts where kind = 'gate_failure'")
+    assert ("raw.opportunity",) in failed, failed
     _, schemas = pg("select nspname from pg_namespace where nspname like 'revops_served%'")
     assert {s for (s,) in schemas} == {"revops_served", "revops_served_history"}
 
