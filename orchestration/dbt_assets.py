@@ -135,11 +135,16 @@ def test_window_environment(warehouse: WarehouseResource) -> dict[str, str]:
     """REVOPS_TEST_WINDOW_START for dbt (macros/changed_rows.sql): on a daily run the latest
     load's time, so the data tests of the incremental models check the rows it loaded (and
     the whole tables on the weekly full-test day); empty, so every table is tested whole,
-    on --full-refresh or without a load log."""
+    on --full-refresh, on the first build (no marts.fct_deal_snapshots in the build file yet;
+    on another target it is copied back after each build) or without a load log."""
     if warehouse.full_refresh:
         return {"REVOPS_TEST_WINDOW_START": ""}
     with warehouse.connect() as con:
-        loaded = latest_load_time(con, warehouse.settings().raw_schema)
+        built = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'fct_deal_snapshots'"
+        ).fetchone()[0]
+        loaded = latest_load_time(con, warehouse.settings().raw_schema) if built else None
     return {"REVOPS_TEST_WINDOW_START": loaded.isoformat(sep=" ") if loaded else ""}
 
 

@@ -419,3 +419,22 @@ def test_a_change_file_already_applied_is_not_applied_again(sequence):
         f"opportunity.changes.{DAY0 + dt.timedelta(days=2)}.csv",
     ]
     assert list(day3["applied_files"]) == [f"opportunity.changes.{DAY0 + dt.timedelta(days=3)}.csv"]
+
+
+def test_the_pipeline_passes_the_latest_load_as_the_test_window_on_a_daily_run_only(sequence, tmp_path):
+    from orchestration.dbt_assets import test_window_environment
+    from orchestration.resources import WarehouseResource
+
+    built = tmp_path / "built.duckdb"
+    shutil.copy(sequence.daily, built)
+    with duckdb.connect(str(built), read_only=True) as con:
+        loaded = latest_load_time(con)
+    assert loaded is not None and loaded.date() >= dt.date.today() - dt.timedelta(days=1)
+    daily = WarehouseResource(warehouse_path=str(built))
+    assert test_window_environment(daily) == {"REVOPS_TEST_WINDOW_START": loaded.isoformat(sep=" ")}
+    # --full-refresh, and a first build (raw loaded, no marts yet): whole tables
+    refresh = WarehouseResource(warehouse_path=str(built), full_refresh=True)
+    assert test_window_environment(refresh) == {"REVOPS_TEST_WINDOW_START": ""}
+    with duckdb.connect(str(built)) as con:
+        con.execute("drop schema marts cascade")
+    assert test_window_environment(daily) == {"REVOPS_TEST_WINDOW_START": ""}
