@@ -84,3 +84,58 @@ def _difference(a_columns: list[str], a_rows: list[tuple], b_columns: list[str],
     if not differences:
         return ""
     return f"{len(differences)} values differ, e.g. " + "; ".join(differences[:3])
+
+
+# the incremental staging tables (models/staging, macros/changed_rows.sql) and what may differ
+# between a daily sequence and a rebuild: `_loaded_at`, the load that last wrote a raw row
+# (a rebuild reloads every row)
+INCREMENTAL_STAGING = (
+    "stg_salesforce__tasks",
+    "stg_salesforce__events",
+    "stg_salesforce__opportunity_history",
+)
+LOAD_COLUMNS = ("_loaded_at",)
+
+
+def compare_staging(
+    incremental: Path,
+    full: Path,
+    tables: tuple[str, ...] = INCREMENTAL_STAGING,
+    schema: str = "staging",
+    ignore: tuple[str, ...] = LOAD_COLUMNS,
+) -> dict[str, str]:
+    """{table: "" when equal, else what differs} for the incremental staging tables, compared
+    in SQL (they are the largest tables: tens of millions of rows at tier L): the same rows,
+    duplicates counted (`except all` both ways), without the `ignore` columns."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{incremental}' as inc (read_only)")
+        con.execute(f"attach '{full}' as ful (read_only)")
+        result: dict[str, str] = {}
+        for name in tables:
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'inc' "
+                    "and table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, name],
+                ).fetchall()
+                if r[0] not in ignore
+            ]
+            if not columns:
+                result[name] = "not in the daily sequence"
+                continue
+            select = ", ".join(f'"{c}"' for c in columns)
+            a, b = f'inc."{schema}"."{name}"', f'ful."{schema}"."{name}"'
+            only_daily, only_full = con.execute(
+                f"select (select count(*) from (select {select} from {a} except all select {select} from {b})), "
+                f"(select count(*) from (select {select} from {b} except all select {select} from {a}))"
+            ).fetchone()
+            result[name] = (
+                f"{only_daily} rows only in the daily sequence, {only_full} only in the full rebuild"
+                if only_daily or only_full
+                else ""
+            )
+        return result
+    finally:
+        con.close()

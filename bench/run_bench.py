@@ -81,6 +81,8 @@ class TierResult:
     daily_equals_full: bool | None = None
     mart_differences: dict[str, str] = field(default_factory=dict)
     row_counts: dict[str, int] = field(default_factory=dict)
+    # dbt's own seconds per node of the full build and of each daily run (`dbt_node_seconds`)
+    dbt_nodes: dict[str, dict] = field(default_factory=dict)
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -165,10 +167,28 @@ def _group(step_key: str) -> str:
     return step_key
 
 
+def _latest_invocation(target_path: Path) -> Path:
+    # dagster-dbt gives each invocation its own folder under DBT_TARGET_PATH
+    return max(target_path.rglob("run_results.json"), key=lambda p: p.stat().st_mtime).parent
+
+
+def dbt_node_seconds(target_path: Path) -> dict:
+    """dbt's seconds per model of the latest build (run_results.json: the model's own
+    execution, hooks included), and the data tests' count and summed seconds (they run on
+    several threads, so the sum is more than their share of the wall clock)."""
+    results = json.loads((_latest_invocation(target_path) / "run_results.json").read_text())["results"]
+    models = {
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+        for r in results
+        if r["unique_id"].startswith(("model.", "snapshot."))
+    }
+    tests = [r["execution_time"] for r in results if r["unique_id"].startswith("test.")]
+    return {"models": models, "data_tests": len(tests), "data_test_seconds": round(sum(tests), 2)}
+
+
 def floor_seconds(warehouse_path: Path, target_path: Path, work: Path) -> float:
     """Run the compiled SQL of every model in one DuckDB connection, in DAG order."""
-    # dagster-dbt gives each invocation its own folder under DBT_TARGET_PATH
-    invocation = max(target_path.rglob("run_results.json"), key=lambda p: p.stat().st_mtime).parent
+    invocation = _latest_invocation(target_path)
     manifest = json.loads((invocation / "manifest.json").read_text())
     results = json.loads((invocation / "run_results.json").read_text())
     compiled = {
@@ -222,7 +242,7 @@ def daily_increments(
     result: TierResult, env: dict[str, str], work: Path, landing: Path, days: int, mode: str
 ) -> None:
     """`days` daily increments on the built warehouse, then the incremental-equals-full check."""
-    from bench.compare import compare_marts
+    from bench.compare import compare_marts, compare_staging
     from revops_demo.increment import write_next_day
 
     revops = str(Path(sys.executable).parent / "revops")
@@ -237,6 +257,7 @@ def daily_increments(
         seconds, samples = run_sampled(
             [revops, "run"], {**env, "REVOPS_AS_OF_DATE": day.isoformat()}, work / f"daily-{number}.log"
         )
+        result.dbt_nodes[f"daily-{number}"] = dbt_node_seconds(Path(env["DBT_TARGET_PATH"]))
         result.daily_runs.append(
             {
                 "day": day.isoformat(),
@@ -257,6 +278,8 @@ def daily_increments(
         [revops, "run", "--full-refresh"], {**env, "REVOPS_AS_OF_DATE": day.isoformat()}, work / "rebuild.log"
     )
     differences = compare_marts(daily_copy, warehouse)
+    # the incremental staging tables too (without `_loaded_at`: a rebuild reloads every row)
+    differences.update({f"staging.{t}": text for t, text in compare_staging(daily_copy, warehouse).items()})
     result.mart_differences = {mart: text for mart, text in differences.items() if text}
     result.daily_equals_full = bool(differences) and not result.mart_differences
 
@@ -339,6 +362,7 @@ def bench_tier(tier: str, keep: bool, days: int = 3, mode: str = "changes") -> T
         )
     )
 
+    result.dbt_nodes["full"] = dbt_node_seconds(target)
     print(f"[{tier}] floor: compiled SQL straight into DuckDB", flush=True)
     result.floor_seconds = floor_seconds(warehouse, target, work)
 
@@ -392,7 +416,39 @@ def render(results: list[TierResult]) -> str:
             ),
             "",
         ]
+        lines += _render_dbt_nodes(result)
     return "\n".join(lines)
+
+
+def _render_dbt_nodes(result: TierResult, top: int = 10) -> list[str]:
+    """The slowest models of the full build beside their seconds in the first daily run."""
+    full, daily = result.dbt_nodes.get("full"), result.dbt_nodes.get("daily-1")
+    if not full:
+        return []
+    slowest = sorted(full["models"], key=lambda m: -full["models"][m])[:top]
+    lines = [
+        f"dbt's own seconds per model (the {top} slowest of the full build; run_results.json):",
+        "",
+        "| model | full build | first daily run |",
+        "|---|---:|---:|",
+    ]
+    for model in slowest:
+        seconds = daily["models"].get(model) if daily else None
+        shown = "unknown (no daily run)" if seconds is None else f"{seconds:.2f}"
+        lines.append(f"| {model} | {full['models'][model]:.2f} | {shown} |")
+    tests = (
+        f"{daily['data_test_seconds']:.1f} s ({daily['data_tests']} tests)"
+        if daily
+        else "unknown (no daily run)"
+    )
+    lines += [
+        f"| all models | {sum(full['models'].values()):.1f} | "
+        + (f"{sum(daily['models'].values()):.1f} |" if daily else "unknown |"),
+        f"| data tests, summed over threads | {full['data_test_seconds']:.1f} s ({full['data_tests']} tests) "
+        f"| {tests} |",
+        "",
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

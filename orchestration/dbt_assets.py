@@ -34,6 +34,7 @@ from orchestration.dbt_project import (
 )
 from orchestration.quality_gates import RAW_GATE_KEY
 from orchestration.resources import WarehouseResource
+from revops.landing import latest_load_time
 from revops.settings import Settings
 from revops.sql import quote_identifier
 from revops.warehouse_targets import copy_raw_to_target, dbt_target, pull_tables_from_target
@@ -127,8 +128,25 @@ def revops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     settings = warehouse.settings()
     # profiles.yml reads the warehouse path from the environment, which the dbt subprocess
     # inherits (dagster-dbt's `cli` takes no env of its own): set for this step, then restored
-    with dbt_subprocess_environment(dbt_environment(settings)):
+    with dbt_subprocess_environment({**dbt_environment(settings), **test_window_environment(warehouse)}):
         yield from _build(context, dbt, warehouse, settings)
+
+
+def test_window_environment(warehouse: WarehouseResource) -> dict[str, str]:
+    """REVOPS_TEST_WINDOW_START for dbt (macros/changed_rows.sql): on a daily run the latest
+    load's time, so the data tests of the incremental models check the rows it loaded (and
+    the whole tables on the weekly full-test day); empty, so every table is tested whole,
+    on --full-refresh, on the first build (no marts.fct_deal_snapshots in the build file yet;
+    on another target it is copied back after each build) or without a load log."""
+    if warehouse.full_refresh:
+        return {"REVOPS_TEST_WINDOW_START": ""}
+    with warehouse.connect() as con:
+        built = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'fct_deal_snapshots'"
+        ).fetchone()[0]
+        loaded = latest_load_time(con, warehouse.settings().raw_schema) if built else None
+    return {"REVOPS_TEST_WINDOW_START": loaded.isoformat(sep=" ") if loaded else ""}
 
 
 def _build(

@@ -43,7 +43,13 @@ from revops.landing.load import (
     load_landing_folder,
     load_landing_object,
 )
-from revops.landing.load_log import LOAD_LOG_FILES_TABLE, LOAD_LOG_TABLE, content_hash, file_fingerprint
+from revops.landing.load_log import (
+    LOAD_LOG_FILES_TABLE,
+    LOAD_LOG_TABLE,
+    content_hash,
+    file_fingerprint,
+    latest_load_time,
+)
 
 __all__ = [
     "CHANGES_INFIX",
@@ -61,6 +67,7 @@ __all__ = [
     "file_fingerprint",
     "find_change_files",
     "find_landing_file",
+    "latest_load_time",
     "load_landing_folder",
     "load_landing_object",
     "normalize_column_name",

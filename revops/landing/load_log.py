@@ -239,3 +239,17 @@ def upsert_load_log(
             seconds,
         ],
     )
+
+
+def latest_load_time(con: duckdb.DuckDBPyConnection, raw_schema: str = "raw") -> dt.datetime | None:
+    """When the latest load of any object ran (`_load_log.loaded_at`, UTC): the `_loaded_at`
+    of every raw row that load inserted or changed. None without a load log (a warehouse
+    never loaded from landing files)."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [raw_schema, LOAD_LOG_TABLE],
+    ).fetchone()
+    if not found or not found[0]:
+        return None
+    value = scalar(con, f"select max(loaded_at) from {quote_identifier(raw_schema)}.{LOAD_LOG_TABLE}")
+    return value if isinstance(value, dt.datetime) else None

@@ -24,6 +24,7 @@ DELETED = "is_deleted"
 MODIFICATION_COLUMNS = ("system_modstamp", "last_modified_date")
 # columns the loader writes: not part of a row's value
 _METADATA = ("_source_file", "_source_row", "_loaded_at")
+LOADED_AT = "_loaded_at"  # when the loader last inserted or changed the row (deletions included)
 
 
 @dataclass
@@ -171,11 +172,18 @@ def merge_full_file(con: duckdb.DuckDBPyConnection, table: str, incoming: str) -
     )
     columns = ", ".join(quote_identifier(n) for n in names)
     # a row gone from the file: flagged deleted, and on no line of any file (`_source_row`
-    # NULL), so the rows the files hold are count(_source_row)
-    gone_values = {DELETED: "true", "_source_row": "cast(null as bigint)"}
+    # NULL), so the rows the files hold are count(_source_row); one newly flagged takes the
+    # load's `_loaded_at` (the change marker incremental staging reads), one flagged before
+    # keeps its own
+    gone_values = {
+        DELETED: "true",
+        "_source_row": "cast(null as bigint)",
+        LOADED_AT: f"case when {_deleted('c')} then {_q('c', LOADED_AT)} "
+        f"else coalesce((select max({quote_identifier(LOADED_AT)}) from {incoming}), "
+        "cast(current_timestamp as timestamp)) end",
+    }
     deleted_columns = ", ".join(
-        f"{gone_values[n]} as {quote_identifier(n)}" if n in gone_values else quote_identifier(n)
-        for n in names
+        f"{gone_values[n]} as {quote_identifier(n)}" if n in gone_values else _q("c", n) for n in names
     )
     con.execute(
         f"""

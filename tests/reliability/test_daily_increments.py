@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +25,8 @@ import duckdb
 import pytest
 from conftest import run_dbt
 
-from bench.compare import compare_marts
-from revops.landing import LOAD_LOG_FILES_TABLE
+from bench.compare import INCREMENTAL_STAGING, compare_marts, compare_staging
+from revops.landing import LOAD_LOG_FILES_TABLE, latest_load_time
 from revops.sources import SourceConfig, ingest_source
 from revops_demo.increment import write_next_day
 
@@ -46,6 +48,9 @@ class Sequence:
     late: str = ""
     backdated: str = ""
     backdated_close: dt.date | None = None
+    # per build: the incremental staging models whose run took only the changed raw rows
+    changed_only: dict[int, set[str]] = field(default_factory=dict)
+    target: Path | None = None
 
 
 def _ingest(
@@ -65,13 +70,22 @@ def _ingest(
     return lines, log
 
 
-def _build(warehouse: Path, target: Path, day: dt.date, *extra: str) -> None:
+def _build(warehouse: Path, target: Path, day: dt.date, *extra: str) -> set[str]:
+    """Build every model for `day`; the incremental staging models that took only the raw
+    rows changed since the last build (their compiled SQL filters on the changed ids)."""
     run_dbt(
         ["build", *BUILD_ONLY_MODELS, *extra],
         warehouse_path=warehouse,
         target_path=target,
         dbt_vars={"as_of_date": day.isoformat()},
     )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {
+        r["unique_id"].split(".")[-1]
+        for r in results
+        if r["unique_id"].split(".")[-1] in INCREMENTAL_STAGING
+        and "_loaded_at >" in (r["compiled_code"] or "")
+    }
 
 
 def _open_deals(warehouse: Path, day: dt.date) -> list[str]:
@@ -121,18 +135,33 @@ def _change_deal(landing: Path, day: dt.date, deal: str, change) -> None:
     _write_rows(change_file, header, [r for r in changed if r[0] != deal] + [row])
 
 
+# builds the warehouse (or its copy on another engine) for a day: (warehouse, dbt target
+# folder, day, full_refresh) -> the incremental staging models that took only changed rows
+Build = Callable[[Path, Path, dt.date, bool], set[str]]
+
+
+def duckdb_build(warehouse: Path, target: Path, day: dt.date, full_refresh: bool) -> set[str]:
+    return _build(warehouse, target, day, *(["--full-refresh"] if full_refresh else []))
+
+
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory) -> Sequence:
+    return build_sequence(tmp_path_factory.mktemp("daily_increments"), duckdb_build)
+
+
+def build_sequence(root: Path, build: Build) -> Sequence:
+    """The four days and the rebuild (module docstring), each built by `build`; the deals of
+    the hand-made cases are picked from the DuckDB marts of day 0 (`build` must leave them)."""
     from revops_demo import generate_demo_data
 
-    root = tmp_path_factory.mktemp("daily_increments")
     landing, target = root / "landing", root / "target"
     generate_demo_data(landing, as_of_date=DAY0, **SCALE)
     warehouse = root / "daily.duckdb"
     seq = Sequence(landing=landing, daily=warehouse, rebuilt=root / "rebuilt.duckdb")
 
+    seq.target = target
     seq.lines[0], seq.load_log[0] = _ingest(warehouse, landing)
-    _build(warehouse, target, DAY0)
+    seq.changed_only[0] = build(warehouse, target, DAY0, False)
     candidates = _open_deals(warehouse, DAY0)
     deleted_before = {r[0] for r in _query(warehouse, "select id from raw.opportunity where is_deleted")}
 
@@ -146,7 +175,7 @@ def sequence(tmp_path_factory) -> Sequence:
     seq.lines[1], seq.load_log[1] = _ingest(warehouse, landing)
     raw_ids = {r[0] for r in _query(warehouse, "select id from raw.opportunity")}
     seq.hard = sorted(raw_ids - {r[0] for r in deals})[0]
-    _build(warehouse, target, day1)
+    seq.changed_only[1] = build(warehouse, target, day1, False)
 
     # day 2: a sync delivers change files; a history row for ten days back arrives late, with
     # the deal it closed (closed lost then, learnt today)
@@ -177,7 +206,7 @@ def sequence(tmp_path_factory) -> Sequence:
 
     _change_deal(landing, day2, seq.late, closed_lost)
     seq.lines[2], seq.load_log[2] = _ingest(warehouse, landing)
-    _build(warehouse, target, day2)
+    seq.changed_only[2] = build(warehouse, target, day2, False)
 
     # day 3: change files; a deal is won with its close date set ten days back
     day3 = DAY0 + dt.timedelta(days=3)
@@ -194,12 +223,12 @@ def sequence(tmp_path_factory) -> Sequence:
 
     _change_deal(landing, day3, seq.backdated, won_backdated)
     seq.lines[3], seq.load_log[3] = _ingest(warehouse, landing)
-    _build(warehouse, target, day3)
+    seq.changed_only[3] = build(warehouse, target, day3, False)
 
     # the full rebuild of the same final inputs
     shutil.copy(warehouse, seq.rebuilt)
     seq.lines[4], seq.load_log[4] = _ingest(seq.rebuilt, landing, full_refresh=True)
-    _build(seq.rebuilt, target, day3, "--full-refresh")
+    seq.changed_only[4] = build(seq.rebuilt, target, day3, True)
     return seq
 
 
@@ -211,6 +240,83 @@ def test_three_daily_increments_give_the_marts_of_a_full_rebuild_of_the_same_inp
     assert {log["load_mode"] for log in sequence.load_log[4].values()} <= {"reloaded"}
     assert sequence.load_log[2]["opportunity"]["load_mode"] == "incremental"
     assert sequence.load_log[1]["opportunity"]["load_mode"] == "merged"
+
+
+def test_the_large_staging_tables_take_only_what_changed_and_equal_a_rebuild(sequence):
+    # days 1 to 3 took the changed raw rows only; day 0 and the rebuild took all of raw
+    assert {day: sorted(models) for day, models in sequence.changed_only.items()} == {
+        0: [],
+        1: sorted(INCREMENTAL_STAGING),
+        2: sorted(INCREMENTAL_STAGING),
+        3: sorted(INCREMENTAL_STAGING),
+        4: [],
+    }
+    # ... and hold the rows a rebuild gives (`_loaded_at` aside: the rebuild reloaded raw)
+    assert compare_staging(sequence.daily, sequence.rebuilt) == dict.fromkeys(INCREMENTAL_STAGING, "")
+    # the deal deleted on day 1 took its history with it; the one gone from the export, its
+    # history, tasks and events (gone from the files too: flagged deleted in raw)
+    for table, column, deals in [
+        ("stg_salesforce__opportunity_history", "opportunity_id", [sequence.soft, sequence.hard]),
+        ("stg_salesforce__tasks", "what_id", [sequence.hard]),
+        ("stg_salesforce__events", "what_id", [sequence.hard]),
+    ]:
+        found = _query(
+            sequence.daily, f"select count(*) from staging.{table} where list_contains(?, {column})", [deals]
+        )
+        assert found == [(0,)], table
+
+
+def test_daily_data_tests_check_the_rows_the_run_loaded_and_the_weekly_run_checks_all(sequence, tmp_path):
+    """A planted duplicate of a row the last load did not touch, stamped as loaded by it,
+    fails the windowed uniqueness test (which checks the loaded keys against the whole
+    table); a NULL planted outside the window passes the daily tests and fails on the
+    weekly full-test day."""
+    warehouse = tmp_path / "planted.duckdb"
+    shutil.copy(sequence.daily, warehouse)
+    table = "staging.stg_salesforce__opportunity_history"
+    with duckdb.connect(str(warehouse)) as con:
+        window_start = latest_load_time(con)
+        old = [
+            r[0]
+            for r in con.execute(
+                f"select opportunity_history_id from {table} where _loaded_at < ? order by 1 limit 2",
+                [window_start],
+            ).fetchall()
+        ]
+        con.execute(
+            f"insert into {table} select * replace (cast(? as timestamp) as _loaded_at) "
+            "from staging.stg_salesforce__opportunity_history where opportunity_history_id = ?",
+            [window_start, old[0]],
+        )
+        con.execute(f"update {table} set stage_name = null where opportunity_history_id = ?", [old[1]])
+    day3 = DAY0 + dt.timedelta(days=3)
+
+    def failing_tests(full_tests_isodow: int) -> dict[str, str]:
+        run_dbt(
+            ["test", "--select", "stg_salesforce__opportunity_history,test_type:data"],
+            warehouse_path=warehouse,
+            target_path=tmp_path / "target",
+            dbt_vars={
+                "as_of_date": day3.isoformat(),
+                "revops_test_window_start": window_start.isoformat(sep=" "),
+                "revops_full_tests_isodow": full_tests_isodow,
+            },
+            check=False,
+        )
+        results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+        assert len(results) == 4
+        return {r["unique_id"].split(".")[2]: r["status"] for r in results if r["status"] != "pass"}
+
+    # a Thursday, not the full-test day: only the window
+    assert day3.isoweekday() == 4
+    assert failing_tests(7) == {
+        "revops_unique_in_window_stg_salesforce__opportunity_history_opportunity_history_id": "fail"
+    }
+    # the full-test day: every row
+    assert failing_tests(4) == {
+        "revops_unique_in_window_stg_salesforce__opportunity_history_opportunity_history_id": "fail",
+        "stg_salesforce__opportunity_history_not_null_columns": "fail",
+    }
 
 
 def test_a_file_that_did_not_change_is_skipped_and_says_so(sequence):
@@ -313,3 +419,22 @@ def test_a_change_file_already_applied_is_not_applied_again(sequence):
         f"opportunity.changes.{DAY0 + dt.timedelta(days=2)}.csv",
     ]
     assert list(day3["applied_files"]) == [f"opportunity.changes.{DAY0 + dt.timedelta(days=3)}.csv"]
+
+
+def test_the_pipeline_passes_the_latest_load_as_the_test_window_on_a_daily_run_only(sequence, tmp_path):
+    from orchestration.dbt_assets import test_window_environment
+    from orchestration.resources import WarehouseResource
+
+    built = tmp_path / "built.duckdb"
+    shutil.copy(sequence.daily, built)
+    with duckdb.connect(str(built), read_only=True) as con:
+        loaded = latest_load_time(con)
+    assert loaded is not None and loaded.date() >= dt.date.today() - dt.timedelta(days=1)
+    daily = WarehouseResource(warehouse_path=str(built))
+    assert test_window_environment(daily) == {"REVOPS_TEST_WINDOW_START": loaded.isoformat(sep=" ")}
+    # --full-refresh, and a first build (raw loaded, no marts yet): whole tables
+    refresh = WarehouseResource(warehouse_path=str(built), full_refresh=True)
+    assert test_window_environment(refresh) == {"REVOPS_TEST_WINDOW_START": ""}
+    with duckdb.connect(str(built)) as con:
+        con.execute("drop schema marts cascade")
+    assert test_window_environment(daily) == {"REVOPS_TEST_WINDOW_START": ""}

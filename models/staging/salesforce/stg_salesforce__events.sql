@@ -1,8 +1,27 @@
+{{
+    config(
+        materialized=changed_rows_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        post_hook="{{ record_changed_rows_state(this) }}",
+        pre_hook="{{ delete_changed_rows(this, changed_rows_since(this, source('salesforce', 'event')), [('event_id', source('salesforce', 'event'))]) }}"
+    )
+}}
+
+{%- set since = changed_rows_since(this, source('salesforce', 'event')) %}
+
+-- Incremental (macros/changed_rows.sql): a daily run takes the raw rows of the ids the
+-- loader changed since the last build (`_loaded_at`), a deleted one included, and gives
+-- them the rows a full rebuild gives; a table on Spark.
+
 with
 
 source as (
 
     select * from {{ source('salesforce', 'event') }}
+    {% if since is not none %}
+        where cast(id as {{ dbt.type_string() }}) in ({{ changed_ids(source('salesforce', 'event'), since) }})
+    {% endif %}
 
 ),
 
@@ -20,7 +39,8 @@ renamed as (
 
         cast(start_date_time as {{ dbt.type_timestamp() }}) as started_at,
         cast(end_date_time as {{ dbt.type_timestamp() }}) as ended_at,
-        cast(created_date as {{ dbt.type_timestamp() }}) as created_at
+        cast(created_date as {{ dbt.type_timestamp() }}) as created_at,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
 
     from source
 
@@ -46,7 +66,8 @@ final as (
         event_type,
         started_at,
         ended_at,
-        created_at
+        created_at,
+        _loaded_at
     from deduplicated
     where row_num = 1
 

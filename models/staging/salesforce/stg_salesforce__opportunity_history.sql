@@ -1,8 +1,32 @@
+{{
+    config(
+        materialized=changed_rows_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        post_hook="{{ record_changed_rows_state(this) }}",
+        pre_hook="{{ delete_changed_rows(this, changed_rows_since(this, source('salesforce', 'opportunity_history')), [('opportunity_history_id', source('salesforce', 'opportunity_history')), ('opportunity_id', source('salesforce', 'opportunity'))]) }}"
+    )
+}}
+
+{%- set since = changed_rows_since(this, source('salesforce', 'opportunity_history')) %}
+
+-- Incremental (macros/changed_rows.sql): a daily run takes the raw rows of the history ids
+-- the loader changed since the last build (`_loaded_at`) and every history row of a deal
+-- it changed (soft-deleted or restored), and gives them the rows a full rebuild gives; a
+-- table on Spark.
+
 with
 
 source as (
 
     select * from {{ source('salesforce', 'opportunity_history') }}
+    {% if since is not none %}
+        where
+            cast(id as {{ dbt.type_string() }})
+            in ({{ changed_ids(source('salesforce', 'opportunity_history'), since) }})
+            or cast(opportunity_id as {{ dbt.type_string() }})
+            in ({{ changed_ids(source('salesforce', 'opportunity'), since) }})
+    {% endif %}
 
 ),
 
@@ -31,7 +55,8 @@ renamed as (
 
         cast(close_date as date) as close_date,
         cast(created_date as {{ dbt.type_timestamp() }}) as created_at,
-        cast(cast(created_date as {{ dbt.type_timestamp() }}) as date) as created_date
+        cast(cast(created_date as {{ dbt.type_timestamp() }}) as date) as created_date,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
 
     from source
 
@@ -62,7 +87,8 @@ final as (
         crm_probability_rate,
         close_date,
         created_at,
-        created_date
+        created_date,
+        _loaded_at
     from deduplicated
     where row_num = 1
 

@@ -1,8 +1,27 @@
+{{
+    config(
+        materialized=changed_rows_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        post_hook="{{ record_changed_rows_state(this) }}",
+        pre_hook="{{ delete_changed_rows(this, changed_rows_since(this, source('salesforce', 'task')), [('task_id', source('salesforce', 'task'))]) }}"
+    )
+}}
+
+{%- set since = changed_rows_since(this, source('salesforce', 'task')) %}
+
+-- Incremental (macros/changed_rows.sql): a daily run takes the raw rows of the ids the
+-- loader changed since the last build (`_loaded_at`), a deleted one included, and gives
+-- them the rows a full rebuild gives; a table on Spark.
+
 with
 
 source as (
 
     select * from {{ source('salesforce', 'task') }}
+    {% if since is not none %}
+        where cast(id as {{ dbt.type_string() }}) in ({{ changed_ids(source('salesforce', 'task'), since) }})
+    {% endif %}
 
 ),
 
@@ -24,7 +43,8 @@ renamed as (
 
         cast(activity_date as date) as activity_date,
         cast(created_date as {{ dbt.type_timestamp() }}) as created_at,
-        cast(completed_date_time as {{ dbt.type_timestamp() }}) as completed_at
+        cast(completed_date_time as {{ dbt.type_timestamp() }}) as completed_at,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as _loaded_at
 
     from source
 
@@ -54,7 +74,8 @@ final as (
         is_closed,
         activity_date,
         created_at,
-        completed_at
+        completed_at,
+        _loaded_at
     from deduplicated
     where row_num = 1
 
