@@ -271,3 +271,42 @@ def append_alerts(path: Path, alerts: Sequence[Mapping[str, Any]], *, serve_dir:
 def has_publish(path: Path, publish_id: str) -> bool:
     with open_state(path) as con:
         return bool(scalar(con, "select count(*) from main.publish_log where publish_id = ?", [publish_id]))
+
+
+def baseline_rows(log_row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A publish's raw row counts (its log row's `raw_row_counts`, a mapping or its JSON) as the
+    gate's row-count baselines of its source."""
+    counts = log_row["raw_row_counts"]
+    counts = json.loads(counts) if isinstance(counts, str) else counts
+    return [
+        {
+            "source_key": log_row["source_key"],
+            "table_name": table,
+            "row_count": int(rows),
+            "publish_id": log_row["publish_id"],
+            "recorded_at": log_row["published_at"],
+        }
+        for table, rows in (counts or {}).items()
+    ]
+
+
+def commit_publish(
+    path: Path,
+    log_row: Mapping[str, Any],
+    alerts: Iterable[Mapping[str, Any]],
+    *,
+    serve_dir: Path | None = None,
+) -> None:
+    """A publish recorded in one transaction: its log row, its alerts and, when it names its
+    source, its raw row counts as that source's baselines."""
+    with open_state(path, serve_dir=serve_dir) as con:
+        con.execute("begin transaction")
+        try:
+            insert_rows(con, "publish_log", [log_row])
+            insert_rows(con, "alerts", alerts)
+            if log_row.get("source_key") is not None:
+                insert_rows(con, "raw_baselines", baseline_rows(log_row))
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise

@@ -9,7 +9,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,14 @@ from revops.publish.journal import (
     recover_interrupted_publish,
     undo_publish,
 )
-from revops.publish.request import PUBLISH_STEPS, OlderAsOfError, PublishError, PublishRequest, PublishResult
+from revops.publish.request import (
+    PUBLISH_STEPS,
+    OlderAsOfError,
+    PublishError,
+    PublishRequest,
+    PublishResult,
+    older_as_of_refusal,
+)
 from revops.publish.served import (
     CURRENT_LINK,
     MARTS_SCHEMA,
@@ -205,7 +212,7 @@ def publish_marts(
             current_step = "commit_state"
             step(current_step)
             if state_file is not None:
-                _commit_to_state(state_file, serve_dir, log_row, request)
+                state.commit_publish(state_file, log_row, request.alerts, serve_dir=serve_dir)
         except BaseException as error:
             tmp.unlink(missing_ok=True)
             Path(f"{tmp}.wal").unlink(missing_ok=True)
@@ -264,45 +271,4 @@ def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishReque
     else:
         log = read_publish_log(serve_dir, limit=1) if served_path(serve_dir).exists() else []
         last = log[0] if log else None
-    if last is None or last["as_of_date"] is None:
-        return None
-    served_day = last["as_of_date"]
-    if request.as_of_date < served_day:
-        return (
-            f"the marts describe {request.as_of_date}, older than the {served_day} BI reads now (publish "
-            f"{last['publish_id']}): publishing them would show BI older numbers; run with --allow-older to "
-            "publish them anyway"
-        )
-    if request.only_if_newer and request.as_of_date == served_day:
-        return f"BI already reads marts as of {served_day} (publish {last['publish_id']})"
-    return None
-
-
-def _commit_to_state(
-    state_file: Path, serve_dir: Path, log_row: Mapping[str, Any], request: PublishRequest
-) -> None:
-
-    with state.open_state(state_file, serve_dir=serve_dir) as con:
-        con.execute("begin transaction")
-        try:
-            state.insert_rows(con, "publish_log", [log_row])
-            state.insert_rows(con, "alerts", request.alerts)
-            if request.source_key is not None:
-                state.insert_rows(
-                    con,
-                    "raw_baselines",
-                    [
-                        {
-                            "source_key": request.source_key,
-                            "table_name": table,
-                            "row_count": int(rows),
-                            "publish_id": log_row["publish_id"],
-                            "recorded_at": log_row["published_at"],
-                        }
-                        for table, rows in request.raw_row_counts.items()
-                    ],
-                )
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+    return older_as_of_refusal(last, request)

@@ -37,7 +37,6 @@ Plain psycopg2, values in and out: no Dagster, no environment reads.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -63,7 +62,13 @@ from revops.publish.postgres_served import (
     schemas_named,
     tables_in,
 )
-from revops.publish.request import OlderAsOfError, PublishError, PublishRequest, PublishResult
+from revops.publish.request import (
+    OlderAsOfError,
+    PublishError,
+    PublishRequest,
+    PublishResult,
+    older_as_of_refusal,
+)
 from revops.publish.served import ALERTS_COLUMNS, FINGERPRINT_DECIMALS, PUBLISH_LOG_COLUMNS
 from revops.sql import quote_identifier
 
@@ -154,7 +159,7 @@ def publish_marts_postgres(
                 log = fetch_rows(cur, f"select * from {history}.publish_log order by published_at desc")
             if state_file is not None:
                 _record_missing_in_state(state_file, log)
-            refusal = _older_as_of(log[0] if log else None, request)
+            refusal = older_as_of_refusal(log[0] if log else None, request)
             if refusal is not None:
                 if request.only_if_newer:
                     return PublishResult(
@@ -244,7 +249,7 @@ def publish_marts_postgres(
             try:
                 step("commit_state")
                 if state_file is not None:
-                    _commit_to_state(state_file, log_row, request)
+                    state.commit_publish(state_file, log_row, request.alerts)
             except Exception as error:
                 warnings.append(
                     f"published in PostgreSQL, but the state file {state_file} could not record it "
@@ -339,51 +344,6 @@ def _drop_quietly(con: Any, schema: str) -> None:
         con.rollback()  # a killed or failed publish's schema is dropped by the next publish
 
 
-def _older_as_of(last: Mapping[str, Any] | None, request: PublishRequest) -> str | None:
-    """Why this publish would show BI an older (or, for `only_if_newer`, not newer) day."""
-    if last is None or last["as_of_date"] is None:
-        return None
-    served_day = last["as_of_date"]
-    if request.as_of_date < served_day:
-        return (
-            f"the marts describe {request.as_of_date}, older than the {served_day} BI reads now (publish "
-            f"{last['publish_id']}): publishing them would show BI older numbers; run with --allow-older to "
-            "publish them anyway"
-        )
-    if request.only_if_newer and request.as_of_date == served_day:
-        return f"BI already reads marts as of {served_day} (publish {last['publish_id']})"
-    return None
-
-
-def _commit_to_state(state_file: Path, log_row: Mapping[str, Any], request: PublishRequest) -> None:
-    with state.open_state(state_file) as con:
-        con.execute("begin transaction")
-        try:
-            state.insert_rows(con, "publish_log", [log_row])
-            state.insert_rows(con, "alerts", request.alerts)
-            if request.source_key is not None:
-                state.insert_rows(con, "raw_baselines", _baseline_rows(log_row))
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-
-
-def _baseline_rows(log_row: Mapping[str, Any]) -> list[dict[str, Any]]:
-    counts = log_row["raw_row_counts"]
-    counts = json.loads(counts) if isinstance(counts, str) else counts
-    return [
-        {
-            "source_key": log_row["source_key"],
-            "table_name": table,
-            "row_count": int(rows),
-            "publish_id": log_row["publish_id"],
-            "recorded_at": log_row["published_at"],
-        }
-        for table, rows in (counts or {}).items()
-    ]
-
-
 def _record_missing_in_state(state_file: Path, log: Sequence[Mapping[str, Any]]) -> None:
     """Publishes served in PostgreSQL that the state file missed (its commit failed after the
     swap): recorded there now, with their raw counts as baselines."""
@@ -396,7 +356,9 @@ def _record_missing_in_state(state_file: Path, log: Sequence[Mapping[str, Any]])
             return
         state.insert_rows(con, "publish_log", missing)
         state.insert_rows(
-            con, "raw_baselines", [b for row in missing if row["source_key"] for b in _baseline_rows(row)]
+            con,
+            "raw_baselines",
+            [b for row in missing if row["source_key"] for b in state.baseline_rows(row)],
         )
 
 

@@ -58,3 +58,20 @@ PUBLISH_STEPS = (
 
 class OlderAsOfError(PublishError):
     """The marts describe an older day than the ones served; refused unless allowed."""
+
+
+def older_as_of_refusal(last: Mapping[str, Any] | None, request: PublishRequest) -> str | None:
+    """Why publishing `request` would show BI an older (or, with `only_if_newer`, not a newer)
+    day than `last`, the publish log row of what BI reads now; None when it would not."""
+    if last is None or last["as_of_date"] is None:
+        return None
+    served_day = last["as_of_date"]
+    if request.as_of_date < served_day:
+        return (
+            f"the marts describe {request.as_of_date}, older than the {served_day} BI reads now (publish "
+            f"{last['publish_id']}): publishing them would show BI older numbers; run with --allow-older to "
+            "publish them anyway"
+        )
+    if request.only_if_newer and request.as_of_date == served_day:
+        return f"BI already reads marts as of {served_day} (publish {last['publish_id']})"
+    return None
