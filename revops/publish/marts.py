@@ -51,6 +51,7 @@ from revops.publish.request import (
     PublishRequest,
     PublishResult,
     older_as_of_refusal,
+    publish_log_row,
 )
 from revops.publish.served import (
     CURRENT_LINK,
@@ -122,20 +123,7 @@ def publish_marts(
         journal: dict[str, Any] | None = None
         journal_tmp = serve_dir / f"{TMP_PREFIX}journal-{publish_id}"
         current_step = PUBLISH_STEPS[0]
-        checks = list(request.checks)
-        log_row = {
-            "publish_id": publish_id,
-            "run_id": request.run_id,
-            "as_of_date": request.as_of_date,
-            "published_at": published_at,
-            "mart_count": len(request.marts),
-            "raw_row_counts": dict(request.raw_row_counts),
-            "checks_passed": sum(1 for c in checks if c.get("passed")),
-            "checks_warned": sum(1 for c in checks if not c.get("passed")),
-            "checks": checks,
-            "parquet_version": version.name,
-            "source_key": request.source_key,
-        }
+        log_row = publish_log_row(publish_id, request, published_at, version.name)
         try:
             step(current_step)
             con = duckdb.connect(str(tmp))

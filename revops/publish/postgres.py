@@ -68,6 +68,7 @@ from revops.publish.request import (
     PublishRequest,
     PublishResult,
     older_as_of_refusal,
+    publish_log_row,
 )
 from revops.publish.served import ALERTS_COLUMNS, FINGERPRINT_DECIMALS, PUBLISH_LOG_COLUMNS
 from revops.sql import quote_identifier
@@ -179,20 +180,7 @@ def publish_marts_postgres(
                 if not request.allow_older:
                     raise OlderAsOfError(refusal)
             published_at = utcnow()
-            checks = list(request.checks)
-            log_row: dict[str, Any] = {
-                "publish_id": publish_id,
-                "run_id": request.run_id,
-                "as_of_date": request.as_of_date,
-                "published_at": published_at,
-                "mart_count": len(request.marts),
-                "raw_row_counts": dict(request.raw_row_counts),
-                "checks_passed": sum(1 for c in checks if c.get("passed")),
-                "checks_warned": sum(1 for c in checks if not c.get("passed")),
-                "checks": checks,
-                "parquet_version": serving.kept_schema(publish_id),
-                "source_key": request.source_key,
-            }
+            log_row = publish_log_row(publish_id, request, published_at, serving.kept_schema(publish_id))
             current_step = "copy_marts"
             try:
                 step(current_step)

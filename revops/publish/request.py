@@ -75,3 +75,25 @@ def older_as_of_refusal(last: Mapping[str, Any] | None, request: PublishRequest)
     if request.only_if_newer and request.as_of_date == served_day:
         return f"BI already reads marts as of {served_day} (publish {last['publish_id']})"
     return None
+
+
+def publish_log_row(
+    publish_id: str, request: PublishRequest, published_at: dt.datetime, version: str
+) -> dict[str, Any]:
+    """The publish log's row of a publish (`revops.publish.served.PUBLISH_LOG_COLUMNS`, less the
+    mart counts and fingerprints the copy adds); `version`: where its marts are kept (the
+    Parquet version folder, or PostgreSQL's kept schema)."""
+    checks = list(request.checks)
+    return {
+        "publish_id": publish_id,
+        "run_id": request.run_id,
+        "as_of_date": request.as_of_date,
+        "published_at": published_at,
+        "mart_count": len(request.marts),
+        "raw_row_counts": dict(request.raw_row_counts),
+        "checks_passed": sum(1 for c in checks if c.get("passed")),
+        "checks_warned": sum(1 for c in checks if not c.get("passed")),
+        "checks": checks,
+        "parquet_version": version,
+        "source_key": request.source_key,
+    }
