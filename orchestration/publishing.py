@@ -145,9 +145,14 @@ def build_publish_asset() -> dg.AssetsDefinition:
             )
         if result.detail:
             context.log.warning(result.detail)
+        kept = (
+            f", {len(result.parquet_reused)} Parquet files unchanged and kept"
+            if result.parquet_reused
+            else ""
+        )
         context.log.info(
             f"published {len(result.mart_row_counts)} marts to {result.served_at or result.served_path} "
-            f"(publish {result.publish_id}, {result.seconds:.1f} s)"
+            f"(publish {result.publish_id}, {result.seconds:.1f} s{kept})"
         )
 
         # 5. after the publish: the digest per manager

@@ -4,12 +4,13 @@ nothing (see the package docstring for the steps).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +158,7 @@ def publish_marts(
                 current_step = "write_parquet"
                 step(current_step)
                 version_tmp.mkdir()
-                for mart in request.marts:
-                    target = version_tmp / f"{mart}.parquet"
-                    con.execute(
-                        f"copy {MARTS_SCHEMA}.{quote_identifier(mart)} to {quote_literal(str(target))} (format parquet)"
-                    )
+                reused = _write_parquet_version(con, request.marts, version_tmp, parquet)
                 con.execute("checkpoint")
             finally:
                 con.close()
@@ -249,6 +246,7 @@ def publish_marts(
         mart_fingerprints=prints,
         seconds=time.monotonic() - started,
         detail="; ".join(warnings),
+        parquet_reused=tuple(reused),
     )
 
 
@@ -260,3 +258,43 @@ def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishReque
         log = read_publish_log(serve_dir, limit=1) if served_path(serve_dir).exists() else []
         last = log[0] if log else None
     return older_as_of_refusal(last, request)
+
+
+# beside each Parquet version: the exact content hash of each mart it holds, so that the next
+# publish can tell which files it may reuse
+CONTENT_FILE = "_content.json"
+
+
+def _write_parquet_version(
+    con: duckdb.DuckDBPyConnection, marts: Sequence[str], version_tmp: Path, parquet: Path
+) -> list[str]:
+    """Each mart's Parquet file in the new version folder; the marts it reused.
+
+    A mart whose content is exactly that of the current version's file (same rows, doubles
+    to the last bit) gets a hard link to that file instead of a new one: the daily publish
+    writes only what changed. Parquet files are never written to once made, so the versions
+    sharing one stay independent: pruning a version removes its link, and a reader holding
+    the file keeps reading it."""
+    _, exact = mart_fingerprints(con, MARTS_SCHEMA, marts, float_decimals=None)
+    previous_name = current_version(parquet)
+    previous = parquet / previous_name if previous_name else None
+    known: dict[str, str] = {}
+    if previous is not None and (previous / CONTENT_FILE).is_file():
+        with contextlib.suppress(ValueError, OSError):
+            known = json.loads((previous / CONTENT_FILE).read_text(encoding="utf-8"))
+    reused = []
+    for mart in marts:
+        target = version_tmp / f"{mart}.parquet"
+        source = previous / f"{mart}.parquet" if previous is not None else None
+        if source is not None and known.get(mart) == exact[mart] and source.is_file():
+            try:
+                os.link(source, target)
+                reused.append(mart)
+                continue
+            except OSError:  # a file system without hard links: written again below
+                target.unlink(missing_ok=True)
+        con.execute(
+            f"copy {MARTS_SCHEMA}.{quote_identifier(mart)} to {quote_literal(str(target))} (format parquet)"
+        )
+    (version_tmp / CONTENT_FILE).write_text(json.dumps(exact, sort_keys=True), encoding="utf-8")
+    return reused

@@ -27,6 +27,7 @@ class PublishResult:
     published: bool = True  # False: skipped (`only_if_newer` and not newer); `detail` says why
     detail: str = ""
     served_at: str = ""  # where BI reads when it is not the served file (PostgreSQL: its schema and database)
+    parquet_reused: tuple[str, ...] = ()  # marts whose Parquet file is the previous version's (unchanged)
 
 
 @dataclass

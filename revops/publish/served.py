@@ -187,20 +187,24 @@ FINGERPRINT_DECIMALS = 6
 
 
 def mart_fingerprints(
-    con: duckdb.DuckDBPyConnection, schema: str, marts: Iterable[str]
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    marts: Iterable[str],
+    float_decimals: int | None = FINGERPRINT_DECIMALS,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """Row count and an order-independent fingerprint (sum of row hashes) of each mart.
 
-    Floating-point columns are hashed rounded to 6 decimals: a parallel sum in DuckDB can
-    differ in its last bits from one run to the next, which is not a change of content.
+    Floating-point columns are hashed rounded to `float_decimals` (6): a parallel sum in
+    DuckDB can differ in its last bits from one run to the next, which is not a change of
+    content. None hashes them as they are (the publish's test that a file can be reused).
     """
     counts, prints = {}, {}
     for mart in marts:
         table = f"{quote_identifier(schema)}.{quote_identifier(mart)}"
         columns = con.execute(f"describe {table}").fetchall()
         values = ", ".join(
-            f"round({quote_identifier(name)}, {FINGERPRINT_DECIMALS})"
-            if str(type_).upper() in ("DOUBLE", "FLOAT", "REAL")
+            f"round({quote_identifier(name)}, {float_decimals})"
+            if float_decimals is not None and str(type_).upper() in ("DOUBLE", "FLOAT", "REAL")
             else quote_identifier(name)
             for name, type_, *_ in columns
         )

@@ -384,3 +384,55 @@ def test_the_build_lock_refuses_a_second_build_in_one_sentence_and_dies_with_its
         build_lock(warehouse, "a Dagster run", run_id="nested") as nested,
     ):
         assert nested is mine and mine["pid"] == os.getpid()
+
+
+def _rows(sql: str) -> list[tuple]:
+    with duckdb.connect() as con:
+        return con.execute(sql).fetchall()
+
+
+def test_a_mart_that_did_not_change_keeps_its_parquet_file_and_a_changed_one_gets_a_new_one(tmp_path):
+    warehouse = make_warehouse(tmp_path / "build.duckdb", "one")
+    serve = tmp_path / "serve"
+    state_file = state.state_path_for(warehouse)
+    first = publish_marts(warehouse, serve, request("run-1"), state_path=state_file)
+    assert first.parquet_reused == ()
+    with duckdb.connect(str(warehouse)) as con:  # the next day: forecast changes, deal_risk does not
+        con.execute("update marts.forecast set marker = 'two' where n = 3")
+    second = publish_marts(
+        warehouse, serve, request("run-2", DAY + dt.timedelta(days=1)), state_path=state_file
+    )
+    assert second.parquet_reused == ("deal_risk",)
+    parquet = serve / "parquet"
+    old, new = parquet / f"v-{first.publish_id}", parquet / f"v-{second.publish_id}"
+    assert os.stat(new / "deal_risk.parquet").st_ino == os.stat(old / "deal_risk.parquet").st_ino
+    assert os.stat(new / "forecast.parquet").st_ino != os.stat(old / "forecast.parquet").st_ino
+    current = parquet / "current"
+    assert _rows(f"select count(*) from '{current}/forecast.parquet' where marker = 'two'") == [(1,)]
+
+    # a double that moves in its last bit is a change for the file (the fingerprint rounds it away)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create or replace table marts.deal_risk as "
+            "select 'one' as marker, range as n, 0.1::double + 0.2::double as x from range(10)"
+        )
+    third = publish_marts(
+        warehouse, serve, request("run-3", DAY + dt.timedelta(days=2)), state_path=state_file
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create or replace table marts.deal_risk as "
+            "select 'one' as marker, range as n, 0.3::double as x from range(10)"
+        )
+    fourth = publish_marts(
+        warehouse, serve, request("run-4", DAY + dt.timedelta(days=3)), state_path=state_file
+    )
+    assert third.parquet_reused == ("forecast",) and fourth.parquet_reused == ("forecast",)
+    assert _rows(f"select distinct x from '{current}/deal_risk.parquet'") == [(0.3,)]
+
+    # the first version pruned away (days kept: 1): the files it shared stay readable in the others
+    publish_marts(
+        warehouse, serve, request("run-5", DAY + dt.timedelta(days=4)), state_path=state_file, days_kept=1
+    )
+    assert not old.exists()
+    assert _rows(f"select count(*) from '{current}/deal_risk.parquet'") == [(10,)]
