@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ from revops.publish.served import (
     CURRENT_LINK,
     MARTS_SCHEMA,
     PARQUET_DIR,
-    mart_fingerprints,
+    mart_contents,
     read_publish_log,
     served_path,
 )
@@ -142,7 +142,7 @@ def publish_marts(
                         f"select * from build.{MARTS_SCHEMA}.{quote_identifier(mart)}"
                     )
                 con.execute("detach build")
-                counts, prints = mart_fingerprints(con, MARTS_SCHEMA, request.marts)
+                counts, prints, exact = mart_contents(con, MARTS_SCHEMA, request.marts)
                 log_row.update(mart_row_counts=counts, mart_fingerprints=prints)
 
                 current_step = "write_history"
@@ -158,7 +158,7 @@ def publish_marts(
                 current_step = "write_parquet"
                 step(current_step)
                 version_tmp.mkdir()
-                reused = _write_parquet_version(con, request.marts, version_tmp, parquet)
+                reused = _write_parquet_version(con, request.marts, exact, version_tmp, parquet)
                 con.execute("checkpoint")
             finally:
                 con.close()
@@ -266,16 +266,19 @@ CONTENT_FILE = "_content.json"
 
 
 def _write_parquet_version(
-    con: duckdb.DuckDBPyConnection, marts: Sequence[str], version_tmp: Path, parquet: Path
+    con: duckdb.DuckDBPyConnection,
+    marts: Sequence[str],
+    exact: Mapping[str, str],
+    version_tmp: Path,
+    parquet: Path,
 ) -> list[str]:
     """Each mart's Parquet file in the new version folder; the marts it reused.
 
-    A mart whose content is exactly that of the current version's file (same rows, doubles
-    to the last bit) gets a hard link to that file instead of a new one: the daily publish
-    writes only what changed. Parquet files are never written to once made, so the versions
+    A mart whose content (`exact`: its hash with doubles to the last bit, `mart_contents`) is
+    exactly that of the current version's file gets a hard link to that file instead of a new
+    one: the daily publish writes only what changed. Parquet files are never written to once made, so the versions
     sharing one stay independent: pruning a version removes its link, and a reader holding
     the file keeps reading it."""
-    _, exact = mart_fingerprints(con, MARTS_SCHEMA, marts, float_decimals=None)
     previous_name = current_version(parquet)
     previous = parquet / previous_name if previous_name else None
     known: dict[str, str] = {}
@@ -296,5 +299,5 @@ def _write_parquet_version(
         con.execute(
             f"copy {MARTS_SCHEMA}.{quote_identifier(mart)} to {quote_literal(str(target))} (format parquet)"
         )
-    (version_tmp / CONTENT_FILE).write_text(json.dumps(exact, sort_keys=True), encoding="utf-8")
+    (version_tmp / CONTENT_FILE).write_text(json.dumps(dict(exact), sort_keys=True), encoding="utf-8")
     return reused

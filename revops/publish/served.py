@@ -187,29 +187,38 @@ FINGERPRINT_DECIMALS = 6
 
 
 def mart_fingerprints(
-    con: duckdb.DuckDBPyConnection,
-    schema: str,
-    marts: Iterable[str],
-    float_decimals: int | None = FINGERPRINT_DECIMALS,
+    con: duckdb.DuckDBPyConnection, schema: str, marts: Iterable[str]
 ) -> tuple[dict[str, int], dict[str, str]]:
     """Row count and an order-independent fingerprint (sum of row hashes) of each mart.
 
-    Floating-point columns are hashed rounded to `float_decimals` (6): a parallel sum in
-    DuckDB can differ in its last bits from one run to the next, which is not a change of
-    content. None hashes them as they are (the publish's test that a file can be reused).
+    Floating-point columns are hashed rounded to 6 decimals: a parallel sum in DuckDB can
+    differ in its last bits from one run to the next, which is not a change of content.
     """
-    counts, prints = {}, {}
+    counts, prints, _ = mart_contents(con, schema, marts)
+    return counts, prints
+
+
+def mart_contents(
+    con: duckdb.DuckDBPyConnection, schema: str, marts: Iterable[str]
+) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
+    """`mart_fingerprints`' row counts and fingerprints, and each mart's exact content hash
+    (doubles hashed as they are: the publish's test that a Parquet file can be reused), in
+    one scan of each mart."""
+    counts, prints, exact = {}, {}, {}
     for mart in marts:
         table = f"{quote_identifier(schema)}.{quote_identifier(mart)}"
         columns = con.execute(f"describe {table}").fetchall()
-        values = ", ".join(
-            f"round({quote_identifier(name)}, {float_decimals})"
-            if float_decimals is not None and str(type_).upper() in ("DOUBLE", "FLOAT", "REAL")
-            else quote_identifier(name)
-            for name, type_, *_ in columns
+        names = [quote_identifier(name) for name, *_ in columns]
+        rounded = ", ".join(
+            f"round({name}, {FINGERPRINT_DECIMALS})"
+            if str(type_).upper() in ("DOUBLE", "FLOAT", "REAL")
+            else name
+            for name, (_, type_, *_) in zip(names, columns, strict=True)
         )
-        rows, digest = one_row(
-            con, f"select count(*), coalesce(sum(hash({values})::hugeint), 0) from {table}"
+        rows, digest, exact_digest = one_row(
+            con,
+            f"select count(*), coalesce(sum(hash({rounded})::hugeint), 0), "
+            f"coalesce(sum(hash({', '.join(names)})::hugeint), 0) from {table}",
         )
-        counts[mart], prints[mart] = int(rows), f"{int(digest):x}"
-    return counts, prints
+        counts[mart], prints[mart], exact[mart] = int(rows), f"{int(digest):x}", f"{int(exact_digest):x}"
+    return counts, prints, exact
