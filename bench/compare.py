@@ -158,15 +158,7 @@ def compare_staging(
         con.execute(f"attach '{full}' as ful (read_only)")
         result: dict[str, str] = {}
         for name in tables:
-            columns = [
-                r[0]
-                for r in con.execute(
-                    "select column_name from information_schema.columns where table_catalog = 'inc' "
-                    "and table_schema = ? and table_name = ? order by ordinal_position",
-                    [schema, name],
-                ).fetchall()
-                if r[0] not in ignore
-            ]
+            columns = [c for c, _ in _columns(con, "inc", schema, name) if c not in ignore]
             if not columns:
                 result[name] = "not in the daily sequence"
                 continue
