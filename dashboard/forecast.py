@@ -26,8 +26,6 @@ TABLES = (
     *waterfall_section.TABLES,
     *forecast_calls.TABLES,
 )
-DEFAULT_VARIANCE_BAND = 0.15  # DESIGN.md's healthy band, when revops_health does not carry it
-COVERAGE_BAND = "healthy 2.5–3x"
 BUCKETS = {
     "closed_won_amount": "Closed won",
     "committed_amount": "Committed",
@@ -41,10 +39,7 @@ def fetch(db: ServedWarehouse) -> kit.Frames:
         "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
         "forecast": db.frame("select * from marts.forecast"),
         "accuracy": db.frame("select * from marts.forecast_accuracy order by period_start"),
-        "band": db.frame(
-            "select healthy_min, healthy_max from marts.revops_health "
-            "where metric = 'forecast_variance' and rollup_level = 'company'"
-        ),
+        "bands": kit.fetch_bands(db),
         "coverage": tracking.fetch(db),
         **waterfall_section.fetch(db),
         **forecast_calls.fetch(db),
@@ -76,7 +71,36 @@ def no_target_text(quotas_untracked: bool) -> str:
     return "quotas " + tracking.NOT_TRACKED if quotas_untracked else "no target set"
 
 
-def bucket_table(rows: pd.DataFrame, quotas_untracked: bool = False) -> pd.DataFrame:
+def best_case_weight(forecast: pd.DataFrame) -> float | None:
+    """best_case_weight as the forecast mart applied it (weighted ÷ face value of best case), or
+    None when no row has a best case to tell: the var is not in the mart, its effect is."""
+    rows = forecast[forecast["best_case_amount"].fillna(0) > 0]
+    if rows.empty:
+        return None
+    return float(rows["best_case_weighted_amount"].sum() / rows["best_case_amount"].sum())
+
+
+def best_case_words(weight: float | None) -> str:
+    return "best case (weighted)" if weight is None else f"best case at {fmt.share(weight)}"
+
+
+def coverage_band_text(low: float | None, high: float | None) -> str:
+    """revops_health's pipeline_coverage band (coverage_healthy_min/_max): "healthy 2.5–3x"."""
+    if low is not None and high is not None:
+        return f"healthy {low:g}–{high:g}x"
+    if low is not None:
+        return f"healthy from {low:g}x"
+    if high is not None:
+        return f"healthy up to {high:g}x"
+    return "no healthy band in revops_health"
+
+
+def bucket_table(
+    rows: pd.DataFrame,
+    quotas_untracked: bool = False,
+    weight: float | None = None,
+    coverage_band: str = "",
+) -> pd.DataFrame:
     """Buckets as rows, periods as columns, every value already written for people."""
     columns = {}
     for row in rows.itertuples():
@@ -105,12 +129,12 @@ def bucket_table(rows: pd.DataFrame, quotas_untracked: bool = False) -> pd.DataF
         "Target",
         "Closed won",
         "Committed (the CRM's Commit category)" if by_category else "Committed",
-        "Best case (40% of face value)",
+        "Best case (weighted)" if weight is None else f"Best case ({fmt.share(weight)} of face value)",
         "The call (closed + committed + best case)",
         "Weighted pipeline (calibrated probabilities)",
         "Open pipeline",
         "Slipped (close date passed: in no bucket)",
-        f"Coverage ({COVERAGE_BAND})",
+        f"Coverage ({coverage_band})" if coverage_band else "Coverage",
         "Coverage of what is left to win",
         "Gap to target (negative: beaten)",
     ]
@@ -183,7 +207,7 @@ def accuracy_rows(accuracy: pd.DataFrame, level: str, value: str | None, reps: p
     return summed
 
 
-def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.LayerChart]:
+def accuracy_charts(rows: pd.DataFrame, band: float | None) -> tuple[alt.Chart, alt.Chart | alt.LayerChart]:
     amounts = rows.melt(
         id_vars=["period_start"],
         value_vars=["forecast_amount", "actual_amount"],
@@ -208,30 +232,30 @@ def accuracy_charts(rows: pd.DataFrame, band: float) -> tuple[alt.Chart, alt.Lay
         )
         .properties(height=280)
     )
-    variance = rows.dropna(subset=["variance_rate"]).assign(
-        within=lambda f: f["variance_rate"].abs() <= band + 1e-12
-    )
-    variance["within"] = variance["within"].map(
-        {True: f"Within ±{fmt.share(band)}", False: f"Outside ±{fmt.share(band)}"}
+    variance = rows.dropna(subset=["variance_rate"])
+    title = "Forecast variance ((forecast − actual) ÷ actual)"
+    tooltip = [alt.Tooltip("period_start:T", title="Period"), alt.Tooltip("variance_rate:Q", format="+.1%")]
+    x, y = alt.X("period_start:T", title=None), alt.Y("variance_rate:Q", axis=kit.share_axis("Variance"))
+    if band is None:  # no healthy band to judge by: one colour, no edges
+        return lines, alt.Chart(variance, title=title).mark_bar(color="#2e86c1").encode(
+            x=x, y=y, tooltip=tooltip
+        ).properties(height=280)
+    inside, outside = f"Within ±{fmt.share(band)}", f"Outside ±{fmt.share(band)}"
+    variance = variance.assign(
+        within=[inside if abs(v) <= band + 1e-12 else outside for v in variance["variance_rate"]]
     )
     bars = (
-        alt.Chart(variance, title="Forecast variance ((forecast − actual) ÷ actual)")
+        alt.Chart(variance, title=title)
         .mark_bar()
         .encode(
-            x=alt.X("period_start:T", title=None),
-            y=alt.Y("variance_rate:Q", axis=kit.share_axis("Variance")),
+            x=x,
+            y=y,
             color=alt.Color(
                 "within:N",
                 title=None,
-                scale=alt.Scale(
-                    domain=[f"Within ±{fmt.share(band)}", f"Outside ±{fmt.share(band)}"],
-                    range=["#2e9d5b", "#d64541"],
-                ),
+                scale=alt.Scale(domain=[inside, outside], range=["#2e9d5b", "#d64541"]),
             ),
-            tooltip=[
-                alt.Tooltip("period_start:T", title="Period"),
-                alt.Tooltip("variance_rate:Q", format="+.1%"),
-            ],
+            tooltip=tooltip,
         )
     )
     rules = (
@@ -247,12 +271,7 @@ def render() -> None:
     if frames is None:
         kit.page_header("Forecast", "Will we hit the number?")
         return
-    reps, forecast, accuracy, band_rows = (
-        frames["reps"],
-        frames["forecast"],
-        frames["accuracy"],
-        frames["band"],
-    )
+    reps, forecast = frames["reps"], frames["forecast"]
     tr = tracking.load(frames)
     quotas_untracked = tr.untracked("quotas")
     as_of = forecast["as_of_date"].iloc[0] if not forecast.empty else None
@@ -268,51 +287,68 @@ def render() -> None:
     if rows.empty:
         kit.empty(f"No deals and no target for {label} in the current or next month or quarter.")
     else:
-        for col, row in zip(st.columns(len(rows)), rows.itertuples()):
-            targeted = has_target(row)
-            col.metric(
-                period_title(row.period_type, row.period_offset, row.period_start),
-                fmt.money(row.call_amount),
-                delta=f"{fmt.signed_share(row.call_amount / row.target_amount - 1, 0)} vs target"
-                if targeted
-                else None,
-                help=kit.md(
-                    "The call = closed won + committed + best case at 40%; slipped deals (close date "
-                    "passed) are in no bucket. Target: "
-                    + (fmt.money(row.target_amount) if targeted else no_target_text(quotas_untracked))
-                ),
-                border=True,
-            )
-        coverage_bits = []
-        any_target = any(has_target(row) for row in rows.itertuples())
-        for row in rows.itertuples():
-            label_ = fmt.period_label(row.period_type, row.period_start)
-            weighted = f"weighted pipeline **{kit.md(fmt.money(row.weighted_pipeline_amount))}**"
-            if not any_target:
-                coverage_bits.append(f"{label_}: {weighted}")
-                continue
-            coverage = f"**{fmt.ratio(row.coverage_ratio)}**" if has_target(row) else "*no target set*"
-            coverage_bits.append(f"{label_}: coverage {coverage}, {weighted}")
-        if any_target:
-            st.markdown(" · ".join(coverage_bits) + f" ({COVERAGE_BAND})")
-        else:
-            st.markdown(
-                f"Coverage: *{no_target_text(quotas_untracked)}*, so there is no target to cover. "
-                + " · ".join(coverage_bits)
-            )
+        weight = best_case_weight(forecast)
+        coverage_band = coverage_band_text(*kit.band(frames["bands"], "pipeline_coverage"))
+        _call_cards(rows, quotas_untracked, weight)
+        _coverage_line(rows, quotas_untracked, coverage_band)
         if "committed_basis" in rows and (rows["committed_basis"] == "forecast_category").any():
             st.caption(
                 "Committed = deals the CRM forecasts as Commit (next-step dates not tracked): without a "
                 "dated next step the warehouse cannot apply its own commit rules."
             )
         kit.chart(forecast_chart(rows))
-        st.table(bucket_table(rows, quotas_untracked))
-        forecast_calls.render_calls(frames, rows, level, value, label)
+        st.table(bucket_table(rows, quotas_untracked, weight, coverage_band))
+        forecast_calls.render_calls(frames, rows, level, value, label, weight)
 
     forecast_calls.render_trend(frames, level, value, label)
 
     waterfall_section.render(frames, level, value, label, reps)
 
+    _accuracy_section(frames, level, value, label)
+
+
+def _call_cards(rows: pd.DataFrame, quotas_untracked: bool, weight: float | None) -> None:
+    """One card per period: the call, and how far it is from the target."""
+    for col, row in zip(st.columns(len(rows)), rows.itertuples()):
+        targeted = has_target(row)
+        col.metric(
+            period_title(row.period_type, row.period_offset, row.period_start),
+            fmt.money(row.call_amount),
+            delta=f"{fmt.signed_share(row.call_amount / row.target_amount - 1, 0)} vs target"
+            if targeted
+            else None,
+            help=kit.md(
+                f"The call = closed won + committed + {best_case_words(weight)}; slipped deals (close date "
+                "passed) are in no bucket. Target: "
+                + (fmt.money(row.target_amount) if targeted else no_target_text(quotas_untracked))
+            ),
+            border=True,
+        )
+
+
+def _coverage_line(rows: pd.DataFrame, quotas_untracked: bool, coverage_band: str) -> None:
+    coverage_bits = []
+    any_target = any(has_target(row) for row in rows.itertuples())
+    for row in rows.itertuples():
+        label_ = fmt.period_label(row.period_type, row.period_start)
+        weighted = f"weighted pipeline **{kit.md(fmt.money(row.weighted_pipeline_amount))}**"
+        if not any_target:
+            coverage_bits.append(f"{label_}: {weighted}")
+            continue
+        coverage = f"**{fmt.ratio(row.coverage_ratio)}**" if has_target(row) else "*no target set*"
+        coverage_bits.append(f"{label_}: coverage {coverage}, {weighted}")
+    if any_target:
+        st.markdown(" · ".join(coverage_bits) + f" ({kit.md(coverage_band)})")
+    else:
+        st.markdown(
+            f"Coverage: *{no_target_text(quotas_untracked)}*, so there is no target to cover. "
+            + " · ".join(coverage_bits)
+        )
+
+
+def _accuracy_section(frames: kit.Frames, level: str, value: str | None, label: str) -> None:
+    """Each closed period's first-day forecast against what closed, judged by revops_health's
+    forecast_variance band (forecast_variance_healthy_rate)."""
     st.subheader("Forecast accuracy")
     period_type = st.radio(
         "Periods",
@@ -321,10 +357,8 @@ def render() -> None:
         key="forecast_accuracy_period",
         format_func=lambda p: {"month": "Months", "quarter": "Quarters"}[p],
     )
-    band = DEFAULT_VARIANCE_BAND
-    if not band_rows.empty and not fmt.is_missing(band_rows["healthy_max"].iloc[0]):
-        band = float(band_rows["healthy_max"].iloc[0])
-    history = accuracy_rows(accuracy, level, value, reps)
+    band = kit.band(frames["bands"], "forecast_variance")[1]
+    history = accuracy_rows(frames["accuracy"], level, value, frames["reps"])
     history = history[history["period_type"] == period_type].sort_values("period_start")
     reasons = history["unknown_reason"].dropna().unique() if "unknown_reason" in history else []
     if len(reasons) and history["forecast_amount"].isna().all():
@@ -338,11 +372,16 @@ def render() -> None:
         kit.empty(f"No closed {period_type}s with a forecast or a win for {label} yet.")
         return
     scored = history.dropna(subset=["variance_rate"])
-    within = int((scored["variance_rate"].abs() <= band + 1e-12).sum())
     latest = history.iloc[-1]
+    if band is None:
+        judged = (
+            f"No healthy band for the variance in revops_health: {len(scored)} closed {period_type}s scored. "
+        )
+    else:
+        within = int((scored["variance_rate"].abs() <= band + 1e-12).sum())
+        judged = f"Within ±{fmt.share(band)} in **{within} of {len(scored)}** closed {period_type}s. "
     st.markdown(
-        f"Within ±{fmt.share(band)} in **{within} of {len(scored)}** closed {period_type}s. "
-        f"Latest, {fmt.period_label(period_type, latest.period_start)}: forecast "
+        judged + f"Latest, {fmt.period_label(period_type, latest.period_start)}: forecast "
         f"**{kit.md(fmt.money(latest.forecast_amount))}** vs closed won **{kit.md(fmt.money(latest.actual_amount))}**, "
         f"variance **{fmt.signed_share(latest.variance_rate)}**."
     )

@@ -65,8 +65,17 @@ def closer_method(records: dict[str, dict[str, object] | None]) -> str | None:
     return "calibrated" if calibrated < rules else "rules"
 
 
-def render_calls(frames: kit.Frames, rows: pd.DataFrame, level: str, value: str | None, label: str) -> None:
-    """The two calls for every period shown above, each with its record on our own history."""
+def render_calls(
+    frames: kit.Frames,
+    rows: pd.DataFrame,
+    level: str,
+    value: str | None,
+    label: str,
+    best_case_weight: float | None = None,
+) -> None:
+    """The two calls for every period shown above, each with its record on our own history.
+
+    `best_case_weight`: the weight the forecast mart applied to best case (None: unknown here)."""
     backtest = kit.rows_for_scope(frames["backtest"], level, value)
     st.subheader("Two calls, and how good each has been")
     table: dict[str, list[str]] = {}
@@ -95,7 +104,9 @@ def render_calls(frames: kit.Frames, rows: pd.DataFrame, level: str, value: str 
     if not table:
         return
     st.markdown(
-        "The rules' call counts committed deals at face value and best case at 40%. The calibrated call "
+        "The rules' call counts committed deals at face value and best case "
+        + ("at its weight" if best_case_weight is None else f"at {fmt.share(best_case_weight)}")
+        + ". The calibrated call "
         "weights each bucket by what it has turned into on our own history, at the same point of past "
         "periods. " + " ".join(sentences)
     )
@@ -103,7 +114,12 @@ def render_calls(frames: kit.Frames, rows: pd.DataFrame, level: str, value: str 
         pd.DataFrame(
             table,
             index=[
-                "The rules' call (closed + committed + 40% of best case)",
+                "The rules' call (closed + committed + "
+                + (
+                    "weighted best case)"
+                    if best_case_weight is None
+                    else f"{fmt.share(best_case_weight)} of best case)"
+                ),
                 "Its record (first-day call vs closed won)",
                 "Calibrated call (closed + each bucket × its past conversion)",
                 "Its record",

@@ -266,6 +266,32 @@ def rows_for_scope(frame: pd.DataFrame, level: str, value: str | None) -> pd.Dat
 # --------------------------------------------------------------------------- charts
 
 
+HEALTH_BANDS_SQL = (
+    "select metric, healthy_min, healthy_max from marts.revops_health where rollup_level = 'company'"
+)
+
+
+def fetch_bands(db: served.ServedWarehouse) -> pd.DataFrame:
+    """The company's healthy band of every revops_health metric: the goals a page draws."""
+    return db.frame(HEALTH_BANDS_SQL)
+
+
+def band(bands: pd.DataFrame, metric: str) -> tuple[float | None, float | None]:
+    """(healthy_min, healthy_max) of `metric` as revops_health was built with them, None where open.
+
+    The goals are dbt vars (`next_step_share_healthy_min`, `icp_share_healthy_min`,
+    `coverage_healthy_min`/`_max`, `forecast_variance_healthy_rate`): a page reads them from
+    the mart, so `--vars '{icp_share_healthy_min: 0.8}'` moves the dashboard's goal line too.
+    (None, None) when the mart has no row for the metric: the page then draws no goal.
+    """
+    rows = bands[bands["metric"] == metric]
+    if rows.empty:
+        return None, None
+    row = rows.iloc[0]
+    low, high = row["healthy_min"], row["healthy_max"]
+    return (None if fmt.is_missing(low) else float(low), None if fmt.is_missing(high) else float(high))
+
+
 def money_axis(title: str | None = None) -> alt.Axis:
     """$5M, $250k, $0 on an axis (d3's SI prefixes; G for billions is written B)."""
     return alt.Axis(

@@ -7,6 +7,9 @@ counts per owner, team and company), pipeline_hygiene_weekly (the trend), revops
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -147,7 +150,15 @@ def risk_amount_chart(risk: pd.DataFrame) -> alt.Chart:
     )
 
 
-def hygiene_trend_charts(weekly: pd.DataFrame) -> tuple[alt.Chart, alt.Chart | None]:
+def next_step_share_title(goal: float | None) -> str:
+    """The weekly next-step chart's title, with revops_health's goal (next_step_share_healthy_min)."""
+    base = "Share of open deals with a next step, week by week"
+    return base if goal is None else f"{base} (goal > {fmt.share(goal)})"
+
+
+def hygiene_trend_charts(
+    weekly: pd.DataFrame, next_step_goal: float | None
+) -> tuple[alt.Chart, alt.Chart | alt.LayerChart | None]:
     counts = weekly.melt(
         id_vars=["week_start"],
         value_vars=["stalled_count", "inactive_count", "close_date_past_count", "no_next_step_count"],
@@ -180,7 +191,7 @@ def hygiene_trend_charts(weekly: pd.DataFrame) -> tuple[alt.Chart, alt.Chart | N
         return count_chart, None
     captured = captured.assign(week=[fmt.short_date(d) for d in captured["week_start"]])
     rate_chart = (
-        alt.Chart(captured, title="Share of open deals with a next step, week by week")
+        alt.Chart(captured, title=next_step_share_title(next_step_goal))
         .mark_bar()
         .encode(
             x=alt.X("week:O", title="Week of", scale=alt.Scale(domain=weeks), axis=alt.Axis(labelAngle=-45)),
@@ -192,13 +203,46 @@ def hygiene_trend_charts(weekly: pd.DataFrame) -> tuple[alt.Chart, alt.Chart | N
         )
         .properties(height=280)
     )
+    if next_step_goal is None:
+        return count_chart, rate_chart
     goal = (
-        alt.Chart(pd.DataFrame({"goal": [0.9]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="goal:Q")
+        alt.Chart(pd.DataFrame({"goal": [next_step_goal]}))
+        .mark_rule(strokeDash=[4, 4], color="gray")
+        .encode(y="goal:Q")
     )
     return count_chart, rate_chart + goal
 
 
 # --------------------------------------------------------------------------- the page
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who the page is about: the company, a team or a rep, and their open deals."""
+
+    label: str
+    level: str  # company | team | owner
+    value: str | None
+    deals: pd.DataFrame
+    owners: set[str] | None  # the reps of the scope (None: everyone)
+    team: str | None  # the team the scope's health metrics come from
+
+
+def _scope(risk: pd.DataFrame, hygiene: pd.DataFrame, reps: pd.DataFrame) -> Scope:
+    risk = kit.with_rep_names(risk, reps)
+    team_of = dict(zip(reps["owner_id"], reps["team"]))
+    risk["team"] = [team_of.get(o) for o in risk["owner_id"]]
+    owners = sorted(
+        set(risk["owner_id"]) | set(hygiene.loc[hygiene["rollup_level"] == "owner", "owner_id"].dropna())
+    )
+    team, owner = kit.team_and_rep_filter(reps, owners, key="health")
+    if owner:
+        name = kit.name_of(kit.rep_names(reps), owner)
+        return Scope(name, "owner", owner, risk[risk["owner_id"] == owner], {owner}, team_of.get(owner))
+    if team:
+        members = {o for o, t in team_of.items() if t == team}
+        return Scope(team, "team", team, risk[risk["team"] == team], members, team)
+    return Scope("the company", "company", None, risk, None, None)
 
 
 def render() -> None:
@@ -218,46 +262,51 @@ def render() -> None:
     )
     tr.notice(("activities", "next_step", "next_step_date", "history", "quotas"))
 
-    risk = kit.with_rep_names(risk, reps)
-    team_of = dict(zip(reps["owner_id"], reps["team"]))
-    risk["team"] = [team_of.get(o) for o in risk["owner_id"]]
-    owners = sorted(
-        set(risk["owner_id"]) | set(hygiene.loc[hygiene["rollup_level"] == "owner", "owner_id"].dropna())
-    )
-    team, owner = kit.team_and_rep_filter(reps, owners, key="health")
-
-    names = kit.rep_names(reps)
-    if owner:
-        scope_label, level, value = kit.name_of(names, owner), "owner", owner
-        deals = risk[risk["owner_id"] == owner]
-        scope_owners = {owner}
-    elif team:
-        scope_label, level, value = team, "team", team
-        deals = risk[risk["team"] == team]
-        scope_owners = {o for o, t in team_of.items() if t == team}
-    else:
-        scope_label, level, value = "the company", "company", None
-        deals = risk
-        scope_owners = None
-
-    summary = kit.rows_for_scope(hygiene, level, value)
+    scope = _scope(risk, hygiene, reps)
+    deals = scope.deals
+    summary = kit.rows_for_scope(hygiene, scope.level, scope.value)
     if summary.empty or deals.empty:
-        kit.empty(f"No open deals for {scope_label} on this day: nothing to review.")
+        kit.empty(f"No open deals for {scope.label} on this day: nothing to review.")
         return
     row = summary.iloc[0]
     high = deals[deals["risk_level"] == "high"]
-    trend = kit.rows_for_scope(weekly, level, value).sort_values("week_start")
-    health_strip.cards(row, high, frames, scope_owners, trend, tr, as_of, level=level, scope=value)
+    trend = kit.rows_for_scope(weekly, scope.level, scope.value).sort_values("week_start")
+    health_strip.cards(
+        row, high, frames, scope.owners, trend, tr, as_of, level=scope.level, scope=scope.value
+    )
 
     shown = kit.shown_day()  # a past day: the deal links keep it
     past = shown.as_of_date if shown is not None else None
     listed = drift_list.drifting(deals, past)
     st.markdown(
         f"**{fmt.count(len(listed))} drifting deals** (medium or high risk) worth "
-        f"**{kit.md(fmt.money(listed['Amount'].sum()))}** for {kit.md(scope_label)}, "
+        f"**{kit.md(fmt.money(listed['Amount'].sum()))}** for {kit.md(scope.label)}, "
         "ranked by risk score × amount"
     )
-    drift_list.render(deals, scope_label, past)
+    drift_list.render(deals, scope.label, past)
+    _high_risk_summary(row, high, deals, scope.label, tr)
+
+    whose = {"company": "company", "team": f"team {scope.value}", "owner": scope.label}[scope.level]
+    owner = scope.value if scope.level == "owner" else None
+    health_strip.render_strip(
+        health_strip.strip_rows(health, frames, row, scope.level, scope.team, owner), whose
+    )
+
+    left, right = st.columns(2)
+    with left:
+        kit.chart(risk_distribution_chart(deals))
+    with right:
+        kit.chart(risk_amount_chart(deals))
+
+    _deals_by_problem(deals, scope.label, tr)
+    next_step_goal = kit.band(health[health["rollup_level"] == "company"], "next_step_share")[0]
+    _hygiene_trend(trend, scope.label, tr, next_step_goal)
+
+
+def _high_risk_summary(
+    row: Any, high: pd.DataFrame, deals: pd.DataFrame, scope_label: str, tr: tracking.Tracking
+) -> None:
+    """One sentence: the high-risk deals and what is wrong across the scope's pipeline."""
 
     def counted(value: object, what: str, key: str) -> str:
         if fmt.is_missing(value) and tr.untracked(key):
@@ -284,18 +333,8 @@ def render() -> None:
             "(scaled to 0-100); the reasons of each deal start with what is not tracked."
         )
 
-    team_of_scope = team or (team_of.get(owner) if owner else None)
-    whose = {"company": "company", "team": f"team {team}", "owner": scope_label}[level]
-    health_strip.render_strip(
-        health_strip.strip_rows(health, frames, row, level, team_of_scope, owner), whose
-    )
 
-    left, right = st.columns(2)
-    with left:
-        kit.chart(risk_distribution_chart(deals))
-    with right:
-        kit.chart(risk_amount_chart(deals))
-
+def _deals_by_problem(deals: pd.DataFrame, scope_label: str, tr: tracking.Tracking) -> None:
     st.subheader("Deals by problem")
     tabs_spec = []
     for title, (flag, noun, needs) in DEAL_LISTS.items():
@@ -323,12 +362,16 @@ def render() -> None:
                     width="stretch",
                 )
 
+
+def _hygiene_trend(
+    trend: pd.DataFrame, scope_label: str, tr: tracking.Tracking, next_step_goal: float | None
+) -> None:
     st.subheader("Hygiene trend")
     trend = trend.tail(TREND_WEEKS)
     if trend.empty:
         kit.empty(f"No weekly history for {scope_label} yet.")
         return
-    count_chart, rate_chart = hygiene_trend_charts(trend)
+    count_chart, rate_chart = hygiene_trend_charts(trend, next_step_goal)
     left, right = st.columns(2)
     with left:
         kit.chart(count_chart)

@@ -2,7 +2,7 @@
 
 Reads rep_scorecards (one row per rep and quarter: win rates overall, inbound/outbound,
 ICP/non-ICP with counts, median cycle vs the team's, ICP share of pipeline, next-step
-rate, attainment) and dim_reps.
+rate, attainment), dim_reps, and revops_health for the ICP-share goal (icp_share_healthy_min).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from dashboard import tracking, url_state
 from dashboard.served import ServedWarehouse
 from dashboard.settings import DashboardSettingError, DashboardSettings
 
-TABLES = ("marts.rep_scorecards", "marts.dim_reps")
-ICP_SHARE_GOAL = 0.7  # DESIGN.md: ICP share of pipeline > 70%
+TABLES = ("marts.rep_scorecards", "marts.dim_reps", "marts.revops_health")
 
 
 def fetch(db: ServedWarehouse) -> kit.Frames:
     return {
         "reps": db.frame("select owner_id, name, team from marts.dim_reps"),
         "scorecards": db.frame("select * from marts.rep_scorecards"),
+        "bands": kit.fetch_bands(db),
         "coverage": tracking.fetch(db),
     }
 
@@ -240,7 +240,6 @@ def render() -> None:
         return
     reps, scorecards = frames["reps"], frames["scorecards"]
     tr = tracking.load(frames)
-    quotas_untracked, icp_untracked = tr.untracked("quotas"), tr.untracked("icp_fields")
     if scorecards.empty:
         kit.page_header("Team Dashboard", "Where does performance diverge?")
         kit.empty(
@@ -254,6 +253,36 @@ def render() -> None:
     )
     tr.notice(("quotas", "icp_fields", "next_step"))
 
+    quarter, team = _quarter_and_team(scorecards)
+    cards = scorecards[scorecards["quarter_start"] == quarter]
+    if team != kit.ALL_TEAMS:
+        cards = cards[cards["team"] == team]
+    who = "the company" if team == kit.ALL_TEAMS else f"team {team}"
+    if cards.empty:
+        kit.empty(
+            f"No scorecards for {who} in {fmt.period_label('quarter', quarter)}: no rep closed a deal or had a target."
+        )
+        return
+    cards = kit.with_rep_names(cards, reps)
+    summary = team_summary(cards)
+    min_sample = _min_sample()
+    _headline_metrics(summary, tr)
+    _callouts(cards, summary, min_sample, who, quarter, tr)
+    _win_rate_and_attainment_charts(cards, summary, min_sample, tr)
+    _split_charts(cards, min_sample, tr)
+    _cycle_and_icp_share_charts(cards, tr, kit.band(frames["bands"], "icp_share_of_pipeline")[0])
+
+    st.subheader("Scorecards")
+    st.dataframe(
+        fmt.neutralize_formulas(fmt.with_percent_points(scorecard_table(cards), PERCENT_COLUMNS)),
+        hide_index=True,
+        column_config=SCORECARD_COLUMNS,
+        width="stretch",
+    )
+
+
+def _quarter_and_team(scorecards: pd.DataFrame) -> tuple[object, str]:
+    """The quarter (latest first, the current one "to date") and the team, kept in the address."""
     quarters = sorted(scorecards["quarter_start"].dropna().unique(), reverse=True)
     left, right = st.columns(2)
     url_state.initial("team_quarter", "period", quarters)
@@ -267,24 +296,22 @@ def render() -> None:
     url_state.initial("team_team", "team", [kit.ALL_TEAMS, *teams])
     team = right.selectbox("Team", [kit.ALL_TEAMS, *teams], key="team_team")
     url_state.keep(period=quarter, team=None if team == kit.ALL_TEAMS else team)
+    return quarter, team
 
-    cards = scorecards[scorecards["quarter_start"] == quarter]
-    if team != kit.ALL_TEAMS:
-        cards = cards[cards["team"] == team]
-    who = "the company" if team == kit.ALL_TEAMS else f"team {team}"
-    if cards.empty:
-        kit.empty(
-            f"No scorecards for {who} in {fmt.period_label('quarter', quarter)}: no rep closed a deal or had a target."
-        )
-        return
-    cards = kit.with_rep_names(cards, reps)
-    summary = team_summary(cards)
+
+def _min_sample() -> int:
     try:
-        min_sample = DashboardSettings.from_env().min_sample
+        return DashboardSettings.from_env().min_sample
     except DashboardSettingError as error:
         st.warning(kit.md(error), icon=":material/warning:")
-        min_sample = DashboardSettings().min_sample
+        return DashboardSettings().min_sample
 
+
+def _target_text(tr: tracking.Tracking) -> str:
+    return "quotas " + tracking.NOT_TRACKED if tr.untracked("quotas") else "no target set"
+
+
+def _headline_metrics(summary: dict[str, float | None], tr: tracking.Tracking) -> None:
     cols = st.columns(4)
     cols[0].metric(
         "Win rate",
@@ -292,13 +319,12 @@ def render() -> None:
         help=f"{fmt.count(summary['won'])} won of {fmt.count(summary['closed'])} closed",
         border=True,
     )
-    target_text = "quotas " + tracking.NOT_TRACKED if quotas_untracked else "no target set"
     cols[1].metric(
         "Attainment",
         tr.text(summary["attainment_rate"], fmt.share, "quotas"),
         help=kit.md(
             f"{fmt.money(summary['closed_won_amount'])} won; target: "
-            + (fmt.money(summary["target_amount"]) if summary["target_amount"] else target_text)
+            + (fmt.money(summary["target_amount"]) if summary["target_amount"] else _target_text(tr))
         ),
         border=True,
     )
@@ -307,6 +333,7 @@ def render() -> None:
         f"{fmt.share(summary['inbound_win_rate'])} / {fmt.share(summary['outbound_win_rate'])}",
         border=True,
     )
+    icp_untracked = tr.untracked("icp_fields")
     icp_rates = (summary["icp_win_rate"], summary["non_icp_win_rate"])
     if icp_untracked and all(fmt.is_missing(v) for v in icp_rates):
         cols[3].metric(
@@ -320,6 +347,16 @@ def render() -> None:
             help=None if not icp_untracked else "ICP judged on the criteria your CRM tracks",
         )
 
+
+def _callouts(
+    cards: pd.DataFrame,
+    summary: dict[str, float | None],
+    min_sample: int,
+    who: str,
+    quarter: object,
+    tr: tracking.Tracking,
+) -> None:
+    """The best win rate (ranked only from min_sample closed deals) and attainment, in one line."""
     callouts = []
     ranked = cards.dropna(subset=["win_rate"])
     ranked = ranked[ranked["closed_count"] >= min_sample].sort_values(
@@ -347,10 +384,14 @@ def render() -> None:
         + (
             f"of {kit.md(fmt.money(summary['target_amount']))} target."
             if summary["target_amount"]
-            else f"(target: {target_text})."
+            else f"(target: {_target_text(tr)})."
         )
     )
 
+
+def _win_rate_and_attainment_charts(
+    cards: pd.DataFrame, summary: dict[str, float | None], min_sample: int, tr: tracking.Tracking
+) -> None:
     win_tooltip = [
         "rep:N",
         alt.Tooltip("win_rate:Q", format=".0%", title="Win rate"),
@@ -389,11 +430,14 @@ def render() -> None:
             kit.chart(
                 _bar(cards, "attainment_rate", "Attainment by rep", attainment_tooltip, 1.0, "100% of target")
             )
-        elif quotas_untracked:
+        elif tr.untracked("quotas"):
             kit.empty(f"Attainment: quotas are {tracking.NOT_TRACKED}, so no rep has a target to attain.")
         else:
             kit.empty("No rep has a target this quarter, so there is no attainment to show.")
 
+
+def _split_charts(cards: pd.DataFrame, min_sample: int, tr: tracking.Tracking) -> None:
+    """Win rates inbound vs outbound and ICP vs non-ICP, per rep."""
     left, right = st.columns(2)
     with left:
         if cards[["inbound_win_rate", "outbound_win_rate"]].notna().any().any():
@@ -417,11 +461,19 @@ def render() -> None:
                     min_sample,
                 )
             )
-        elif icp_untracked:
+        elif tr.untracked("icp_fields"):
             kit.empty(f"ICP vs non-ICP: the ICP fields are {tracking.NOT_TRACKED}, so no deal can be judged.")
         else:
             kit.empty("No closed deals to split into ICP and non-ICP.")
 
+
+def icp_share_title(goal: float | None) -> str:
+    """The ICP-share chart's title, with revops_health's goal (icp_share_healthy_min) when it has one."""
+    base = "ICP share of open pipeline"
+    return base if goal is None else f"{base} (goal > {fmt.share(goal)})"
+
+
+def _cycle_and_icp_share_charts(cards: pd.DataFrame, tr: tracking.Tracking, icp_goal: float | None) -> None:
     left, right = st.columns(2)
     with left:
         cycle_teams = sorted(cards.dropna(subset=["median_cycle_days"])["team"].dropna().unique())
@@ -441,21 +493,13 @@ def render() -> None:
                 _bar(
                     cards,
                     "icp_pipeline_share_rate",
-                    "ICP share of open pipeline (goal > 70%)",
+                    icp_share_title(icp_goal),
                     share_tooltip,
-                    ICP_SHARE_GOAL,
-                    "Goal: 70%",
+                    icp_goal,
+                    "" if icp_goal is None else f"Goal: {fmt.share(icp_goal)}",
                 )
             )
-        elif icp_untracked:
+        elif tr.untracked("icp_fields"):
             kit.empty(f"ICP share of pipeline: the ICP fields are {tracking.NOT_TRACKED}.")
         else:
             kit.empty("No open pipeline at the quarter's end, so there is no ICP share.")
-
-    st.subheader("Scorecards")
-    st.dataframe(
-        fmt.neutralize_formulas(fmt.with_percent_points(scorecard_table(cards), PERCENT_COLUMNS)),
-        hide_index=True,
-        column_config=SCORECARD_COLUMNS,
-        width="stretch",
-    )

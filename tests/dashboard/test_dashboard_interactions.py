@@ -143,3 +143,88 @@ def test_plan_my_day_every_rep(serve_dir, monkeypatch):
 def test_data_health(page):
     app = page("data_health")
     assert any("Fresh" in s.value for s in app.success)
+
+
+# --------------------------------------------------------------------------- goals are settings
+
+# A team's own goals and weights (dbt vars), none of them DESIGN.md's defaults
+GOALS = {
+    "icp_share_healthy_min": 0.8,
+    "next_step_share_healthy_min": 0.95,
+    "coverage_healthy_min": 3,
+    "coverage_healthy_max": 4,
+    "forecast_variance_healthy_rate": 0.1,
+    "best_case_weight": 0.3,
+}
+
+
+@pytest.fixture(scope="module")
+def goals_page(demo_warehouse, tmp_path_factory):
+    """The demo's marts rebuilt with GOALS (the models that read them), published, and its pages."""
+    import shutil
+
+    from conftest import run_dbt
+
+    work = tmp_path_factory.mktemp("goals")
+    warehouse = work / "build.duckdb"
+    shutil.copy(demo_warehouse.warehouse_path, warehouse)
+    run_dbt(
+        ["run", "--select", "int_deal_forecast_buckets+", "int_calibrated_call_rates+", "revops_health"],
+        warehouse_path=warehouse,
+        target_path=work / "target",
+        dbt_vars={"as_of_date": demo_warehouse.as_of_date.isoformat(), **GOALS},
+    )
+    serve = work / "serve"
+    dashboard_harness.publish_demo(warehouse, serve, demo_warehouse.as_of_date)
+
+    def run(module: str) -> AppTest:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("REVOPS_SERVE_DIR", str(serve))
+            app = AppTest.from_string(
+                SCRIPT.format(repository=str(dashboard_harness.REPOSITORY), module=module), default_timeout=60
+            )
+            app.run()
+        assert_clean(app)
+        return app
+
+    return run
+
+
+def chart_titles(app: AppTest) -> list[str]:
+    import json
+
+    titles = []
+    for chart in app.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        for part in [spec, *spec.get("layer", [])]:
+            title = part.get("title")
+            titles.append(title.get("text") if isinstance(title, dict) else title)
+    return [t for t in titles if t]
+
+
+def page_text(app: AppTest) -> str:
+    texts = [m.value for m in app.markdown] + [c.value for c in app.caption]
+    texts += [m.help or "" for m in app.metric]
+    for table in app.table:
+        texts += [str(i) for i in table.value.index]
+    return "\n".join(texts)
+
+
+def test_the_pages_draw_the_goals_the_marts_were_built_with(goals_page, page):
+    """`--vars` goals reach the pages: nothing on them is a constant copied from DESIGN.md."""
+    team = goals_page("team_dashboard")
+    assert "ICP share of open pipeline (goal > 80%)" in chart_titles(team)
+    assert "ICP share of open pipeline (goal > 70%)" in chart_titles(page("team_dashboard"))
+
+    health = goals_page("pipeline_health")
+    assert "Share of open deals with a next step, week by week (goal > 95%)" in chart_titles(health)
+
+    forecast = page_text(goals_page("forecast"))
+    assert "healthy 3–4x" in forecast and "healthy 2.5" not in forecast
+    assert "Best case (30% of face value)" in forecast
+    assert "best case at 30%" in forecast and "at 40%" not in forecast
+    assert "Within ±10%" in forecast
+
+    default = page_text(page("forecast"))
+    assert "healthy 2.5–3x" in default and "Best case (40% of face value)" in default
+    assert "Within ±15%" in default
