@@ -217,6 +217,6 @@ def render() -> None:
         f"Tested on the first day of each month from {fmt.date(first)} to {fmt.date(last)}: the deals open that "
         "day that have closed since. Our probability is the stage's conversion rate learned only from deals "
         "closed before that day; the CRM's is the probability the deal showed that day. A deal open on several "
-        "first days counts on each. The skill compares each miss with assuming the win rate of the 90 days "
-        "before for every deal."
+        "first days counts on each. The skill compares each miss with assuming the recent win rate (the days "
+        "before each month, probability_calibration_base_rate_days) for every deal."
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -108,134 +109,143 @@ def alerts_notice(failed: pd.DataFrame, last_published: object) -> None:
 
 def render() -> None:
     kit.page_header("Data health", "Can I trust today's numbers?")
-    path = served.served_path()
     frames = kit.load(fetch, TABLES)
     if frames is None:
         docs_notice()
         return
     publishes, alerts = frames["publishes"], frames["alerts"]
-    now = kit.utcnow()
-
     if publishes.empty:
         st.warning(
             "Nothing has been published yet: every run so far stopped at a gate (alerts below).",
             icon=":material/error:",
         )
-        last = None
     else:
         last = publishes.iloc[0]
-
-    failed = failed_after(alerts, None if last is None else last.published_at)
-    if last is not None:
-        age = now - last.published_at.to_pydatetime()
-        if not failed.empty:
-            alerts_notice(failed, last.published_at)
-        if age > STALE_AFTER:
-            st.warning(
-                f"**The served marts are {fmt.age(age)} old** (published {kit.md(fmt.timestamp(last.published_at))}, "
-                f"as of {fmt.date(last.as_of_date)}): the daily build has not published since.",
-                icon=":material/schedule:",
-            )
-        if failed.empty and age <= STALE_AFTER:
-            warned = int(last.checks_warned or 0)
-            st.success(
-                f"Fresh: published {fmt.age(age)} ago with {fmt.plural(last.checks_passed, 'check')} passed"
-                + (f" and {fmt.plural(warned, 'warning')}" if warned else "")
-                + "; no run has failed since.",
-                icon=":material/check_circle:",
-            )
-
-        cols = st.columns(4)
-        cols[0].metric(
-            "Published",
-            f"{fmt.short_age(age)} ago",
-            help=kit.md(fmt.timestamp(last.published_at)),
-            border=True,
-        )
-        cols[1].metric(
-            "As of",
-            fmt.short_date(last.as_of_date),
-            help=f"The marts describe {fmt.weekday_date(last.as_of_date)} (the build's as_of_date)",
-            border=True,
-        )
-        cols[2].metric(
-            "Checks passed",
-            fmt.count(last.checks_passed),
-            help=f"{fmt.count(last.checks_warned)} warned",
-            border=True,
-        )
-        cols[3].metric("Marts published", fmt.count(last.mart_count), border=True)
-        st.caption(
-            f"Publish {kit.code(last.publish_id)} · run {kit.code(str(last.run_id)[:8])} · "
-            f"{kit.md(fmt.timestamp(last.published_at))} · file {kit.code(path)}"
-        )
-
+        _freshness(last, failed_after(alerts, last.published_at))
+        _last_publish(last)
         crm_coverage.render(frames["coverage"])
+        _rows_and_checks(last)
+        _publish_history(publishes)
+    _recent_alerts(alerts)
+    st.subheader("dbt docs")
+    docs_notice()
 
-        left, right = st.columns(2)
-        with left:
-            st.subheader("Rows per mart")
-            counts = row_counts_frame(last.mart_row_counts)
-            if counts.empty:
-                kit.empty("The publish recorded no row counts.")
-            else:
-                st.dataframe(
-                    fmt.neutralize_formulas(counts),
-                    hide_index=True,
-                    width="stretch",
-                    column_config={"Rows": st.column_config.NumberColumn(format="localized")},
-                )
-        with right:
-            st.subheader("Checks of the last publish")
-            checks = checks_frame(last.checks)
-            if checks.empty:
-                kit.empty("The publish recorded no individual checks.")
-            else:
-                st.dataframe(fmt.neutralize_formulas(checks), hide_index=True, width="stretch")
 
-        st.subheader("Publish history")
-        history = pd.DataFrame(
-            {
-                "Published (UTC)": publishes["published_at"],
-                "As of": [fmt.as_date(d) for d in publishes["as_of_date"]],
-                "Run": [str(r)[:8] for r in publishes["run_id"]],
-                "Checks passed": publishes["checks_passed"],
-                "Checks warned": publishes["checks_warned"],
-                "Marts": publishes["mart_count"],
-            }
+def _freshness(last: Any, failed: pd.DataFrame) -> None:
+    """One verdict on top: a run failed since, the marts are stale, or they are fresh."""
+    age = kit.utcnow() - last.published_at.to_pydatetime()
+    if not failed.empty:
+        alerts_notice(failed, last.published_at)
+    if age > STALE_AFTER:
+        st.warning(
+            f"**The served marts are {fmt.age(age)} old** (published {kit.md(fmt.timestamp(last.published_at))}, "
+            f"as of {fmt.date(last.as_of_date)}): the daily build has not published since.",
+            icon=":material/schedule:",
         )
-        st.dataframe(
-            fmt.neutralize_formulas(history),
-            hide_index=True,
-            width="stretch",
-            column_config={"Published (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    if failed.empty and age <= STALE_AFTER:
+        warned = int(last.checks_warned or 0)
+        st.success(
+            f"Fresh: published {fmt.age(age)} ago with {fmt.plural(last.checks_passed, 'check')} passed"
+            + (f" and {fmt.plural(warned, 'warning')}" if warned else "")
+            + "; no run has failed since.",
+            icon=":material/check_circle:",
         )
 
+
+def _last_publish(last: Any) -> None:
+    age = kit.utcnow() - last.published_at.to_pydatetime()
+    cols = st.columns(4)
+    cols[0].metric(
+        "Published",
+        f"{fmt.short_age(age)} ago",
+        help=kit.md(fmt.timestamp(last.published_at)),
+        border=True,
+    )
+    cols[1].metric(
+        "As of",
+        fmt.short_date(last.as_of_date),
+        help=f"The marts describe {fmt.weekday_date(last.as_of_date)} (the build's as_of_date)",
+        border=True,
+    )
+    cols[2].metric(
+        "Checks passed",
+        fmt.count(last.checks_passed),
+        help=f"{fmt.count(last.checks_warned)} warned",
+        border=True,
+    )
+    cols[3].metric("Marts published", fmt.count(last.mart_count), border=True)
+    st.caption(
+        f"Publish {kit.code(last.publish_id)} · run {kit.code(str(last.run_id)[:8])} · "
+        f"{kit.md(fmt.timestamp(last.published_at))} · file {kit.code(served.served_path())}"
+    )
+
+
+def _rows_and_checks(last: Any) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Rows per mart")
+        counts = row_counts_frame(last.mart_row_counts)
+        if counts.empty:
+            kit.empty("The publish recorded no row counts.")
+        else:
+            st.dataframe(
+                fmt.neutralize_formulas(counts),
+                hide_index=True,
+                width="stretch",
+                column_config={"Rows": st.column_config.NumberColumn(format="localized")},
+            )
+    with right:
+        st.subheader("Checks of the last publish")
+        checks = checks_frame(last.checks)
+        if checks.empty:
+            kit.empty("The publish recorded no individual checks.")
+        else:
+            st.dataframe(fmt.neutralize_formulas(checks), hide_index=True, width="stretch")
+
+
+def _publish_history(publishes: pd.DataFrame) -> None:
+    st.subheader("Publish history")
+    history = pd.DataFrame(
+        {
+            "Published (UTC)": publishes["published_at"],
+            "As of": [fmt.as_date(d) for d in publishes["as_of_date"]],
+            "Run": [str(r)[:8] for r in publishes["run_id"]],
+            "Checks passed": publishes["checks_passed"],
+            "Checks warned": publishes["checks_warned"],
+            "Marts": publishes["mart_count"],
+        }
+    )
+    st.dataframe(
+        fmt.neutralize_formulas(history),
+        hide_index=True,
+        width="stretch",
+        column_config={"Published (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    )
+
+
+def _recent_alerts(alerts: pd.DataFrame) -> None:
     st.subheader("Recent alerts")
     if alerts.empty:
         kit.empty("No alerts recorded: no gate has failed and no hygiene digest was sent.")
-    else:
-        shown = pd.DataFrame(
-            {
-                "When (UTC)": alerts["created_at"],
-                "Severity": alerts["severity"],
-                "Kind": alerts["kind"],
-                "Title": alerts["title"],
-                "Table": alerts.get("table_name"),
-                "Check": alerts.get("check_name"),
-                "Failing rows": alerts.get("failing_row_count"),
-                "Message": alerts["message"],
-            }
-        )
-        st.dataframe(
-            fmt.neutralize_formulas(shown),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                "Message": st.column_config.TextColumn(width="large"),
-            },
-        )
-
-    st.subheader("dbt docs")
-    docs_notice()
+        return
+    shown = pd.DataFrame(
+        {
+            "When (UTC)": alerts["created_at"],
+            "Severity": alerts["severity"],
+            "Kind": alerts["kind"],
+            "Title": alerts["title"],
+            "Table": alerts.get("table_name"),
+            "Check": alerts.get("check_name"),
+            "Failing rows": alerts.get("failing_row_count"),
+            "Message": alerts["message"],
+        }
+    )
+    st.dataframe(
+        fmt.neutralize_formulas(shown),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "Message": st.column_config.TextColumn(width="large"),
+        },
+    )

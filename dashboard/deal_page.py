@@ -149,9 +149,7 @@ def render() -> None:
     if frames is None:
         kit.page_header("Deal", "One deal: where it stands and why it is flagged.")
         return
-    deal_rows, risk_rows, stages, actions, reps, interactions = (
-        frames[k] for k in ("deal", "risk", "stages", "actions", "reps", "interactions")
-    )
+    deal_rows, stages, reps = frames["deal"], frames["stages"], frames["reps"]
     if deal_rows.empty:
         kit.page_header("Deal", "One deal: where it stands and why it is flagged.")
         st.warning(
@@ -166,7 +164,25 @@ def render() -> None:
     kit.page_header(
         str(deal["opportunity_name"] or opportunity_id), "One deal: where it stands and why.", as_of
     )
+    _facts(deal, opportunity_id, names, as_of)
 
+    left, right = st.columns([3, 2])
+    with left:
+        _why_flagged(deal, frames["risk"], as_of)
+    with right:
+        _in_the_plan(frames["actions"], names)
+    _activity(frames, names, as_of)
+
+    st.subheader("Stage timeline")
+    if stages.empty:
+        kit.empty("No stage history for this deal (fct_stage_history).")
+        return
+    kit.chart(timeline_chart(stages, as_of))
+    st.dataframe(fmt.neutralize_formulas(stage_table(stages, as_of)), hide_index=True, width="stretch")
+
+
+def _facts(deal: pd.Series, opportunity_id: str, names: dict[str, str], as_of: object) -> None:
+    """Amount, stage, owner, close date, and the link to the CRM record when one is set."""
     try:
         settings = DashboardSettings.from_env()
     except DashboardSettingError as error:
@@ -174,10 +190,9 @@ def render() -> None:
         settings = DashboardSettings()
     link = settings.crm_link(opportunity_id)
     owner = kit.name_of(names, deal["owner_id"])
-    stage = deal["stage_name"]
     facts = [
         f"**{kit.md(fmt.money(deal['amount']))}**",
-        kit.md(stage),
+        kit.md(deal["stage_name"]),
         f"owner **{kit.md(owner)}**" + ("" if fmt.is_missing(deal["team"]) else f" ({kit.md(deal['team'])})"),
         f"closes {kit.md(fmt.date(deal['close_date']))} ({fmt.relative_day(deal['close_date'], as_of)})",
     ]
@@ -187,54 +202,57 @@ def render() -> None:
             "Set `REVOPS_CRM_RECORD_URL` (e.g. `https://acme.my.salesforce.com/{id}`) to link to the CRM record."
         )
 
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader("Why it is flagged")
-        if risk_rows.empty:
-            state = "won" if deal["is_won"] else ("closed" if deal["is_closed"] else "not scored")
-            kit.empty(f"This deal is {state}: deal_risk scores open deals only.")
-        else:
-            risk = next(risk_rows.itertuples())
-            st.markdown(
-                f"Risk score **{fmt.count(round(risk.risk_score))}** of 100 ({kit.md(risk.risk_level)})"
-            )
-            reasons = reason_rows(risk)
-            if reasons:
-                st.markdown("\n".join(f"- {kit.md(reason)}" for reason in reasons))
-            else:
-                st.markdown("No risk flag is raised.")
-            parts = [
-                f"{label} {fmt.count(getattr(risk, column))}"
-                for column, label in COMPONENT_LABELS.items()
-                if not fmt.is_missing(getattr(risk, column))
-            ]
-            st.caption("Score parts (points, each up to its weight): " + ", ".join(parts))
-            last = (
-                "none logged"
-                if fmt.is_missing(risk.last_interaction_date)
-                else f"{str(risk.last_interaction_type or 'interaction').lower()} "
-                f"{fmt.relative_day(risk.last_interaction_date, as_of)} ({fmt.date(risk.last_interaction_date)})"
-            )
-            st.markdown(f"**Last interaction:** {kit.md(last)}")
-    with right:
-        st.subheader("In the plan")
-        if actions.empty:
-            kit.empty("Not in anyone's Plan My Day today.")
-        for action in actions.itertuples():
-            block = {1: "Act today", 2: "Prepare this week"}.get(int(action.priority_block), "Later")
-            who = kit.name_of(names, action.owner_id)
-            st.markdown(
-                f"**{block} · #{action.rank}** for {kit.md(who)}: {kit.md(action.action)}  \n"
-                f":gray[{kit.md(action.reason)} · {kit.md(fmt.money(action.revenue_at_stake_amount))} at stake]"
-            )
 
+def _why_flagged(deal: pd.Series, risk_rows: pd.DataFrame, as_of: object) -> None:
+    st.subheader("Why it is flagged")
+    if risk_rows.empty:
+        state = "won" if deal["is_won"] else ("closed" if deal["is_closed"] else "not scored")
+        kit.empty(f"This deal is {state}: deal_risk scores open deals only.")
+        return
+    risk = next(risk_rows.itertuples())
+    st.markdown(f"Risk score **{fmt.count(round(risk.risk_score))}** of 100 ({kit.md(risk.risk_level)})")
+    reasons = reason_rows(risk)
+    if reasons:
+        st.markdown("\n".join(f"- {kit.md(reason)}" for reason in reasons))
+    else:
+        st.markdown("No risk flag is raised.")
+    parts = [
+        f"{label} {fmt.count(getattr(risk, column))}"
+        for column, label in COMPONENT_LABELS.items()
+        if not fmt.is_missing(getattr(risk, column))
+    ]
+    st.caption("Score parts (points, each up to its weight): " + ", ".join(parts))
+    last = (
+        "none logged"
+        if fmt.is_missing(risk.last_interaction_date)
+        else f"{str(risk.last_interaction_type or 'interaction').lower()} "
+        f"{fmt.relative_day(risk.last_interaction_date, as_of)} ({fmt.date(risk.last_interaction_date)})"
+    )
+    st.markdown(f"**Last interaction:** {kit.md(last)}")
+
+
+def _in_the_plan(actions: pd.DataFrame, names: dict[str, str]) -> None:
+    st.subheader("In the plan")
+    if actions.empty:
+        kit.empty("Not in anyone's Plan My Day today.")
+    for action in actions.itertuples():
+        block = {1: "Act today", 2: "Prepare this week"}.get(int(action.priority_block), "Later")
+        who = kit.name_of(names, action.owner_id)
+        st.markdown(
+            f"**{block} · #{action.rank}** for {kit.md(who)}: {kit.md(action.action)}  \n"
+            f":gray[{kit.md(action.reason)} · {kit.md(fmt.money(action.revenue_at_stake_amount))} at stake]"
+        )
+
+
+def _activity(frames: kit.Frames, names: dict[str, str], as_of: object) -> None:
     st.subheader("Activity")
+    interactions = frames["interactions"]
     if interactions.empty and tracking.load(frames).untracked("activities"):
         kit.empty(f"Calls, emails and meetings are {tracking.NOT_TRACKED} (source_coverage).")
     elif interactions.empty:
         kit.empty(
             "No call, email or meeting logged on this deal in the window deal_interactions keeps "
-            "(`deal_interactions_days`, 90 by default)."
+            "(the last `deal_interactions_days` days)."
         )
     else:
         st.dataframe(
@@ -242,10 +260,3 @@ def render() -> None:
             hide_index=True,
             width="stretch",
         )
-
-    st.subheader("Stage timeline")
-    if stages.empty:
-        kit.empty("No stage history for this deal (fct_stage_history).")
-        return
-    kit.chart(timeline_chart(stages, as_of))
-    st.dataframe(fmt.neutralize_formulas(stage_table(stages, as_of)), hide_index=True, width="stretch")

@@ -199,6 +199,15 @@ def week_ago_next_step(weekly: pd.DataFrame, as_of: Any) -> tuple[float | None, 
     return float(rows["next_step_rate"].iloc[-1]), fmt.short_date(rows["snapshot_date"].iloc[-1])
 
 
+def next_step_goal_text(goal: float | None) -> str:
+    """revops_health's next-step goal (next_step_share_healthy_min), as the card's help says it."""
+    return (
+        "No next-step goal in revops_health."
+        if goal is None
+        else f"Goal: more than {fmt.share(goal)} of open deals."
+    )
+
+
 def cards(
     row: Any,
     high: pd.DataFrame,
@@ -257,8 +266,8 @@ def cards(
         delta=delta,
         delta_color="normal" if arrow == "auto" else "off",
         delta_arrow=arrow,
-        help="Goal: more than 90% of open deals. Next steps are kept from the first day the project "
-        "captured the deals, so earlier weeks are unknown.",
+        help=next_step_goal_text(kit.band(frames["health"], "next_step_share")[0])
+        + " Next steps are kept from the first day the project captured the deals, so earlier weeks are unknown.",
         border=True,
     )
 

@@ -284,6 +284,8 @@ def band(bands: pd.DataFrame, metric: str) -> tuple[float | None, float | None]:
     the mart, so `--vars '{icp_share_healthy_min: 0.8}'` moves the dashboard's goal line too.
     (None, None) when the mart has no row for the metric: the page then draws no goal.
     """
+    if "rollup_level" in bands:  # the whole revops_health mart: its company rows
+        bands = bands[bands["rollup_level"] == "company"]
     rows = bands[bands["metric"] == metric]
     if rows.empty:
         return None, None

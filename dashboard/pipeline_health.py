@@ -299,7 +299,7 @@ def render() -> None:
         kit.chart(risk_amount_chart(deals))
 
     _deals_by_problem(deals, scope.label, tr)
-    next_step_goal = kit.band(health[health["rollup_level"] == "company"], "next_step_share")[0]
+    next_step_goal = kit.band(health, "next_step_share")[0]
     _hygiene_trend(trend, scope.label, tr, next_step_goal)
 
 

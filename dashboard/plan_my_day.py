@@ -21,7 +21,7 @@ TABLES = ("marts.daily_action_list", "marts.dim_reps")
 BLOCKS = {
     1: (
         "Act today",
-        "Deals closing within 7 days without a next step, overdue follow-ups and new inbound leads.",
+        "Deals about to close without a next step, overdue follow-ups and new inbound leads.",
         "Nothing to act on today: no deal closes this week without a next step, no follow-up is overdue and no inbound lead came in.",
     ),
     2: (
@@ -89,8 +89,9 @@ def render() -> None:
         return
     reps, actions = frames["reps"], frames["actions"]
     as_of = frames["as_of"]["as_of_date"].dropna()
-    as_of = as_of.iloc[0] if not as_of.empty else None
-    kit.page_header("Plan My Day", "What should I do first this morning?", as_of)
+    kit.page_header(
+        "Plan My Day", "What should I do first this morning?", as_of.iloc[0] if not as_of.empty else None
+    )
     tr = tracking.load(frames)
     tr.notice(
         ("activities", "leads", "next_step_date"),
@@ -101,15 +102,36 @@ def render() -> None:
             "next_step_date": "late-stage next steps due this week",
         },
     )
-
     options = rep_options(reps, actions)
     if not options:
         kit.empty("No reps in the served warehouse (marts.dim_reps is empty).")
         return
     names = kit.rep_names(reps)
-    today = actions[actions["priority_block"] == 1]
-    counts = today.groupby("owner_id").size().to_dict()
     managers = set(reps.loc[reps["is_manager"].fillna(False).astype(bool), "owner_id"])
+    owner = _chosen_rep(options, actions, names, managers)
+    if owner is None:
+        return
+    if owner in managers:
+        manager_view(owner, reps, actions, names)
+        return
+    mine = actions[actions["owner_id"] == owner].sort_values(["priority_block", "rank"])
+    if mine.empty:
+        kit.empty(
+            f"No actions for {kit.name_of(names, owner)} today: no deal about to close is without a next step, "
+            "no follow-up is overdue, no new inbound lead came in and no late-stage next step "
+            "is due this week."
+        )
+        return
+    _rep_summary(mine)
+    for block in BLOCKS:
+        _block(block, mine[mine["priority_block"] == block], tr)
+
+
+def _chosen_rep(
+    options: list[str], actions: pd.DataFrame, names: dict[str, str], managers: set[str]
+) -> str | None:
+    """The rep picker: the address's ?rep=, else the rep with the most actions today; kept in the address."""
+    counts = actions[actions["priority_block"] == 1].groupby("owner_id").size().to_dict()
     unknown = None
     if st.session_state.get("plan_rep") not in options:  # a new visit: the address, else the busiest rep
         wanted = st.query_params.get("rep")
@@ -134,24 +156,13 @@ def render() -> None:
             icon=":material/person_off:",
         )
     owner = st.selectbox("Rep", options, key="plan_rep", format_func=label, placeholder="Choose a rep")
-    if owner is None:
-        return
-    if st.query_params.get("rep") != owner:
+    if owner is not None and st.query_params.get("rep") != owner:
         st.query_params["rep"] = owner  # bookmarkable: ?rep=<owner_id>
-    name = kit.name_of(names, owner)
-    if owner in managers:
-        manager_view(owner, reps, actions, names)
-        return
-    mine = actions[actions["owner_id"] == owner].sort_values(["priority_block", "rank"])
+    return owner
 
-    if mine.empty:
-        kit.empty(
-            f"No actions for {name} today: no deal closes within 7 days without a next step, "
-            "no follow-up is overdue, no new inbound lead came in and no late-stage next step "
-            "is due this week."
-        )
-        return
 
+def _rep_summary(mine: pd.DataFrame) -> None:
+    """Actions and revenue at stake, today and this week, and the one action to start with."""
     cols = st.columns(4)
     for (col_count, col_amount), block in zip(((cols[0], cols[1]), (cols[2], cols[3])), BLOCKS):
         in_block = mine[mine["priority_block"] == block]
@@ -170,31 +181,31 @@ def render() -> None:
         f"Why: {kit.md(top.reason)}"
     )
 
-    for block, (title, explanation, none_text) in BLOCKS.items():
-        in_block = mine[mine["priority_block"] == block]
-        st.subheader(f"{block} · {title}")
-        st.caption(explanation)
-        if in_block.empty:
-            if block == 2 and tr.untracked("next_step_date"):
-                none_text = (
-                    f"Next-step dates are {tracking.NOT_TRACKED}, so no next step is known to be "
-                    "due this week."
-                )
-            kit.empty(none_text)
-            continue
-        for action in in_block.itertuples():
-            with st.container(border=True):
-                left, right = st.columns([5, 1], vertical_alignment="center")
-                left.markdown(
-                    f"**#{action.rank} · {kit.md(action.action)}**  \n"
-                    f":gray-badge[{kit.md(ACTION_LABELS.get(action.action_type, action.action_type))}] "
-                    f"Why: {kit.md(action.reason)}  \n"
-                    f":gray[{kit.md(action_detail(action))}]"
-                )
-                right.markdown(
-                    f"**{kit.md(fmt.money(action.revenue_at_stake_amount))}**  \n:gray[at stake]",
-                    text_alignment="right",
-                )
+
+def _block(block: int, in_block: pd.DataFrame, tr: tracking.Tracking) -> None:
+    title, explanation, none_text = BLOCKS[block]
+    st.subheader(f"{block} · {title}")
+    st.caption(explanation)
+    if in_block.empty:
+        if block == 2 and tr.untracked("next_step_date"):
+            none_text = (
+                f"Next-step dates are {tracking.NOT_TRACKED}, so no next step is known to be due this week."
+            )
+        kit.empty(none_text)
+        return
+    for action in in_block.itertuples():
+        with st.container(border=True):
+            left, right = st.columns([5, 1], vertical_alignment="center")
+            left.markdown(
+                f"**#{action.rank} · {kit.md(action.action)}**  \n"
+                f":gray-badge[{kit.md(ACTION_LABELS.get(action.action_type, action.action_type))}] "
+                f"Why: {kit.md(action.reason)}  \n"
+                f":gray[{kit.md(action_detail(action))}]"
+            )
+            right.markdown(
+                f"**{kit.md(fmt.money(action.revenue_at_stake_amount))}**  \n:gray[at stake]",
+                text_alignment="right",
+            )
 
 
 def team_of_manager(manager_id: str, reps: pd.DataFrame) -> list[str]:

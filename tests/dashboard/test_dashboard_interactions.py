@@ -218,6 +218,7 @@ def test_the_pages_draw_the_goals_the_marts_were_built_with(goals_page, page):
 
     health = goals_page("pipeline_health")
     assert "Share of open deals with a next step, week by week (goal > 95%)" in chart_titles(health)
+    assert "Goal: more than 95% of open deals." in page_text(health)
 
     forecast = page_text(goals_page("forecast"))
     assert "healthy 3–4x" in forecast and "healthy 2.5" not in forecast
