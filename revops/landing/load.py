@@ -263,6 +263,48 @@ def load_landing_object(
     crm = crm_object(obj)
     if mapping is not None and mapping.source_name is None:
         return None
+    files = _object_files(landing_dir, crm, mapping)
+    if files is None:
+        return None
+    path, changes = files
+    load = _Load(con, crm, raw_schema, utc_naive(loaded_at), path, changes, mapping, full_refresh)
+    previous_tz = _session_time_zone(con)
+    # No offset in a timestamp means UTC: parse with the session in UTC, then restore it.
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        con.execute("begin transaction")
+        try:
+            row_count, source_rows = load.run(max_gone_share, started)
+            con.execute("commit")
+        except BaseException as exc:
+            con.execute("rollback")
+            if isinstance(exc, duckdb.Error):
+                raise load.error(exc) from None
+            raise
+    finally:
+        if previous_tz:
+            con.execute(f"set TimeZone = {quote_literal(previous_tz)}")
+
+    return LoadResult(
+        object_name=crm.name,
+        table=f"{raw_schema}.{crm.name}",
+        source_file=path,
+        row_count=row_count,
+        source_rows=source_rows,
+        extra_columns=load.extras,
+        seconds=round(time.monotonic() - started, 3),
+        mapped_from=load.plans[path.name].mapped_from,
+        load_mode=load.mode,
+        counts=load.counts.as_dict() if load.known else None,
+        applied_files=load.applied,
+        skipped_files=load.skipped,
+    )
+
+
+def _object_files(
+    landing_dir: Path | str, crm: CrmObject, mapping: ObjectMapping | None
+) -> tuple[Path, list[Path]] | None:
+    """The object's full file and its change files; None for an optional object without files."""
     stem = mapping.source_name if mapping else None
     path = find_landing_file(landing_dir, crm, stem=stem, required=bool(required_columns(crm)))
     changes = find_change_files(landing_dir, crm, stem=stem)
@@ -283,149 +325,204 @@ def load_landing_object(
             file=changes[0],
             object_name=crm.name,
         )
-    loaded_at = utc_naive(loaded_at)
-    schema = quote_identifier(raw_schema)
-    table = f"{schema}.{quote_identifier(crm.name)}"
-    # what decides a skip: the file's bytes and how they are read (the mapping, the casts)
-    plans = {p.name: _plan_file(con, crm, p, mapping) for p in [path, *changes]}
-    hashes = {p.name: f"{content_hash(p)}:{_plan_key(plans[p.name])}" for p in [path, *changes]}
-    exists = _table_exists(con, raw_schema, crm.name)
-    previous = applied_files(con, schema, crm.name) if exists and not full_refresh else {}
-    prior = sorted((n for n in previous if change_label(Path(n)) is not None), key=_change_order)
-    names = [p.name for p in changes]
-    base_same = previous.get(path.name) == hashes[path.name]
-    prefix_same = names[: len(prior)] == prior and all(previous[n] == hashes[n] for n in prior)
-    mergeable = "id" in crm.columns and "is_deleted" in crm.columns
-    if not previous or not prefix_same or (not base_same and changes) or (not base_same and not mergeable):
-        mode = "reloaded"
-    elif not base_same:
-        mode = "merged"
-    else:
-        mode = "incremental"
+    return path, changes
 
-    plan: _FilePlan | None = None
-    previous_tz = _session_time_zone(con)
-    # No offset in a timestamp means UTC: parse with the session in UTC, then restore it.
-    con.execute("set TimeZone = 'UTC'")
-    applied: list[str] = []
-    skipped: list[str] = []
-    counts = MergeCounts()
-    known = True
-    extras: list[str] = []
-    mapped_from: dict[str, str | None] = {}
-    try:
-        con.execute("begin transaction")
-        try:
-            con.execute(f"create schema if not exists {schema}")
-            ensure_load_log(con, schema)
-            base_plan = plans[path.name]
-            extras, mapped_from = base_plan.extras, base_plan.mapped_from
-            pending = changes
-            if mode == "merged":
-                plan = base_plan
-                con.execute(
-                    "create or replace temp table _revops_incoming as\n"
-                    + _select_sql(plan.columns, plan.source, path.name, loaded_at)
-                )
-                same_shape = table_columns(con, "_revops_incoming") == table_columns(con, table)
-                if (
-                    same_shape
-                    and not duplicate_ids(con, "_revops_incoming")
-                    and gone_share(con, table, "_revops_incoming") <= max_gone_share
-                ):
-                    counts.add(merge_full_file(con, table, "_revops_incoming"))
-                    _record(con, schema, crm, path, "full", hashes, counts.as_dict(), loaded_at)
-                    applied.append(path.name)
-                else:
-                    mode = "reloaded"
-                con.execute("drop table _revops_incoming")
-            if mode == "reloaded":
-                plan = base_plan
-                aside = quote_identifier(f"_revops_previous_{crm.name}")
-                if exists:
-                    con.execute(f"drop table if exists {schema}.{aside}")
-                    con.execute(f"alter table {table} rename to {aside}")
-                con.execute(
-                    f"create table {table} as\n{_select_sql(plan.columns, plan.source, path.name, loaded_at)}"
-                )
-                rows = int(scalar(con, f"select count(*) from {table}"))
-                _record(
-                    con,
-                    schema,
-                    crm,
-                    path,
-                    "full",
-                    hashes,
-                    {"new_rows": rows},
-                    loaded_at,
-                    staged=table,
-                    reset=True,
-                )
-                applied.append(path.name)
-            elif mode == "incremental":
-                skipped = [path.name, *prior]
-                pending = changes[len(prior) :]
-            for change in pending:
-                plan = plans[change.name]
-                con.execute(
-                    "create or replace temp table _revops_incoming as\n"
-                    + _select_sql(plan.columns, plan.source, change.name, loaded_at)
-                )
-                file_counts = upsert_changes(con, table, "_revops_incoming")
-                counts.add(file_counts)
-                _record(con, schema, crm, change, "changes", hashes, file_counts.as_dict(), loaded_at)
-                con.execute("drop table _revops_incoming")
-                applied.append(change.name)
-            if mode == "reloaded":
-                if exists:
-                    reloaded = reload_counts(con, f"{schema}.{aside}", table)
-                    con.execute(f"drop table {schema}.{aside}")
-                    known = reloaded is not None
-                    counts = reloaded or MergeCounts()
-                else:
-                    counts = MergeCounts(new_rows=int(scalar(con, f"select count(*) from {table}")))
-            row_count, source_rows = one_row(con, f"select count(*), count(_source_row) from {table}")
-            if mode != "reloaded":  # the rows of the table this load did not touch
-                counts.unchanged_rows = int(row_count) - counts.new_rows - counts.changed_rows
-            extras = [
-                n for n, _ in table_columns(con, table) if n not in crm.columns and n not in METADATA_COLUMNS
-            ]
-            seconds = time.monotonic() - started
-            upsert_load_log(con, schema, crm, path, row_count, extras, loaded_at, seconds)
-            record_load_counts(
-                con, schema, crm.name, mode, counts.as_dict() if known else {}, applied, skipped
+
+class _Load:
+    """One object's load inside the caller's transaction: which mode, what it applied and skipped.
+
+    Modes: `incremental` (the full file unchanged: only new change files applied), `merged`
+    (a changed full file merged by id; falls back to a reload when its shape, its ids or the
+    share of rows gone say a merge would be wrong) and `reloaded` (the table rebuilt from all
+    its files, the counts taken against the previous table)."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        crm: CrmObject,
+        raw_schema: str,
+        loaded_at: dt.datetime,
+        path: Path,
+        changes: list[Path],
+        mapping: ObjectMapping | None,
+        full_refresh: bool,
+    ) -> None:
+        self.con, self.crm, self.path, self.changes, self.loaded_at = con, crm, path, changes, loaded_at
+        self.schema = quote_identifier(raw_schema)
+        self.table = f"{self.schema}.{quote_identifier(crm.name)}"
+        self.aside_name = quote_identifier(f"_revops_previous_{crm.name}")
+        self.aside = f"{self.schema}.{self.aside_name}"
+        # what decides a skip: the file's bytes and how they are read (the mapping, the casts)
+        self.plans = {p.name: _plan_file(con, crm, p, mapping) for p in [path, *changes]}
+        self.hashes = {p.name: f"{content_hash(p)}:{_plan_key(self.plans[p.name])}" for p in [path, *changes]}
+        self.exists = _table_exists(con, raw_schema, crm.name)
+        previous = applied_files(con, self.schema, crm.name) if self.exists and not full_refresh else {}
+        self.prior = sorted((n for n in previous if change_label(Path(n)) is not None), key=_change_order)
+        self.mode = self._mode(previous)
+        self.plan: _FilePlan | None = None  # the file being read: the one an error names
+        self.applied: list[str] = []
+        self.skipped: list[str] = []
+        self.counts = MergeCounts()
+        self.known = True
+        self.extras: list[str] = self.plans[path.name].extras
+
+    def _mode(self, previous: Mapping[str, str]) -> str:
+        names = [p.name for p in self.changes]
+        base_same = previous.get(self.path.name) == self.hashes[self.path.name]
+        prefix_same = names[: len(self.prior)] == self.prior and all(
+            previous[n] == self.hashes[n] for n in self.prior
+        )
+        mergeable = "id" in self.crm.columns and "is_deleted" in self.crm.columns
+        if (
+            not previous
+            or not prefix_same
+            or (not base_same and self.changes)
+            or (not base_same and not mergeable)
+        ):
+            return "reloaded"
+        return "merged" if not base_same else "incremental"
+
+    def run(self, max_gone_share: float, started: float) -> tuple[int, int]:
+        """Apply the files; the table's rows and the rows that came from a file line."""
+        con = self.con
+        con.execute(f"create schema if not exists {self.schema}")
+        ensure_load_log(con, self.schema)
+        pending = self.changes
+        if self.mode == "merged" and not self._merge_full_file(max_gone_share):
+            self.mode = "reloaded"
+        if self.mode == "reloaded":
+            self._reload_full_file()
+        elif self.mode == "incremental":
+            self.skipped = [self.path.name, *self.prior]
+            pending = self.changes[len(self.prior) :]
+        for change in pending:
+            self._apply_change_file(change)
+        if self.mode == "reloaded":
+            self._count_reload()
+        row_count, source_rows = one_row(con, f"select count(*), count(_source_row) from {self.table}")
+        if self.mode != "reloaded":  # the rows of the table this load did not touch
+            self.counts.unchanged_rows = int(row_count) - self.counts.new_rows - self.counts.changed_rows
+        self.extras = [
+            n
+            for n, _ in table_columns(con, self.table)
+            if n not in self.crm.columns and n not in METADATA_COLUMNS
+        ]
+        upsert_load_log(
+            con,
+            self.schema,
+            self.crm,
+            self.path,
+            row_count,
+            self.extras,
+            self.loaded_at,
+            time.monotonic() - started,
+        )
+        record_load_counts(
+            con,
+            self.schema,
+            self.crm.name,
+            self.mode,
+            self.counts.as_dict() if self.known else {},
+            self.applied,
+            self.skipped,
+        )
+        return int(row_count), int(source_rows)
+
+    def _stage(self, plan: _FilePlan, path: Path) -> None:
+        self.plan = plan
+        self.con.execute(
+            "create or replace temp table _revops_incoming as\n"
+            + _select_sql(plan.columns, plan.source, path.name, self.loaded_at)
+        )
+
+    def _merge_full_file(self, max_gone_share: float) -> bool:
+        """Merge the changed full file by id; False (nothing written) when it must be reloaded."""
+        con = self.con
+        self._stage(self.plans[self.path.name], self.path)
+        mergeable = (
+            table_columns(con, "_revops_incoming") == table_columns(con, self.table)
+            and not duplicate_ids(con, "_revops_incoming")
+            and gone_share(con, self.table, "_revops_incoming") <= max_gone_share
+        )
+        if mergeable:
+            self.counts.add(merge_full_file(con, self.table, "_revops_incoming"))
+            _record(
+                con,
+                self.schema,
+                self.crm,
+                self.path,
+                "full",
+                self.hashes,
+                self.counts.as_dict(),
+                self.loaded_at,
             )
-            con.execute("commit")
-        except BaseException as exc:
-            con.execute("rollback")
-            failed = plan.path if plan is not None else path
-            if isinstance(exc, duckdb.Error) and _BAD_VALUE_MARKER in str(exc) and plan is not None:
-                try:
-                    problems, bad_rows = _diagnose(con, plan.columns, plan.source)
-                except duckdb.Error as diagnose_exc:
-                    raise read_error(failed, crm, diagnose_exc) from None
-                raise _bad_values_error(failed, crm, problems, bad_rows, plan.is_csv) from None
-            if isinstance(exc, duckdb.Error):
-                raise read_error(failed, crm, exc) from None
-            raise
-    finally:
-        if previous_tz:
-            con.execute(f"set TimeZone = {quote_literal(previous_tz)}")
+            self.applied.append(self.path.name)
+        con.execute("drop table _revops_incoming")
+        return mergeable
 
-    return LoadResult(
-        object_name=crm.name,
-        table=f"{raw_schema}.{crm.name}",
-        source_file=path,
-        row_count=int(row_count),
-        source_rows=int(source_rows),
-        extra_columns=extras,
-        seconds=round(time.monotonic() - started, 3),
-        mapped_from=mapped_from,
-        load_mode=mode,
-        counts=counts.as_dict() if known else None,
-        applied_files=applied,
-        skipped_files=skipped,
-    )
+    def _reload_full_file(self) -> None:
+        """The table rebuilt from the full file; the previous one kept aside to count the changes."""
+        con = self.con
+        self.plan = plan = self.plans[self.path.name]
+        if self.exists:
+            con.execute(f"drop table if exists {self.aside}")
+            con.execute(f"alter table {self.table} rename to {self.aside_name}")
+        con.execute(
+            f"create table {self.table} as\n{_select_sql(plan.columns, plan.source, self.path.name, self.loaded_at)}"
+        )
+        rows = int(scalar(con, f"select count(*) from {self.table}"))
+        _record(
+            con,
+            self.schema,
+            self.crm,
+            self.path,
+            "full",
+            self.hashes,
+            {"new_rows": rows},
+            self.loaded_at,
+            staged=self.table,
+            reset=True,
+        )
+        self.applied.append(self.path.name)
+
+    def _apply_change_file(self, change: Path) -> None:
+        self._stage(self.plans[change.name], change)
+        file_counts = upsert_changes(self.con, self.table, "_revops_incoming")
+        self.counts.add(file_counts)
+        _record(
+            self.con,
+            self.schema,
+            self.crm,
+            change,
+            "changes",
+            self.hashes,
+            file_counts.as_dict(),
+            self.loaded_at,
+        )
+        self.con.execute("drop table _revops_incoming")
+        self.applied.append(change.name)
+
+    def _count_reload(self) -> None:
+        """A reload's counts: new, changed and gone rows against the table it replaced."""
+        con = self.con
+        if self.exists:
+            reloaded = reload_counts(con, self.aside, self.table)
+            con.execute(f"drop table {self.aside}")
+            self.known = reloaded is not None
+            self.counts = reloaded or MergeCounts()
+        else:
+            self.counts = MergeCounts(new_rows=int(scalar(con, f"select count(*) from {self.table}")))
+
+    def error(self, exc: duckdb.Error) -> LandingFileError:
+        """The file, column and values a DuckDB error during the load comes from."""
+        failed = self.plan.path if self.plan is not None else self.path
+        if _BAD_VALUE_MARKER in str(exc) and self.plan is not None:
+            try:
+                problems, bad_rows = _diagnose(self.con, self.plan.columns, self.plan.source)
+            except duckdb.Error as diagnose_exc:
+                return read_error(failed, self.crm, diagnose_exc)
+            return _bad_values_error(failed, self.crm, problems, bad_rows, self.plan.is_csv)
+        return read_error(failed, self.crm, exc)
 
 
 def _record(
