@@ -30,6 +30,9 @@ PostgreSQL (REVOPS_SERVE_ENGINE=postgres, what the postgres target publishes to)
 functions read the served schema instead, through `dashboard/served_postgres.py` (the tables a
 page reads copied into an in-memory DuckDB of the publish served, so every page's SQL runs
 unchanged; the stamp is the publish id; the kept days are the kept publishes' schemas).
+Spark (REVOPS_SERVE_ENGINE=spark, what the spark target publishes to): the same through
+`dashboard/served_spark.py` (a publish's tables exported once by a Spark child process into an
+in-memory DuckDB; the kept days are the kept publishes' databases).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dashboard import served_postgres
+from dashboard import served_postgres, served_spark
 from dashboard.settings import serve_engine
 from revops.metrics import (
     SEMANTIC_MANIFEST_PATH,
@@ -86,12 +89,18 @@ def served_path(serve_dir: Path | str | None = None) -> Path:
     if serve_dir is None:
         if serve_engine() == "postgres":
             return served_postgres.location(_postgres_serving())
+        if serve_engine() == "spark":
+            return served_spark.location(_spark_serving())
         serve_dir = Settings.from_env().serve_dir
     return _served_path_in(Path(serve_dir))
 
 
 def _postgres_serving() -> served_postgres.PostgresServing:
     return served_postgres.serving_from(os.environ, Settings.from_env().pg_served_schema)
+
+
+def _spark_serving() -> served_spark.SparkServing:
+    return served_spark.serving_from(Settings.from_env().spark_served_database)
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,7 @@ class FileStamp:
     size: int
 
 
-def file_stamp(path: Path) -> FileStamp | served_postgres.PublishStamp | None:
+def file_stamp(path: Path) -> FileStamp | served_postgres.PublishStamp | served_spark.PublishStamp | None:
     """What identifies the file now at `path`; None when there is none. For PostgreSQL, the
     publish served now (a stamp that cannot be cached for good when PostgreSQL cannot be read:
     `open_served` then says why)."""
@@ -110,6 +119,11 @@ def file_stamp(path: Path) -> FileStamp | served_postgres.PublishStamp | None:
             return served_postgres.current_stamp(_postgres_serving())
         except served_postgres.PostgresReadError:
             return served_postgres.PublishStamp(f"unreadable-{os.urandom(4).hex()}")
+    if served_spark.is_location(path):
+        try:
+            return served_spark.current_stamp(_spark_serving())
+        except served_spark.SparkReadError:
+            return served_spark.PublishStamp(f"unreadable-{os.urandom(4).hex()}")
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -124,6 +138,11 @@ def kept_days(path: Path | None = None) -> list[KeptDay]:
         try:
             return served_postgres.kept_days(_postgres_serving())
         except served_postgres.PostgresReadError as error:
+            raise ServedFileError(str(error)) from error
+    if served_spark.is_location(path):
+        try:
+            return served_spark.kept_days(_spark_serving())
+        except served_spark.SparkReadError as error:
             raise ServedFileError(str(error)) from error
     if not path.exists():
         return []
@@ -216,6 +235,10 @@ def open_served(path: Path | None = None, version: str | None = None) -> Iterato
         with _open_postgres(path, version) as db:
             yield db
         return
+    if served_spark.is_location(path):
+        with _open_spark(path, version) as db:
+            yield db
+        return
     if not path.exists():
         yield None
         return
@@ -245,8 +268,12 @@ def open_served(path: Path | None = None, version: str | None = None) -> Iterato
 
 
 class PostgresServedWarehouse(ServedWarehouse):
-    """One publish served in PostgreSQL, read through its in-memory DuckDB: the tables a query
-    names are copied from PostgreSQL the first time a page needs them."""
+    """One publish served in PostgreSQL (or Spark), read through its in-memory DuckDB: the
+    tables a query names are copied from PostgreSQL the first time a page needs them (from
+    Spark, all at once when the publish is first seen)."""
+
+    _gone: tuple[type[Exception], ...] = (served_postgres.PublishGone,)
+    _unreadable: tuple[type[Exception], ...] = (served_postgres.PostgresReadError,)
 
     def __init__(self, publish: Any, con: duckdb.DuckDBPyConnection, path: Path, version: str | None):
         super().__init__(con, path, version)
@@ -285,10 +312,17 @@ class PostgresServedWarehouse(ServedWarehouse):
     def _read(self, read: Any) -> None:
         try:
             read()
-        except served_postgres.PublishGone as error:
+        except self._gone as error:
             raise DayNotKeptError(str(error)) from error
-        except served_postgres.PostgresReadError as error:
+        except self._unreadable as error:
             raise ServedFileError(str(error)) from error
+
+
+class SparkServedWarehouse(PostgresServedWarehouse):
+    """One publish served in Spark, exported once into its in-memory DuckDB."""
+
+    _gone = (served_spark.PublishGone,)
+    _unreadable = (served_spark.SparkReadError,)
 
 
 @contextlib.contextmanager
@@ -306,6 +340,25 @@ def _open_postgres(path: Path, version: str | None) -> Iterator[ServedWarehouse 
     try:
         con.execute("use served")
         yield PostgresServedWarehouse(publish, con, path, version)
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _open_spark(path: Path, version: str | None) -> Iterator[ServedWarehouse | None]:
+    try:
+        publish = served_spark.publish_database(_spark_serving(), version)
+    except served_spark.PublishGone as error:
+        if version is not None:
+            raise DayNotKeptError(str(error)) from error
+        yield None  # nothing published to Spark yet
+        return
+    except served_spark.SparkReadError as error:
+        raise ServedFileError(str(error)) from error
+    con = publish.database.cursor()
+    try:
+        con.execute("use served")
+        yield SparkServedWarehouse(publish, con, path, version)
     finally:
         con.close()
 

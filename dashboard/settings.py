@@ -4,7 +4,7 @@
 |---|---|---|
 | `REVOPS_CRM_RECORD_URL` | none | the address of a deal in your CRM, with `{id}` where the opportunity id goes (`https://acme.my.salesforce.com/{id}`); the deal page links to it. Unset: no link. |
 | `REVOPS_DASHBOARD_MIN_SAMPLE` | `5` | closed deals a rate needs before the Team Dashboard ranks or colours it |
-| `REVOPS_SERVE_ENGINE` | `duckdb` | where the pages read the served marts: `duckdb` (the serving folder's `revops.duckdb`, REVOPS_SERVE_DIR) or `postgres` (schema REVOPS_PG_SERVED_SCHEMA, default `revops_served`, of the database of the dbt profile's REVOPS_PG_* settings), what the postgres target publishes to |
+| `REVOPS_SERVE_ENGINE` | `duckdb` | where the pages read the served marts: `duckdb` (the serving folder's `revops.duckdb`, REVOPS_SERVE_DIR) or `postgres` (schema REVOPS_PG_SERVED_SCHEMA, default `revops_served`, of the database of the dbt profile's REVOPS_PG_* settings), what the postgres target publishes to, or `spark` (the views of database REVOPS_SPARK_SERVED_DATABASE, default `revops_served`, in the metastore of REVOPS_SPARK_DIR), what the spark target publishes to |
 | `REVOPS_SERVED_DAYS_KEPT` | `7` | published days whose marts the serving folder keeps (the publisher's setting); the as-of picker offers the days kept and says how many are |
 """
 
@@ -21,7 +21,7 @@ ENV_MIN_SAMPLE = "REVOPS_DASHBOARD_MIN_SAMPLE"
 DEFAULT_MIN_SAMPLE = 5
 ENV_SERVED_DAYS_KEPT = "REVOPS_SERVED_DAYS_KEPT"
 ENV_SERVE_ENGINE = "REVOPS_SERVE_ENGINE"
-SERVE_ENGINES = ("duckdb", "postgres")
+SERVE_ENGINES = ("duckdb", "postgres", "spark")
 
 
 class DashboardSettingError(ValueError):
@@ -81,7 +81,7 @@ def served_days_kept(environ: dict[str, str] | None = None) -> int:
 
 
 def serve_engine(environ: dict[str, str] | None = None) -> str:
-    """REVOPS_SERVE_ENGINE: where the served marts are read, `duckdb` (default) or `postgres`."""
+    """REVOPS_SERVE_ENGINE: where the served marts are read, `duckdb` (default), `postgres` or `spark`."""
     env = os.environ if environ is None else environ
     engine = (env.get(ENV_SERVE_ENGINE) or "").strip().lower() or "duckdb"
     if engine not in SERVE_ENGINES:

@@ -7,9 +7,9 @@ folders (staging, intermediate, marts, reference for seeds).
 The warehouse dbt builds in is a setting, REVOPS_DBT_TARGET (`duckdb`, the default,
 `postgres` or `spark`; profiles.yml reads the same variable). Ingestion and the raw gate
 always work in the DuckDB build file; on another target this asset first copies the
-gated raw tables there, then `dbt build` runs there. On Spark the marts are then copied
-back into the build file, where the publisher reads them as on DuckDB; on PostgreSQL
-they stay there and are published there (`orchestration/publishing.py`).
+gated raw tables there, then `dbt build` runs there; the marts stay there and are
+published there (`orchestration/publishing.py`: a schema swap in PostgreSQL, views
+repointed in Spark), never copied back into the build file.
 """
 
 import contextlib
@@ -37,7 +37,7 @@ from orchestration.resources import WarehouseResource
 from revops.landing import latest_load_time
 from revops.settings import Settings
 from revops.sql import quote_identifier
-from revops.warehouse_targets import copy_raw_to_target, dbt_target, pull_tables_from_target
+from revops.warehouse_targets import copy_raw_to_target, dbt_target
 
 
 class RevOpsDbtTranslator(DagsterDbtTranslator):
@@ -137,7 +137,8 @@ def test_window_environment(warehouse: WarehouseResource) -> dict[str, str]:
     load's time, so the data tests of the incremental models check the rows it loaded (and
     the whole tables on the weekly full-test day); empty, so every table is tested whole,
     on --full-refresh, on the first build (no marts.fct_deal_snapshots in the build file yet;
-    on another target it is copied back after each build) or without a load log."""
+    on another target the marts never are, so its tests always take whole tables) or without
+    a load log."""
     if warehouse.full_refresh:
         return {"REVOPS_TEST_WINDOW_START": ""}
     with warehouse.connect() as con:
@@ -207,18 +208,6 @@ def _build(
             metadata={"stage": "the dbt build (models and tests)"},
         ) from error
     prune_invocation_dirs(invocation.target_path.parent)
-    if target == "spark":  # PostgreSQL publishes in place (revops.publish.postgres): nothing comes back
-        marts = {
-            f"{node['schema']}.{node['alias']}": list(node["columns"])
-            for node in invocation.manifest["nodes"].values()
-            if node["resource_type"] == "model" and node["original_file_path"].startswith("../models/marts/")
-        }
-        with warehouse.connect() as con:
-            pulled = pull_tables_from_target(con, target, marts)
-        context.log.info(
-            f"copied {len(pulled)} tables from {target} into the build file for the gate and publishing: "
-            + ", ".join(f"{p.table} ({p.row_count:,} rows)" for p in pulled)
-        )
 
 
 def dbt_failure_description(invocation: Any, failed_checks: list) -> str:
@@ -256,6 +245,17 @@ def dbt_failure_description(invocation: Any, failed_checks: list) -> str:
 
 
 MARTS_GROUP = "marts"
+
+
+def mart_columns() -> dict[str, list[str]]:
+    """Each mart's columns in their declared order (the manifest's), by table name: Spark
+    stores a partition column last, and the publish puts it back where the model declares it."""
+    manifest = json.loads(revops_dbt_project.manifest_path.read_text())
+    return {
+        node["alias"]: list(node["columns"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["original_file_path"].startswith("../models/marts/")
+    }
 
 
 def mart_asset_keys() -> dict[str, dg.AssetKey]:

@@ -10,15 +10,21 @@ alerts.
 
 Where the publish happens follows the run's dbt target: on `postgres` the marts are
 published in PostgreSQL itself (`revops.publish.postgres`: a schema swap in one
-transaction, the publish log and alerts beside them), never pulled back into DuckDB; on
-`duckdb` and `spark` the DuckDB file and Parquet of the serving folder.
+transaction, the publish log and alerts beside them), on `spark` in the Spark metastore
+(`revops.publish.spark`: a database per publish, the served database's views repointed
+to it), never pulled back into DuckDB; on `duckdb` the DuckDB file and Parquet of the
+serving folder.
 """
+
+import datetime as dt
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from orchestration.alerts import AlertingResource
-from orchestration.dbt_assets import mart_asset_keys
+from orchestration.dbt_assets import mart_asset_keys, mart_columns
 from orchestration.quality_gates import MART_GATE_KEY, RAW_GATE_KEY
 from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.run_records import run_check_records, run_materialized_keys
@@ -26,8 +32,10 @@ from revops.alerting import hygiene_digests, warning_alerts
 from revops.publish import PublishError, PublishRequest, publish_marts
 from revops.publish.postgres import publish_marts_postgres
 from revops.publish.postgres_served import marts_into_duckdb
+from revops.publish.spark import publish_marts_spark
 from revops.quality import load_suites, table_row_counts
-from revops.warehouse_targets import dbt_target, postgres_serving
+from revops.sql import quote_literal
+from revops.warehouse_targets import dbt_target, postgres_serving, spark_serving
 
 PUBLISHED_KEY = dg.AssetKey("published_marts")
 
@@ -88,9 +96,10 @@ def build_publish_asset() -> dg.AssetsDefinition:
         alerts = warning_alerts(warned, run_id=run_id, as_of_date=as_of)
         target = dbt_target()
         in_postgres = postgres_serving(settings) if target == "postgres" else None
+        in_spark = spark_serving(settings) if target == "spark" else None
         with duckdb.connect(str(settings.warehouse_path)) as con:
             raw_counts = table_row_counts(con, settings.raw_schema, load_suites("raw"))
-            if in_postgres is None:
+            if in_postgres is None and in_spark is None:
                 digests = (
                     hygiene_digests(con, run_id=run_id, as_of_date=as_of)
                     if "pipeline_hygiene_digest" in mart_keys
@@ -104,6 +113,12 @@ def build_publish_asset() -> dg.AssetsDefinition:
                         in_postgres.dsn, in_postgres.marts_schema, ["pipeline_hygiene_digest"], memory
                     )
                     digests = hygiene_digests(memory, run_id=run_id, as_of_date=as_of)
+        if in_spark is not None:
+            digests = (
+                _spark_hygiene_digests(in_spark.marts_database, run_id, as_of)
+                if "pipeline_hygiene_digest" in mart_keys
+                else []
+            )
 
         request = PublishRequest(
             run_id=run_id,
@@ -117,7 +132,15 @@ def build_publish_asset() -> dg.AssetsDefinition:
             only_if_newer=serving.only_if_newer,
         )
         try:
-            if in_postgres is not None:
+            if in_spark is not None:
+                result = publish_marts_spark(
+                    in_spark,
+                    request,
+                    columns=mart_columns(),
+                    state_path=settings.state_path(),
+                    days_kept=settings.served_days_kept,
+                )
+            elif in_postgres is not None:
                 result = publish_marts_postgres(
                     in_postgres,
                     request,
@@ -150,6 +173,8 @@ def build_publish_asset() -> dg.AssetsDefinition:
             if result.parquet_reused
             else ""
         )
+        if result.dropped:
+            kept += f", {len(result.dropped)} databases of publishes no longer kept dropped"
         context.log.info(
             f"published {len(result.mart_row_counts)} marts to {result.served_at or result.served_path} "
             f"(publish {result.publish_id}, {result.seconds:.1f} s{kept})"
@@ -190,6 +215,25 @@ def build_publish_asset() -> dg.AssetsDefinition:
         )
 
     return published_marts
+
+
+def _spark_hygiene_digests(marts_database: str, run_id: str, as_of: dt.date) -> list:
+    """The digest worded from the `pipeline_hygiene_digest` mart where Spark built it (one
+    `spark_io export` child, read into an in-memory DuckDB)."""
+    from revops import spark_io
+
+    table = f"{marts_database}.pipeline_hygiene_digest"
+    with tempfile.TemporaryDirectory(prefix="revops-spark-digest-") as scratch:
+        spark_io.run("export", scratch, table)
+        if not any((Path(scratch) / table).glob("*.parquet")):
+            return []  # an empty mart: no digest to send
+        with duckdb.connect() as memory:
+            memory.execute("create schema marts")
+            memory.execute(
+                "create table marts.pipeline_hygiene_digest as select * from "
+                f"read_parquet({quote_literal(str(Path(scratch) / table))} || '/*.parquet')"
+            )
+            return hygiene_digests(memory, run_id=run_id, as_of_date=as_of)
 
 
 published_marts = build_publish_asset()

@@ -44,6 +44,8 @@ ENV_PG_SERVED_SCHEMA = "REVOPS_PG_SERVED_SCHEMA"
 ENV_PG_PUBLISH_LOCK_TIMEOUT = "REVOPS_PG_PUBLISH_LOCK_TIMEOUT_SECONDS"
 DEFAULT_PG_SERVED_SCHEMA = "revops_served"  # = revops.publish.postgres.DEFAULT_SERVED_SCHEMA
 DEFAULT_PG_PUBLISH_LOCK_TIMEOUT = 60
+ENV_SPARK_SERVED_DATABASE = "REVOPS_SPARK_SERVED_DATABASE"
+DEFAULT_SPARK_SERVED_DATABASE = "revops_served"  # = revops.publish.spark_served.DEFAULT_SERVED_DATABASE
 # dbt vars the run sets itself: a REVOPS_DBT_VARS that names one is refused
 RUN_DBT_VARS = ("as_of_date", "raw_schema", "deal_custom_fields")
 DEFAULT_SCHEDULE_CRON = "0 6 * * *"  # every morning before the working day
@@ -109,6 +111,8 @@ class Settings:
     # publish waits for readers' open transactions before it gives up (nothing published)
     pg_served_schema: str = DEFAULT_PG_SERVED_SCHEMA
     pg_publish_lock_timeout_seconds: int = DEFAULT_PG_PUBLISH_LOCK_TIMEOUT
+    # on the spark target: the database of views BI reads the published marts from
+    spark_served_database: str = DEFAULT_SPARK_SERVED_DATABASE
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -138,6 +142,8 @@ class Settings:
             pg_publish_lock_timeout_seconds=_positive_int(
                 env, ENV_PG_PUBLISH_LOCK_TIMEOUT, DEFAULT_PG_PUBLISH_LOCK_TIMEOUT
             ),
+            spark_served_database=(env.get(ENV_SPARK_SERVED_DATABASE) or "").strip()
+            or DEFAULT_SPARK_SERVED_DATABASE,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -310,3 +310,20 @@ def commit_publish(
         except BaseException:
             con.execute("rollback")
             raise
+
+
+def record_missing_publishes(path: Path, log: Sequence[Mapping[str, Any]]) -> None:
+    """Publishes a warehouse's own publish log holds (PostgreSQL, Spark: the truth for what
+    BI reads there) that the state file missed (its commit failed after the publish):
+    recorded there now, with their raw counts as baselines."""
+    with open_state(path) as con:
+        recorded = {
+            publish_id for (publish_id,) in con.execute("select publish_id from main.publish_log").fetchall()
+        }
+        missing = [row for row in log if row["publish_id"] not in recorded]
+        if not missing:
+            return
+        insert_rows(con, "publish_log", missing)
+        insert_rows(
+            con, "raw_baselines", [b for row in missing if row["source_key"] for b in baseline_rows(row)]
+        )

@@ -284,50 +284,6 @@ def copy_raw_to_target(
     raise ValueError(f"no raw copy for warehouse {target!r}")
 
 
-def pull_tables_from_target(
-    duckdb_con: duckdb.DuckDBPyConnection, target: str, tables: dict[str, list[str]]
-) -> list[CopiedTable]:
-    """Copy `tables` (`schema.table` -> the order of its columns; any others follow) that
-    dbt built in `target` into the same schema of the DuckDB build file, replacing what
-    is there: the quality gate and the publisher then read the marts where they always
-    do, whatever engine built them. (Spark stores partition columns last; the column
-    list puts them back where the model declares them.)"""
-    names = list(tables)
-    if target == "duckdb" or not names:
-        return []
-    pulled = []
-    with tempfile.TemporaryDirectory(prefix="revops-pull-") as scratch:
-        if target == "spark":
-            from revops import spark_io
-
-            spark_io.run("export", scratch, *names)
-            sources = {
-                name: f"read_parquet({quote_literal(str(Path(scratch) / name))} || '/*.parquet')"
-                for name in names
-            }
-        elif target == "postgres":
-            sources = _postgres_tables_as_parquet(names, Path(scratch))
-        else:
-            raise ValueError(f"no pull from warehouse {target!r}")
-        for name in names:
-            started = time.monotonic()
-            schema, table = name.split(".", 1)
-            duckdb_con.execute(f"create schema if not exists {quote_identifier(schema)}")
-            actual = [
-                row[0] for row in duckdb_con.execute(f"describe select * from {sources[name]}").fetchall()
-            ]
-            ordered = [c for c in tables[name] if c in actual] + [c for c in actual if c not in tables[name]]
-            columns = ", ".join(quote_identifier(column) for column in ordered)
-            duckdb_con.execute(
-                f"create or replace table {quote_identifier(schema)}.{quote_identifier(table)} as select {columns} from {sources[name]}"
-            )
-            rows = scalar(
-                duckdb_con, f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}"
-            )
-            pulled.append(CopiedTable(name, int(rows), round(time.monotonic() - started, 3)))
-    return pulled
-
-
 # PostgreSQL type OID -> the Arrow type its column arrives as in DuckDB; others as text
 _PG_OID_ARROW = {
     16: "bool_",
@@ -445,3 +401,23 @@ def served_in_postgres(settings: Any, environ: dict[str, str] | None = None) -> 
     if dbt_target(environ) != "postgres":
         return None
     return str(postgres_serving(settings, environ).describe())
+
+
+def spark_serving(settings: Any) -> Any:
+    """Where the spark target serves the marts (`revops.publish.spark_served.SparkServing`):
+    the run's served database in the metastore of the dbt profile (REVOPS_SPARK_DIR)."""
+    from revops.publish.spark_served import SparkServing
+
+    return SparkServing(served_database=settings.spark_served_database)
+
+
+def served_in_target(settings: Any, environ: dict[str, str] | None = None) -> str | None:
+    """Where BI reads in words when the run's target publishes in its own warehouse (`schema
+    revops_served of database revops (PostgreSQL)`, `database revops_served of the Spark
+    metastore (Spark)`), else None (the serving folder's file)."""
+    target = dbt_target(environ)
+    if target == "postgres":
+        return f"{postgres_serving(settings, environ).describe()} (PostgreSQL)"
+    if target == "spark":
+        return f"{spark_serving(settings).describe()} (Spark)"
+    return None

@@ -306,10 +306,10 @@ def command_reset_baseline(args: argparse.Namespace) -> int:
 def command_status(args: argparse.Namespace) -> int:
     from revops.publish import served_path
     from revops.state import read_alerts, read_publish_log
-    from revops.warehouse_targets import served_in_postgres
+    from revops.warehouse_targets import served_in_target
 
     settings = _settings_from(args)
-    served = served_in_postgres(settings) or served_path(settings.serve_dir)
+    served = served_in_target(settings) or served_path(settings.serve_dir)
     log = read_publish_log(settings.state_path(), serve_dir=settings.serve_dir, limit=args.limit)
     if not log:
         print(f"Nothing has been published to {served} yet: run `make run`.")

@@ -219,11 +219,11 @@ def print_publish_log(settings: Settings, file: TextIO = sys.stdout) -> None:
     if not log:
         print(f"    nothing has been published to {served_path(settings.serve_dir)} yet", file=file)
         return
-    from revops.warehouse_targets import served_in_postgres
+    from revops.warehouse_targets import served_in_target
 
-    in_postgres = served_in_postgres(settings)
-    if in_postgres is not None:
-        print(f"    served: {in_postgres} (PostgreSQL)", file=file)
+    in_target = served_in_target(settings)
+    if in_target is not None:
+        print(f"    served: {in_target}", file=file)
     else:
         print(
             f"    served: {served_path(settings.serve_dir)} (read-only for BI) and {settings.serve_dir / 'parquet' / 'current'}/",

@@ -159,7 +159,7 @@ def publish_marts_postgres(
                         cur.execute(f"drop schema {quote_identifier(schema)} cascade")
                 log = fetch_rows(cur, f"select * from {history}.publish_log order by published_at desc")
             if state_file is not None:
-                _record_missing_in_state(state_file, log)
+                state.record_missing_publishes(state_file, log)
             refusal = older_as_of_refusal(log[0] if log else None, request)
             if refusal is not None:
                 if request.only_if_newer:
@@ -330,24 +330,6 @@ def _drop_quietly(con: Any, schema: str) -> None:
             cur.execute(f"drop schema if exists {quote_identifier(schema)} cascade")
     except Exception:
         con.rollback()  # a killed or failed publish's schema is dropped by the next publish
-
-
-def _record_missing_in_state(state_file: Path, log: Sequence[Mapping[str, Any]]) -> None:
-    """Publishes served in PostgreSQL that the state file missed (its commit failed after the
-    swap): recorded there now, with their raw counts as baselines."""
-    with state.open_state(state_file) as con:
-        recorded = {
-            publish_id for (publish_id,) in con.execute("select publish_id from main.publish_log").fetchall()
-        }
-        missing = [row for row in log if row["publish_id"] not in recorded]
-        if not missing:
-            return
-        state.insert_rows(con, "publish_log", missing)
-        state.insert_rows(
-            con,
-            "raw_baselines",
-            [b for row in missing if row["source_key"] for b in state.baseline_rows(row)],
-        )
 
 
 def prune_served_schemas(con: Any, serving: PostgresServing, days_kept: int) -> list[str]:

@@ -28,6 +28,7 @@ class PublishResult:
     detail: str = ""
     served_at: str = ""  # where BI reads when it is not the served file (PostgreSQL: its schema and database)
     parquet_reused: tuple[str, ...] = ()  # marts whose Parquet file is the previous version's (unchanged)
+    dropped: tuple[str, ...] = ()  # Spark: the databases of publishes no longer kept, dropped by this one
 
 
 @dataclass

@@ -5,10 +5,14 @@ metastore (Derby) and warehouse folder in a temporary REVOPS_SPARK_DIR: the way 
 project runs on a distributed engine, on one machine. The whole pipeline runs with
 REVOPS_DBT_TARGET=spark on the demo files `demo_warehouse` was built from: it loads and
 gates them in DuckDB, copies the raw tables to Spark, runs `dbt build` there and
-publishes the marts it pulls back. Then the incremental model and the snapshot run once
-more, as a daily run would, and every mart of `models/marts`, as Spark holds it and as
-the pipeline published it, is compared with DuckDB's, row by row on its grain. A second day then changes one deal and deletes another in raw, and the
-snapshot (which Spark without Delta Lake takes through the project's own
+publishes the marts in Spark (a database per publish, the views of `revops_served`
+repointed to it). Then the incremental model and the snapshot run once more, as a daily
+run would, and every mart of `models/marts`, as Spark holds it and as `revops_served`
+serves it, is compared with DuckDB's, row by row on its grain; the dashboard's Spark
+reader must return the published rows. Two more publishes (two small marts each, the
+second a day later, one day kept) must repoint the views and keep or drop the earlier
+publishes' databases per retention. A second day then changes one deal and deletes another
+in raw, and the snapshot (which Spark without Delta Lake takes through the project's own
 materialization, `dbt_project/macros/spark.sql`) must version them as dbt does.
 
 Skipped only when no Java runtime is installed (`apt-get install openjdk-17-jre-headless`);
@@ -30,6 +34,7 @@ from conftest import run_dbt
 from mart_comparison import MART_NAMES, assert_build_ran_every_node, assert_same_mart, mart_grains, table_rows
 
 NEXT_DAY = dt.date(2026, 11, 24)
+REPUBLISHED = ["dim_reps", "pipeline_hygiene_digest"]  # the later publishes' marts: small ones
 
 
 def _run_results(target_path: Path) -> list[dict]:
@@ -51,6 +56,36 @@ def _export(
     return tables_read
 
 
+def _read_dashboard(tables: dict[str, str], *, versions: bool = False) -> dict:
+    """What the dashboard's Spark reader (REVOPS_SERVE_ENGINE=spark) reads now, in a fresh
+    cache: the publish, its tables, each of `tables` (mart -> table) as (columns, rows), the
+    publish log's ids, the kept days and, with `versions`, each kept day's `tables`."""
+    from dashboard import served, served_spark
+
+    served_spark.clear_cache()
+    read: dict = {}
+    with served.open_served() as db:
+        assert db is not None, "the dashboard's Spark reader found nothing published"
+        read["path"] = str(db.path)
+        read["tables"] = db.tables()
+        read["marts"] = {
+            name: table_rows(db._con, f'select * from marts."{t}"') for name, t in tables.items()
+        }
+        read["log"] = [
+            row[0] for row in db.rows("select publish_id from main.publish_log order by published_at")
+        ]
+    read["publish_id"] = served_spark.current_stamp(served._spark_serving()).publish_id
+    read["kept"] = served.kept_days()
+    read["versions"] = {}
+    for day in read["kept"] if versions else []:
+        with served.open_served(version=day.parquet_version) as db:
+            read["versions"][day.publish_id] = {
+                name: table_rows(db._con, f'select * from marts."{t}"') for name, t in tables.items()
+            }
+    served_spark.clear_cache()
+    return read
+
+
 @dataclass(frozen=True)
 class SparkWarehouse:
     spark_dir: Path
@@ -58,6 +93,11 @@ class SparkWarehouse:
     serve_dir: Path
     run_results: tuple[list[dict], list[dict]]  # the full build's, the incremental rerun's
     marts: dict[str, tuple[list[str], list[tuple]]]  # as built for as_of_date
+    served_marts: dict[str, tuple[list[str], list[tuple]]]  # through the views of revops_served
+    first_publish: str  # the pipeline's publish id
+    dashboard_first: dict  # what the dashboard's Spark reader read of the pipeline's publish
+    republished: tuple  # the PublishResults of the second and third publishes
+    served_after: dict  # after the third: revops_served.served_publish, a view's rows, the reader's
     raw_tables: dict[str, dict]  # raw table -> {"rows": n, "columns": [[column, Spark type]]}
     snapshot_day_one: tuple[list[str], list[tuple]]
     snapshot_day_two: tuple[list[str], list[tuple]]
@@ -82,6 +122,9 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
     import dagster as dg
 
     from revops import spark_io
+    from revops.publish.request import PublishRequest
+    from revops.publish.spark import publish_marts_spark
+    from revops.publish.spark_served import SparkServing
     from revops.settings import Settings
     from revops.warehouse_targets import copy_raw_to_spark
     from revops_app.pipeline import run_pipeline
@@ -122,9 +165,41 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
 
         grains = mart_grains(target_path)
         tables = {f"{schema}.{table}": name for name, (schema, table, _) in grains.items()}
-        exported = _export([*tables, "snapshots.opportunity_state_snapshot"], work / "day_one", environ)
+        served_views = {f"revops_served.{table}": name for name, (_, table, _) in grains.items()}
+        exported = _export(
+            [*tables, *served_views, "snapshots.opportunity_state_snapshot"], work / "day_one", environ
+        )
         marts = {name: exported[table] for table, name in tables.items()}
+        served_marts = {name: exported[view] for view, name in served_views.items()}
         snapshot_day_one = exported["snapshots.opportunity_state_snapshot"]
+
+        # the dashboard's Spark reader, on the pipeline's publish
+        env.setenv("REVOPS_SERVE_ENGINE", "spark")
+        dashboard_first = _read_dashboard({name: table for name, (_, table, _) in grains.items()})
+        first_publish = dashboard_first["publish_id"]
+
+        # two more publishes: the same day (the pipeline's kept as the one before), then the next
+        # day with one day kept (the pipeline's dropped: neither the one before nor a day's last)
+        republished = tuple(
+            publish_marts_spark(
+                SparkServing(),
+                PublishRequest(
+                    run_id=f"republish-{day}", as_of_date=day, marts=REPUBLISHED, source_key="spark-test"
+                ),
+                state_path=settings.state_path(),
+                days_kept=1,
+            )
+            for day in (demo_warehouse.as_of_date, NEXT_DAY)
+        )
+        after = _export(
+            ["revops_served.served_publish", f"revops_served.{REPUBLISHED[0]}"], work / "after", environ
+        )
+        served_after = {
+            "marker": after["revops_served.served_publish"],
+            "view": after[f"revops_served.{REPUBLISHED[0]}"],
+            "reader": _read_dashboard({name: name for name in REPUBLISHED}, versions=True),
+        }
+        env.delenv("REVOPS_SERVE_ENGINE")
         raw_names = [
             name
             for (name,) in demo_warehouse.query(
@@ -175,6 +250,11 @@ def spark_warehouse(demo_warehouse, tmp_path_factory) -> SparkWarehouse:
         work / "serve",
         (full_build, rerun),
         marts,
+        served_marts,
+        first_publish,
+        dashboard_first,
+        republished,
+        served_after,
         raw_tables,
         snapshot_day_one,
         snapshot_day_two,
@@ -222,17 +302,73 @@ def test_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
 
 @pytest.mark.parametrize("mart", MART_NAMES)
 def test_published_mart_matches_duckdb(mart, spark_warehouse, demo_warehouse):
-    # what BI reads after the pipeline ran on Spark: columns in the declared order too
-    from revops.publish import open_served
-
+    # what BI reads in Spark after the pipeline ran there (the views of revops_served):
+    # columns in the declared order too; and the dashboard's Spark reader reads the same rows
     schema, table, grain = mart_grains(spark_warehouse.target_path)[mart]
-    sql = f'select * from "{schema}"."{table}"'
     with duckdb.connect(str(demo_warehouse.warehouse_path), read_only=True) as con:
-        duck = table_rows(con, sql)
-    with open_served(spark_warehouse.serve_dir) as served:
-        assert served is not None, "the pipeline published nothing"
-        published = table_rows(served, sql)
-    assert_same_mart(mart, grain, duck, published, "Spark via the pipeline")
+        duck = table_rows(con, f'select * from "{schema}"."{table}"')
+    published = spark_warehouse.served_marts[mart]
+    assert_same_mart(mart, grain, duck, published, "Spark's revops_served")
+    assert_same_mart(mart, grain, published, spark_warehouse.dashboard_first["marts"][mart], "the dashboard")
+
+
+def test_the_pipeline_published_in_spark_not_in_the_serving_folder(spark_warehouse, demo_warehouse):
+    first = spark_warehouse.dashboard_first
+    assert first["path"] == "spark:revops_served"
+    assert first["tables"] == {f"marts.{m}" for m in MART_NAMES} | {"main.publish_log", "main.alerts"}
+    assert first["log"] == [spark_warehouse.first_publish]
+    assert [(d.as_of_date, d.publish_id, d.is_current) for d in first["kept"]] == [
+        (demo_warehouse.as_of_date, spark_warehouse.first_publish, True)
+    ]
+    assert not (spark_warehouse.serve_dir / "revops.duckdb").exists()  # nothing pulled back and served there
+
+
+def test_later_publishes_repoint_the_views_and_keep_what_retention_says(spark_warehouse, demo_warehouse):
+    second, third = spark_warehouse.republished
+    first = spark_warehouse.first_publish
+    tag = lambda publish_id: "revops_served__" + publish_id.lower().replace("-", "_")  # noqa: E731
+    # the second publish (same day) keeps the first as the one before it; the third (next day,
+    # one day kept) drops the first: neither the one before it nor the last of a kept day
+    assert second.published and second.dropped == ()
+    assert third.published and third.dropped == (tag(first),)
+    assert third.served_at == "database revops_served of the Spark metastore"
+    after = spark_warehouse.served_after
+    marker_columns, marker_rows = after["marker"]
+    assert [row[marker_columns.index("publish_id")] for row in marker_rows] == [third.publish_id]
+    grain = mart_grains(spark_warehouse.target_path)[REPUBLISHED[0]][2]
+    first_rows = spark_warehouse.served_marts[REPUBLISHED[0]]
+    assert first_rows[1], f"{REPUBLISHED[0]} is empty: the checks below would prove nothing"
+    assert_same_mart(REPUBLISHED[0], grain, first_rows, after["view"], "the repointed view")
+    reader = after["reader"]
+    assert reader["publish_id"] == third.publish_id
+    assert reader["tables"] == {f"marts.{m}" for m in REPUBLISHED} | {"main.publish_log", "main.alerts"}
+    assert reader["log"] == [first, second.publish_id, third.publish_id]
+    assert [(d.as_of_date, d.publish_id, d.is_current) for d in reader["kept"]] == [
+        (NEXT_DAY, third.publish_id, True),
+        (demo_warehouse.as_of_date, second.publish_id, False),
+    ]
+    grain = mart_grains(spark_warehouse.target_path)[REPUBLISHED[0]][2]
+    for publish_id, marts in reader["versions"].items():  # each kept day read from its own database
+        assert_same_mart(
+            REPUBLISHED[0],
+            grain,
+            spark_warehouse.served_marts[REPUBLISHED[0]],
+            marts[REPUBLISHED[0]],
+            publish_id,
+        )
+    assert set(reader["versions"]) == {second.publish_id, third.publish_id}
+    assert second.mart_fingerprints == third.mart_fingerprints  # the same marts, the same content
+
+
+def test_status_names_the_spark_database(spark_warehouse, demo_warehouse, monkeypatch, capsys):
+    from revops_app.cli import main
+
+    monkeypatch.setenv("REVOPS_DBT_TARGET", "spark")
+    warehouse = spark_warehouse.spark_dir.parent / "build.duckdb"
+    assert main(["status", "--warehouse", str(warehouse), "--serve-dir", str(spark_warehouse.serve_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Served warehouse: database revops_served of the Spark metastore (Spark)" in out
+    assert out.count("as_of ") == 3
 
 
 def _versions(snapshot: tuple[list[str], list[tuple]], deal: str) -> list[dict]:
