@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -364,11 +365,13 @@ class PostgresGxRunner(GxRunner):
         self._start()
         table_items = [(e, kw) for e, kw in items if e.type in GX_TABLE_TYPES]
         if table_items:
-            asset = self._datasource.add_table_asset(
-                name=self._asset_name(f"{table.display}.columns"),
-                table_name=table.name,
-                schema_name=table.schema,
-            )
+            with warnings.catch_warnings():  # GX 1.x deprecates schema_name for one per datasource
+                warnings.simplefilter("ignore", DeprecationWarning)
+                asset = self._datasource.add_table_asset(
+                    name=self._asset_name(f"{table.display}.columns"),
+                    table_name=table.name,
+                    schema_name=table.schema,
+                )
             batch = asset.add_batch_definition_whole_table("whole").get_batch()
             results = self._validate_batch(batch, table.display, table_items, {"result_format": "SUMMARY"})
             for (exp, kwargs), result in zip(table_items, results, strict=False):
