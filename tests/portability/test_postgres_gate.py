@@ -194,3 +194,23 @@ def test_duckdb_parameters_become_psycopg2_parameters(sql, expected):
     from revops.quality.postgres import postgres_sql
 
     assert postgres_sql(sql) == expected
+
+
+def test_status_and_the_run_output_say_the_gate_ran_in_postgresql(monkeypatch):
+    from revops.settings import Settings
+    from revops_app.cli import gate_location
+    from revops_app.run_report import GateSummary
+
+    monkeypatch.setenv("REVOPS_DBT_TARGET", "postgres")
+    monkeypatch.setenv("REVOPS_PG_HOST", "db.internal")
+    monkeypatch.setenv("REVOPS_PG_DATABASE", "crm")
+    assert gate_location(Settings.from_env({})).startswith(
+        "in PostgreSQL (database crm on db.internal:5432, schema raw)"
+    )
+    monkeypatch.setenv("REVOPS_DBT_TARGET", "duckdb")
+    assert gate_location(Settings.from_env({})) is None
+
+    where = "PostgreSQL (database crm on db.internal:5432)"
+    lines = GateSummary(passed={"raw gate": 3}, ran_in={"raw gate": where}).lines()
+    assert lines[0].endswith(f"3 passed,   0 blocking failures,   0 warnings - ran in {where}"), lines
+    assert "ran in" not in GateSummary(passed={"raw gate": 3}).lines()[0]
