@@ -5,10 +5,11 @@ the lineage landing file -> raw table -> staging -> marts. Groups follow the mod
 folders (staging, intermediate, marts, reference for seeds).
 
 The warehouse dbt builds in is a setting, REVOPS_DBT_TARGET (`duckdb`, the default,
-`postgres` or `spark`; profiles.yml reads the same variable). Ingestion and the raw gate
-always work in the DuckDB build file; on another target this asset first copies the
-gated raw tables there, then `dbt build` runs there; the marts stay there and are
-published there (`orchestration/publishing.py`: a schema swap in PostgreSQL, views
+`postgres` or `spark`; profiles.yml reads the same variable). Ingestion always loads into
+the DuckDB build file. On PostgreSQL ingestion then copies the raw tables there, the raw
+gate validates them there and dbt builds there. On Spark this asset first copies the gated
+raw tables there, then `dbt build` runs there. On both the marts stay in the warehouse and
+are published there (`orchestration/publishing.py`: a schema swap in PostgreSQL, views
 repointed in Spark), never copied back into the build file.
 """
 
@@ -154,7 +155,7 @@ def _build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, settings: Settings
 ) -> Iterator[Any]:
     target = dbt_target()
-    if target != "duckdb":
+    if target == "spark":  # PostgreSQL has its raw tables from ingestion (the gate ran there)
         with warehouse.connect() as con:
             copied = copy_raw_to_target(con, target, settings.raw_schema)
         context.log.info(

@@ -3,7 +3,9 @@
 The work is `revops.sources` (plain Python and DuckDB): the landing folder, a Fivetran
 Salesforce schema or Fivetran's HubSpot schema becomes the contract's raw tables and
 `raw._source_coverage`. One step materializes every `raw/<object>` asset (a HubSpot deal needs
-several source tables, and one connection is cheaper than eight). A source that cannot be read
+several source tables, and one connection is cheaper than eight). On the postgres target
+(REVOPS_DBT_TARGET) the raw tables are then copied into PostgreSQL, where the raw gate
+validates them in place and dbt builds (`revops.warehouse_targets.copy_raw_to_postgres`). A source that cannot be read
 fails the step with the readable message as the failure description, so the UI and the run
 summary show the reason rather than a traceback.
 
@@ -18,6 +20,7 @@ from orchestration.source_fingerprint import COVERAGE_KEY, SOURCE_FINGERPRINT_KE
 from revops.crm_contract import CRM_OBJECTS, CrmObject
 from revops.landing import LandingFileError
 from revops.sources import MappingError, SourceError, ingest_source
+from revops.warehouse_targets import copy_raw_to_target, dbt_target
 
 
 def _failure_metadata(error: Exception) -> dict:
@@ -126,6 +129,19 @@ def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         except (LandingFileError, SourceError, MappingError) as error:
             context.log.error(str(error))
             raise dg.Failure(description=str(error), metadata=_failure_metadata(error)) from None
+    target = dbt_target()
+    if target == "postgres":  # the gate and dbt work where the warehouse is (Spark: dbt_assets)
+        with warehouse.connect() as con:
+            try:
+                copied = copy_raw_to_target(con, target, settings.raw_schema)
+            except Exception as error:  # the server down, a type without a counterpart
+                message = f"copying the raw tables to PostgreSQL failed: {type(error).__name__}: {error}"
+                context.log.error(message)
+                raise dg.Failure(description=message) from None
+        context.log.info(
+            f"copied {len(copied)} raw tables to {target} for the raw gate and dbt: "
+            + ", ".join(f"{c.table} ({c.row_count:,} rows, {c.seconds:.1f}s)" for c in copied)
+        )
     for notice in report.notices:
         context.log.warning(f"not tracked: {notice}")
     for load in report.loads:

@@ -1,7 +1,9 @@
 """The raw gate as Dagster asset checks: the suites of `expectations/raw/` on the raw tables.
 
 `raw_quality_gate` checks every `raw/<object>` asset once all are loaded (foreign keys
-need several tables), before any dbt model runs: its blocking checks keep the dbt assets,
+need several tables), before any dbt model runs, where dbt will read them: in the DuckDB
+build file, or on the postgres target in PostgreSQL (ingestion copied them there; GX's
+SQL datasource for PostgreSQL, the same outcomes): its blocking checks keep the dbt assets,
 and so publishing, from running when they fail. The marts' checks are their dbt tests
 (dagster-dbt asset checks on `marts/<mart>`, blocking where the test's severity is error).
 
@@ -25,6 +27,8 @@ from revops.quality import (
     raw_baseline,
     validate_raw_tables,
 )
+from revops.quality.postgres import PostgresTarget
+from revops.warehouse_targets import dbt_target, postgres_dsn_from_env
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:
@@ -51,7 +55,7 @@ def _specs(suites: Iterable[Suite], key_of) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def outcome_result(outcome: CheckOutcome, key: dg.AssetKey) -> dg.AssetCheckResult:
+def outcome_result(outcome: CheckOutcome, key: dg.AssetKey, ran_in: str = "") -> dg.AssetCheckResult:
     metadata: dict = {
         "layer": outcome.layer,  # what the run report and the alert name the stage by
         "table": outcome.qualified_table,
@@ -60,6 +64,8 @@ def outcome_result(outcome: CheckOutcome, key: dg.AssetKey) -> dg.AssetCheckResu
         "examples": dg.MetadataValue.json([e.as_dict() for e in outcome.examples]),
         "expectations": outcome.expectation_count,
     }
+    if ran_in:  # where the table was validated: `PostgreSQL (database revops on ...)`
+        metadata["ran_in"] = ran_in
     if outcome.failing_rows is not None:  # unknown (e.g. a check of the whole table): left out
         metadata["failing_rows"] = outcome.failing_rows
     return dg.AssetCheckResult(
@@ -78,7 +84,7 @@ def _yield_report(context, report: GateReport, key_of) -> Iterable[dg.AssetCheck
     table, and its description is the whole message the UI, the CLI and the alert read:
     no `Failure` on top."""
     for outcome in report.outcomes:
-        yield outcome_result(outcome, key_of(outcome.table))
+        yield outcome_result(outcome, key_of(outcome.table), report.ran_in)
     context.log.info(report.summary())
     for outcome in report.warnings:
         context.log.warning(outcome.message)
@@ -98,8 +104,11 @@ def build_quality_checks() -> list[dg.AssetChecksDefinition]:
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, serving: ServingResource
     ):
         settings = warehouse.settings()
+        in_postgres = PostgresTarget(postgres_dsn_from_env()) if dbt_target() == "postgres" else None
         report = validate_raw_tables(
-            settings, baseline_row_counts=raw_baseline(settings, serving.serve_dir_path())
+            settings,
+            baseline_row_counts=raw_baseline(settings, serving.serve_dir_path()),
+            postgres=in_postgres,
         )
         yield from _yield_report(context, report, raw_asset_key)
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import duckdb
+from typing import Any
 
 from revops.sql import scalar
 
@@ -38,8 +37,10 @@ class ObjectCoverage:
         return self.row_count > 0 or bool(self.tracked_columns)
 
 
-def read_coverage(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, ObjectCoverage] | None:
-    """Coverage per object, or None when the table does not exist (everything tracked)."""
+def read_coverage(con: Any, schema: str) -> dict[str, ObjectCoverage] | None:
+    """Coverage per object, or None when the table does not exist (everything tracked).
+    `con`: the working DuckDB file, or the gate's PostgreSQL connection (the table is
+    copied there with the raw tables)."""
     exists = scalar(
         con,
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",

@@ -303,6 +303,17 @@ def command_reset_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def gate_location(settings: Settings) -> str | None:
+    """Where the raw gate and dbt run, in words, when it is not the DuckDB build file."""
+    from revops.quality.postgres import PostgresTarget
+    from revops.warehouse_targets import dbt_target, postgres_dsn_from_env
+
+    if dbt_target() != "postgres":
+        return None
+    where = PostgresTarget(postgres_dsn_from_env()).describe()
+    return f"in PostgreSQL ({where}, schema {settings.raw_schema}): GX's SQL datasource and the SQL checks"
+
+
 def command_status(args: argparse.Namespace) -> int:
     from revops.publish import served_path
     from revops.state import read_alerts, read_publish_log
@@ -315,6 +326,9 @@ def command_status(args: argparse.Namespace) -> int:
         print(f"Nothing has been published to {served} yet: run `make run`.")
         return 1
     print(f"Served warehouse: {served}")
+    gate_in = gate_location(settings)
+    if gate_in:
+        print(f"Raw gate and dbt build: {gate_in}")
     for row in log:
         print(
             f"  {row['published_at']:%Y-%m-%d %H:%M}Z  as_of {row['as_of_date']}  run {str(row['run_id'])[:8]}  "

@@ -115,6 +115,7 @@ class GateSummary:
     not_tracked: dict[str, int] = field(default_factory=dict)  # checks of what the source lacks
     failed: dict[str, list[str]] = field(default_factory=dict)  # blocking failures
     warned: dict[str, list[str]] = field(default_factory=dict)
+    ran_in: dict[str, str] = field(default_factory=dict)  # where a layer ran, when not DuckDB
 
     def lines(self, with_failures: bool = True) -> list[str]:
         """One line per layer, then its warnings (and, `with_failures`, its failures)."""
@@ -130,6 +131,7 @@ class GateSummary:
                 f"    {layer:<10} {self.passed.get(layer, 0):>4} passed, {len(failed):>3} "
                 f"blocking failures, {len(warned):>3} warnings"
                 + (f", {not_tracked} not run (not tracked by the source)" if not_tracked else "")
+                + (f" - ran in {self.ran_in[layer]}" if layer in self.ran_in else "")
             )
             if with_failures:
                 out.extend(f"      ✗ {message}" for message in failed)
@@ -159,6 +161,9 @@ def gate_summary(evaluations: Iterable) -> GateSummary:
         layer = "raw gate" if getattr(declared, "value", declared) == "raw" else "dbt tests"
         name = f"{'/'.join(path)}:{evaluation.check_name}"
         status = (evaluation.metadata or {}).get("status")
+        ran_in = getattr((evaluation.metadata or {}).get("ran_in"), "value", None)
+        if ran_in and not str(ran_in).startswith("DuckDB"):
+            summary.ran_in[layer] = str(ran_in)
         if getattr(status, "value", status) == "not_tracked":
             summary.not_tracked[layer] = summary.not_tracked.get(layer, 0) + 1
         elif evaluation.passed:

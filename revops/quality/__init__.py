@@ -1,4 +1,5 @@
-"""The raw gate: the Great Expectations suites in `expectations/raw/`, run on DuckDB tables.
+"""The raw gate: the Great Expectations suites in `expectations/raw/`, run where the raw tables
+are: in DuckDB, or on the postgres target in PostgreSQL (the same outcomes; `postgres`).
 
 One suite per raw table, as data (`expectations/raw/<object>.json`); see
 `expectations/README.md` for the format. The marts are not gated here: their invariants are
@@ -26,10 +27,14 @@ Every failure names the table, the check, the number of failing rows and up to f
 example values with where they came from (`_source_file` line `_source_row` for raw
 tables). Values from the data are never spliced into SQL.
 
+On PostgreSQL (`run_gate` given a `postgres.PostgresGateConnection`) the `gx` expectations run
+through GX's SQL datasource for PostgreSQL (it works there) on the live rows, and the `duckdb`
+ones as the same SQL text, run by PostgreSQL.
+
 The package, one module per part: `suites` (the suite files), `settings` (thresholds and
 the values suites refer to), `results` (outcomes and reports), `tables` (a table being
 validated), `sql_engine` and `gx_engine` (the two engines), `gate` (running it: `run_gate`,
-`validate_raw_tables`).
+`validate_raw_tables`), `postgres` (the PostgreSQL connection).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ import duckdb
 
 from revops.gate_coverage import ObjectCoverage, read_coverage, untracked_reason
 from revops.publish.served import last_good_raw_counts
-from revops.quality.gx_engine import GxRunner
+from revops.quality.gx_engine import GxRunner, PostgresGxRunner
+from revops.quality.postgres import DUCKDB, PostgresGateConnection, PostgresTarget
 from revops.quality.results import CheckOutcome, ExpectationResult, GateReport
 from revops.quality.settings import GateSettings, gate_parameters
 from revops.quality.sql_engine import run_sql_expectation
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def run_gate(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | PostgresGateConnection,
     layer: str,
     *,
     schema: str,
@@ -40,12 +41,19 @@ def run_gate(
 
     `tables` limits the run to some suites (default: all of the layer). `baseline_row_counts`
     are the row counts of the last good load (table -> rows) for the row-count checks.
+    `con`: a DuckDB connection, or a `PostgresGateConnection` to validate the tables where
+    they are in PostgreSQL (GX's SQL datasource there; the same SQL checks): the outcomes
+    are the same for the same data.
     """
     started = time.monotonic()
     suites = dict(suites if suites is not None else load_suites(layer))
     selected = [suites[t] for t in (tables if tables is not None else suites) if t in suites]
-    report = GateReport(layer=layer)
-    gx_runner = GxRunner()
+    if isinstance(con, PostgresGateConnection):
+        report = GateReport(layer=layer, engine=con.engine, where=con.target.describe())
+        gx_runner: GxRunner = PostgresGxRunner(con.target)
+    else:
+        report = GateReport(layer=layer, engine=DUCKDB)
+        gx_runner = GxRunner()
     coverage = read_coverage(con, schema) if layer == "raw" else None
     for suite in selected:
         report.outcomes.extend(
@@ -57,7 +65,7 @@ def run_gate(
     return report
 
 
-def table_row_counts(con: duckdb.DuckDBPyConnection, schema: str, tables: Iterable[str]) -> dict[str, int]:
+def table_row_counts(con: Any, schema: str, tables: Iterable[str]) -> dict[str, int]:
     """Rows per table (tables that do not exist are left out)."""
     existing = existing_tables(con, schema)
     return {
@@ -66,7 +74,7 @@ def table_row_counts(con: duckdb.DuckDBPyConnection, schema: str, tables: Iterab
 
 
 def _validate_suite(
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     suite: Suite,
     schema: str,
     parameters: Mapping[str, Any],
@@ -146,7 +154,7 @@ def _validate_suite(
     return list(outcomes.values())
 
 
-def load_log_previous_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+def load_log_previous_counts(con: Any, schema: str) -> dict[str, int]:
     """Row counts of the previous load of a different file, from the loader's `_load_log`."""
     if "_load_log" not in existing_tables(con, schema):
         return {}
@@ -162,13 +170,18 @@ def validate_raw_tables(
     *,
     gate_settings: GateSettings | None = None,
     baseline_row_counts: Mapping[str, int] | None = None,
+    postgres: PostgresTarget | None = None,
 ) -> GateReport:
-    """The raw gate on the working warehouse of `settings` (a `revops.settings.Settings`).
+    """The raw gate on the raw tables of `settings` (a `revops.settings.Settings`): in the
+    working DuckDB warehouse, or with `postgres` where they are in that PostgreSQL database
+    (the postgres target copies them there first).
 
     `baseline_row_counts`: the raw row counts of the last good (published) load; when
-    there is none yet, the loader's `_load_log` previous counts stand in."""
+    there is none yet, the loader's `_load_log` previous counts stand in (copied to
+    PostgreSQL with the raw tables, like `_source_coverage`)."""
     gate_settings = gate_settings or settings.gate
-    with _gate_connection(settings, gate_settings) as con:
+    connection = _postgres_connection(postgres) if postgres else _gate_connection(settings, gate_settings)
+    with connection as con:
         if not baseline_row_counts:
             baseline_row_counts = load_log_previous_counts(con, settings.raw_schema)
         return run_gate(
@@ -178,6 +191,15 @@ def validate_raw_tables(
             parameters=gate_parameters(settings.resolved_as_of_date(), gate_settings),
             baseline_row_counts=baseline_row_counts,
         )
+
+
+@contextlib.contextmanager
+def _postgres_connection(target: PostgresTarget) -> Iterator[PostgresGateConnection]:
+    con = PostgresGateConnection(target)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 @contextlib.contextmanager

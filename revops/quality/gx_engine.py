@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from revops.quality.postgres import DUCKDB, PostgresTarget
 from revops.quality.results import Example, ExpectationResult, render_value
 from revops.quality.suites import (
     EXAMPLE_LIMIT,
@@ -32,6 +34,7 @@ class GxRunner:
 
     def __init__(self) -> None:
         self._context: Any = None
+        self._gx: Any = None
         self._datasource: Any = None
         self._batch_definitions: dict[str, Any] = {}
 
@@ -57,7 +60,13 @@ class GxRunner:
         return self._batch_definitions[name].get_batch(batch_parameters={"dataframe": frame})
 
     def _validate(self, name: str, frame: Any, items: list[tuple[Expectation, dict]]) -> list[Any]:
-        """GX results of `items` on `frame`, in the order of `items`.
+        """GX results of `items` on `frame`, in the order of `items`."""
+        return self._validate_batch(self._batch(name, frame), name, items, {"result_format": "COMPLETE"})
+
+    def _validate_batch(
+        self, batch: Any, name: str, items: list[tuple[Expectation, dict]], result_format: dict
+    ) -> list[Any]:
+        """GX results of `items` on `batch`, in the order of `items`.
 
         A GX suite keeps one of equal expectations, so equal ones are validated once.
         """
@@ -74,7 +83,7 @@ class GxRunner:
             first[key] = index
             config = ExpectationConfiguration(type=exp.type, kwargs=kwargs, meta={"revops_index": index})
             suite.add_expectation(config.to_domain_obj())
-        validation = self._batch(name, frame).validate(suite, result_format={"result_format": "COMPLETE"})
+        validation = batch.validate(suite, result_format=result_format)
         by_index = {r.expectation_config.meta["revops_index"]: r for r in validation.results}
         return [by_index[first[key]] for key in keys]
 
@@ -123,16 +132,7 @@ class GxRunner:
     def _table_result(
         self, table: Table, exp: Expectation, kwargs: Mapping[str, Any], result: Any
     ) -> ExpectationResult:
-        error = _gx_error(result)
-        if error:
-            return ExpectationResult(exp, False, None, (), f"{exp.description}: {error}")
-        if result.success:
-            return ExpectationResult(exp, True)
-        detail = exp.description
-        observed = (result.result or {}).get("details", {}).get("mismatched")
-        if observed:
-            detail += f" ({json.dumps(observed, default=str)})"
-        return ExpectationResult(exp, False, table.row_count, (), detail)
+        return table_result(table, exp, kwargs, result)
 
     def _column_result(
         self,
@@ -158,15 +158,10 @@ class GxRunner:
             considered = int(frame[ROW_COUNT].sum())
         else:
             considered = int(frame.loc[frame[exp.column].notna(), ROW_COUNT].sum())
-        mostly = float(kwargs.get("mostly", 1.0))
-        passed = failing == 0 or (considered > 0 and failing / considered <= 1 - mostly)
-        if passed:
+        if _passes(kwargs, failing, considered):
             return ExpectationResult(exp, True)
         examples = _examples_for_values(table, exp.column, projection, bad[[exp.column]])
-        detail = exp.description
-        if len(bad) > 1:
-            detail += f" ({len(bad):,} distinct values)"
-        return ExpectationResult(exp, False, failing, examples, detail)
+        return ExpectationResult(exp, False, failing, examples, _values_detail(exp, len(bad)))
 
     def _aggregate_failure(
         self,
@@ -179,13 +174,7 @@ class GxRunner:
     ) -> ExpectationResult:
         """A minimum or maximum out of bounds: the rows that hold it are the examples; for
         a stale maximum (freshness) every row is older than the bound, so all count."""
-        observed = info.get("observed_value")
-        detail = f"{exp.description}: it is {render_value(observed)}"
-        bounds = [b for b in (kwargs.get("min_value"), kwargs.get("max_value")) if b is not None]
-        if bounds:
-            detail += (
-                f", expected within [{_bound(kwargs.get('min_value'))}, {_bound(kwargs.get('max_value'))}]"
-            )
+        detail = _aggregate_detail(exp, kwargs, info)
         if exp.type not in ("expect_column_max_to_be_between", "expect_column_min_to_be_between"):
             return ExpectationResult(exp, False, None, (), detail)
         values = frame[exp.column]
@@ -201,6 +190,41 @@ class GxRunner:
             table, exp.column, projection, frame.loc[values == extreme, [exp.column]]
         )
         return ExpectationResult(exp, False, failing, examples, detail)
+
+
+def table_result(table: Table, exp: Expectation, kwargs: Mapping[str, Any], result: Any) -> ExpectationResult:
+    """A table expectation's result (a column exists, the columns match a set), either engine."""
+    error = _gx_error(result)
+    if error:
+        return ExpectationResult(exp, False, None, (), f"{exp.description}: {error}")
+    if result.success:
+        return ExpectationResult(exp, True)
+    detail = exp.description
+    observed = (result.result or {}).get("details", {}).get("mismatched")
+    if observed:
+        detail += f" ({json.dumps(observed, default=str)})"
+    return ExpectationResult(exp, False, table.row_count, (), detail)
+
+
+def _passes(kwargs: Mapping[str, Any], failing: int, considered: int) -> bool:
+    mostly = float(kwargs.get("mostly", 1.0))
+    return failing == 0 or (considered > 0 and failing / considered <= 1 - mostly)
+
+
+def _values_detail(exp: Expectation, distinct_bad_values: int) -> str:
+    detail = exp.description
+    if distinct_bad_values > 1:
+        detail += f" ({distinct_bad_values:,} distinct values)"
+    return detail
+
+
+def _aggregate_detail(exp: Expectation, kwargs: Mapping[str, Any], info: Mapping[str, Any]) -> str:
+    observed = info.get("observed_value")
+    detail = f"{exp.description}: it is {render_value(observed)}"
+    bounds = [b for b in (kwargs.get("min_value"), kwargs.get("max_value")) if b is not None]
+    if bounds:
+        detail += f", expected within [{_bound(kwargs.get('min_value'))}, {_bound(kwargs.get('max_value'))}]"
+    return detail
 
 
 def _gx_error(result: Any) -> str | None:
@@ -222,8 +246,9 @@ def _has_temporal_bound(kwargs: Mapping[str, Any]) -> bool:
     return any(isinstance(v, dt.date) for v in values)
 
 
-def _projection(column: str, duckdb_type: str, temporal: bool) -> str:
-    """Dates of timestamps (UTC, as stored): plausibility and freshness are by day."""
+def _projection(column: str, duckdb_type: str, temporal: bool, engine: str = DUCKDB) -> str:
+    """Dates of timestamps (UTC, as stored): plausibility and freshness are by day. The
+    same SQL on both engines, but for text holding dates (PostgreSQL has no try_cast)."""
     col = quote_identifier(column)
     if not temporal:
         return col
@@ -231,8 +256,10 @@ def _projection(column: str, duckdb_type: str, temporal: bool) -> str:
         day = col
     elif duckdb_type.startswith("TIMESTAMP"):
         day = f"cast({col} as date)"
-    else:
+    elif engine == DUCKDB:
         day = f"cast(try_cast({col} as timestamp) as date)"
+    else:
+        day = f"(case when {col} ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}' then cast(substr({col}, 1, 10) as date) end)"
     # pandas cannot hold infinity or years far out: such days become the nearest bound,
     # which fails every plausibility range and keeps the row findable for the examples
     low, high = "date '1700-01-01'", "date '2200-12-31'"
@@ -285,3 +312,200 @@ def _examples_for_values(
     finally:
         if len(values):
             con.unregister(view)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+VALUE = "__revops_value"  # the checked column as stored (the examples show it)
+
+
+class PostgresGxRunner(GxRunner):
+    """Great Expectations' SQL datasource for PostgreSQL: every expectation runs as SQL in
+    PostgreSQL on the table itself, no rows leave the database but the failing ones.
+
+    Table expectations run on a table asset. Column expectations run on one query asset
+    per column: the live rows (soft-deleted ones left out), the column projected as on
+    DuckDB (dates of timestamps, far-out days at the nearest bound), the stored value and
+    the example columns beside it as GX's unexpected-index columns, so the failing rows,
+    their count and their examples come from GX. The outcome is the DuckDB engine's for
+    the same data (tests/portability/test_postgres_gate.py).
+    """
+
+    def __init__(self, target: PostgresTarget) -> None:
+        super().__init__()
+        self.target = target
+        self._assets = 0
+
+    def _start(self) -> None:
+        if self._context is not None:
+            return
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import logging
+
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self._gx = gx
+        self._context = gx.get_context(mode="ephemeral")
+        self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._datasource = self._context.data_sources.add_postgres(
+            "revops_raw_gate", connection_string=self.target.sqlalchemy_url()
+        )
+
+    def _asset_name(self, name: str) -> str:
+        self._assets += 1
+        return f"{name}#{self._assets}"
+
+    def validate(
+        self, table: Table, items: list[tuple[Expectation, dict]]
+    ) -> Iterator[tuple[Expectation, ExpectationResult]]:
+        if not items:
+            return
+        self._start()
+        table_items = [(e, kw) for e, kw in items if e.type in GX_TABLE_TYPES]
+        if table_items:
+            with warnings.catch_warnings():  # GX 1.x deprecates schema_name for one per datasource
+                warnings.simplefilter("ignore", DeprecationWarning)
+                asset = self._datasource.add_table_asset(
+                    name=self._asset_name(f"{table.display}.columns"),
+                    table_name=table.name,
+                    schema_name=table.schema,
+                )
+            batch = asset.add_batch_definition_whole_table("whole").get_batch()
+            results = self._validate_batch(batch, table.display, table_items, {"result_format": "SUMMARY"})
+            for (exp, kwargs), result in zip(table_items, results, strict=False):
+                yield exp, table_result(table, exp, kwargs, result)
+        by_column: dict[str, list[tuple[Expectation, dict]]] = {}
+        for exp, kwargs in items:
+            if exp.type not in GX_TABLE_TYPES:
+                by_column.setdefault(str(exp.column), []).append((exp, kwargs))
+        examples = [f"__revops_example_{i}" for i in range(len(table.example_columns))]
+        for column, column_items in by_column.items():
+            missing = table.missing([column])
+            if missing:
+                for exp, _ in column_items:
+                    yield (
+                        exp,
+                        ExpectationResult(
+                            exp, False, table.row_count, (), f"{exp.description}: column {column} is missing"
+                        ),
+                    )
+                continue
+            temporal = _is_temporal(table.types[column]) or any(
+                _has_temporal_bound(kw) for _, kw in column_items
+            )
+            col = quote_identifier(column)
+            selected = [
+                f"{_projection(column, table.types[column], temporal, table.engine)} as {col}",
+                f"{col} as {VALUE}",
+                *(
+                    f"{quote_identifier(c)} as {e}"
+                    for c, e in zip(table.example_columns, examples, strict=True)
+                ),
+            ]
+            query = f"select {', '.join(selected)} from ({table.live_rows()}) as live_rows"
+            asset = self._datasource.add_query_asset(
+                name=self._asset_name(f"{table.display}.{column}"), query=query
+            )
+            batch = asset.add_batch_definition_whole_table("whole").get_batch()
+            result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [VALUE, *examples]}
+            gx_items = [(exp, _date_kwargs(kw, temporal)) for exp, kw in column_items]
+            results = self._validate_batch(batch, f"{table.display}.{column}", gx_items, result_format)
+            for (exp, kwargs), result in zip(column_items, results, strict=False):
+                yield exp, self._query_result(table, exp, kwargs, result, query, examples)
+
+    def _query_result(
+        self,
+        table: Table,
+        exp: Expectation,
+        kwargs: Mapping[str, Any],
+        result: Any,
+        query: str,
+        example_names: list[str],
+    ) -> ExpectationResult:
+        error = _gx_error(result)
+        if error:
+            return ExpectationResult(exp, False, None, (), f"{exp.description}: {error}")
+        info = result.result or {}
+        column = str(exp.column)
+        if exp.type in GX_AGGREGATE_TYPES:
+            if result.success:
+                return ExpectationResult(exp, True)
+            return self._query_aggregate_failure(table, exp, kwargs, info, query, example_names)
+        failing = int(info.get("unexpected_count") or 0)
+        elements = int(info.get("element_count") or 0)
+        considered = (
+            elements
+            if exp.type == "expect_column_values_to_not_be_null"
+            else elements - int(info.get("missing_count") or 0)
+        )
+        if _passes(kwargs, failing, considered):
+            return ExpectationResult(exp, True)
+        rows = list(info.get("unexpected_index_list") or [])
+        distinct = len({_hashable(row.get(column)) for row in rows})
+        rows.sort(key=lambda row: tuple(_order_key(row.get(e)) for e in example_names))
+        examples = tuple(
+            Example(row.get(VALUE), table.source_of([row.get(e) for e in example_names]))
+            for row in rows[:EXAMPLE_LIMIT]
+        )
+        return ExpectationResult(exp, False, failing, examples, _values_detail(exp, distinct))
+
+    def _query_aggregate_failure(
+        self,
+        table: Table,
+        exp: Expectation,
+        kwargs: Mapping[str, Any],
+        info: Mapping[str, Any],
+        query: str,
+        example_names: list[str],
+    ) -> ExpectationResult:
+        """As on DuckDB: the rows holding the minimum or maximum are the examples, the rows
+        outside the bounds the failing ones."""
+        detail = _aggregate_detail(exp, kwargs, info)
+        if exp.type not in ("expect_column_max_to_be_between", "expect_column_min_to_be_between"):
+            return ExpectationResult(exp, False, None, (), detail)
+        col = quote_identifier(str(exp.column))
+        bounds = _date_kwargs(kwargs, True)
+        outside, params = [], []
+        if bounds.get("min_value") is not None:
+            outside.append(f"{col} < ?")
+            params.append(bounds["min_value"])
+        if bounds.get("max_value") is not None:
+            outside.append(f"{col} > ?")
+            params.append(bounds["max_value"])
+        con = table.con
+        where = " or ".join(outside) or "false"
+        failing = int(con.execute(f"select count(*) from ({query}) as q where {where}", params).fetchone()[0])
+        extreme = "max" if exp.type == "expect_column_max_to_be_between" else "min"
+        order = ", ".join([*example_names, VALUE])
+        rows = con.execute(
+            f"select {VALUE}, {', '.join(example_names) or 'null'} from ({query}) as q "
+            f"where {col} = (select {extreme}({col}) from ({query}) as e) order by {order} limit {EXAMPLE_LIMIT}"
+        ).fetchall()
+        examples = tuple(
+            Example(row[0], table.source_of(list(row[1:])) if example_names else "") for row in rows
+        )
+        return ExpectationResult(exp, False, failing, examples, detail)
+
+
+def _date_kwargs(kwargs: Mapping[str, Any], temporal: bool) -> dict[str, Any]:
+    """Bounds of a temporal column as dates (the projected column is a date in PostgreSQL)."""
+    out = dict(kwargs)
+    if temporal:
+        for key in ("min_value", "max_value"):
+            value = out.get(key)
+            if isinstance(value, str):
+                out[key] = dt.date.fromisoformat(value[:10])
+            elif isinstance(value, dt.datetime):
+                out[key] = value.date()
+    return out
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _order_key(value: Any) -> tuple[bool, Any]:
+    """How SQL orders example rows (nulls last), for GX's unordered failing rows."""
+    return (value is None, value if value is not None else 0)

@@ -106,6 +106,14 @@ class GateReport:
     layer: str
     outcomes: list[CheckOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    engine: str = "duckdb"  # where the tables were validated: duckdb or postgres
+    where: str = ""  # that warehouse in words (PostgreSQL: its database and host)
+
+    @property
+    def ran_in(self) -> str:
+        """`DuckDB` or `PostgreSQL (database revops on 127.0.0.1:5432)`."""
+        name = {"duckdb": "DuckDB", "postgres": "PostgreSQL"}.get(self.engine, self.engine)
+        return f"{name} ({self.where})" if self.where else name
 
     @property
     def blocking_failures(self) -> list[CheckOutcome]:
@@ -131,7 +139,7 @@ class GateReport:
             f"{self.layer} gate: {passed} checks passed, "
             f"{failed} blocking failures, {len(self.warnings)} warnings"
             + (f", {skipped} not tracked" if skipped else "")
-            + f" ({self.seconds:.1f} s)"
+            + f" ({self.seconds:.1f} s, in {self.ran_in})"
         )
 
 

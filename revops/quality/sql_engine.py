@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import duckdb
-
+from revops.quality.postgres import DUCKDB, database_errors
 from revops.quality.results import Example, ExpectationResult, RenderedText, render_value
 from revops.quality.suites import EXAMPLE_LIMIT, PARAMETER_IN_SQL, Expectation
 from revops.quality.tables import Table
@@ -31,7 +30,7 @@ def run_sql_expectation(
                 exp, False, table.row_count, (), f"{exp.description}: column {', '.join(missing)} is missing"
             )
         return runner(table, exp, kwargs, parameters, baselines)
-    except duckdb.Error as error:
+    except database_errors() as error:
         return ExpectationResult(
             exp, False, None, (), f"{exp.description}: the check could not run ({error})"
         )
@@ -66,20 +65,27 @@ def _sql_unique(
     cols = ", ".join(quote_identifier(c) for c in columns)
     keys = scalar(
         table.con,
-        f"select count(*) from (select 1 from {table.qualified} group by {cols} having count(*) > 1)",
+        f"select count(*) from (select 1 from {table.qualified} group by {cols} having count(*) > 1) as keys",
     )
     if not keys:
         return ExpectationResult(exp, True)
-    counted = f"(select *, count(*) over (partition by {cols}) as __revops_n from {table.qualified})"
+    counted = (
+        f"(select *, count(*) over (partition by {cols}) as __revops_n from {table.qualified}) as counted"
+    )
     count = scalar(table.con, f"select count(*) from {counted} where __revops_n > 1")
-    value = f"row({cols})" if len(columns) > 1 else cols
     extra = f", {table.example_select()}" if table.example_columns else ""
     order = ", ".join([cols] + [quote_identifier(c) for c in table.example_columns])
-    examples = table.examples(
-        f"select {value}{extra} from {counted} where __revops_n > 1 order by {order} limit {EXAMPLE_LIMIT}"
+    rows = table.con.execute(
+        f"select {cols}{extra} from {counted} where __revops_n > 1 order by {order} limit {EXAMPLE_LIMIT}"
+    ).fetchall()
+    width = len(columns)
+    examples = tuple(
+        Example(
+            RenderedText(_render_key(columns, row[:width])) if width > 1 else row[0],
+            table.source_of(row[width:]),
+        )
+        for row in rows
     )
-    if len(columns) > 1:
-        examples = tuple(Example(RenderedText(_render_key(columns, e.value)), e.source) for e in examples)
     detail = f"{exp.description}: {keys:,} value{'s appear' if keys != 1 else ' appears'} more than once"
     return ExpectationResult(exp, False, int(count), examples, detail)
 
@@ -101,12 +107,50 @@ def _sql_parse_as_type(
     if _same_type(actual, type_):
         return ExpectationResult(exp, True)
     col = quote_identifier(column)
+    if table.engine != DUCKDB:
+        return _parse_as_type_elsewhere(table, exp, column, type_, actual)
     where = f"from {table.qualified} where {col} is not null and try_cast({col} as {type_}) is null"
     count = scalar(table.con, f"select count(*) {where}")
     if count == 0:
         return ExpectationResult(exp, True)
     select = f"select {col}" + (f", {table.example_select()}" if table.example_columns else "")
     examples = table.examples(f"{select} {where}{table.order_by()} limit {EXAMPLE_LIMIT}")
+    return ExpectationResult(exp, False, count, examples, f"{exp.description} (stored as {actual})")
+
+
+def _parse_as_type_elsewhere(
+    table: Table, exp: Expectation, column: str, type_: str, actual: str
+) -> ExpectationResult:
+    """PostgreSQL has no try_cast (nor pg_input_is_valid before 16): the column's distinct
+    values, as text, are tried with DuckDB's own try_cast, so both engines decide alike.
+    (The loader types every contract column, so this runs only on tables it did not load.)"""
+    import duckdb
+
+    col = quote_identifier(column)
+    values = [
+        r[0]
+        for r in table.con.execute(
+            f"select distinct cast({col} as text) from {table.qualified} where {col} is not null"
+        ).fetchall()
+    ]
+    scratch = duckdb.connect()
+    try:
+        scratch.execute("create table v (value varchar)")
+        scratch.executemany("insert into v values (?)", [[v] for v in values])
+        bad = [
+            r[0]
+            for r in scratch.execute(
+                f"select value from v where try_cast(value as {type_}) is null"
+            ).fetchall()
+        ]
+    finally:
+        scratch.close()
+    if not bad:
+        return ExpectationResult(exp, True)
+    where = f"from {table.qualified} where cast({col} as text) = any(?)"
+    count = scalar(table.con, f"select count(*) {where}", [bad])
+    select = f"select {col}" + (f", {table.example_select()}" if table.example_columns else "")
+    examples = table.examples(f"{select} {where}{table.order_by()} limit {EXAMPLE_LIMIT}", [bad])
     return ExpectationResult(exp, False, count, examples, f"{exp.description} (stored as {actual})")
 
 
@@ -187,13 +231,18 @@ def _sql_unexpected_rows(
     names = sorted(set(PARAMETER_IN_SQL.findall(query)))
     params = {n: parameters[n] for n in names}
     con = table.con
-    count = scalar(con, f"select count(*) from ({query})", params)
+    count = scalar(con, f"select count(*) from ({query}) as unexpected", params)
     if count == 0:
         return ExpectationResult(exp, True)
-    relation = con.execute(f"select * from ({query}) limit {EXAMPLE_LIMIT * 20}", params)
-    columns = [d[0] for d in relation.description]
-    rows = relation.fetchall()
+    described = con.execute(f"select * from ({query}) as unexpected limit 0", params)
+    columns = [d[0] for d in described.description]
+    described.fetchall()
     source_cols = [c for c in table.example_columns if c in columns]
+    # the first rows in file order, on either engine (without an order the two pick any)
+    order = f" order by {', '.join(quote_identifier(c) for c in source_cols)}" if source_cols else ""
+    rows = con.execute(
+        f"select * from ({query}) as unexpected{order} limit {EXAMPLE_LIMIT * 20}", params
+    ).fetchall()
     if source_cols:
         rows.sort(key=lambda r: tuple(_sort_key(r[columns.index(c)]) for c in source_cols))
     value_cols = [c for c in columns if c not in ("_source_file", "_source_row")][:4]

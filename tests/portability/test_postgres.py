@@ -103,15 +103,17 @@ def test_mart_matches_duckdb(mart, postgres_warehouse, demo_warehouse):
 
 
 def test_pipeline_with_the_postgres_setting_builds_and_publishes_there_and_a_failed_gate_publishes_nothing(
-    postgres_server, demo_landing_dir, demo_warehouse, tmp_path, monkeypatch
+    postgres_server, demo_landing_dir, demo_warehouse, tmp_path, monkeypatch, capsys
 ):
-    """REVOPS_DBT_TARGET=postgres: the same pipeline (`revops run`) loads and gates the
-    files in DuckDB, copies the raw tables to PostgreSQL, runs dbt there and publishes
-    there: schema revops_served holds every mart, equal to what dbt built on DuckDB from
-    the same files, with the publish log and the alerts beside it; no mart comes back into
-    the DuckDB build file, nothing goes to the serving folder. A second run whose raw gate
-    fails (a deal of an unknown owner) publishes nothing: readers keep the first publish.
-    (Two pipeline runs: the second stops at the raw gate, before any copy or dbt.)"""
+    """REVOPS_DBT_TARGET=postgres: the same pipeline (`revops run`) loads the files in
+    DuckDB, copies the raw tables to PostgreSQL, gates them there (GX's SQL datasource for
+    PostgreSQL), runs dbt there and publishes there: schema revops_served holds every mart,
+    equal to what dbt built on DuckDB from the same files, with the publish log and the
+    alerts beside it; no mart comes back into the DuckDB build file, nothing goes to the
+    serving folder. A second run whose raw gate fails in PostgreSQL (a deal of an unknown
+    owner, a negative amount) runs no dbt model and publishes nothing: readers keep the
+    first publish, and the alert names the table, the check, the rows and their lines.
+    (Two pipeline runs: the second stops at the raw gate, after the copy, before dbt.)"""
     import shutil
 
     import dagster as dg
@@ -142,6 +144,8 @@ def test_pipeline_with_the_postgres_setting_builds_and_publishes_there_and_a_fai
     )
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_pipeline(settings, instance=instance) == 0
+    first_output = capsys.readouterr().out
+    assert "raw gate" in first_output and "ran in PostgreSQL (database revops_pipeline" in first_output
 
     def pg(sql: str) -> tuple[list[str], list[tuple]]:
         with psycopg2.connect(postgres_server.dsn(database)) as con, con.cursor() as cur:
@@ -185,14 +189,37 @@ def test_pipeline_with_the_postgres_setting_builds_and_publishes_there_and_a_fai
     fields = lines[39].split(",")
     fields[2] = "005000000000007777"  # an owner_id no user has
     lines[39] = ",".join(fields)
+    fields = lines[41].split(",")
+    fields[5] = "-250"  # a negative amount
+    lines[41] = ",".join(fields)
     path.write_text("".join(lines), encoding="utf-8")
+    from orchestration.dbt_assets import revops_dbt_models
+
     with dg.DagsterInstance.ephemeral() as instance:
         assert run_pipeline(settings.with_overrides(landing_dir=broken), instance=instance) != 0
+        built = {k for k in instance.get_asset_keys() if instance.get_latest_materialization_event(k)}
+    output = capsys.readouterr()
+    # the gate ran in PostgreSQL on the copied bad rows, and no dbt model ran after it
+    _, [(bad_rows,)] = pg(
+        "select count(*) from raw.opportunity where owner_id = '005000000000007777' or amount < 0"
+    )
+    assert bad_rows == 2
+    assert dg.AssetKey(["raw", "opportunity"]) in built  # ingested (and copied) ...
+    assert dg.AssetKey("raw_gate") not in built  # ... but the gate held everything after it
+    assert not built & set(revops_dbt_models.keys), sorted(k.to_user_string() for k in built)
+    text = output.out + output.err
+    assert "ran in PostgreSQL" in text, text[-3000:]
+    assert "raw.opportunity: check owner_exists failed (blocking) - 1 failing row" in text, text[-3000:]
+    assert "'005000000000007777' (opportunity.csv line 40)" in text
+    assert "raw.opportunity: check amount_not_negative failed (blocking) - 1 failing row" in text
+    assert "-250.0 (opportunity.csv line 42)" in text
     assert pg("select publish_id from revops_served_history.publish_log")[1] == [(publish_id,)]
     assert pg("select publish_id from revops_served.served_publish")[1] == [(publish_id,)]
     # the failed run's alert is where this target's BI reads them, without waiting for a publish
-    _, failed = pg("select table_name from revops_served_history.alerts where kind = 'gate_failure'")
-    assert ("raw.opportunity",) in failed, failed
+    _, failed = pg("select table_name, message from revops_served_history.alerts where kind = 'gate_failure'")
+    messages = [m for t, m in failed if t == "raw.opportunity"]
+    assert any("owner_exists" in m and "opportunity.csv line 40" in m for m in messages), failed
+    assert any("amount_not_negative" in m and "opportunity.csv line 42" in m for m in messages), failed
     _, schemas = pg("select nspname from pg_namespace where nspname like 'revops_served%'")
     assert {s for (s,) in schemas} == {"revops_served", "revops_served_history"}
 
