@@ -29,11 +29,12 @@ from orchestration.quality_gates import MART_GATE_KEY, RAW_GATE_KEY
 from orchestration.resources import ServingResource, WarehouseResource
 from orchestration.run_records import run_check_records, run_materialized_keys
 from revops.alerting import hygiene_digests, warning_alerts
-from revops.publish import PublishError, PublishRequest, publish_marts
+from revops.publish import PublishError, PublishRequest, PublishResult, publish_marts
 from revops.publish.postgres import publish_marts_postgres
 from revops.publish.postgres_served import marts_into_duckdb
 from revops.publish.spark import publish_marts_spark
 from revops.quality import load_suites, table_row_counts
+from revops.settings import Settings
 from revops.sql import quote_literal
 from revops.warehouse_targets import dbt_target, postgres_serving, spark_serving
 
@@ -62,99 +63,31 @@ def build_publish_asset() -> dg.AssetsDefinition:
         alerting: AlertingResource,
     ) -> dg.MaterializeResult:
         settings = warehouse.settings()
-        serve_dir = serving.serve_dir_path()
         as_of = settings.resolved_as_of_date()
         run_id = context.run_id
-
-        # the gates' verdicts of this run are the only precondition: their blocking checks
-        # already stopped a bad run before this step; a run that selected publishing
-        # without them (a partial selection) is refused here, never re-validated
-        built = run_materialized_keys(context.instance, run_id)
-        missing = [key.to_user_string() for key in (RAW_GATE_KEY, MART_GATE_KEY) if key not in built]
-        if missing:
-            raise dg.Failure(
-                description=(
-                    "publishing runs only after this run's raw gate and mart gate passed (job revops_build); "
-                    f"not materialized in this run: {', '.join(missing)}. Nothing was published."
-                ),
-                metadata={"stage": "publishing"},
-            )
-        evaluations = [e for _, e in run_check_records(context.instance, run_id)]
-        checks = [
-            {
-                "asset": "/".join(e.asset_key.path),
-                "check": e.check_name,
-                "passed": e.passed,
-                "severity": "blocking" if e.severity == dg.AssetCheckSeverity.ERROR else "warning",
-                "message": e.description or "",
-            }
-            for e in evaluations
-        ]
-
-        # 4. what goes into the served file beside the marts: warnings and the digest
+        _require_gates(context.instance, run_id)
+        checks = _run_checks(context.instance, run_id)
         warned = [c for c in checks if not c["passed"]]
-        alerts = warning_alerts(warned, run_id=run_id, as_of_date=as_of)
-        target = dbt_target()
-        in_postgres = postgres_serving(settings) if target == "postgres" else None
-        in_spark = spark_serving(settings) if target == "spark" else None
+        where = _Where(settings)
+        digests = (
+            _hygiene_digests(settings, where, run_id, as_of) if "pipeline_hygiene_digest" in mart_keys else []
+        )
         with duckdb.connect(str(settings.warehouse_path)) as con:
             raw_counts = table_row_counts(con, settings.raw_schema, load_suites("raw"))
-            if in_postgres is None and in_spark is None:
-                digests = (
-                    hygiene_digests(con, run_id=run_id, as_of_date=as_of)
-                    if "pipeline_hygiene_digest" in mart_keys
-                    else []
-                )
-        if in_postgres is not None:  # the digest mart read from where dbt built it
-            digests = []
-            if "pipeline_hygiene_digest" in mart_keys:
-                with duckdb.connect() as memory:
-                    marts_into_duckdb(
-                        in_postgres.dsn, in_postgres.marts_schema, ["pipeline_hygiene_digest"], memory
-                    )
-                    digests = hygiene_digests(memory, run_id=run_id, as_of_date=as_of)
-        if in_spark is not None:
-            digests = (
-                _spark_hygiene_digests(in_spark.marts_database, run_id, as_of)
-                if "pipeline_hygiene_digest" in mart_keys
-                else []
-            )
-
         request = PublishRequest(
             run_id=run_id,
             as_of_date=as_of,
             marts=list(mart_keys),
             raw_row_counts=raw_counts,
             checks=[{k: c[k] for k in ("asset", "check", "passed", "severity")} for c in checks],
-            alerts=[a.as_row() for a in alerts] + [d.as_row() for d, _ in digests],
+            alerts=[a.as_row() for a in warning_alerts(warned, run_id=run_id, as_of_date=as_of)]
+            + [d.as_row() for d, _ in digests],
             source_key=settings.source_key(),
             allow_older=serving.allow_older,
             only_if_newer=serving.only_if_newer,
         )
         try:
-            if in_spark is not None:
-                result = publish_marts_spark(
-                    in_spark,
-                    request,
-                    columns=mart_columns(),
-                    state_path=settings.state_path(),
-                    days_kept=settings.served_days_kept,
-                )
-            elif in_postgres is not None:
-                result = publish_marts_postgres(
-                    in_postgres,
-                    request,
-                    state_path=settings.state_path(),
-                    days_kept=settings.served_days_kept,
-                )
-            else:
-                result = publish_marts(
-                    settings.warehouse_path,
-                    serve_dir,
-                    request,
-                    state_path=settings.state_path(),
-                    days_kept=settings.served_days_kept,
-                )
+            result = _publish(settings, serving.serve_dir_path(), request, where)
         except PublishError as error:
             raise dg.Failure(description=str(error), metadata={"stage": "publishing"}) from None
         if not result.published:
@@ -166,32 +99,8 @@ def build_publish_asset() -> dg.AssetsDefinition:
                     "not_published_because": result.detail,
                 }
             )
-        if result.detail:
-            context.log.warning(result.detail)
-        kept = (
-            f", {len(result.parquet_reused)} Parquet files unchanged and kept"
-            if result.parquet_reused
-            else ""
-        )
-        if result.dropped:
-            kept += f", {len(result.dropped)} databases of publishes no longer kept dropped"
-        context.log.info(
-            f"published {len(result.mart_row_counts)} marts to {result.served_at or result.served_path} "
-            f"(publish {result.publish_id}, {result.seconds:.1f} s{kept})"
-        )
-
-        # 5. after the publish: the digest per manager
-        deliveries = [alerting.send(payload, settings) for _, payload in digests]
-        sent = sum(d.delivered for d in deliveries)
-        if digests:
-            context.log.info(
-                f"pipeline-hygiene digest: {len(digests)} managers, {sent} delivered to the webhook"
-            )
-        for delivery in deliveries:
-            if not delivery.delivered:
-                context.log.warning(f"digest not delivered: {delivery.detail}")
-                break
-
+        _log_published(context, result)
+        sent = _send_digests(context, alerting, settings, digests)
         return dg.MaterializeResult(
             metadata={
                 "published": True,
@@ -215,6 +124,95 @@ def build_publish_asset() -> dg.AssetsDefinition:
         )
 
     return published_marts
+
+
+def _require_gates(instance: dg.DagsterInstance, run_id: str) -> None:
+    """The gates' verdicts of this run are the only precondition: their blocking checks
+    already stopped a bad run before this step; a run that selected publishing without them
+    (a partial selection) is refused here, never re-validated."""
+    built = run_materialized_keys(instance, run_id)
+    missing = [key.to_user_string() for key in (RAW_GATE_KEY, MART_GATE_KEY) if key not in built]
+    if missing:
+        raise dg.Failure(
+            description=(
+                "publishing runs only after this run's raw gate and mart gate passed (job revops_build); "
+                f"not materialized in this run: {', '.join(missing)}. Nothing was published."
+            ),
+            metadata={"stage": "publishing"},
+        )
+
+
+def _run_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
+    """Every check this run evaluated, as the publish log records them."""
+    return [
+        {
+            "asset": "/".join(e.asset_key.path),
+            "check": e.check_name,
+            "passed": e.passed,
+            "severity": "blocking" if e.severity == dg.AssetCheckSeverity.ERROR else "warning",
+            "message": e.description or "",
+        }
+        for _, e in run_check_records(instance, run_id)
+    ]
+
+
+class _Where:
+    """Where the run's marts are and are published: PostgreSQL, Spark, or the DuckDB build file."""
+
+    def __init__(self, settings: Settings) -> None:
+        target = dbt_target()
+        self.postgres = postgres_serving(settings) if target == "postgres" else None
+        self.spark = spark_serving(settings) if target == "spark" else None
+
+
+def _hygiene_digests(settings: Settings, where: _Where, run_id: str, as_of: dt.date) -> list:
+    """The digest worded from the pipeline_hygiene_digest mart, read where dbt built it."""
+    if where.spark is not None:
+        return _spark_hygiene_digests(where.spark.marts_database, run_id, as_of)
+    if where.postgres is not None:
+        with duckdb.connect() as memory:
+            marts_into_duckdb(
+                where.postgres.dsn, where.postgres.marts_schema, ["pipeline_hygiene_digest"], memory
+            )
+            return hygiene_digests(memory, run_id=run_id, as_of_date=as_of)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        return hygiene_digests(con, run_id=run_id, as_of_date=as_of)
+
+
+def _publish(settings: Settings, serve_dir: Path, request: PublishRequest, where: _Where) -> PublishResult:
+    common = {"state_path": settings.state_path(), "days_kept": settings.served_days_kept}
+    if where.spark is not None:
+        return publish_marts_spark(where.spark, request, columns=mart_columns(), **common)
+    if where.postgres is not None:
+        return publish_marts_postgres(where.postgres, request, **common)
+    return publish_marts(settings.warehouse_path, serve_dir, request, **common)
+
+
+def _log_published(context: dg.AssetExecutionContext, result: PublishResult) -> None:
+    if result.detail:
+        context.log.warning(result.detail)
+    kept = f", {len(result.parquet_reused)} Parquet files unchanged and kept" if result.parquet_reused else ""
+    if result.dropped:
+        kept += f", {len(result.dropped)} databases of publishes no longer kept dropped"
+    context.log.info(
+        f"published {len(result.mart_row_counts)} marts to {result.served_at or result.served_path} "
+        f"(publish {result.publish_id}, {result.seconds:.1f} s{kept})"
+    )
+
+
+def _send_digests(
+    context: dg.AssetExecutionContext, alerting: AlertingResource, settings: Settings, digests: list
+) -> int:
+    """After the publish: the digest per manager; how many reached the webhook."""
+    deliveries = [alerting.send(payload, settings) for _, payload in digests]
+    sent = sum(d.delivered for d in deliveries)
+    if digests:
+        context.log.info(f"pipeline-hygiene digest: {len(digests)} managers, {sent} delivered to the webhook")
+    for delivery in deliveries:
+        if not delivery.delivered:
+            context.log.warning(f"digest not delivered: {delivery.detail}")
+            break
+    return sent
 
 
 def _spark_hygiene_digests(marts_database: str, run_id: str, as_of: dt.date) -> list:
