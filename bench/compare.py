@@ -140,6 +140,8 @@ INCREMENTAL_STAGING = (
     "stg_salesforce__opportunity_history",
 )
 LOAD_COLUMNS = ("_loaded_at",)
+# the incremental intermediate models (macros/changed_deal_days.sql), compared whole
+INCREMENTAL_INTERMEDIATE = ("int_deal_forecast_buckets_daily",)
 
 
 def compare_staging(

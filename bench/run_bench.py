@@ -242,7 +242,7 @@ def daily_increments(
     result: TierResult, env: dict[str, str], work: Path, landing: Path, days: int, mode: str
 ) -> None:
     """`days` daily increments on the built warehouse, then the incremental-equals-full check."""
-    from bench.compare import compare_marts, compare_staging
+    from bench.compare import INCREMENTAL_INTERMEDIATE, compare_marts, compare_staging
     from revops_demo.increment import write_next_day
 
     revops = str(Path(sys.executable).parent / "revops")
@@ -280,6 +280,11 @@ def daily_increments(
     differences = compare_marts(daily_copy, warehouse)
     # the incremental staging tables too (without `_loaded_at`: a rebuild reloads every row)
     differences.update({f"staging.{t}": text for t, text in compare_staging(daily_copy, warehouse).items()})
+    # ... and the incremental intermediate models (every column)
+    intermediate = compare_staging(
+        daily_copy, warehouse, tables=INCREMENTAL_INTERMEDIATE, schema="intermediate", ignore=()
+    )
+    differences.update({f"intermediate.{t}": text for t, text in intermediate.items()})
     result.mart_differences = {mart: text for mart, text in differences.items() if text}
     result.daily_equals_full = bool(differences) and not result.mart_differences
 

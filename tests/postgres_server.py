@@ -156,14 +156,16 @@ def postgres_server():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def create_database(server: PostgresServer, name: str) -> None:
+def create_database(server: PostgresServer, name: str, template: str | None = None) -> None:
+    """Create database `name`, empty or (`template`) a copy of another, which nobody may be
+    connected to."""
     import psycopg2
 
     con = psycopg2.connect(server.dsn("postgres"))
     try:
         con.autocommit = True
         with con.cursor() as cur:
-            cur.execute(f'create database "{name}"')
+            cur.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
     finally:
         con.close()
 

@@ -29,9 +29,13 @@
 
 {#- The `_loaded_at` after which raw rows are taken, as an ISO timestamp string; none on a
     full build, a first build, an empty model, a model whose SQL changed since its rows were
-    built (its checksum in `<model>__revops_state`), or when `source_relation` was
-    reloaded since (every row newer than the watermark). -#}
-{% macro changed_rows_since(relation, source_relation) -%}
+    built (its checksum in `<model>__revops_state`, with `key`: what else the rows depend on,
+    as record_changed_rows_state stored it), or when `source_relation` was reloaded since
+    (every row newer than the watermark). The watermark is the model's max(`_loaded_at`),
+    or with `stored_watermark` the raw `_loaded_at` its last build had taken, stored beside
+    the checksum (a model whose rows carry no `_loaded_at`; record_changed_rows_state's
+    `loaded_from`). -#}
+{% macro changed_rows_since(relation, source_relation, key='', stored_watermark=false) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
@@ -42,11 +46,17 @@
     {%- set stored = run_query(
         "select model_checksum from " ~ state ~ " where model_name = '" ~ relation.identifier ~ "'"
     ).columns[0].values() -%}
-    {%- if stored | length != 1 or stored[0] != model.checksum.checksum -%}
-        {#- the model's SQL changed since the rows were built: rebuild them all -#}
+    {%- if stored | length != 1 or stored[0] != model.checksum.checksum ~ key -%}
+        {#- the model's SQL (or its key) changed since the rows were built: rebuild them all -#}
         {{ return(none) }}
     {%- endif -%}
-    {%- set found = run_query("select max(_loaded_at) from " ~ relation) -%}
+    {%- if stored_watermark -%}
+        {%- set found = run_query(
+            "select loaded_until from " ~ state ~ " where model_name = '" ~ relation.identifier ~ "'"
+        ) -%}
+    {%- else -%}
+        {%- set found = run_query("select max(_loaded_at) from " ~ relation) -%}
+    {%- endif -%}
     {%- set watermark = found.columns[0].values()[0] if found is not none else none -%}
     {%- if watermark is none -%}
         {{ return(none) }}
@@ -71,18 +81,31 @@
 {%- endmacro %}
 
 {#- The post-hook recording the model's checksum (nothing on Spark, where the models are
-    tables rebuilt at every run). -#}
-{% macro record_changed_rows_state(relation) -%}
+    tables rebuilt at every run), followed by `key` (see changed_rows_since), and with
+    `loaded_from` (raw relations) the latest `_loaded_at` among them: what this build took,
+    the next one's watermark (`stored_watermark`). -#}
+{% macro record_changed_rows_state(relation, key='', loaded_from=[]) -%}
     {%- if changed_rows_materialization() != 'incremental' -%}
         select 1 as nothing_to_record
     {%- else -%}
         {%- set state = changed_rows_state_relation(relation) -%}
         create table if not exists {{ state }} (
             model_name {{ dbt.type_string() }}, model_checksum {{ dbt.type_string() }}
+            {%- if loaded_from %}, loaded_until {{ dbt.type_timestamp() }}{% endif %}
         );
         delete from {{ state }};
-        insert into {{ state }} (model_name, model_checksum)
-        values ('{{ relation.identifier }}', '{{ model.checksum.checksum }}')
+        insert into {{ state }} (model_name, model_checksum{{ ', loaded_until' if loaded_from }})
+        select
+            '{{ relation.identifier }}', '{{ model.checksum.checksum ~ key }}'
+            {%- if loaded_from %},
+            (
+                select max(loaded_at) from (
+                    {%- for source_relation in loaded_from %}
+                    {{ 'union all ' if not loop.first }}select max(_loaded_at) as loaded_at from {{ source_relation }}
+                    {%- endfor %}
+                ) as loads
+            )
+            {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 
@@ -94,17 +117,22 @@
 
 {#- The pre-hook: in an incremental run, delete the rows of the changed ids (`changed`: a
     list of (column of the model, raw relation) pairs: the model's rows whose column holds
-    an id the raw relation changed), or every row when `since` is none. -#}
-{% macro delete_changed_rows(relation, since, changed) -%}
+    an id the raw relation changed; `also`: more conditions, SQL, on the rows to delete), or
+    every row when `since` is none. -#}
+{% macro delete_changed_rows(relation, since, changed, also=[]) -%}
     {%- if not is_incremental() -%}
         select 1 as nothing_to_delete
     {%- elif since is none -%}
         delete from {{ relation }}
     {%- else -%}
+        {%- set conditions = [] -%}
+        {%- for column, source_relation in changed -%}
+            {%- do conditions.append(column ~ ' in (' ~ changed_ids(source_relation, since) ~ ')') -%}
+        {%- endfor -%}
         delete from {{ relation }}
         where
-        {%- for column, source_relation in changed %}
-            {{ 'or ' if not loop.first }}{{ column }} in ({{ changed_ids(source_relation, since) }})
+        {%- for condition in conditions + also %}
+            {{ 'or ' if not loop.first }}{{ condition }}
         {%- endfor %}
     {%- endif -%}
 {%- endmacro %}

@@ -1,15 +1,18 @@
 """The daily-increment sequence of tests/reliability/test_daily_increments.py on PostgreSQL:
 the incremental staging models (macros/changed_rows.sql: a pre-hook DELETE by the changed
 ids, an append, a checksum table) and fct_deal_snapshots built day after day on PostgreSQL
-hold the rows a full rebuild of the same final inputs gives there.
+hold the rows a full rebuild of the same final inputs gives there, and so does the incremental
+int_deal_forecast_buckets_daily (macros/changed_deal_days.sql).
 
 The same four days (full files with a deal soft-deleted and one gone with its history,
 tasks and events; change files with a late history row ten days back; a backdated close
 date) are loaded into DuckDB as the pipeline loads them, raw copied to PostgreSQL after each
 load (`copy_raw_to_postgres`, as a build on PostgreSQL does) and dbt only (no Dagster run)
-builds the slice the incremental models are in: `+fct_deal_snapshots +int_deal_interactions`,
-without tests. The rebuild is another database, built from the reloaded raw with
-`--full-refresh`. DuckDB builds day 0 once: the hand-made cases pick their deals from its
+builds the slice the incremental models are in: `+fct_deal_snapshots +int_deal_interactions
++int_deal_forecast_buckets_daily`,
+without tests. The rebuild is a copy of the daily database (`create database ... template`,
+as the DuckDB rebuild is a copy of the warehouse: the dbt snapshot, history no file holds,
+kept), built from the reloaded raw with `--full-refresh`. DuckDB builds day 0 once: the hand-made cases pick their deals from its
 marts. Skipped without the PostgreSQL server binaries, as tests/portability/test_postgres.py.
 """
 
@@ -27,6 +30,7 @@ from postgres_server import PostgresServer, create_database
 from reliability.test_daily_increments import (
     BUILD_ONLY_MODELS,
     DAY0,
+    INCREMENTAL_MODELS,
     Build,
     Sequence,
     build_sequence,
@@ -35,11 +39,12 @@ from reliability.test_daily_increments import (
 
 from bench.compare import INCREMENTAL_STAGING, LOAD_COLUMNS, _difference
 
-SLICE = ["+fct_deal_snapshots", "+int_deal_interactions"]
+SLICE = ["+fct_deal_snapshots", "+int_deal_interactions", "+int_deal_forecast_buckets_daily"]
 COMPARED = [
     *(f"staging.{t}" for t in INCREMENTAL_STAGING),
     "intermediate.int_deal_interactions",
     "marts.fct_deal_snapshots",
+    "intermediate.int_deal_forecast_buckets_daily",
 ]
 
 
@@ -51,7 +56,7 @@ def _postgres_build(server: PostgresServer) -> Build:
     def build(warehouse: Path, target: Path, day: dt.date, full_refresh: bool) -> set[str]:
         database = "rebuilt" if full_refresh else "daily"
         if database not in created:
-            create_database(server, database)
+            create_database(server, database, template="daily" if full_refresh else None)
             created.add(database)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             copy_raw_to_postgres(con, server.dsn(database), raw_schema="raw")
@@ -83,7 +88,7 @@ def _postgres_build(server: PostgresServer) -> Build:
         return {
             r["unique_id"].split(".")[-1]
             for r in results
-            if r["unique_id"].split(".")[-1] in INCREMENTAL_STAGING
+            if r["unique_id"].split(".")[-1] in INCREMENTAL_MODELS
             and "_loaded_at >" in (r["compiled_code"] or "")
         }
 
@@ -114,9 +119,9 @@ def test_daily_increments_on_postgres_equal_a_full_rebuild(postgres_sequence, po
     # days 1 to 3 took only the changed raw rows; day 0 and the rebuild all of raw
     assert {day: sorted(models) for day, models in postgres_sequence.changed_only.items()} == {
         0: [],
-        1: sorted(INCREMENTAL_STAGING),
-        2: sorted(INCREMENTAL_STAGING),
-        3: sorted(INCREMENTAL_STAGING),
+        1: sorted(INCREMENTAL_MODELS),
+        2: sorted(INCREMENTAL_MODELS),
+        3: sorted(INCREMENTAL_MODELS),
         4: [],
     }
     differences = {}

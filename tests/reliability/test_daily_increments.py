@@ -4,8 +4,9 @@ marts a full rebuild of the same final inputs gives (DuckDB), and each kind of c
 One small demo (300 deals) and one sequence for the whole module, five dbt builds in all:
 day 0 (the full build), day 1 (full files rewritten: a deal soft-deleted, one gone from the
 export with its history, tasks and events), day 2 (change files, with a late-arriving history
-row for a day ten days back), day 3 (change files, with a backdated close date), then the full
-rebuild of the same final inputs (a copy of the warehouse, `full_refresh`: raw reloaded from
+row for a day ten days back), day 3 (change files, with a backdated close date, and a deal won
+with its win's history row dated six days back, arriving late), then the full rebuild of the
+same final inputs (a copy of the warehouse, `full_refresh`: raw reloaded from
 every file and the incremental models rebuilt; the dbt snapshot, history no file holds, kept).
 The builds leave data tests and unit tests out (`--exclude-resource-type`): they are not what
 is tested here, and the other suites run them.
@@ -25,7 +26,7 @@ import duckdb
 import pytest
 from conftest import run_dbt
 
-from bench.compare import INCREMENTAL_STAGING, compare_marts, compare_staging
+from bench.compare import INCREMENTAL_INTERMEDIATE, INCREMENTAL_STAGING, compare_marts, compare_staging
 from revops.landing import LOAD_LOG_FILES_TABLE, latest_load_time
 from revops.sources import SourceConfig, ingest_source
 from revops_demo.increment import write_next_day
@@ -33,6 +34,10 @@ from revops_demo.increment import write_next_day
 DAY0 = dt.date(2026, 11, 23)
 SCALE = {"reps": 4, "deals": 300, "months": 6, "seed": 11}
 LATE_HISTORY_ID = "008LATE00000000001"
+LATE_WIN_HISTORY_ID = "008LATEWON00000001"
+# the incremental models whose daily build takes only what raw changed (its compiled SQL
+# filters on `_loaded_at`)
+INCREMENTAL_MODELS = (*INCREMENTAL_STAGING, *INCREMENTAL_INTERMEDIATE)
 BUILD_ONLY_MODELS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 
@@ -48,7 +53,9 @@ class Sequence:
     late: str = ""
     backdated: str = ""
     backdated_close: dt.date | None = None
-    # per build: the incremental staging models whose run took only the changed raw rows
+    won_late: str = ""  # won on day 3, its win's history row dated six days back
+    won_late_recorded: dt.date | None = None
+    # per build: the incremental models whose run took only the changed raw rows
     changed_only: dict[int, set[str]] = field(default_factory=dict)
     target: Path | None = None
 
@@ -71,8 +78,8 @@ def _ingest(
 
 
 def _build(warehouse: Path, target: Path, day: dt.date, *extra: str) -> set[str]:
-    """Build every model for `day`; the incremental staging models that took only the raw
-    rows changed since the last build (their compiled SQL filters on the changed ids)."""
+    """Build every model for `day`; the incremental models that took only the raw rows
+    changed since the last build (their compiled SQL filters on the changed ids)."""
     run_dbt(
         ["build", *BUILD_ONLY_MODELS, *extra],
         warehouse_path=warehouse,
@@ -83,7 +90,7 @@ def _build(warehouse: Path, target: Path, day: dt.date, *extra: str) -> set[str]
     return {
         r["unique_id"].split(".")[-1]
         for r in results
-        if r["unique_id"].split(".")[-1] in INCREMENTAL_STAGING
+        if r["unique_id"].split(".")[-1] in INCREMENTAL_MODELS
         and "_loaded_at >" in (r["compiled_code"] or "")
     }
 
@@ -136,7 +143,7 @@ def _change_deal(landing: Path, day: dt.date, deal: str, change) -> None:
 
 
 # builds the warehouse (or its copy on another engine) for a day: (warehouse, dbt target
-# folder, day, full_refresh) -> the incremental staging models that took only changed rows
+# folder, day, full_refresh) -> the incremental models that took only changed rows
 Build = Callable[[Path, Path, dt.date, bool], set[str]]
 
 
@@ -222,6 +229,30 @@ def build_sequence(root: Path, build: Build) -> Sequence:
         return row
 
     _change_deal(landing, day3, seq.backdated, won_backdated)
+
+    # ... and another is won with its close date twelve days back, the history row of its win
+    # dated six days back arriving only now (the win counts from that day)
+    seq.won_late = next(
+        deal for deal in free[1:] if deal not in {r[0] for r in changed_day3} and deal != seq.backdated
+    )
+    seq.won_late_recorded = day3 - dt.timedelta(days=6)
+
+    def won_late(h: list[str], row: list[str]) -> list[str]:
+        row = won_backdated(h, row)
+        row[h.index("close_date")] = (day3 - dt.timedelta(days=12)).isoformat()
+        return row
+
+    _change_deal(landing, day3, seq.won_late, won_late)
+    history_file = landing / f"opportunity_history.changes.{day3}.csv"
+    h_header, h_rows = _rows(history_file)
+    win_row = list(next(r for r in old_history if r[1] == seq.won_late))
+    win_row[h_header.index("id")] = LATE_WIN_HISTORY_ID
+    win_row[h_header.index("stage_name")] = "Closed Won"
+    win_row[h_header.index("probability")] = "100"
+    win_row[h_header.index("forecast_category")] = "Closed"
+    win_row[h_header.index("close_date")] = (day3 - dt.timedelta(days=12)).isoformat()
+    win_row[h_header.index("created_date")] = f"{seq.won_late_recorded}T12:00:00Z"
+    _write_rows(history_file, h_header, [*h_rows, win_row])
     seq.lines[3], seq.load_log[3] = _ingest(warehouse, landing)
     seq.changed_only[3] = build(warehouse, target, day3, False)
 
@@ -246,9 +277,9 @@ def test_the_large_staging_tables_take_only_what_changed_and_equal_a_rebuild(seq
     # days 1 to 3 took the changed raw rows only; day 0 and the rebuild took all of raw
     assert {day: sorted(models) for day, models in sequence.changed_only.items()} == {
         0: [],
-        1: sorted(INCREMENTAL_STAGING),
-        2: sorted(INCREMENTAL_STAGING),
-        3: sorted(INCREMENTAL_STAGING),
+        1: sorted(INCREMENTAL_MODELS),
+        2: sorted(INCREMENTAL_MODELS),
+        3: sorted(INCREMENTAL_MODELS),
         4: [],
     }
     # ... and hold the rows a rebuild gives (`_loaded_at` aside: the rebuild reloaded raw)
@@ -264,6 +295,66 @@ def test_the_large_staging_tables_take_only_what_changed_and_equal_a_rebuild(seq
             sequence.daily, f"select count(*) from staging.{table} where list_contains(?, {column})", [deals]
         )
         assert found == [(0,)], table
+
+
+def test_the_daily_forecast_buckets_recompute_what_changed_and_equal_a_rebuild(sequence):
+    """int_deal_forecast_buckets_daily, incremental: days 1 to 3 recomputed the last days for
+    every deal and every day of the deals raw changed, and hold the rows a rebuild gives,
+    each case below included (on day 3 the run kept the days up to day 2 - 3 of the others)."""
+    assert compare_staging(
+        sequence.daily, sequence.rebuilt, tables=INCREMENTAL_INTERMEDIATE, schema="intermediate", ignore=()
+    ) == dict.fromkeys(INCREMENTAL_INTERMEDIATE, "")
+    table = "intermediate.int_deal_forecast_buckets_daily"
+    day2, day3 = DAY0 + dt.timedelta(days=2), DAY0 + dt.timedelta(days=3)
+
+    def days(deal: str, bucket: str | None = None) -> list[dt.date]:
+        rows = _query(
+            sequence.daily,
+            f"select snapshot_date from {table} where opportunity_id = ? and period_type = 'month' "
+            "and (bucket = ? or ? is null) order by 1",
+            [deal, bucket, bucket],
+        )
+        return [r[0] for r in rows]
+
+    def every_day(first: dt.date, last: dt.date) -> list[dt.date]:
+        return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+    # the deals deleted on day 1 left it
+    assert days(sequence.soft) == days(sequence.hard) == []
+    # the late history row closed its deal lost ten days back: no row from that day on
+    closed_on = DAY0 - dt.timedelta(days=10)
+    late = days(sequence.late)
+    assert late and max(late) < closed_on
+    # the backdated close date (no history row: the deal's stage stays the one its history
+    # says) holds from the deal's last history row on: from the day after it the deal is
+    # slipped, on the old days too
+    assert sequence.backdated_close is not None
+    after = sequence.backdated_close + dt.timedelta(days=1)
+    assert days(sequence.backdated, "slipped") == every_day(after, day3)
+    assert _query(
+        sequence.daily,
+        f"select distinct close_date from {table} where opportunity_id = ? and snapshot_date >= ?",
+        [sequence.backdated, after],
+    ) == [(sequence.backdated_close,)]
+    # the late win, from the day its history row says (six days back; closed twelve days back)
+    assert sequence.won_late_recorded is not None
+    assert days(sequence.won_late, "closed_won") == every_day(sequence.won_late_recorded, day3)
+    # the deals won on day 2 and not changed on day 3 count on day 3 too
+    _, changed = _rows(sequence.landing / f"opportunity.changes.{day3}.csv")
+    h_header, history = _rows(sequence.landing / f"opportunity_history.changes.{day3}.csv")
+    untouched = {r[0] for r in changed} | {r[h_header.index("opportunity_id")] for r in history}
+    won_day2 = [
+        r[0]
+        for r in _query(
+            sequence.daily,
+            f"select opportunity_id from {table} where bucket = 'closed_won' and period_type = 'month' "
+            "group by 1 having min(snapshot_date) = ?",
+            [day2],
+        )
+        if r[0] not in untouched
+    ]
+    assert won_day2
+    assert {deal: days(deal, "closed_won") for deal in won_day2} == {deal: [day2, day3] for deal in won_day2}
 
 
 def test_daily_data_tests_check_the_rows_the_run_loaded_and_the_weekly_run_checks_all(sequence, tmp_path):

@@ -1,3 +1,21 @@
+{{
+    config(
+        materialized=changed_rows_materialization(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_deal_days(this, changed_deal_days(this, source('salesforce', 'opportunity'), ref('int_next_step_first_capture')), source('salesforce', 'opportunity'), source('salesforce', 'opportunity_history'), ref('int_deals_as_of'), ref('int_opportunity_history_as_of')) }}",
+        post_hook="{{ record_changed_rows_state(this, key=changed_deal_days_key(ref('int_next_step_first_capture')), loaded_from=[source('salesforce', 'opportunity'), source('salesforce', 'opportunity_history')]) }}"
+    )
+}}
+
+-- depends_on: {{ source('salesforce', 'opportunity') }}, {{ source('salesforce', 'opportunity_history') }}
+{%- set raw_deals, raw_history = source('salesforce', 'opportunity'), source('salesforce', 'opportunity_history') %}
+{%- set deals_as_of, history_as_of = ref('int_deals_as_of'), ref('int_opportunity_history_as_of') %}
+{%- set rebuild = changed_deal_days(this, raw_deals, ref('int_next_step_first_capture')) %}
+{#- the days every deal is recomputed on: those after this one (on a full build, the day before
+    the calendar's first: all) -#}
+{%- set rebuilt_after = changed_deal_days_kept_until(rebuild) %}
+
 -- The forecast buckets as they stood on any past day (DESIGN.md "Forecast buckets",
 -- "Forecast variance"): one row per snapshot day d x period (the month and the quarter
 -- of the deal's close date) x deal that counts toward it that day.
@@ -16,12 +34,28 @@
 -- what it was when today's conversion rates change (forecast_trend applies them).
 -- Size: the open snapshot rows x 2 period types, plus won deals x the days left in
 -- their period after the win.
+-- Incremental (macros/changed_deal_days.sql): a daily run recomputes the days after the
+-- last stored day - snapshot_lookback_days for every deal and every day of the deals raw
+-- changed since the last build (the deal or a history row: a backdated close date, a late
+-- history row, a deletion), and keeps the other rows, which a full rebuild computes the
+-- same; a changed model, its key inputs, a reload and --full-refresh rebuild it all. A
+-- table on Spark.
 
 with
+
+-- the deals whose every day is recomputed (none on a full build)
+changed_deals as (
+
+    {{ changed_deal_ids(rebuild, raw_deals, raw_history, deals_as_of, history_as_of) }}
+
+),
 
 snapshots as (
 
     select * from {{ ref('fct_deal_snapshots') }}
+    where
+        snapshot_date > {{ rebuilt_after }}
+        or opportunity_id in (select changed_deals.opportunity_id from changed_deals)
 
 ),
 
@@ -181,13 +215,30 @@ won_periods as (
 
 ),
 
+won_periods_rebuilt as (
+
+    -- the first day of each won period the run recomputes: the day it is counted from, or
+    -- for a deal that keeps its days the first of the days recomputed for every deal
+    select
+        *,
+        case
+            when
+                counted_from_date > {{ rebuilt_after }}
+                or opportunity_id in (select changed_deals.opportunity_id from changed_deals)
+                then counted_from_date
+            else cast({{ dbt.dateadd('day', 1, rebuilt_after) }} as date)
+        end as rebuilt_from_date
+    from won_periods
+
+),
+
 won_periods_ended as (
 
     select
         *,
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 'period_months', 'period_start')) }} as date)
             as period_end
-    from won_periods
+    from won_periods_rebuilt
 
 ),
 
@@ -209,7 +260,7 @@ won_rows as (
         'closed_won' as bucket
     from won_periods_ended as won_periods
     inner join calendar
-        on calendar.calendar_date >= won_periods.counted_from_date
+        on calendar.calendar_date >= won_periods.rebuilt_from_date
             and calendar.calendar_date <= {{ as_of_date() }}
             and calendar.calendar_date <= won_periods.period_end
     cross join first_capture
