@@ -327,3 +327,13 @@ def record_missing_publishes(path: Path, log: Sequence[Mapping[str, Any]]) -> No
         insert_rows(
             con, "raw_baselines", [b for row in missing if row["source_key"] for b in baseline_rows(row)]
         )
+
+
+def alerts_to_record(alerts: Sequence[Mapping[str, Any]], known: set[Any], state_path: Path | None) -> list:
+    """The alerts a served history has not recorded yet: the publish's own, then a failed run's
+    that only the state file holds (its failure hook could not reach the warehouse)."""
+    new = [a for a in alerts if a.get("alert_id") not in known]
+    if state_path is not None:
+        seen = known | {a.get("alert_id") for a in new}
+        new += [a for a in read_alerts(state_path) if a.get("alert_id") not in seen]
+    return new

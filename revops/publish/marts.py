@@ -47,10 +47,10 @@ from revops.publish.journal import (
 )
 from revops.publish.request import (
     PUBLISH_STEPS,
-    OlderAsOfError,
     PublishError,
     PublishRequest,
     PublishResult,
+    not_published,
     older_as_of_refusal,
     publish_log_row,
 )
@@ -98,24 +98,15 @@ def publish_marts(
     with publish_lock(serve_dir):
         recover_interrupted_publish(serve_dir, state_file)
         clean_stale_files(serve_dir)
-        refusal = _older_as_of(serve_dir, state_file, request)
-        if refusal is not None:
-            if request.only_if_newer:
-                return PublishResult(
-                    publish_id="",
-                    run_id=request.run_id,
-                    as_of_date=request.as_of_date,
-                    published_at=utcnow(),
-                    served_path=served_path(serve_dir),
-                    parquet_dir=parquet / CURRENT_LINK,
-                    mart_row_counts={},
-                    mart_fingerprints={},
-                    seconds=time.monotonic() - started,
-                    published=False,
-                    detail=refusal,
-                )
-            if not request.allow_older:
-                raise OlderAsOfError(refusal)
+        skipped = not_published(
+            request,
+            started,
+            _older_as_of(serve_dir, state_file, request),
+            served_path=served_path(serve_dir),
+            parquet_dir=parquet / CURRENT_LINK,
+        )
+        if skipped is not None:
+            return skipped
         parquet.mkdir(parents=True, exist_ok=True)
         tmp = serve_dir / f"{TMP_PREFIX}{publish_id}"
         version_tmp = parquet / f"{PARQUET_TMP_PREFIX}{publish_id}"

@@ -63,10 +63,10 @@ from revops.publish.postgres_served import (
     tables_in,
 )
 from revops.publish.request import (
-    OlderAsOfError,
     PublishError,
     PublishRequest,
     PublishResult,
+    not_published,
     older_as_of_refusal,
     publish_log_row,
 )
@@ -160,25 +160,15 @@ def publish_marts_postgres(
                 log = fetch_rows(cur, f"select * from {history}.publish_log order by published_at desc")
             if state_file is not None:
                 state.record_missing_publishes(state_file, log)
-            refusal = older_as_of_refusal(log[0] if log else None, request)
-            if refusal is not None:
-                if request.only_if_newer:
-                    return PublishResult(
-                        publish_id="",
-                        run_id=request.run_id,
-                        as_of_date=request.as_of_date,
-                        published_at=utcnow(),
-                        mart_row_counts={},
-                        mart_fingerprints={},
-                        seconds=time.monotonic() - started,
-                        published=False,
-                        detail=refusal,
-                        served_path=where["served_path"],
-                        parquet_dir=where["parquet_dir"],
-                        served_at=serving.describe(),
-                    )
-                if not request.allow_older:
-                    raise OlderAsOfError(refusal)
+            skipped = not_published(
+                request,
+                started,
+                older_as_of_refusal(log[0] if log else None, request),
+                served_at=serving.describe(),
+                **where,
+            )
+            if skipped is not None:
+                return skipped
             published_at = utcnow()
             log_row = publish_log_row(publish_id, request, published_at, serving.kept_schema(publish_id))
             current_step = "copy_marts"
@@ -215,12 +205,7 @@ def publish_marts_postgres(
                     cur.execute(f"alter schema {q_building} rename to {q_served}")
                     insert_rows(cur, f"{history}.publish_log", PUBLISH_LOG_COLUMNS, [log_row])
                     known = _alert_ids(cur, serving)
-                    new_alerts = [a for a in request.alerts if a.get("alert_id") not in known]
-                    if state_file is not None:  # a failed run's alerts, recorded in the state file only
-                        seen = known | {a.get("alert_id") for a in new_alerts}
-                        new_alerts += [
-                            a for a in state.read_alerts(state_file) if a.get("alert_id") not in seen
-                        ]
+                    new_alerts = state.alerts_to_record(request.alerts, known, state_file)
                     insert_rows(cur, f"{history}.alerts", ALERTS_COLUMNS, new_alerts)
             except BaseException as error:
                 con.rollback()

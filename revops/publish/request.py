@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from revops.clock import utcnow
 
 
 class PublishError(RuntimeError):
@@ -76,6 +79,39 @@ def older_as_of_refusal(last: Mapping[str, Any] | None, request: PublishRequest)
         )
     if request.only_if_newer and request.as_of_date == served_day:
         return f"BI already reads marts as of {served_day} (publish {last['publish_id']})"
+    return None
+
+
+def not_published(
+    request: PublishRequest,
+    started: float,
+    refusal: str | None,
+    *,
+    served_path: Path,
+    parquet_dir: Path,
+    served_at: str = "",
+) -> PublishResult | None:
+    """What every publish does with `older_as_of_refusal`'s answer: None to go on (no refusal, or
+    `allow_older`), the result of a publish skipped under `only_if_newer`, else OlderAsOfError."""
+    if refusal is None:
+        return None
+    if request.only_if_newer:
+        return PublishResult(
+            publish_id="",
+            run_id=request.run_id,
+            as_of_date=request.as_of_date,
+            published_at=utcnow(),
+            served_path=served_path,
+            parquet_dir=parquet_dir,
+            mart_row_counts={},
+            mart_fingerprints={},
+            seconds=time.monotonic() - started,
+            published=False,
+            detail=refusal,
+            served_at=served_at,
+        )
+    if not request.allow_older:
+        raise OlderAsOfError(refusal)
     return None
 
 
