@@ -51,7 +51,11 @@ class GxRunner:
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._datasource = self._context.data_sources.add_pandas("revops_quality_gate")
+        self._datasource = self._add_datasource()
+
+    def _add_datasource(self) -> Any:
+        """Where the frames are validated: pandas here; PostgreSQL's SQL datasource in the subclass."""
+        return self._context.data_sources.add_pandas("revops_quality_gate")
 
     def _batch(self, name: str, frame: Any) -> Any:
         if name not in self._batch_definitions:
@@ -336,20 +340,8 @@ class PostgresGxRunner(GxRunner):
         self.target = target
         self._assets = 0
 
-    def _start(self) -> None:
-        if self._context is not None:
-            return
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import logging
-
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        logging.getLogger("great_expectations").setLevel(logging.ERROR)
-        self._gx = gx
-        self._context = gx.get_context(mode="ephemeral")
-        self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._datasource = self._context.data_sources.add_postgres(
+    def _add_datasource(self) -> Any:
+        return self._context.data_sources.add_postgres(
             "revops_raw_gate", connection_string=self.target.sqlalchemy_url()
         )
 
