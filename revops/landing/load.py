@@ -446,17 +446,7 @@ class _Load:
         )
         if mergeable:
             self.counts.add(merge_full_file(con, self.table, "_revops_incoming"))
-            _record(
-                con,
-                self.schema,
-                self.crm,
-                self.path,
-                "full",
-                self.hashes,
-                self.counts.as_dict(),
-                self.loaded_at,
-            )
-            self.applied.append(self.path.name)
+            self._record(self.path, "full", self.counts.as_dict())
         con.execute("drop table _revops_incoming")
         return mergeable
 
@@ -471,36 +461,39 @@ class _Load:
             f"create table {self.table} as\n{_select_sql(plan.columns, plan.source, self.path.name, self.loaded_at)}"
         )
         rows = int(scalar(con, f"select count(*) from {self.table}"))
-        _record(
-            con,
-            self.schema,
-            self.crm,
-            self.path,
-            "full",
-            self.hashes,
-            {"new_rows": rows},
-            self.loaded_at,
-            staged=self.table,
-            reset=True,
-        )
-        self.applied.append(self.path.name)
+        self._record(self.path, "full", {"new_rows": rows}, staged=self.table, reset=True)
 
     def _apply_change_file(self, change: Path) -> None:
         self._stage(self.plans[change.name], change)
         file_counts = upsert_changes(self.con, self.table, "_revops_incoming")
         self.counts.add(file_counts)
-        _record(
+        self._record(change, "changes", file_counts.as_dict())
+        self.con.execute("drop table _revops_incoming")
+
+    def _record(
+        self,
+        path: Path,
+        kind: str,
+        counts: Mapping[str, int | None],
+        *,
+        staged: str = "_revops_incoming",
+        reset: bool = False,
+    ) -> None:
+        """Record an applied file in the load log (its rows: those staged in `staged`)."""
+        rows = int(scalar(self.con, f"select count(*) from {staged}"))
+        record_applied_file(
             self.con,
             self.schema,
-            self.crm,
-            change,
-            "changes",
-            self.hashes,
-            file_counts.as_dict(),
+            self.crm.name,
+            path,
+            kind,
+            self.hashes[path.name],
+            rows,
+            counts,
             self.loaded_at,
+            reset=reset,
         )
-        self.con.execute("drop table _revops_incoming")
-        self.applied.append(change.name)
+        self.applied.append(path.name)
 
     def _count_reload(self) -> None:
         """A reload's counts: new, changed and gone rows against the table it replaced."""
@@ -523,26 +516,6 @@ class _Load:
                 return read_error(failed, self.crm, diagnose_exc)
             return _bad_values_error(failed, self.crm, problems, bad_rows, self.plan.is_csv)
         return read_error(failed, self.crm, exc)
-
-
-def _record(
-    con: duckdb.DuckDBPyConnection,
-    schema: str,
-    crm: CrmObject,
-    path: Path,
-    kind: str,
-    hashes: dict[str, str],
-    counts: Mapping[str, int | None],
-    loaded_at: dt.datetime,
-    *,
-    staged: str = "_revops_incoming",
-    reset: bool = False,
-) -> None:
-    """Record an applied file: its rows are those staged in `staged` (the file's rows)."""
-    rows = int(scalar(con, f"select count(*) from {staged}"))
-    record_applied_file(
-        con, schema, crm.name, path, kind, hashes[path.name], rows, counts, loaded_at, reset=reset
-    )
 
 
 def _session_time_zone(con: duckdb.DuckDBPyConnection) -> str | None:

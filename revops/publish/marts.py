@@ -50,6 +50,7 @@ from revops.publish.request import (
     PublishError,
     PublishRequest,
     PublishResult,
+    failure_reason,
     not_published,
     older_as_of_refusal,
     publish_log_row,
@@ -211,7 +212,7 @@ def publish_marts(
                     f"the previous state could not be fully restored now; the next publish restores it from "
                     f"{serve_dir / JOURNAL_FILE} before anything else"
                 )
-            reason = str(error) if isinstance(error, PublishError) else f"{type(error).__name__}: {error}"
+            reason = failure_reason(error)
             raise PublishError(
                 f"publishing {publish_id} failed at step {current_step} ({reason}); nothing of it is served: "
                 f"{served_now}"

@@ -66,6 +66,7 @@ from revops.publish.request import (
     PublishError,
     PublishRequest,
     PublishResult,
+    failure_reason,
     not_published,
     older_as_of_refusal,
     publish_log_row,
@@ -212,7 +213,7 @@ def publish_marts_postgres(
                 _drop_quietly(con, building)
                 if not isinstance(error, Exception):
                     raise
-                reason = str(error) if isinstance(error, PublishError) else f"{type(error).__name__}: {error}"
+                reason = failure_reason(error)
                 raise PublishError(
                     f"publishing {publish_id} failed at step {current_step} ({reason}); nothing of it is "
                     f"served: {describe_served_postgres(serving)}"

@@ -82,6 +82,11 @@ def older_as_of_refusal(last: Mapping[str, Any] | None, request: PublishRequest)
     return None
 
 
+def failure_reason(error: BaseException) -> str:
+    """A failed publish step's reason: a PublishError's own sentence, else the error's type and text."""
+    return str(error) if isinstance(error, PublishError) else f"{type(error).__name__}: {error}"
+
+
 def not_published(
     request: PublishRequest,
     started: float,

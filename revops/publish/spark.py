@@ -49,6 +49,7 @@ from revops.publish.request import (
     PublishError,
     PublishRequest,
     PublishResult,
+    failure_reason,
     not_published,
     older_as_of_refusal,
     publish_log_row,
@@ -237,7 +238,7 @@ def publish_in_session(
     except Exception as error:
         if current_step == "copy_marts":
             _drop_quietly(spark, building)
-        reason = str(error) if isinstance(error, PublishError) else f"{type(error).__name__}: {error}"
+        reason = failure_reason(error)
         raise PublishError(
             f"publishing {publish_id} failed at step {current_step} ({reason[:2000]}); "
             f"{describe_served_spark(spark, serving)}"
