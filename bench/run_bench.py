@@ -83,6 +83,9 @@ class TierResult:
     row_counts: dict[str, int] = field(default_factory=dict)
     # dbt's own seconds per node of the full build and of each daily run (`dbt_node_seconds`)
     dbt_nodes: dict[str, dict] = field(default_factory=dict)
+    served_equals_build: bool | None = None  # the served file after the daily publishes = the built marts
+    served_differences: dict[str, str] = field(default_factory=dict)
+    targets: list[dict] = field(default_factory=list)  # `targets`: each of the tier's, met or missed
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -153,6 +156,47 @@ def _step_windows(storage_dir: Path, env: dict[str, str]) -> list[tuple[str, flo
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
     ).stdout
     return [tuple(item) for item in json.loads(output.strip().splitlines()[-1])]
+
+
+def run_steps(
+    storage: Path, env: dict[str, str], seconds: float, samples: list[tuple[float, float]], rows: int | None
+) -> list[StepFigure]:
+    """The newest run's seconds and peak memory per step (ingest, gate, dbt build, publish), and
+    the rest of its wall clock as start-up and orchestration."""
+    grouped: dict[str, list[tuple[float, float]]] = {}
+    for step_key, start, end in _step_windows(storage, env):
+        if start and end:
+            grouped.setdefault(_group(step_key), []).append((start, end))
+    steps = []
+    for name, windows in grouped.items():
+        step_seconds = sum(end - start for start, end in windows)
+        peak = max(_peak(samples, start, end) for start, end in windows)
+        steps.append(StepFigure(name, step_seconds, peak, rows if name == "ingest" else None))
+    accounted = sum(step.seconds for step in steps)
+    steps.append(
+        StepFigure(
+            "start-up and orchestration",
+            max(seconds - accounted, 0.0),
+            max((mb for _, mb in samples), default=0),
+        )
+    )
+    return steps
+
+
+def _publish_metadata(storage_dir: Path, env: dict[str, str]) -> dict:
+    """What the newest publish says it wrote (`written`: the marts kept, the months written) and
+    its seconds, from the bench's Dagster instance."""
+    code = (
+        "import json, dagster as dg\n"
+        "with dg.DagsterInstance.get() as instance:\n"
+        "    event = instance.get_latest_materialization_event(dg.AssetKey('published_marts'))\n"
+        "    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}\n"
+        "    print(json.dumps({k: meta[k].value for k in ('written', 'seconds', 'published') if k in meta}))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def _group(step_key: str) -> str:
@@ -258,6 +302,7 @@ def daily_increments(
             [revops, "run"], {**env, "REVOPS_AS_OF_DATE": day.isoformat()}, work / f"daily-{number}.log"
         )
         result.dbt_nodes[f"daily-{number}"] = dbt_node_seconds(Path(env["DBT_TARGET_PATH"]))
+        storage = Path(env["REVOPS_DAGSTER_STORAGE_DIR"])
         result.daily_runs.append(
             {
                 "day": day.isoformat(),
@@ -265,12 +310,18 @@ def daily_increments(
                 "peak_memory_mb": round(max((mb for _, mb in samples), default=0), 1),
                 "write_seconds": round(write_seconds, 2),
                 "rows_written": written,
+                "steps": [asdict(step) for step in run_steps(storage, env, seconds, samples, None)],
+                "publish": _publish_metadata(storage, env),
             }
         )
     if result.daily_runs:
         result.incremental_seconds = result.daily_runs[0]["seconds"]
         result.daily_seconds = sum(r["seconds"] for r in result.daily_runs) / len(result.daily_runs)
     warehouse = Path(env["REVOPS_WAREHOUSE_PATH"])
+    # the served file the daily publishes patched (only what changed written) holds what was built
+    served = compare_marts(Path(env["REVOPS_SERVE_DIR"]) / "revops.duckdb", warehouse)
+    result.served_differences = {mart: text for mart, text in served.items() if text}
+    result.served_equals_build = bool(served) and not result.served_differences
     daily_copy = work / "daily-final.duckdb"
     shutil.copy(warehouse, daily_copy)
     print(f"[{result.tier}] full rebuild of the same final inputs (--full-refresh, {day})", flush=True)
@@ -349,29 +400,14 @@ def bench_tier(tier: str, keep: bool, days: int = 3, mode: str = "changes") -> T
     print(f"[{tier}] full pipeline: ingest, gate, dbt build, publish", flush=True)
     seconds, samples = run_sampled([revops, "run"], env, work / "pipeline.log")
     result.pipeline_seconds = seconds
-    grouped: dict[str, list[tuple[float, float]]] = {}
-    for step_key, start, end in _step_windows(storage, env):
-        if start and end:
-            grouped.setdefault(_group(step_key), []).append((start, end))
-    for name, windows in grouped.items():
-        step_seconds = sum(end - start for start, end in windows)
-        peak = max(_peak(samples, start, end) for start, end in windows)
-        rows = total_rows if name == "ingest" else None
-        result.steps.append(StepFigure(name, step_seconds, peak, rows))
-    accounted = sum(step.seconds for step in result.steps if step.step != "generate")
-    result.steps.append(
-        StepFigure(
-            "start-up and orchestration",
-            max(seconds - accounted, 0.0),
-            max((mb for _, mb in samples), default=0),
-        )
-    )
+    result.steps.extend(run_steps(storage, env, seconds, samples, total_rows))
 
     result.dbt_nodes["full"] = dbt_node_seconds(target)
     print(f"[{tier}] floor: compiled SQL straight into DuckDB", flush=True)
     result.floor_seconds = floor_seconds(warehouse, target, work)
 
     daily_increments(result, env, work, landing, days, mode)
+    result.targets = targets(result)
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return result
@@ -388,17 +424,24 @@ def render(results: list[TierResult]) -> str:
     ]
     for result in results:
         pipeline = result.pipeline_seconds
+        daily_steps = mean_daily_steps(result)
         lines += [
             f"### Tier {result.tier}: {result.deals:,} deals, {result.activities:,} activities",
             "",
-            "| step | seconds | share of pipeline | peak memory (MB) | rows/s |",
-            "|---|---:|---:|---:|---:|",
+            "| step | full: seconds | share | peak memory (MB) | rows/s | daily (mean): seconds | share | peak memory (MB) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for step in result.steps:
             share = "" if step.step == "generate" else f"{step.seconds / pipeline:.0%}"
             rate = f"{step.rows_per_second:,.0f}" if step.rows_per_second else ""
+            daily = daily_steps.get(step.step)
+            daily_cells = (
+                f"{daily.seconds:.1f} | {daily.seconds / result.daily_seconds:.0%} | {daily.peak_memory_mb:,.0f}"
+                if daily is not None and result.daily_seconds
+                else " | | "
+            )
             lines.append(
-                f"| {step.step} | {step.seconds:.1f} | {share} | {step.peak_memory_mb:,.0f} | {rate} |"
+                f"| {step.step} | {step.seconds:.1f} | {share} | {step.peak_memory_mb:,.0f} | {rate} | {daily_cells} |"
             )
         lines += [
             "",
@@ -419,10 +462,116 @@ def render(results: list[TierResult]) -> str:
                 else "**no**: "
                 + "; ".join(f"{mart}: {text}" for mart, text in result.mart_differences.items())
             ),
+            "- the served file after the daily publishes (each writing only what changed) equals the built "
+            "marts, row for row: "
+            + (
+                "**yes**"
+                if result.served_equals_build
+                else "unknown (no daily run)"
+                if result.served_equals_build is None
+                else "**no**: " + "; ".join(f"{m}: {t}" for m, t in result.served_differences.items())
+            ),
             "",
         ]
+        written = [
+            r["publish"].get("written") for r in result.daily_runs if r.get("publish", {}).get("written")
+        ]
+        if written:
+            lines += [f"- what the daily publishes wrote: {'; '.join(written)}", ""]
+        lines += ["Against the targets:", ""]
+        lines += [
+            f"- {t['target']}: **{'met' if t['met'] else 'missed'}** ({t['measured']})"
+            + (f"; held by {t['held_by']}" if not t["met"] and t.get("held_by") else "")
+            for t in result.targets
+        ]
+        lines.append("")
         lines += _render_dbt_nodes(result)
     return "\n".join(lines)
+
+
+def mean_daily_steps(result: TierResult) -> dict[str, StepFigure]:
+    """Each step's mean seconds and highest peak over the daily runs."""
+    by_step: dict[str, list[dict]] = {}
+    for run in result.daily_runs:
+        for step in run.get("steps", []):
+            by_step.setdefault(step["step"], []).append(step)
+    return {
+        name: StepFigure(
+            name, sum(s["seconds"] for s in steps) / len(steps), max(s["peak_memory_mb"] for s in steps)
+        )
+        for name, steps in by_step.items()
+    }
+
+
+# the issue's targets per tier: (daily share of the full run, full run over the floor, full run seconds)
+DAILY_SHARE_TARGET = {"M": 0.15, "L": 0.15}
+FLOOR_RATIO_TARGET = {"M": 2.0, "L": 1.5}
+FULL_SECONDS_TARGET = {"S": 15.0}
+PEAK_GIB_TARGET = {"L": 8.0}
+
+
+def targets(result: TierResult) -> list[dict]:
+    """Each target of this tier, measured: met or missed, and for a missed one the step that
+    holds it back (the run's largest step; for the dbt build, its slowest models)."""
+    found = []
+    full_steps = [s for s in result.steps if s.step != "generate"]
+    daily_steps = mean_daily_steps(result)
+    tier = result.tier
+
+    def largest(steps: list[StepFigure], nodes: dict | None) -> str:
+        if not steps:
+            return "unknown (no step figures)"
+        top = max(steps, key=lambda s: s.seconds)
+        text = f"{top.step} ({top.seconds:.1f} s)"
+        if top.step.startswith("dbt") and nodes:
+            slow = sorted(nodes["models"].items(), key=lambda kv: -kv[1])[:3]
+            text += ": " + ", ".join(f"{m} {sec:.1f} s" for m, sec in slow)
+            text += f", data tests {nodes['data_test_seconds']:.1f} s summed"
+        return text
+
+    if tier in DAILY_SHARE_TARGET and result.daily_runs:
+        share = result.daily_seconds / result.pipeline_seconds
+        found.append(
+            {
+                "target": f"daily run <= {DAILY_SHARE_TARGET[tier]:.0%} of the full run",
+                "met": share <= DAILY_SHARE_TARGET[tier],
+                "measured": f"{share:.0%}: {result.daily_seconds:.1f} of {result.pipeline_seconds:.1f} s",
+                "held_by": largest(list(daily_steps.values()), result.dbt_nodes.get("daily-1")),
+            }
+        )
+    if tier in FLOOR_RATIO_TARGET and result.floor_seconds:
+        ratio = result.pipeline_seconds / result.floor_seconds
+        found.append(
+            {
+                "target": f"full run <= {FLOOR_RATIO_TARGET[tier]}x the floor",
+                "met": ratio <= FLOOR_RATIO_TARGET[tier],
+                "measured": f"{ratio:.1f}x: {result.pipeline_seconds:.1f} s against {result.floor_seconds:.1f} s",
+                "held_by": largest(full_steps, result.dbt_nodes.get("full")),
+            }
+        )
+    if tier in FULL_SECONDS_TARGET:
+        found.append(
+            {
+                "target": f"full run <= {FULL_SECONDS_TARGET[tier]:.0f} s",
+                "met": result.pipeline_seconds <= FULL_SECONDS_TARGET[tier],
+                "measured": f"{result.pipeline_seconds:.1f} s",
+                "held_by": largest(full_steps, result.dbt_nodes.get("full")),
+            }
+        )
+    if tier in PEAK_GIB_TARGET:
+        peak = (
+            max([s.peak_memory_mb for s in full_steps] + [r["peak_memory_mb"] for r in result.daily_runs])
+            / 1024
+        )
+        found.append(
+            {
+                "target": f"peak memory within {PEAK_GIB_TARGET[tier]:.0f} GiB",
+                "met": peak <= PEAK_GIB_TARGET[tier],
+                "measured": f"{peak:.1f} GiB, the whole process tree",
+                "held_by": max(full_steps, key=lambda s: s.peak_memory_mb).step,
+            }
+        )
+    return found
 
 
 def _render_dbt_nodes(result: TierResult, top: int = 10) -> list[str]:
@@ -478,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps([{**asdict(r), "steps": [asdict(s) for s in r.steps]} for r in results], indent=2)
     )
     print(report)
-    return 0 if all(r.daily_equals_full for r in results) else 1
+    return 0 if all(r.daily_equals_full and r.served_equals_build is not False for r in results) else 1
 
 
 if __name__ == "__main__":

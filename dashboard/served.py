@@ -21,9 +21,10 @@ file, so a cache keyed on the stamp is never stale.
 A past day (the as-of picker, `?as_of=`): the served file holds only the current marts, so a
 kept day's marts are read from its Parquet version folder (`parquet/v-<publish_id>/`, kept by
 the publisher for REVOPS_SERVED_DAYS_KEPT days, see `revops.publish.files`). `open_served(path,
-version)` then builds the same `served` catalog in memory, a view per `<mart>.parquet` in
-schema `marts` and a view per table of the served file's `main` (the publish log and the alerts
-are the latest), so every page's queries run unchanged. Nothing is written: the views live in
+version)` then builds the same `served` catalog in memory, a view per `<mart>.parquet` (per
+`<mart>/*.parquet` for a mart published by month, `revops.publish.content`) in schema `marts`
+and a view per table of the served file's `main` (the publish log and the alerts are the
+latest), so every page's queries run unchanged. Nothing is written: the views live in
 an in-memory database, the files are only read.
 
 PostgreSQL (REVOPS_SERVE_ENGINE=postgres, what the postgres target publishes to): the same
@@ -210,16 +211,21 @@ class ServedWarehouse:
 
 
 def _attach_parquet_marts(con: duckdb.DuckDBPyConnection, catalog: str, folder: Path) -> None:
-    """An in-memory catalog `catalog` whose schema `marts` has a view per `<mart>.parquet` of `folder`."""
+    """An in-memory catalog `catalog` whose schema `marts` has a view per mart of the version
+    folder `folder`: each `<mart>.parquet`, and each `<mart>/` of a mart published by partition
+    (one file per month, read as one table)."""
     files = sorted(folder.glob("*.parquet"))
-    if not files:
+    partitioned = sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    if not files and not partitioned:
         raise DayNotKeptError(f"{folder} is gone or empty")
     con.execute(f"attach ':memory:' as {quote_identifier(catalog)}")
     con.execute(f"create schema {quote_identifier(catalog)}.marts")
-    for file in files:
+    for name, source in [(f.stem, str(f)) for f in files] + [
+        (d.name, str(d / "*.parquet")) for d in partitioned
+    ]:
         con.execute(
-            f"create view {quote_identifier(catalog)}.marts.{quote_identifier(file.stem)} as "
-            f"select * from read_parquet({_sql_string(str(file))})"
+            f"create view {quote_identifier(catalog)}.marts.{quote_identifier(name)} as "
+            f"select * from read_parquet({_sql_string(source)})"
         )
 
 

@@ -119,6 +119,11 @@ def build_publish_asset() -> dg.AssetsDefinition:
                 "checks_passed": sum(1 for c in checks if c["passed"]),
                 "checks_warned": len(warned),
                 "digests_sent": f"{sent}/{len(digests)}",
+                **(
+                    {"written": _what_was_written(result)}
+                    if result.served_kept or result.partitions_written
+                    else {}
+                ),
                 "seconds": round(result.seconds, 2),
             }
         )
@@ -191,13 +196,25 @@ def _publish(settings: Settings, serve_dir: Path, request: PublishRequest, where
 def _log_published(context: dg.AssetExecutionContext, result: PublishResult) -> None:
     if result.detail:
         context.log.warning(result.detail)
-    kept = f", {len(result.parquet_reused)} Parquet files unchanged and kept" if result.parquet_reused else ""
+    notes = [_what_was_written(result)] if result.served_kept or result.partitions_written else []
+    if result.parquet_reused:
+        notes.append(f"{len(result.parquet_reused)} Parquet files unchanged and kept")
     if result.dropped:
-        kept += f", {len(result.dropped)} databases of publishes no longer kept dropped"
+        notes.append(f"{len(result.dropped)} databases of publishes no longer kept dropped")
     context.log.info(
         f"published {len(result.mart_row_counts)} marts to {result.served_at or result.served_path} "
-        f"(publish {result.publish_id}, {result.seconds:.1f} s{kept})"
+        f"(publish {result.publish_id}, {result.seconds:.1f} s{''.join(f', {n}' for n in notes)})"
     )
+
+
+def _what_was_written(result: PublishResult) -> str:
+    """`12 marts unchanged and kept, fct_deal_snapshots 2 of 25 months written (2026-11, 2026-12)`."""
+    parts = [f"{len(result.served_kept)} marts unchanged and kept"] if result.served_kept else []
+    for mart, months in result.partitions_written.items():
+        of = result.partition_counts.get(mart)
+        listed = f" ({', '.join(months)})" if 0 < len(months) <= 3 else ""
+        parts.append(f"{mart} {len(months)}{f' of {of}' if of else ''} months written{listed}")
+    return ", ".join(parts)
 
 
 def _send_digests(

@@ -4,7 +4,6 @@ nothing (see the package docstring for the steps).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -18,6 +17,15 @@ import duckdb
 
 from revops import state
 from revops.clock import utcnow
+from revops.publish.content import (
+    EMPTY_PARTITION_FILE,
+    PARTITIONED_MARTS,
+    MartContent,
+    mart_content,
+    partition_filter_sql,
+    read_content,
+    write_content,
+)
 from revops.publish.files import (
     DEFAULT_SERVED_DAYS_KEPT,
     PARQUET_TMP_PREFIX,
@@ -59,11 +67,10 @@ from revops.publish.served import (
     CURRENT_LINK,
     MARTS_SCHEMA,
     PARQUET_DIR,
-    mart_contents,
     read_publish_log,
     served_path,
 )
-from revops.sql import quote_identifier, quote_literal
+from revops.sql import quote_identifier, quote_literal, scalar
 
 
 def publish_marts(
@@ -119,22 +126,14 @@ def publish_marts(
         log_row = publish_log_row(publish_id, request, published_at, version.name)
         try:
             step(current_step)
-            con = duckdb.connect(str(tmp))
+            previous = _current_version_dir(parquet)
+            known = read_content(previous)
+            con, contents, served_kept = _copy_marts(
+                tmp, served_path(serve_dir), working_warehouse, request.marts, known
+            )
             try:
-                con.execute(f"attach {quote_literal(str(working_warehouse))} as build (read_only)")
-                missing = [m for m in request.marts if not has_table_in(con, "build", MARTS_SCHEMA, m)]
-                if missing:
-                    raise PublishError(
-                        f"the working warehouse has no {', '.join(f'{MARTS_SCHEMA}.{m}' for m in missing)}"
-                    )
-                con.execute(f"create schema {MARTS_SCHEMA}")
-                for mart in request.marts:
-                    con.execute(
-                        f"create table {MARTS_SCHEMA}.{quote_identifier(mart)} as "
-                        f"select * from build.{MARTS_SCHEMA}.{quote_identifier(mart)}"
-                    )
-                con.execute("detach build")
-                counts, prints, exact = mart_contents(con, MARTS_SCHEMA, request.marts)
+                counts = {mart: contents[mart].rows for mart in request.marts}
+                prints = {mart: contents[mart].fingerprint for mart in request.marts}
                 log_row.update(mart_row_counts=counts, mart_fingerprints=prints)
 
                 current_step = "write_history"
@@ -150,11 +149,13 @@ def publish_marts(
                 current_step = "write_parquet"
                 step(current_step)
                 version_tmp.mkdir()
-                reused = _write_parquet_version(con, request.marts, exact, version_tmp, parquet)
+                reused, partitions_written = _write_parquet_version(
+                    con, request.marts, contents, known, version_tmp, previous
+                )
                 con.execute("checkpoint")
             finally:
                 con.close()
-            for path in version_tmp.iterdir():
+            for path in sorted(version_tmp.rglob("*"), reverse=True):
                 fsync(path)
 
             current_step = "rename_version"
@@ -239,6 +240,9 @@ def publish_marts(
         seconds=time.monotonic() - started,
         detail="; ".join(warnings),
         parquet_reused=tuple(reused),
+        served_kept=tuple(served_kept),
+        partitions_written=partitions_written,
+        partition_counts={mart: len(contents[mart].partitions) for mart in partitions_written},
     )
 
 
@@ -252,44 +256,164 @@ def _older_as_of(serve_dir: Path, state_file: Path | None, request: PublishReque
     return older_as_of_refusal(last, request)
 
 
-# beside each Parquet version: the exact content hash of each mart it holds, so that the next
-# publish can tell which files it may reuse
-CONTENT_FILE = "_content.json"
+def _current_version_dir(parquet: Path) -> Path | None:
+    name = current_version(parquet)
+    return parquet / name if name else None
+
+
+def _copy_marts(
+    tmp: Path,
+    served: Path,
+    working_warehouse: Path,
+    marts: Sequence[str],
+    known: Mapping[str, MartContent],
+) -> tuple[duckdb.DuckDBPyConnection, dict[str, MartContent], list[str]]:
+    """The new served file at `tmp` with the working warehouse's marts, open; each mart's
+    content (`revops.publish.content`); the marts whose table was kept as it was served.
+
+    When the current publish says what it holds (`known`, its `_content.json`), the new file
+    starts as a byte copy of the served one and only what changed is written: a mart whose
+    content, columns and row count are those served keeps its table, a partitioned mart
+    (`PARTITIONED_MARTS`) has the rows of its changed months deleted and inserted again, any
+    other changed mart is copied whole. Otherwise (the first publish, a served file from before
+    this, a leftover WAL) every mart is copied into a new file. The history tables are dropped:
+    `write_history` writes them again."""
+    copied = _open_copy(served, tmp) if known and not Path(f"{served}.wal").exists() else None
+    patch = copied is not None
+    con = copied if copied is not None else duckdb.connect(str(tmp))
+    try:
+        con.execute(f"attach {quote_literal(str(working_warehouse))} as build (read_only)")
+        missing = [m for m in marts if not has_table_in(con, "build", MARTS_SCHEMA, m)]
+        if missing:
+            raise PublishError(
+                f"the working warehouse has no {', '.join(f'{MARTS_SCHEMA}.{m}' for m in missing)}"
+            )
+        con.execute(f"create schema if not exists {MARTS_SCHEMA}")
+        for history_table in ("publish_log", "alerts"):
+            con.execute(f"drop table if exists main.{history_table}")
+        served_tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = current_database() and table_schema = ?",
+                [MARTS_SCHEMA],
+            ).fetchall()
+        }
+        contents: dict[str, MartContent] = {}
+        kept = []
+        for mart in marts:
+            source = f"build.{MARTS_SCHEMA}.{quote_identifier(mart)}"
+            target = f"{MARTS_SCHEMA}.{quote_identifier(mart)}"
+            partition_by = PARTITIONED_MARTS.get(mart)
+            content = contents[mart] = mart_content(con, source, partition_by)
+            before = known.get(mart) if patch and mart in served_tables else None
+            if before is not None and (
+                before.columns != content.columns
+                or scalar(con, f"select count(*) from {target}") != before.rows
+            ):
+                before = None  # not what the current publish says it holds: copied whole
+            if before is not None and before.exact == content.exact:
+                kept.append(mart)
+            elif before is not None and partition_by and before.partitions:
+                where = partition_filter_sql(partition_by, content.changed_partitions(before))
+                con.execute(f"delete from {target} where {where}")
+                con.execute(f"insert into {target} select * from {source} where {where}")
+            else:
+                con.execute(f"create or replace table {target} as select * from {source}")
+        for stale in sorted(served_tables - set(marts)):
+            con.execute(f"drop table {MARTS_SCHEMA}.{quote_identifier(stale)}")
+        con.execute("detach build")
+    except BaseException:
+        con.close()
+        raise
+    return con, contents, kept
+
+
+def _open_copy(served: Path, tmp: Path) -> duckdb.DuckDBPyConnection | None:
+    """A byte copy of the served file at `tmp`, open; None when there is no served file or it
+    cannot be read (a corrupt file is not patched: the publish writes a new one)."""
+    if not served.exists():
+        return None
+    shutil.copyfile(served, tmp)
+    con = None
+    try:
+        con = duckdb.connect(str(tmp))
+        con.execute("select count(*) from information_schema.tables").fetchall()
+        return con
+    except duckdb.Error:
+        if con is not None:
+            con.close()
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        return None
 
 
 def _write_parquet_version(
     con: duckdb.DuckDBPyConnection,
     marts: Sequence[str],
-    exact: Mapping[str, str],
+    contents: Mapping[str, MartContent],
+    known: Mapping[str, MartContent],
     version_tmp: Path,
-    parquet: Path,
-) -> list[str]:
-    """Each mart's Parquet file in the new version folder; the marts it reused.
+    previous: Path | None,
+) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """Each mart's Parquet in the new version folder: `<mart>.parquet`, or for a partitioned mart
+    a folder `<mart>/` of one `<YYYY-MM>.parquet` per month. Returns the marts whose every file
+    was reused, and the months written of each partitioned mart.
 
-    A mart whose content (`exact`: its hash with doubles to the last bit, `mart_contents`) is
-    exactly that of the current version's file gets a hard link to that file instead of a new
-    one: the daily publish writes only what changed. Parquet files are never written to once made, so the versions
-    sharing one stay independent: pruning a version removes its link, and a reader holding
-    the file keeps reading it."""
-    previous_name = current_version(parquet)
-    previous = parquet / previous_name if previous_name else None
-    known: dict[str, str] = {}
-    if previous is not None and (previous / CONTENT_FILE).is_file():
-        with contextlib.suppress(ValueError, OSError):
-            known = json.loads((previous / CONTENT_FILE).read_text(encoding="utf-8"))
-    reused = []
+    A file whose content (`MartContent.exact`, per partition for a partitioned mart) and columns
+    are exactly those of the current version's gets a hard link to that file instead of a new
+    one: the daily publish writes only what changed. Parquet files are never written to once
+    made, so the versions sharing one stay independent: pruning a version removes its link, and
+    a reader holding the file keeps reading it."""
+    reused: list[str] = []
+    written: dict[str, tuple[str, ...]] = {}
     for mart in marts:
-        target = version_tmp / f"{mart}.parquet"
-        source = previous / f"{mart}.parquet" if previous is not None else None
-        if source is not None and known.get(mart) == exact[mart] and source.is_file():
-            try:
-                os.link(source, target)
+        content, before = contents[mart], known.get(mart)
+        same_columns = before is not None and before.columns == content.columns
+        table = f"{MARTS_SCHEMA}.{quote_identifier(mart)}"
+        partition_by = PARTITIONED_MARTS.get(mart)
+        if partition_by is None:
+            target = version_tmp / f"{mart}.parquet"
+            unchanged = same_columns and before is not None and before.exact == content.exact
+            if unchanged and _link_from(previous, target.name, target):
                 reused.append(mart)
                 continue
-            except OSError:  # a file system without hard links: written again below
-                target.unlink(missing_ok=True)
-        con.execute(
-            f"copy {MARTS_SCHEMA}.{quote_identifier(mart)} to {quote_literal(str(target))} (format parquet)"
-        )
-    (version_tmp / CONTENT_FILE).write_text(json.dumps(dict(exact), sort_keys=True), encoding="utf-8")
-    return reused
+            _copy_to_parquet(con, f"select * from {table}", target)
+            continue
+        folder = version_tmp / mart
+        folder.mkdir()
+        months = []
+        for label, value in sorted(content.partitions.items()):
+            target = folder / f"{label}.parquet"
+            unchanged = same_columns and before is not None and before.partitions.get(label) == value
+            if unchanged and _link_from(previous, f"{mart}/{target.name}", target):
+                continue
+            _copy_to_parquet(
+                con, f"select * from {table} where {partition_filter_sql(partition_by, [label])}", target
+            )
+            months.append(label)
+        if not content.partitions:  # no rows: one empty file says what the columns are
+            _copy_to_parquet(con, f"select * from {table} limit 0", folder / EMPTY_PARTITION_FILE)
+        written[mart] = tuple(months)
+        if content.partitions and not months:
+            reused.append(mart)
+    write_content(version_tmp, contents)
+    return reused, written
+
+
+def _link_from(previous: Path | None, name: str, target: Path) -> bool:
+    """`target` as a hard link to the file `name` of the version folder `previous`; False when
+    that cannot be (no previous version, no such file, a file system without hard links): then
+    the caller writes it."""
+    if previous is None:
+        return False
+    try:
+        os.link(previous / name, target)
+        return True
+    except OSError:
+        target.unlink(missing_ok=True)
+        return False
+
+
+def _copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    con.execute(f"copy ({query}) to {quote_literal(str(target))} (format parquet)")

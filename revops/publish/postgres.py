@@ -45,6 +45,7 @@ from typing import Any
 
 from revops import state
 from revops.clock import utcnow
+from revops.publish.content import FINGERPRINT_DECIMALS
 from revops.publish.files import DEFAULT_SERVED_DAYS_KEPT
 from revops.publish.postgres_served import (
     BUILDING_INFIX,
@@ -71,7 +72,7 @@ from revops.publish.request import (
     older_as_of_refusal,
     publish_log_row,
 )
-from revops.publish.served import ALERTS_COLUMNS, FINGERPRINT_DECIMALS, PUBLISH_LOG_COLUMNS
+from revops.publish.served import ALERTS_COLUMNS, PUBLISH_LOG_COLUMNS
 from revops.sql import quote_identifier
 
 __all__ = [

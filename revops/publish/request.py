@@ -31,6 +31,12 @@ class PublishResult:
     detail: str = ""
     served_at: str = ""  # where BI reads when it is not the served file (PostgreSQL: its schema and database)
     parquet_reused: tuple[str, ...] = ()  # marts whose Parquet file is the previous version's (unchanged)
+    served_kept: tuple[
+        str, ...
+    ] = ()  # marts whose table in the served file is the previous one's (unchanged)
+    # the months (YYYY-MM) written of each mart published by partition; the others were reused
+    partitions_written: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    partition_counts: dict[str, int] = field(default_factory=dict)  # the months each of them has
     dropped: tuple[str, ...] = ()  # Spark: the databases of publishes no longer kept, dropped by this one
 
 

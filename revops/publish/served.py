@@ -16,7 +16,8 @@ from typing import Any
 import duckdb
 
 from revops import state
-from revops.sql import one_row, quote_identifier, quote_literal, scalar
+from revops.publish.content import mart_content
+from revops.sql import quote_identifier, quote_literal, scalar
 
 SERVED_FILE = "revops.duckdb"
 
@@ -173,6 +174,14 @@ def kept_days(serve_dir: Path) -> list[KeptDay]:
     return [day for day in day_versions(serve_dir) if (parquet / day.parquet_version).is_dir()]
 
 
+def parquet_location(version: Path, mart: str) -> str:
+    """What `read_parquet` reads for `mart` in a Parquet version folder (`parquet/current`, a kept
+    day's `parquet/v-<publish_id>`): `<mart>.parquet`, or `<mart>/*.parquet` for a mart published
+    by month (`revops.publish.content.PARTITIONED_MARTS`)."""
+    folder = Path(version) / mart
+    return str(folder / "*.parquet") if folder.is_dir() else str(Path(version) / f"{mart}.parquet")
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         scalar(
@@ -181,9 +190,6 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
             [schema, table],
         )
     )
-
-
-FINGERPRINT_DECIMALS = 6
 
 
 def mart_fingerprints(
@@ -202,23 +208,9 @@ def mart_contents(
     con: duckdb.DuckDBPyConnection, schema: str, marts: Iterable[str]
 ) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
     """`mart_fingerprints`' row counts and fingerprints, and each mart's exact content hash
-    (doubles hashed as they are: the publish's test that a Parquet file can be reused), in
-    one scan of each mart."""
+    (doubles hashed as they are), in one scan of each mart (`revops.publish.content`)."""
     counts, prints, exact = {}, {}, {}
     for mart in marts:
-        table = f"{quote_identifier(schema)}.{quote_identifier(mart)}"
-        columns = con.execute(f"describe {table}").fetchall()
-        names = [quote_identifier(name) for name, *_ in columns]
-        rounded = ", ".join(
-            f"round({name}, {FINGERPRINT_DECIMALS})"
-            if str(type_).upper() in ("DOUBLE", "FLOAT", "REAL")
-            else name
-            for name, (_, type_, *_) in zip(names, columns, strict=True)
-        )
-        rows, digest, exact_digest = one_row(
-            con,
-            f"select count(*), coalesce(sum(hash({rounded})::hugeint), 0), "
-            f"coalesce(sum(hash({', '.join(names)})::hugeint), 0) from {table}",
-        )
-        counts[mart], prints[mart], exact[mart] = int(rows), f"{int(digest):x}", f"{int(exact_digest):x}"
+        content = mart_content(con, f"{quote_identifier(schema)}.{quote_identifier(mart)}")
+        counts[mart], prints[mart], exact[mart] = content.rows, content.fingerprint, content.exact
     return counts, prints, exact

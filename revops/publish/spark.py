@@ -43,6 +43,7 @@ from typing import Any
 
 from revops import state
 from revops.clock import utcnow
+from revops.publish.content import FINGERPRINT_DECIMALS
 from revops.publish.files import DEFAULT_SERVED_DAYS_KEPT
 from revops.publish.postgres_served import last_of_each_day
 from revops.publish.request import (
@@ -54,7 +55,7 @@ from revops.publish.request import (
     older_as_of_refusal,
     publish_log_row,
 )
-from revops.publish.served import ALERTS_COLUMNS, FINGERPRINT_DECIMALS, PUBLISH_LOG_COLUMNS
+from revops.publish.served import ALERTS_COLUMNS, PUBLISH_LOG_COLUMNS
 from revops.publish.spark_served import (
     PUBLISH_MARKER,
     SparkServing,

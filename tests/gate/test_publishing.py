@@ -44,6 +44,7 @@ def _read(con_path: Path, sql: str):
 
 def test_the_good_build_is_published_with_its_log_parquet_and_digest(baseline):
     from revops.publish import read_alerts, read_publish_log
+    from revops.publish.served import parquet_location
 
     served = baseline.serve_dir / "revops.duckdb"
     assert served.is_file()
@@ -60,9 +61,16 @@ def test_the_good_build_is_published_with_its_log_parquet_and_digest(baseline):
 
     current = baseline.serve_dir / "parquet" / "current"
     assert current.is_symlink() and current.resolve().name == entry["parquet_version"]
-    for mart, rows in marts.items():
-        parquet = current / f"{mart}.parquet"
+    for mart, rows in marts.items():  # fct_deal_snapshots: one file per month of snapshot_date
+        parquet = parquet_location(current, mart)
         assert duckdb.sql(f"select count(*) from read_parquet('{parquet}')").fetchall()[0][0] == rows
+    months = sorted(p.stem for p in (current / "fct_deal_snapshots").iterdir())
+    assert len(months) > 1 and months == sorted(
+        {
+            f"{d:%Y-%m}"
+            for (d,) in _read(served, "select distinct snapshot_date from served.marts.fct_deal_snapshots")
+        }
+    )
 
     digests = [a for a in read_alerts(baseline.serve_dir) if a["kind"] == "hygiene_digest"]
     assert digests, "no pipeline-hygiene digest was recorded"

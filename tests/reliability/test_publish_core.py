@@ -436,3 +436,151 @@ def test_a_mart_that_did_not_change_keeps_its_parquet_file_and_a_changed_one_get
     )
     assert not old.exists()
     assert _rows(f"select count(*) from '{current}/deal_risk.parquet'") == [(10,)]
+
+
+SNAPSHOTS = "fct_deal_snapshots"  # published by month of snapshot_date (revops.publish.content)
+
+
+def _snapshot_warehouse(path: Path) -> Path:
+    """deal_risk and forecast as in `make_warehouse`, and a snapshot mart over three months:
+    2026-09 (4 rows), 2026-10 (3), 2026-11 (2), one row without a date."""
+    make_warehouse(path, "one")
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            f"create table marts.{SNAPSHOTS} as select opportunity_id, snapshot_date, amount::double as amount "
+            "from (values "
+            "('d1', date '2026-09-01', 10.0), ('d2', date '2026-09-15', 20.0), ('d3', date '2026-09-30', 30.0),"
+            "('d4', date '2026-09-30', 40.0), ('d1', date '2026-10-01', 11.0), ('d2', date '2026-10-31', 21.0),"
+            "('d3', date '2026-10-15', 31.0), ('d1', date '2026-11-01', 12.0), ('d2', date '2026-11-22', 22.0),"
+            "('d9', null, 0.0)) as t(opportunity_id, snapshot_date, amount)"
+        )
+    return path
+
+
+def _snapshot_request(run_id: str, day: dt.date) -> PublishRequest:
+    return PublishRequest(run_id=run_id, as_of_date=day, marts=[*MARTS, SNAPSHOTS])
+
+
+def _served_rows(serve: Path, mart: str) -> list[tuple]:
+    return _rows(
+        f"attach '{serve / 'revops.duckdb'}' as s (read_only); select * from s.marts.{mart} order by all"
+    )
+
+
+def _build_rows(warehouse: Path, mart: str) -> list[tuple]:
+    return _rows(f"attach '{warehouse}' as b (read_only); select * from b.marts.{mart} order by all")
+
+
+def test_the_snapshot_mart_is_published_by_month_and_a_daily_publish_writes_only_the_months_that_changed(
+    tmp_path,
+):
+    warehouse = _snapshot_warehouse(tmp_path / "build.duckdb")
+    serve = tmp_path / "serve"
+    state_file = state.state_path_for(warehouse)
+    first = publish_marts(warehouse, serve, _snapshot_request("run-1", DAY), state_path=state_file)
+    parquet = serve / "parquet"
+    one = parquet / f"v-{first.publish_id}" / SNAPSHOTS
+    assert sorted(p.name for p in one.iterdir()) == [
+        "2026-09.parquet",
+        "2026-10.parquet",
+        "2026-11.parquet",
+        "none.parquet",
+    ]
+    assert first.partitions_written == {SNAPSHOTS: ("2026-09", "2026-10", "2026-11", "none")}
+    assert first.served_kept == ()
+    assert _rows(f"select count(*) from '{one}/2026-10.parquet'") == [(3,)]
+    assert _rows(f"select count(*) from '{one}/none.parquet'") == [(1,)]
+    assert _served_rows(serve, SNAPSHOTS) == _build_rows(warehouse, SNAPSHOTS)
+
+    # the next day: a backdated change in October, a new day in November, a new month; September
+    # and the undated row untouched; deal_risk unchanged, forecast changed
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            f"update marts.{SNAPSHOTS} set amount = 31.5 where opportunity_id = 'd3' and snapshot_date = '2026-10-15'"
+        )
+        con.execute(
+            f"insert into marts.{SNAPSHOTS} values ('d1', date '2026-11-23', 13.0), ('d5', date '2026-12-01', 50.0)"
+        )
+        con.execute("update marts.forecast set marker = 'two' where n = 3")
+    with duckdb.connect() as reader:  # a reader holding the served file of the first publish
+        reader.execute(f"attach '{serve / 'revops.duckdb'}' as held (read_only)")
+        second = publish_marts(
+            warehouse, serve, _snapshot_request("run-2", DAY + dt.timedelta(days=1)), state_path=state_file
+        )
+        assert reader.execute(f"select sum(amount) from held.marts.{SNAPSHOTS}").fetchone() == (197.0,)
+    assert second.partitions_written == {SNAPSHOTS: ("2026-10", "2026-11", "2026-12")}
+    assert second.partition_counts == {SNAPSHOTS: 5}
+    assert second.served_kept == ("deal_risk",) and second.parquet_reused == ("deal_risk",)
+    two = parquet / f"v-{second.publish_id}" / SNAPSHOTS
+    for name in ("2026-09.parquet", "none.parquet"):  # the same file: a hard link, not a copy
+        assert os.stat(two / name).st_ino == os.stat(one / name).st_ino
+    for name in ("2026-10.parquet", "2026-11.parquet"):
+        assert os.stat(two / name).st_ino != os.stat(one / name).st_ino
+    for mart in (*MARTS, SNAPSHOTS):  # the patched served file holds exactly what was built
+        assert _served_rows(serve, mart) == _build_rows(warehouse, mart), mart
+    assert _rows(f"select count(*), sum(amount) from '{parquet / 'current' / SNAPSHOTS}/*.parquet'") == [
+        (12, 260.5)
+    ]
+    log = _rows(
+        f"attach '{serve / 'revops.duckdb'}' as s (read_only); "
+        "select mart_row_counts, mart_fingerprints from s.main.publish_log order by published_at"
+    )
+    assert json.loads(log[-1][0])[SNAPSHOTS] == 12
+    with duckdb.connect(str(warehouse), read_only=True) as con:  # the fingerprint is the whole mart's
+        assert json.loads(log[-1][1]) == publish.mart_fingerprints(con, "marts", [*MARTS, SNAPSHOTS])[1]
+
+    # a month whose every row is gone leaves the served file and the Parquet folder
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"delete from marts.{SNAPSHOTS} where snapshot_date < '2026-10-01'")
+    third = publish_marts(
+        warehouse, serve, _snapshot_request("run-3", DAY + dt.timedelta(days=2)), state_path=state_file
+    )
+    assert third.partitions_written == {SNAPSHOTS: ()}
+    assert third.served_kept == ("deal_risk", "forecast")
+    three = parquet / f"v-{third.publish_id}" / SNAPSHOTS
+    assert "2026-09.parquet" not in {p.name for p in three.iterdir()}
+    assert _served_rows(serve, SNAPSHOTS) == _build_rows(warehouse, SNAPSHOTS)
+
+
+def test_a_mart_whose_columns_changed_is_copied_whole_and_a_past_day_reads_the_monthly_files(tmp_path):
+    from dashboard.served import open_served
+
+    warehouse = _snapshot_warehouse(tmp_path / "build.duckdb")
+    serve = tmp_path / "serve"
+    state_file = state.state_path_for(warehouse)
+    first = publish_marts(warehouse, serve, _snapshot_request("run-1", DAY), state_path=state_file)
+    with duckdb.connect(str(warehouse)) as con:  # same values, a wider type: not the same mart
+        con.execute(
+            f"create or replace table marts.{SNAPSHOTS} as "
+            f"select opportunity_id, snapshot_date, amount::decimal(18, 2) as amount from marts.{SNAPSHOTS}"
+        )
+    second = publish_marts(
+        warehouse, serve, _snapshot_request("run-2", DAY + dt.timedelta(days=1)), state_path=state_file
+    )
+    assert second.partitions_written == {SNAPSHOTS: ("2026-09", "2026-10", "2026-11", "none")}
+    types = _rows(
+        f"attach '{serve / 'revops.duckdb'}' as s (read_only); "
+        f"select data_type from information_schema.columns where table_name = '{SNAPSHOTS}' and column_name = 'amount'"
+    )
+    assert types == [("DECIMAL(18,2)",)]
+    assert _served_rows(serve, SNAPSHOTS) == _build_rows(warehouse, SNAPSHOTS)
+
+    # the dashboard's past day: the first publish's monthly files read as one table
+    with open_served(serve / "revops.duckdb", f"v-{first.publish_id}") as db:
+        assert db is not None
+        assert db.rows(f"select count(*), sum(amount) from marts.{SNAPSHOTS}") == [(10, 197.0)]
+        assert {"marts.deal_risk", "marts.forecast", f"marts.{SNAPSHOTS}"} <= db.tables()
+
+
+def test_a_partitioned_mart_without_rows_publishes_its_columns(tmp_path):
+    warehouse = _snapshot_warehouse(tmp_path / "build.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"delete from marts.{SNAPSHOTS}")
+    serve = tmp_path / "serve"
+    result = publish_marts(
+        warehouse, serve, _snapshot_request("run-1", DAY), state_path=state.state_path_for(warehouse)
+    )
+    folder = serve / "parquet" / f"v-{result.publish_id}" / SNAPSHOTS
+    assert [p.name for p in folder.iterdir()] == ["empty.parquet"]
+    assert _rows(f"describe select * from '{folder}/*.parquet'")[2][:2] == ("amount", "DOUBLE")
+    assert _rows(f"select count(*) from '{folder}/*.parquet'") == [(0,)]
