@@ -83,6 +83,7 @@ class TierResult:
     row_counts: dict[str, int] = field(default_factory=dict)
     # dbt's own seconds per node of the full build and of each daily run (`dbt_node_seconds`)
     dbt_nodes: dict[str, dict] = field(default_factory=dict)
+    served_file_mb: float = 0.0  # the served DuckDB file after the full run (each daily run: its own)
     served_equals_build: bool | None = None  # the served file after the daily publishes = the built marts
     served_differences: dict[str, str] = field(default_factory=dict)
     targets: list[dict] = field(default_factory=list)  # `targets`: each of the tier's, met or missed
@@ -181,6 +182,11 @@ def run_steps(
         )
     )
     return steps
+
+
+def _served_file_mb(env: dict[str, str]) -> float:
+    served = Path(env["REVOPS_SERVE_DIR"]) / "revops.duckdb"
+    return round(served.stat().st_size / 2**20, 1) if served.exists() else 0.0
 
 
 def _publish_metadata(storage_dir: Path, env: dict[str, str]) -> dict:
@@ -312,6 +318,7 @@ def daily_increments(
                 "rows_written": written,
                 "steps": [asdict(step) for step in run_steps(storage, env, seconds, samples, None)],
                 "publish": _publish_metadata(storage, env),
+                "served_file_mb": _served_file_mb(env),
             }
         )
     if result.daily_runs:
@@ -401,6 +408,7 @@ def bench_tier(tier: str, keep: bool, days: int = 3, mode: str = "changes") -> T
     seconds, samples = run_sampled([revops, "run"], env, work / "pipeline.log")
     result.pipeline_seconds = seconds
     result.steps.extend(run_steps(storage, env, seconds, samples, total_rows))
+    result.served_file_mb = _served_file_mb(env)
 
     result.dbt_nodes["full"] = dbt_node_seconds(target)
     print(f"[{tier}] floor: compiled SQL straight into DuckDB", flush=True)
@@ -477,7 +485,13 @@ def render(results: list[TierResult]) -> str:
             r["publish"].get("written") for r in result.daily_runs if r.get("publish", {}).get("written")
         ]
         if written:
-            lines += [f"- what the daily publishes wrote: {'; '.join(written)}", ""]
+            lines += [f"- what the daily publishes wrote: {'; '.join(written)}"]
+        sizes = ", ".join(f"{r['served_file_mb']:,.0f}" for r in result.daily_runs if "served_file_mb" in r)
+        lines += [
+            f"- the served file: {result.served_file_mb:,.0f} MB after the full run"
+            + (f", after each daily publish {sizes} MB" if sizes else ""),
+            "",
+        ]
         lines += ["Against the targets:", ""]
         lines += [
             f"- {t['target']}: **{'met' if t['met'] else 'missed'}** ({t['measured']})"

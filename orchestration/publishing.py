@@ -51,7 +51,8 @@ def build_publish_asset() -> dg.AssetsDefinition:
         kinds={"duckdb", "parquet"},
         description=(
             "The marts, published atomically to the serving folder (REVOPS_SERVE_DIR): "
-            "revops.duckdb (schema marts, publish_log, alerts) and parquet/current/<mart>.parquet. "
+            "revops.duckdb (schema marts, publish_log, alerts) and parquet/current/<mart>.parquet "
+            "(fct_deal_snapshots: one file per month), writing only what changed. "
             "Runs only when every blocking check of the run passed; then sends the "
             "pipeline-hygiene digest per manager."
         ),

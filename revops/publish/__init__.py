@@ -6,7 +6,14 @@ The serving folder (`Settings.serve_dir`, env REVOPS_SERVE_DIR, default `data/se
                            table per mart), `main.publish_log`, `main.alerts`
     parquet/current ->     a symlink to the folder of the current publish
     parquet/v-<publish_id>/<mart>.parquet
+    parquet/v-<publish_id>/fct_deal_snapshots/<YYYY-MM>.parquet   (by month: `content`)
     .publish.lock          serializes publishers (an flock, released if a process dies)
+
+Only what changed is written (`content`): the new `revops.duckdb` starts as a byte copy of
+the served one; a mart whose content equals the current publish's keeps its table and its
+Parquet file (a hard link), the largest mart (`content.PARTITIONED_MARTS`) has only its
+changed months deleted and inserted again and written to Parquet, any other changed mart is
+copied whole.
 
 All or nothing: a publish prepares everything beside what is served (the new
 `revops.duckdb` as a temporary file, the Parquet copy in a new version folder), then
@@ -38,7 +45,8 @@ publisher removes them under the lock.
 The package, one module per part: `served` (the read side: where BI reads, the served
 file's log and alerts), `request` (what a publish is asked and answers), `files` (lock,
 cleanup, swaps), `history`, `journal` (undo or complete an interrupted publish), `marts`
-(`publish_marts`), `alerts` (`record_alerts`).
+(`publish_marts`), `content` (what each mart holds, per month for the partitioned one),
+`alerts` (`record_alerts`).
 """
 
 from __future__ import annotations
