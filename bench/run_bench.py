@@ -479,10 +479,11 @@ def render(results: list[TierResult]) -> str:
                 if result.served_equals_build is None
                 else "**no**: " + "; ".join(f"{m}: {t}" for m, t in result.served_differences.items())
             ),
-            "",
         ]
         written = [
-            r["publish"].get("written") for r in result.daily_runs if r.get("publish", {}).get("written")
+            f"{r['day']}: {r['publish']['written']}"
+            for r in result.daily_runs
+            if r.get("publish", {}).get("written")
         ]
         if written:
             lines += [f"- what the daily publishes wrote: {'; '.join(written)}"]
