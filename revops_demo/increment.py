@@ -71,13 +71,20 @@ class DailyChanges:
 
 @dataclass
 class _Table:
-    """One object's current rows as text, with the file's own header names and types."""
+    """One object's current rows as text, with the file's own header names and types.
+
+    `current` set (change files, for the objects that only grow: history, tasks, events): the
+    rows stay in DuckDB, `current` is the SQL of the current state (the full file, then each
+    change file by id), and `rows` holds only the rows this day adds or changes - what a change
+    file is made of. A million deals' 31M activities never become Python lists."""
 
     name: str
     path: Path  # the full file
     headers: list[str]  # as in the file
     types: list[str]  # DuckDB types of the file's columns (VARCHAR for CSV)
     rows: list[list[str | None]]
+    current: str | None = None
+    next_number: int | None = None  # the next free number of `_next_ids`, once known
 
     def __post_init__(self) -> None:
         self.positions = {normalize_column_name(h): i for i, h in enumerate(self.headers)}
@@ -121,13 +128,26 @@ def _reader(path: Path) -> str:
     return f"read_csv({quote_literal(str(path))}, header = true, all_varchar = true, auto_detect = true)"
 
 
-def _read(con: duckdb.DuckDBPyConnection, folder: Path, obj: str) -> _Table:
+def _read(con: duckdb.DuckDBPyConnection, folder: Path, obj: str, *, in_duckdb: bool = False) -> _Table:
+    """The object's current state; `in_duckdb`: as SQL (`_Table.current`), not rows."""
     full, changes = _files_of(folder, obj)
     if full is None:
         raise ValueError(f"{folder} has no file for {obj} (expected {obj}.csv, .csv.gz or .parquet)")
     described = con.execute(f"describe select * from {_reader(full)}").fetchall()
     headers, types = [r[0] for r in described], [r[1] for r in described]
     as_text = ", ".join(f"cast({quote_identifier(h)} as varchar) as {quote_identifier(h)}" for h in headers)
+    if in_duckdb:
+        parts = [
+            f"select {as_text}, {n} as _file from {_reader(path)}" for n, path in enumerate([full, *changes])
+        ]
+        key = quote_identifier(next(h for h in headers if normalize_column_name(h) == "id"))
+        current = (
+            f"(select * exclude (_file) from ({' union all by name '.join(parts)}) "
+            f"qualify row_number() over (partition by {key} order by _file desc) = 1)"
+            if changes
+            else f"(select {as_text} from {_reader(full)})"
+        )
+        return _Table(obj, full, headers, types, [], current)
     rows = [list(r) for r in con.execute(f"select {as_text} from {_reader(full)}").fetchall()]
     table = _Table(obj, full, headers, types, rows)
     if changes:  # the current state: the full file, then each change file by id
@@ -155,23 +175,62 @@ def _parse_moment(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "").replace("T", " ")[:19])
 
 
-def _next_ids(table: _Table, count: int) -> list[str]:
+def _next_ids(table: _Table, count: int, con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """`count` new ids after the largest numbered one (found once per table, then counted on)."""
     prefix = _ID_PREFIX[table.name]
-    numbers = [
-        int(r[table.col("id")][3:])
-        for r in table.rows
-        if r[table.col("id")][3:].isdigit() and r[table.col("id")]
-    ]
-    start = max(numbers, default=0) + 1
+    if table.next_number is None:
+        numbers = [
+            int(r[table.col("id")][3:])
+            for r in table.rows
+            if r[table.col("id")][3:].isdigit() and r[table.col("id")]
+        ]
+        largest = max(numbers, default=0)
+        if table.current is not None and con is not None:
+            key = quote_identifier(table.headers[table.col("id")])
+            stored = con.execute(
+                f"select max(try_cast(substr({key}, 4) as bigint)) from {table.current} "
+                f"where regexp_full_match(substr({key}, 4), '[0-9]+')"
+            ).fetchone()
+            largest = max(largest, int(stored[0] or 0) if stored else 0)
+        table.next_number = largest + 1
+    start = table.next_number
+    table.next_number += count
     return [f"{prefix}{n:015d}" for n in range(start, start + count)]
 
 
-def _daily_rate(table: _Table, column: str) -> float:
+def _daily_rate(table: _Table, column: str, con: duckdb.DuckDBPyConnection | None = None) -> float:
+    """Rows per day of `column` over the table's own span."""
+    if table.current is not None and con is not None:
+        moment = (
+            f"try_cast(left(replace(replace({quote_identifier(table.headers[table.col(column)])}, 'Z', ''), "
+            "'T', ' '), 19) as timestamp)"
+        )
+        n, first, last = con.execute(
+            f"select count({moment}), min({moment}), max({moment}) from {table.current}"
+        ).fetchone() or (0, None, None)
+        if not n:
+            return 0.0
+        return int(n) / max((last - first).days, 1)
     moments = [m for m in (_parse_moment(r[table.col(column)]) for r in table.rows) if m]
     if not moments:
         return 0.0
     span = max((max(moments) - min(moments)).days, 1)
     return len(moments) / span
+
+
+def _sample(
+    con: duckdb.DuckDBPyConnection, table: _Table, where: str, count: int, rng: np.random.Generator
+) -> list[list]:
+    """Up to `count` rows of the table's current state where `where` holds, picked at random (a
+    seeded hash of the id: the same folder, day and seed pick the same rows)."""
+    salt = int(rng.integers(0, 2**31))
+    key = quote_identifier(table.headers[table.col("id")])
+    return [
+        list(r)
+        for r in con.execute(
+            f"select * from {table.current} where {where} order by hash({key}, {salt}), {key} limit {int(count)}"
+        ).fetchall()
+    ]
 
 
 def default_day(landing_dir: Path | str) -> dt.date:
@@ -202,8 +261,12 @@ def write_next_day(
     rng = np.random.default_rng([seed, day.toordinal()])
     stages = read_stage_map()
     with duckdb.connect() as con:
-        tables = {name: _read(con, folder, name) for name in CHANGED_OBJECTS}
-        touched = _apply_day(tables, day, mode, settings, rng, stages)
+        # a change file holds only the day's rows: the objects that only grow stay in DuckDB
+        tables = {
+            name: _read(con, folder, name, in_duckdb=mode == "changes" and name != "opportunity")
+            for name in CHANGED_OBJECTS
+        }
+        touched = _apply_day(con, tables, day, mode, settings, rng, stages)
         return _write(con, tables, touched, day, mode)
 
 
@@ -212,6 +275,7 @@ def _moment(day: dt.date, rng: np.random.Generator) -> dt.datetime:
 
 
 def _apply_day(
+    con: duckdb.DuckDBPyConnection,
     tables: dict[str, _Table],
     day: dt.date,
     mode: str,
@@ -242,7 +306,7 @@ def _apply_day(
     def add_history(row: list, moment: dt.datetime) -> None:
         h = {name: history.col(name) for name in _normalized(history)}
         new = [None] * len(history.headers)
-        new[h["id"]] = _next_ids(history, 1)[0]
+        new[h["id"]] = _next_ids(history, 1, con)[0]
         new[h["opportunity_id"]] = row[c["id"]]
         for column, source in (
             ("stage_name", "stage_name"),
@@ -329,13 +393,22 @@ def _apply_day(
         open_rows.append(row)
 
     live_open = [r for r in open_rows if live(r) and str(r[c["is_closed"]]).lower() not in ("true", "1")]
-    _new_activities(task, "task", live_open, c, day, rng, settings.new_tasks, touched)
-    _new_activities(event, "event", live_open, c, day, rng, settings.new_events, touched)
+    _new_activities(con, task, "task", live_open, c, day, rng, settings.new_tasks, touched)
+    _new_activities(con, event, "event", live_open, c, day, rng, settings.new_events, touched)
     t = {name: task.col(name) for name in _normalized(task)}
-    deletable = [r for r in task.rows if str(r[t["is_deleted"]]).lower() not in ("true", "1")]
-    for i in rng.choice(len(deletable), size=min(settings.deleted_tasks, len(deletable)), replace=False):
-        deletable[int(i)][t["is_deleted"]] = _bool(True)
-        touched["task"]["ids"].append(deletable[int(i)][t["id"]])
+    if task.current is not None:
+        deleted = quote_identifier(task.headers[t["is_deleted"]])
+        chosen = _sample(
+            con, task, f"lower(coalesce({deleted}, '')) not in ('true', '1')", settings.deleted_tasks, rng
+        )
+        task.rows += chosen
+    else:
+        deletable = [r for r in task.rows if str(r[t["is_deleted"]]).lower() not in ("true", "1")]
+        picks = rng.choice(len(deletable), size=min(settings.deleted_tasks, len(deletable)), replace=False)
+        chosen = [deletable[int(i)] for i in picks]
+    for row in chosen:
+        row[t["is_deleted"]] = _bool(True)
+        touched["task"]["ids"].append(row[t["id"]])
     return touched
 
 
@@ -367,6 +440,7 @@ def _hard_delete(tables: dict[str, _Table], deal_id: str, touched: dict[str, dic
 
 
 def _new_activities(
+    con: duckdb.DuckDBPyConnection,
     table: _Table,
     name: str,
     deals: list[list],
@@ -378,12 +452,17 @@ def _new_activities(
 ) -> None:
     cols = {n: table.col(n) for n in _normalized(table)}
     if count is None:
-        count = max(1, round(_daily_rate(table, "created_date")))
-    linked = [r for r in table.rows if str(r[cols["what_id"]] or "").startswith("006")]
+        count = max(1, round(_daily_rate(table, "created_date", con)))
+    if table.current is not None:  # templates: activities on deals, `count` of them at random
+        what_id = quote_identifier(table.headers[cols["what_id"]])
+        linked = _sample(con, table, f"{what_id} like '006%'", count, rng)
+    else:
+        linked = [r for r in table.rows if str(r[cols["what_id"]] or "").startswith("006")]
     if not deals or not linked:
         return
-    for new_id in _next_ids(table, count):
-        row = list(linked[int(rng.integers(0, len(linked)))])
+    for number, new_id in enumerate(_next_ids(table, count, con)):
+        pick = number % len(linked) if table.current is not None else int(rng.integers(0, len(linked)))
+        row = list(linked[pick])
         deal = deals[int(rng.integers(0, len(deals)))]
         moment = _moment(day, rng)
         row[cols["id"]] = new_id
