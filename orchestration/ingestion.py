@@ -19,6 +19,7 @@ from orchestration.resources import WarehouseResource
 from orchestration.source_fingerprint import COVERAGE_KEY, SOURCE_FINGERPRINT_KEY, source_fingerprint
 from revops.crm_contract import CRM_OBJECTS, CrmObject
 from revops.landing import LandingFileError
+from revops.quality import preload_great_expectations
 from revops.sources import MappingError, SourceError, ingest_source
 from revops.warehouse_targets import copy_raw_to_target, dbt_target
 
@@ -113,6 +114,7 @@ landing_specs = [
 def ingest_crm_source(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings()
     config = settings.source_config()
+    preload_great_expectations()  # the gate's seconds of imports, while DuckDB loads the files
     # what this run reads, as the landing-file sensor sees it: recorded on the coverage
     # asset, so the sensor's next tick knows these files are built (whoever started the run)
     fingerprint, watched = source_fingerprint(settings)

@@ -46,6 +46,7 @@ from revops.quality.gate import (
     table_row_counts,
     validate_raw_tables,
 )
+from revops.quality.gx_engine import preload_great_expectations
 from revops.quality.results import CheckOutcome, Example, ExpectationResult, GateReport
 from revops.quality.settings import STAGE_MAP_PATH, GateSettings, gate_parameters, known_stage_names
 from revops.quality.suites import (
@@ -89,6 +90,7 @@ __all__ = [
     "load_log_previous_counts",
     "load_suite",
     "load_suites",
+    "preload_great_expectations",
     "raw_baseline",
     "run_gate",
     "table_row_counts",

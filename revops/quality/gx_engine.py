@@ -4,9 +4,11 @@ package docstring for why), through an ephemeral context (nothing on disk).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -23,6 +25,37 @@ from revops.quality.suites import (
 )
 from revops.quality.tables import Table
 from revops.sql import quote_identifier
+
+_preload_lock = threading.Lock()
+_preloading: threading.Thread | None = None
+
+
+def _import_great_expectations() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
+    from great_expectations.expectations.expectation_configuration import (  # noqa: F401
+        ExpectationConfiguration,
+    )
+
+
+def preload_great_expectations() -> None:
+    """Start importing Great Expectations in a background thread, once per process.
+
+    Importing it takes seconds (scipy.stats, pandas, its ~60 expectations); a run calls this
+    when it starts ingesting, whose work is DuckDB's (outside the GIL), so the gate after it
+    finds GX imported. A failed import here is not an error: the gate imports it again and
+    says what failed."""
+    global _preloading
+    with _preload_lock:
+        if _preloading is not None:
+            return
+        _preloading = threading.Thread(target=_quietly_import, name="preload-great-expectations", daemon=True)
+        _preloading.start()
+
+
+def _quietly_import() -> None:
+    with contextlib.suppress(Exception):  # the gate's own import reports what failed
+        _import_great_expectations()
 
 
 class GxRunner:
