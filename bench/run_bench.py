@@ -86,7 +86,9 @@ class TierResult:
     served_file_mb: float = 0.0  # the served DuckDB file after the full run (each daily run: its own)
     served_equals_build: bool | None = None  # the served file after the daily publishes = the built marts
     served_differences: dict[str, str] = field(default_factory=dict)
-    targets: list[dict] = field(default_factory=list)  # `targets`: each of the tier's, met or missed
+    targets: list[dict] = field(default_factory=list)
+    # the machine's 1-minute load average at the start and the end of the tier (other work on it)
+    load_average: tuple[float, float] = (0.0, 0.0)  # `targets`: each of the tier's, met or missed
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -349,6 +351,7 @@ def daily_increments(
 
 def bench_tier(tier: str, keep: bool, days: int = 3, mode: str = "changes") -> TierResult:
     scale = TIERS[tier]
+    load_at_start = os.getloadavg()[0]
     work = RESULTS_DIR / f"work-{tier}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -416,6 +419,7 @@ def bench_tier(tier: str, keep: bool, days: int = 3, mode: str = "changes") -> T
 
     daily_increments(result, env, work, landing, days, mode)
     result.targets = targets(result)
+    result.load_average = (round(load_at_start, 1), round(os.getloadavg()[0], 1))
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     return result
@@ -435,6 +439,9 @@ def render(results: list[TierResult]) -> str:
         daily_steps = mean_daily_steps(result)
         lines += [
             f"### Tier {result.tier}: {result.deals:,} deals, {result.activities:,} activities",
+            "",
+            f"Load average {result.load_average[0]} at the start, {result.load_average[1]} at the end "
+            f"({os.cpu_count()} cores).",
             "",
             "| step | full: seconds | share | peak memory (MB) | rows/s | daily (mean): seconds | share | peak memory (MB) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
