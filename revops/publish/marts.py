@@ -318,6 +318,8 @@ def _copy_marts(
                 where = partition_filter_sql(partition_by, content.changed_partitions(before))
                 con.execute(f"delete from {target} where {where}")
                 con.execute(f"insert into {target} select * from {source} where {where}")
+                if scalar(con, f"select count(*) from {target}") != content.rows:  # never served so
+                    con.execute(f"create or replace table {target} as select * from {source}")
             else:
                 con.execute(f"create or replace table {target} as select * from {source}")
         for stale in sorted(served_tables - set(marts)):
