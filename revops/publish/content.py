@@ -40,10 +40,13 @@ CONTENT_FILE = "_content.json"  # beside each Parquet version: what it holds (`M
 FINGERPRINT_DECIMALS = 6
 
 
+FINGERPRINT_SIGNIFICANT = 12  # the first rounding of a double (see `_rounded`)
+
+
 @dataclass(frozen=True)
 class MartContent:
     """One mart's content. `fingerprint`: the sum of its row hashes with doubles rounded to
-    `FINGERPRINT_DECIMALS` (a parallel sum in DuckDB can differ in its last bits from one run to
+    `FINGERPRINT_DECIMALS` (`_rounded`; a parallel sum in DuckDB can differ in its last bits from one run to
     the next, which is not a change of content: the publish log's fingerprint); `exact`: the
     same with doubles as they are (a file may be reused only when this is equal); `partitions`:
     label (`YYYY-MM`, or `NULL_PARTITION`) -> (rows, exact), empty for a mart not partitioned."""
@@ -89,7 +92,7 @@ def mart_content(con: duckdb.DuckDBPyConnection, table: str, partition_by: str |
     )
     names = [quote_identifier(name) for name, _ in columns]
     rounded = ", ".join(
-        f"round({name}, {FINGERPRINT_DECIMALS})" if type_.upper() in ("DOUBLE", "FLOAT", "REAL") else name
+        _rounded(name) if type_.upper() in ("DOUBLE", "FLOAT", "REAL") else name
         for name, (_, type_) in zip(names, columns, strict=True)
     )
     label = partition_label_sql(partition_by) if partition_by else "''"
@@ -102,6 +105,19 @@ def mart_content(con: duckdb.DuckDBPyConnection, table: str, partition_by: str |
     exact = sum(int(e) for _, _, _, e in groups)
     partitions = {str(g): (int(n), f"{int(e):x}") for g, n, _, e in groups} if partition_by else {}
     return MartContent(rows, f"{digest:x}", f"{exact:x}", columns, partitions)
+
+
+def _rounded(name: str) -> str:
+    """A double as the fingerprint hashes it: to `FINGERPRINT_SIGNIFICANT` significant digits,
+    then to `FINGERPRINT_DECIMALS` decimals. One rounding to 6 decimals is not enough: a mean
+    like 3 x 0.0000125 sits on a rounding boundary, and the last-bit noise of a parallel sum
+    puts it on either side from one build to the next (0.0000375 +- 1e-19 -> 0.000038 or
+    0.000037); the first rounding takes the noise away, so the second gets the same value."""
+    magnitude = f"cast(floor(log10(abs({name}))) as integer)"
+    return (
+        f"case when {name} = 0 or not isfinite({name}) then {name} "
+        f"else round(round({name}, {FINGERPRINT_SIGNIFICANT - 1} - {magnitude}), {FINGERPRINT_DECIMALS}) end"
+    )
 
 
 def partition_label_sql(column: str) -> str:

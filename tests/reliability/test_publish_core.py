@@ -584,3 +584,18 @@ def test_a_partitioned_mart_without_rows_publishes_its_columns(tmp_path):
     assert [p.name for p in folder.iterdir()] == ["empty.parquet"]
     assert _rows(f"describe select * from '{folder}/*.parquet'")[2][:2] == ("amount", "DOUBLE")
     assert _rows(f"select count(*) from '{folder}/*.parquet'") == [(0,)]
+
+
+def test_the_fingerprint_ignores_a_parallel_sums_last_bits_even_on_a_rounding_boundary():
+    from revops.publish.content import mart_content
+
+    with duckdb.connect() as con:
+        for name, x in (("up", "0.0000375 + 1e-19"), ("down", "0.0000375 - 1e-19"), ("other", "0.0000374")):
+            con.execute(
+                f"create table {name} as select * from (values (1, {x}), (2, 0.0), (3, null), "
+                "(4, 'nan'::double), (5, 1234567.25)) t(k, x)"
+            )
+        up, down, other = (mart_content(con, name) for name in ("up", "down", "other"))
+    # one rounding to 6 decimals puts 0.0000375 +- 1e-19 on either side (0.000038, 0.000037)
+    assert up.fingerprint == down.fingerprint and up.exact != down.exact
+    assert other.fingerprint != up.fingerprint  # a change in the 7th decimal is one
