@@ -642,12 +642,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     RESULTS_DIR.mkdir(exist_ok=True)
-    results = [bench_tier(tier, args.keep, args.days, args.increment_mode) for tier in args.tiers]
-    report = render(results)
-    (RESULTS_DIR / "report.md").write_text(report)
-    (RESULTS_DIR / "report.json").write_text(
-        json.dumps([{**asdict(r), "steps": [asdict(s) for s in r.steps]} for r in results], indent=2)
-    )
+    results: list[TierResult] = []
+    for tier in args.tiers:  # the report is written after each tier: a long tier L loses nothing before it
+        results.append(bench_tier(tier, args.keep, args.days, args.increment_mode))
+        report = render(results)
+        (RESULTS_DIR / "report.md").write_text(report)
+        (RESULTS_DIR / "report.json").write_text(
+            json.dumps([{**asdict(r), "steps": [asdict(s) for s in r.steps]} for r in results], indent=2)
+        )
     print(report)
     return 0 if all(r.daily_equals_full and r.served_equals_build is not False for r in results) else 1
 
