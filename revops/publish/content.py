@@ -95,15 +95,15 @@ def mart_content(con: duckdb.DuckDBPyConnection, table: str, partition_by: str |
         _rounded(name) if type_.upper() in ("DOUBLE", "FLOAT", "REAL") else name
         for name, (_, type_) in zip(names, columns, strict=True)
     )
-    label = partition_label_sql(partition_by) if partition_by else "''"
+    month = f"date_trunc('month', {quote_identifier(partition_by)})" if partition_by else "null"
     groups = con.execute(
-        f"select {label}, count(*), coalesce(sum(hash({rounded})::hugeint), 0), "
+        f"select {month}, count(*), coalesce(sum(hash({rounded})::hugeint), 0), "
         f"coalesce(sum(hash({', '.join(names)})::hugeint), 0) from {table} group by 1"
     ).fetchall()
     rows = sum(int(n) for _, n, _, _ in groups)
     digest = sum(int(d) for _, _, d, _ in groups)
     exact = sum(int(e) for _, _, _, e in groups)
-    partitions = {str(g): (int(n), f"{int(e):x}") for g, n, _, e in groups} if partition_by else {}
+    partitions = {_label(g): (int(n), f"{int(e):x}") for g, n, _, e in groups} if partition_by else {}
     return MartContent(rows, f"{digest:x}", f"{exact:x}", columns, partitions)
 
 
@@ -120,9 +120,9 @@ def _rounded(name: str) -> str:
     )
 
 
-def partition_label_sql(column: str) -> str:
-    """The partition of a row as SQL: the `YYYY-MM` of `column`, `NULL_PARTITION` when null."""
-    return f"coalesce(strftime({quote_identifier(column)}, '%Y-%m'), {quote_literal(NULL_PARTITION)})"
+def _label(month: dt.date | dt.datetime | None) -> str:
+    """A partition's label: the `YYYY-MM` of its month, `NULL_PARTITION` for rows without a date."""
+    return NULL_PARTITION if month is None else f"{month:%Y-%m}"
 
 
 def partition_filter_sql(column: str, labels: Iterable[str]) -> str:
