@@ -93,27 +93,31 @@ def _write_coverage(con: duckdb.DuckDBPyConnection, removal: Removal) -> None:
 
 @pytest.fixture(scope="module")
 def variant(demo_landing_dir, tmp_path_factory):
-    """variant(name): the demo with REMOVALS[name] applied to raw and built (cached)."""
+    """variant(name): the demo with REMOVALS[name] applied to raw and built (cached).
+
+    Every variant is built at one path with one target folder, then moved to its own folder:
+    dbt parses the whole project again (15 s) whenever the warehouse path of its connection
+    changes, and at one path it parses the project once for all the variants."""
     from conftest import DEMO_AS_OF_DATE
 
     from revops.crm_contract import CRM_OBJECTS
     from revops.landing import load_landing_object
 
     built: dict[str, BuiltWarehouse] = {}
+    build_dir = tmp_path_factory.mktemp("variant_build")
+    building, target_path = build_dir / "build.duckdb", build_dir / "target"
 
     def build(name: str) -> BuiltWarehouse:
         if name in built:
             return built[name]
         removal = REMOVALS[name]
         work = tmp_path_factory.mktemp(f"variant_{name}")
-        warehouse_path = work / "build.duckdb"
-        with duckdb.connect(str(warehouse_path)) as con:
+        with duckdb.connect(str(building)) as con:
             for obj in CRM_OBJECTS.values():
                 load_landing_object(con, obj, demo_landing_dir)
             for statement in removal.statements:
                 con.execute(statement)
             _write_coverage(con, removal)
-        warehouse = BuiltWarehouse(demo_landing_dir, warehouse_path, work / "target", DEMO_AS_OF_DATE)
         # the unit tests do not read the data (the demo_warehouse build runs them once)
         run_dbt(
             [
@@ -122,10 +126,14 @@ def variant(demo_landing_dir, tmp_path_factory):
                 "unit_test",
                 *(["--exclude", *removal.dbt_excludes] if removal.dbt_excludes else []),
             ],
-            warehouse_path=warehouse_path,
-            target_path=warehouse.target_path,
+            warehouse_path=building,
+            target_path=target_path,
             dbt_vars={"as_of_date": DEMO_AS_OF_DATE.isoformat()},
         )
+        for file in (building, building.with_name(building.name + ".wal")):
+            if file.exists():
+                file.rename(work / file.name)
+        warehouse = BuiltWarehouse(demo_landing_dir, work / building.name, target_path, DEMO_AS_OF_DATE)
         built[name] = warehouse
         return warehouse
 
