@@ -55,7 +55,7 @@ class PublishRequest:
 
 # The steps of a publish, in order; `on_step(name)` is called before each.
 PUBLISH_STEPS = (
-    "copy_marts",  # the marts into the new DuckDB file (temporary, beside the served one)
+    "copy_marts",  # the marts into the new DuckDB file (a copy of the served one: what changed written)
     "write_history",  # publish_log and alerts into it: the state's (or the old file's) + this publish
     "write_parquet",  # the Parquet copy into parquet/.tmp-<publish_id>
     "rename_version",  # ... renamed to parquet/v-<publish_id>
