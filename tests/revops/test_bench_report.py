@@ -71,3 +71,29 @@ def test_the_report_shows_the_daily_steps_beside_the_full_ones_and_unknown_witho
     no_daily = _tier("M", 168.7, 45.4, [])
     no_daily.daily_equals_full = None
     assert "unknown (no daily run)" in render([no_daily])
+
+
+def test_the_staging_comparison_counts_rows_by_their_hash_duplicates_included(tmp_path):
+    import duckdb
+
+    from bench.compare import compare_staging
+
+    rows = {
+        "daily": "(1, 'a', 10.0, 'x'), (2, 'b', 20.0, 'x'), (2, 'b', 20.0, 'x'), (3, 'c', 30.0, 'x')",
+        "full": "(1, 'a', 10.0, 'y'), (2, 'b', 20.0, 'y'), (3, 'c', 31.0, 'y')",
+    }
+    for name, values in rows.items():
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+            con.execute("create schema staging")
+            con.execute(
+                f"create table staging.t as select * from (values {values}) v(id, name, amount, _loaded_at)"
+            )
+    found = compare_staging(
+        tmp_path / "daily.duckdb", tmp_path / "full.duckdb", tables=("t",), ignore=("_loaded_at",)
+    )
+    # the second (2, b) and the changed amount of 3 only in the daily one; 3's other amount only in the full one
+    assert found == {"t": "2 rows only in the daily sequence, 1 only in the full rebuild"}
+    same = compare_staging(
+        tmp_path / "full.duckdb", tmp_path / "full.duckdb", tables=("t",), ignore=("_loaded_at",)
+    )
+    assert same == {"t": ""}
