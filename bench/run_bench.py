@@ -36,6 +36,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -146,28 +147,33 @@ def _peak(samples: list[tuple[float, float]], start: float, end: float) -> float
     return max(inside) if inside else 0.0
 
 
-def _step_windows(storage_dir: Path, env: dict[str, str]) -> list[tuple[str, float, float]]:
+def _ask_dagster(env: dict[str, str], body: str) -> Any:
+    """What `body` (Python with `instance`, the bench's Dagster instance, printing one JSON line)
+    prints, parsed: asked in a child process with the bench's environment."""
+    code = "import json, dagster as dg\nwith dg.DagsterInstance.get() as instance:\n" + body
+    output = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _step_windows(env: dict[str, str]) -> list[tuple[str, float, float]]:
     """(step key, start, end) of every step of the newest run in the bench's Dagster instance."""
-    code = (
-        "import json, dagster as dg\n"
-        "with dg.DagsterInstance.get() as instance:\n"
+    body = (
         "    run = instance.get_runs(limit=1)[0]\n"
         "    stats = instance.get_run_step_stats(run.run_id)\n"
         "    print(json.dumps([(s.step_key, s.start_time, s.end_time) for s in stats]))\n"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
-    ).stdout
-    return [tuple(item) for item in json.loads(output.strip().splitlines()[-1])]
+    return [tuple(item) for item in _ask_dagster(env, body)]
 
 
 def run_steps(
-    storage: Path, env: dict[str, str], seconds: float, samples: list[tuple[float, float]], rows: int | None
+    env: dict[str, str], seconds: float, samples: list[tuple[float, float]], rows: int | None
 ) -> list[StepFigure]:
     """The newest run's seconds and peak memory per step (ingest, gate, dbt build, publish), and
     the rest of its wall clock as start-up and orchestration."""
     grouped: dict[str, list[tuple[float, float]]] = {}
-    for step_key, start, end in _step_windows(storage, env):
+    for step_key, start, end in _step_windows(env):
         if start and end:
             grouped.setdefault(_group(step_key), []).append((start, end))
     steps = []
@@ -191,20 +197,15 @@ def _served_file_mb(env: dict[str, str]) -> float:
     return round(served.stat().st_size / 2**20, 1) if served.exists() else 0.0
 
 
-def _publish_metadata(storage_dir: Path, env: dict[str, str]) -> dict:
+def _publish_metadata(env: dict[str, str]) -> dict:
     """What the newest publish says it wrote (`written`: the marts kept, the months written) and
     its seconds, from the bench's Dagster instance."""
-    code = (
-        "import json, dagster as dg\n"
-        "with dg.DagsterInstance.get() as instance:\n"
+    body = (
         "    event = instance.get_latest_materialization_event(dg.AssetKey('published_marts'))\n"
         "    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}\n"
         "    print(json.dumps({k: meta[k].value for k in ('written', 'seconds', 'published') if k in meta}))\n"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return dict(_ask_dagster(env, body))
 
 
 def _group(step_key: str) -> str:
@@ -310,7 +311,6 @@ def daily_increments(
             [revops, "run"], {**env, "REVOPS_AS_OF_DATE": day.isoformat()}, work / f"daily-{number}.log"
         )
         result.dbt_nodes[f"daily-{number}"] = dbt_node_seconds(Path(env["DBT_TARGET_PATH"]))
-        storage = Path(env["REVOPS_DAGSTER_STORAGE_DIR"])
         result.daily_runs.append(
             {
                 "day": day.isoformat(),
@@ -318,8 +318,8 @@ def daily_increments(
                 "peak_memory_mb": round(max((mb for _, mb in samples), default=0), 1),
                 "write_seconds": round(write_seconds, 2),
                 "rows_written": written,
-                "steps": [asdict(step) for step in run_steps(storage, env, seconds, samples, None)],
-                "publish": _publish_metadata(storage, env),
+                "steps": [asdict(step) for step in run_steps(env, seconds, samples, None)],
+                "publish": _publish_metadata(env),
                 "served_file_mb": _served_file_mb(env),
             }
         )
@@ -410,7 +410,7 @@ def bench_tier(tier: str, keep: bool, days: int = 3, mode: str = "changes") -> T
     print(f"[{tier}] full pipeline: ingest, gate, dbt build, publish", flush=True)
     seconds, samples = run_sampled([revops, "run"], env, work / "pipeline.log")
     result.pipeline_seconds = seconds
-    result.steps.extend(run_steps(storage, env, seconds, samples, total_rows))
+    result.steps.extend(run_steps(env, seconds, samples, total_rows))
     result.served_file_mb = _served_file_mb(env)
 
     result.dbt_nodes["full"] = dbt_node_seconds(target)
