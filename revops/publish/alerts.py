@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from revops import state
-from revops.publish.files import TMP_PREFIX, clean_stale_files, publish_lock, swap_in
+from revops.publish.files import TMP_PREFIX, clean_stale_files, publish_lock, remove_database_file, swap_in
 from revops.publish.history import copy_history, create_log_tables
 from revops.publish.journal import recover_interrupted_publish
 from revops.publish.served import MARTS_SCHEMA, served_path
@@ -84,8 +84,7 @@ def record_alerts(
                 con.close()
             swap_in(tmp, target)
         except duckdb.Error as error:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            remove_database_file(tmp)
             if state_file is None:
                 raise
             return RecordedAlerts(
@@ -95,7 +94,6 @@ def record_alerts(
                 f"the served file cannot be read ({error}); the next publish rebuilds it with its history",
             )
         except BaseException:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            remove_database_file(tmp)
             raise
     return RecordedAlerts(target, True, state_file)

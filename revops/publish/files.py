@@ -115,6 +115,12 @@ def fsync(path: Path) -> None:
         os.close(fd)
 
 
+def remove_database_file(path: Path) -> None:
+    """A DuckDB file that will not be served (a temporary one) and its WAL, if there."""
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+
+
 def swap_in(tmp: Path, target: Path) -> None:
     """Make `tmp` the file at `target` in one step, durably."""
     fsync(tmp)

@@ -35,6 +35,7 @@ from revops.publish.files import (
     fsync,
     prune_parquet_versions,
     publish_lock,
+    remove_database_file,
     swap_in,
 )
 from revops.publish.history import (
@@ -192,8 +193,7 @@ def publish_marts(
             if state_file is not None:
                 state.commit_publish(state_file, log_row, request.alerts, serve_dir=serve_dir)
         except BaseException as error:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            remove_database_file(tmp)
             journal_tmp.unlink(missing_ok=True)
             shutil.rmtree(version_tmp, ignore_errors=True)
             undone = True
@@ -345,8 +345,7 @@ def _open_copy(served: Path, tmp: Path) -> duckdb.DuckDBPyConnection | None:
     except duckdb.Error:
         if con is not None:
             con.close()
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        remove_database_file(tmp)
         return None
 
 
